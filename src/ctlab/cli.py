@@ -1,0 +1,187 @@
+"""The `ctlab` command: parses arguments, calls one library function, prints its result.
+
+Every user-facing failure is a CtlabError and becomes one line on stderr with a
+non-zero exit; nothing here computes anything itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ctlab.errors import CtlabError
+
+
+def _cmd_data_generate(args: argparse.Namespace) -> int:
+    from ctlab.data.generate import generate
+
+    summary = generate(seed=args.seed, days=args.days, out=args.out, start=args.start)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_data_flatten(args: argparse.Namespace) -> int:
+    from ctlab.data.flatten import flatten
+
+    summary = flatten(inputs=args.inputs, out=args.out, skip_bad=args.skip_bad)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_data_build(args: argparse.Namespace) -> int:
+    from ctlab.data.build import build_data
+
+    summary = build_data(out=args.out)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from ctlab.build import build
+
+    summary = build(root=args.root)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from ctlab.grading.batch import grade
+
+    summary = grade(
+        submissions=args.submissions,
+        out=args.out,
+        root=args.root,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        memory_mb=args.memory,
+        no_sandbox=args.no_sandbox,
+        force=args.force,
+        manual=args.manual,
+        progress=sys.stderr.isatty(),
+    )
+    print(summary.describe())
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ctlab.report.export import export
+
+    path = export(out=args.out_dir, fmt=args.format)
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ctlab",
+        description="Build, grade and report on Scenario 03B, the AWS IAM & CloudTrail triage exercise.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="generate, flatten and build the exercise's CloudTrail data")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="STEP")
+
+    gen = data_sub.add_parser(
+        "generate",
+        help="write synthetic CloudTrail log files (gzip JSON, S3 delivery layout)",
+        description=(
+            "Write a synthetic week of a small company's CloudTrail, with one planted account "
+            "compromise, as gzip-compressed {\"Records\": [...]} files laid out like CloudTrail's "
+            "S3 delivery (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/...). "
+            "The same seed and options give byte-identical files."
+        ),
+    )
+    gen.add_argument("--seed", type=int, default=3032, help="random seed (default: the course seed, 3032)")
+    gen.add_argument("--days", type=int, default=7, help="days of activity (default: 7)")
+    gen.add_argument("--start", default=None, help="first day, YYYY-MM-DD (default: the course week)")
+    gen.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... under")
+    gen.set_defaults(func=_cmd_data_generate)
+
+    flat = data_sub.add_parser(
+        "flatten",
+        help="turn CloudTrail files into cloud_iam.csv and cloud_api.csv",
+        description=(
+            "Read CloudTrail records from files or folder trees (.json, .json.gz; a Records wrapper, "
+            "a bare array, or one record a line) and write OUT/cloud_iam.csv (identity and "
+            "configuration changes, sign-ins and sessions) and OUT/cloud_api.csv (everything else). "
+            "Bad input stops with a one-line error naming the file and record, and leaves no CSV."
+        ),
+    )
+    flat.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="file or folder")
+    flat.add_argument("--out", type=Path, required=True, help="folder for the two CSVs")
+    flat.add_argument("--skip-bad", action="store_true", help="skip bad records or files and count them")
+    flat.set_defaults(func=_cmd_data_flatten)
+
+    dbuild = data_sub.add_parser(
+        "build",
+        help="rebuild the exercise's CSVs (generate, flatten, SIEM export step)",
+        description=(
+            "Generate with the course seed, flatten, then apply the seeded SIEM-export step to the "
+            "CSV timestamps. Writes OUT/cloud_iam.csv, OUT/cloud_api.csv and OUT/ground_truth.json "
+            "(the answer key: never give it to students)."
+        ),
+    )
+    dbuild.add_argument("--out", type=Path, required=True, help="folder to write (the course uses data/)")
+    dbuild.set_defaults(func=_cmd_data_build)
+
+    build = sub.add_parser(
+        "build",
+        help="regenerate assignment/ and autograder/ from solutions/ and data/",
+        description=(
+            "Run otter assign on solutions/scenario03b.ipynb, write the student notebook, the help "
+            "notebook and the data under assignment/, and the autograder under autograder/."
+        ),
+    )
+    build.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    build.set_defaults(func=_cmd_build)
+
+    grade = sub.add_parser(
+        "grade",
+        help="grade a batch of submissions in a sandbox",
+        description=(
+            "Grade notebooks (.ipynb), otter export zips and folders of them. Student code runs "
+            "in a bubblewrap sandbox; the tests run in a separate trusted process against a "
+            "snapshot of the answer variables. Writes OUT/gradebook.csv."
+        ),
+    )
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION_OR_DIR")
+    grade.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    grade.add_argument("--root", type=Path, default=Path("."), help="project folder holding autograder/ (default: .)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers (default: cores)")
+    grade.add_argument("--timeout", type=float, default=120.0, help="wall seconds per submission (default: 120)")
+    grade.add_argument("--memory", type=int, default=2048, help="memory cap per submission in MB (default: 2048)")
+    grade.add_argument("--no-sandbox", action="store_true", help="run student code without isolation (unsafe)")
+    grade.add_argument("--force", action="store_true", help="re-grade everything, ignoring cached results")
+    grade.add_argument("--manual", type=Path, default=None, help="CSV of manual scores (file, q8) to merge")
+    grade.set_defaults(func=_cmd_grade)
+
+    export = sub.add_parser("export", help="write the gradebook in an LMS import format")
+    export.add_argument("out_dir", type=Path, metavar="OUT", help="a folder written by ctlab grade")
+    export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv")
+    export.set_defaults(func=_cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CtlabError as exc:
+        print(f"ctlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ctlab: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one line unless debugging
+        if os.environ.get("CTLAB_DEBUG"):
+            raise
+        print(f"ctlab: internal error: {type(exc).__name__}: {exc} (set CTLAB_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The answer contract: question names and the variables each one reads.
+
+Graders, snapshots and reports rely on these names; the master notebook defines them.
+"""
+
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "q1": ("cloud_iam_df", "cloud_api_df"),
+    "q2": ("cloud_iam_df", "cloud_api_df"),
+    "q3": ("susp_iam",),
+    "q4": ("susp_api",),
+    "q5": ("actors", "related_api"),
+    "q6": ("susp_users",),
+    "q7": ("mitre_techniques",),
+    "q8": ("triage_summary",),
+}
+
+MANUAL_QUESTIONS: frozenset[str] = frozenset({"q8"})
+
+ANSWER_VARIABLES: tuple[str, ...] = tuple(
+    dict.fromkeys(v for names in QUESTIONS.values() for v in names)
+)
