@@ -1,0 +1,86 @@
+"""What instructors see after grading: feedback per student, the batch report, exports.
+
+`write_reports(out=OUT, root=ROOT)` reads only what `ctlab grade` wrote to OUT
+(gradebook.csv, results/*.json, snapshots/<name>/) plus the autograder's config and
+the exercise's data under ROOT, and writes OUT/feedback/, OUT/report.html, OUT/report.md
+and OUT/report_files/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .batch_report import compute_stats, write_batch_report
+from .config import FeedbackConfig, load_feedback_config
+from .feedback import build_feedback, write_feedback
+from .inputs import load_snapshots, load_submissions, max_points_by_question
+from .reference import find_data_dir, reference_answers
+from .wrong_answers import WrongAnswerGroup, group_wrong_answers
+
+__all__ = ["ReportSummary", "write_reports"]
+
+
+@dataclass
+class ReportSummary:
+    out: Path
+    feedback_dir: Path
+    feedback_files: list[Path]
+    report_html: Path
+    report_md: Path
+    report_files: Path
+    submissions: int
+    hidden_mode: str
+    reference_source: str | None
+    wrong_answers: dict[str, list[WrongAnswerGroup]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        n = len(self.feedback_files) // 2
+        return "\n".join(
+            [
+                f"report:   {self.report_html}",
+                f"          {self.report_md} (pictures in {self.report_files})",
+                f"feedback: {self.feedback_dir}/ ({n} submissions, .html and .md; hidden tests: {self.hidden_mode})",
+            ]
+        )
+
+
+def write_reports(*, out: Path, root: Path) -> ReportSummary:
+    out = Path(out)
+    root = Path(root)
+    subs = load_submissions(out)  # raises CtlabError naming gradebook.csv when it is missing
+    config: FeedbackConfig = load_feedback_config(root)
+    maxima = max_points_by_question(subs)
+
+    feedback_dir = out / "feedback"
+    written: list[Path] = []
+    for sub in subs:
+        fb = build_feedback(sub, maxima, config)
+        written.extend(write_feedback(feedback_dir, fb))
+
+    snapshots = load_snapshots(out, subs)
+    data_dir = find_data_dir(root)
+    if data_dir is not None:
+        ref = reference_answers(data_dir)
+        note = (
+            "Each wrong answer is described by how it differs from the help notebook's reveal answer, "
+            f"computed on {data_dir.name}/cloud_iam.csv and cloud_api.csv; rows are compared by event_id."
+        )
+    else:
+        ref = None
+        note = "No exercise data found under the project folder, so answers are described without a reference."
+    groups = group_wrong_answers(subs, snapshots, ref, maxima)
+    stats = compute_stats(subs, maxima, len(snapshots))
+    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note)
+    return ReportSummary(
+        out=out,
+        feedback_dir=feedback_dir,
+        feedback_files=written,
+        report_html=html_path,
+        report_md=md_path,
+        report_files=files_dir,
+        submissions=len(subs),
+        hidden_mode=config.hidden_mode,
+        reference_source=str(data_dir) if data_dir else None,
+        wrong_answers=groups,
+    )

@@ -1,0 +1,253 @@
+"""The batch report: OUT/report.html (self-contained) and OUT/report.md (+ OUT/report_files/*.png)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctlab.contract import MANUAL_QUESTIONS
+
+from ._io import fmt_points, write_bytes_atomic, write_text_atomic
+from .inputs import Submission
+from .wrong_answers import WrongAnswerGroup
+
+TITLE = "Scenario 03B: batch report"
+SCORE_PNG = "score_distribution.png"
+PASS_PNG = "pass_rates.png"
+
+
+@dataclass
+class QuestionStats:
+    question: str
+    max_points: float
+    full_marks: int
+    graded: int
+    mean_points: float
+    manual: bool
+
+    @property
+    def pass_rate(self) -> float:
+        return self.full_marks / self.graded if self.graded else 0.0
+
+
+@dataclass
+class BatchStats:
+    count: int
+    percents: list[float]
+    totals: list[float]
+    median_runtime: float | None
+    max_runtime: float | None
+    statuses: list[tuple[str, int]]
+    questions: list[QuestionStats]
+    with_snapshot: int
+
+
+def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
+    percents = []
+    for s in subs:
+        if s.percent is not None:
+            percents.append(s.percent)
+    runtimes = [s.runtime_s for s in subs if s.runtime_s is not None]
+    statuses = sorted(Counter(s.status or "unknown" for s in subs).items(), key=lambda kv: (-kv[1], kv[0]))
+    questions = []
+    for q, mx in maxima.items():
+        manual = q in MANUAL_QUESTIONS
+        vals = [s.points.get(q) for s in subs]
+        if manual:
+            vals = [v for v in vals if v is not None]  # only the scores entered so far
+            if not vals:
+                continue
+        vals = [0.0 if v is None else v for v in vals]
+        full = sum(1 for v in vals if v >= mx - 1e-9)
+        questions.append(
+            QuestionStats(q, mx, full, len(vals), (sum(vals) / len(vals)) if vals else 0.0, manual)
+        )
+    return BatchStats(
+        count=len(subs),
+        percents=percents,
+        totals=[s.total for s in subs],
+        median_runtime=statistics.median(runtimes) if runtimes else None,
+        max_runtime=max(runtimes) if runtimes else None,
+        statuses=statuses,
+        questions=questions,
+        with_snapshot=with_snapshot,
+    )
+
+
+# ---------------------------------------------------------------- pictures
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def make_charts(stats: BatchStats) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    charts: dict[str, bytes] = {}
+
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    ax.hist(stats.percents, bins=[i * 10 for i in range(11)], color="#3b6ea8", edgecolor="white")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("percent correct")
+    ax.set_ylabel("submissions")
+    ax.set_title(f"Score distribution ({stats.count} submissions)")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    charts[SCORE_PNG] = _png(fig)
+
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    names = [q.question for q in stats.questions]
+    rates = [100.0 * q.pass_rate for q in stats.questions]
+    colors = ["#8c6bb1" if q.manual else "#2e8b57" for q in stats.questions]
+    ax.bar(names, rates, color=colors)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% with full points")
+    ax.set_title("Pass rate per question")
+    for i, r in enumerate(rates):
+        ax.text(i, min(r + 2, 95), f"{r:.0f}%", ha="center", fontsize=8)
+    fig.tight_layout()
+    charts[PASS_PNG] = _png(fig)
+    return charts
+
+
+# ---------------------------------------------------------------- text
+
+def _students(n: int) -> str:
+    return f"{n} student" if n == 1 else f"{n} students"
+
+
+def _summary_lines(stats: BatchStats) -> list[str]:
+    lines = [f"Submissions: {stats.count}"]
+    if stats.totals:
+        lines.append(
+            f"Points: median {fmt_points(statistics.median(stats.totals))}, "
+            f"mean {statistics.mean(stats.totals):.2f}"
+        )
+    if stats.percents:
+        lines.append(f"Percent correct: median {statistics.median(stats.percents):.1f}%")
+    if stats.median_runtime is not None:
+        lines.append(
+            f"Runtime per submission: median {stats.median_runtime:.2f} s, max {stats.max_runtime:.2f} s"
+        )
+    return lines
+
+
+def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str) -> str:
+    md = [f"# {TITLE}", ""]
+    md += [f"- {line}" for line in _summary_lines(stats)]
+    md += ["", "## Score distribution", "", f"![Score distribution](report_files/{SCORE_PNG})", ""]
+    md += ["## Questions", "", f"![Pass rate per question](report_files/{PASS_PNG})", ""]
+    md += ["| question | max | full points | pass rate | mean points |", "|---|---|---|---|---|"]
+    for q in stats.questions:
+        label = f"{q.question} (manual)" if q.manual else q.question
+        md.append(
+            f"| {label} | {fmt_points(q.max_points)} | {q.full_marks} of {q.graded} | "
+            f"{100 * q.pass_rate:.0f}% | {q.mean_points:.2f} |"
+        )
+    md += ["", "## Grading status", "", "| status | submissions |", "|---|---|"]
+    for status, n in stats.statuses:
+        md.append(f"| {status.replace('|', '/')} | {n} |")
+    md += ["", "## Common wrong answers", "", reference_note, ""]
+    any_group = False
+    for q, items in groups.items():
+        if not items:
+            continue
+        any_group = True
+        wrong = sum(g.count for g in items)
+        md.append(f"### {q} ({_students(wrong)} without full points)")
+        md.append("")
+        for rank, g in enumerate(items, 1):
+            md.append(f"{rank}. {g.line()}")
+        md.append("")
+    if not any_group:
+        md += ["No wrong answers among the saved answers.", ""]
+    return "\n".join(md)
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2329;line-height:1.45}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #d8dee4}h3{font-size:1.05rem}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .7rem;text-align:left}
+th{background:#f3f5f7}img{max-width:100%;height:auto;border:1px solid #eaeef2}
+.count{font-weight:600}details{margin:.2rem 0 .6rem 1rem;color:#57606a}.note{color:#57606a}
+""".strip()
+
+
+def render_html(
+    stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str
+) -> str:
+    e = html.escape
+
+    def img(name: str, alt: str) -> str:
+        data = base64.b64encode(charts[name]).decode("ascii")
+        return f'<img src="data:image/png;base64,{data}" alt="{e(alt)}" data-name="{e(name)}">'
+
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(TITLE)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(TITLE)}</h1><ul>",
+    ]
+    out += [f"<li>{e(line)}</li>" for line in _summary_lines(stats)]
+    out += ["</ul>", "<h2>Score distribution</h2>", img(SCORE_PNG, "Score distribution")]
+    out += ["<h2>Questions</h2>", img(PASS_PNG, "Pass rate per question")]
+    out.append(
+        "<table><thead><tr><th>question</th><th>max</th><th>full points</th><th>pass rate</th>"
+        "<th>mean points</th></tr></thead><tbody>"
+    )
+    for q in stats.questions:
+        label = f"{q.question} (manual)" if q.manual else q.question
+        out.append(
+            f"<tr><td>{e(label)}</td><td>{fmt_points(q.max_points)}</td><td>{q.full_marks} of {q.graded}</td>"
+            f"<td>{100 * q.pass_rate:.0f}%</td><td>{q.mean_points:.2f}</td></tr>"
+        )
+    out.append("</tbody></table><h2>Grading status</h2>")
+    out.append("<table><thead><tr><th>status</th><th>submissions</th></tr></thead><tbody>")
+    for status, n in stats.statuses:
+        out.append(f"<tr><td>{e(status)}</td><td>{n}</td></tr>")
+    out.append("</tbody></table>")
+    out.append(f'<h2>Common wrong answers</h2><p class="note">{e(reference_note)}</p>')
+    any_group = False
+    for q, items in groups.items():
+        if not items:
+            continue
+        any_group = True
+        wrong = sum(g.count for g in items)
+        out.append(f"<h3>{e(q)} ({_students(wrong)} without full points)</h3><ol>")
+        for g in items:
+            files = ", ".join(g.files)
+            out.append(
+                f'<li>{e(g.description)}: <span class="count">{_students(g.count)}</span>'
+                f"<details><summary>who</summary>{e(files)}</details></li>"
+            )
+        out.append("</ol>")
+    if not any_group:
+        out.append("<p>No wrong answers among the saved answers.</p>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_batch_report(
+    out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str
+) -> tuple[Path, Path, Path]:
+    charts = make_charts(stats)
+    files_dir = out / "report_files"
+    for name, data in charts.items():
+        write_bytes_atomic(files_dir / name, data)
+    md_path = out / "report.md"
+    html_path = out / "report.html"
+    write_text_atomic(md_path, render_markdown(stats, groups, reference_note))
+    write_text_atomic(html_path, render_html(stats, groups, charts, reference_note))
+    return html_path, md_path, files_dir

@@ -1,0 +1,193 @@
+"""Per-student feedback files: OUT/feedback/<name>.md and .html.
+
+For each question: the points, and what the public tests said. Hidden tests appear
+only as the autograder's config allows (see ctlab.report.config): as points per
+question (the default), as pass/fail per question, or not at all. Hidden test names,
+messages and code, and the reference answers, never appear.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ctlab.contract import MANUAL_QUESTIONS
+
+from ._io import fmt_points, write_text_atomic
+from .config import FeedbackConfig
+from .inputs import Submission, question_order
+
+TITLE = "Scenario 03B"
+
+
+@dataclass
+class QuestionFeedback:
+    question: str
+    points: str  # "2 / 2", "pending", ...
+    public: list[tuple[bool, str]] = field(default_factory=list)  # (passed, "name" or "name: message")
+    hidden: str = ""  # one line about hidden tests, or "" when withheld/none
+    note: str = ""
+
+
+@dataclass
+class Feedback:
+    file: str
+    name: str
+    status_text: str
+    score_text: str
+    questions: list[QuestionFeedback]
+    footer: str
+
+
+def status_in_words(sub: Submission) -> str:
+    status = sub.status or "unknown"
+    if status == "ok":
+        return "Your notebook ran from top to bottom and every answer was graded."
+    graded_something = sub.has_results and any(t for t in sub.tests)
+    if not graded_something:
+        return (
+            f"Your submission could not be graded: {status}. It scores 0 points; "
+            "check the file and submit it again."
+        )
+    return (
+        f"Your notebook was graded, but not everything went as expected: {status}. "
+        "Answers that existed before the problem were graded."
+    )
+
+
+def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
+    mode = config.hidden_mode
+    questions: list[QuestionFeedback] = []
+    names = question_order(set(maxima) | {q for q, v in sub.points.items() if v is not None})
+    public_total = public_max = 0.0
+    for q in names:
+        mx = sub.max_points.get(q, maxima.get(q))
+        pts = sub.points.get(q)
+        tests = [t for t in sub.tests if t.question == q]
+        public = [t for t in tests if not t.hidden]
+        hidden = [t for t in tests if t.hidden]
+        qf = QuestionFeedback(question=q, points="")
+        if q in MANUAL_QUESTIONS:
+            qf.points = (
+                f"{fmt_points(pts)} / {fmt_points(mx)}" if pts is not None else f"pending / {fmt_points(mx)}"
+            )
+            qf.note = "Graded by hand." if pts is not None else "Graded by hand; the score is not in yet."
+            questions.append(qf)
+            continue
+        for t in public:
+            if t.passed:
+                qf.public.append((True, t.name))
+            else:
+                msg = " ".join(t.message.split()) or "failed"
+                qf.public.append((False, f"{t.name}: {msg}"))
+        pub_pts = sum(t.points for t in public)
+        pub_max = sum(t.max_points for t in public)
+        public_total += pub_pts
+        public_max += pub_max
+        if mode == "withhold":
+            qf.points = f"{fmt_points(pub_pts)} / {fmt_points(pub_max)} (public tests)"
+        else:
+            qf.points = f"{fmt_points(pts if pts is not None else 0.0)} / {fmt_points(mx)}"
+        if hidden and mode == "points":
+            hp = sum(t.points for t in hidden)
+            hm = sum(t.max_points for t in hidden)
+            qf.hidden = f"Hidden tests: {fmt_points(hp)} of {fmt_points(hm)} points."
+        elif hidden and mode == "pass_fail":
+            ok = all(t.passed for t in hidden)
+            qf.hidden = "Hidden tests: passed." if ok else "Hidden tests: not all passed."
+        if not tests and not sub.has_results:
+            qf.note = "Not graded."
+        questions.append(qf)
+    if mode == "withhold":
+        score = (
+            f"Public tests: {fmt_points(public_total)} of {fmt_points(public_max)} points. "
+            "Hidden tests are not shown here; they count in your final grade."
+        )
+    else:
+        pct = f" ({sub.percent:.1f}%)" if sub.percent is not None else ""
+        score = f"Score: {fmt_points(sub.total)} points{pct}."
+    footer = {
+        "points": "Hidden tests are shown as points only; what they check is not shown.",
+        "pass_fail": "Hidden tests are shown as passed or not; what they check is not shown.",
+        "withhold": "Hidden test results are withheld until grades are released.",
+    }[mode]
+    return Feedback(sub.file, sub.name, status_in_words(sub), score, questions, footer)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(fb: Feedback) -> str:
+    lines = [f"# {TITLE} feedback: {fb.file}", "", fb.status_text, "", fb.score_text, ""]
+    lines += ["| question | points |", "|---|---|"]
+    for q in fb.questions:
+        lines.append(f"| {q.question} | {_md_cell(q.points)} |")
+    lines.append("")
+    for q in fb.questions:
+        lines.append(f"## {q.question}: {q.points}")
+        lines.append("")
+        for passed, text in q.public:
+            lines.append(f"- {'passed' if passed else 'FAILED'}: {text}")
+        if q.hidden:
+            lines.append(f"- {q.hidden}")
+        if q.note:
+            lines.append(f"- {q.note}")
+        if not q.public and not q.hidden and not q.note:
+            lines.append("- No tests ran for this question.")
+        lines.append("")
+    lines.append(f"_{fb.footer}_")
+    lines.append("")
+    return "\n".join(lines)
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2329;line-height:1.45}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #d8dee4}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .7rem;text-align:left}
+th{background:#f3f5f7}.pass{color:#1a7f37}.fail{color:#b42318}.note{color:#57606a}
+.status{padding:.6rem .8rem;background:#f6f8fa;border-left:4px solid #57606a}
+""".strip()
+
+
+def render_html(fb: Feedback) -> str:
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(TITLE)} feedback: {e(fb.file)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{e(TITLE)} feedback: {e(fb.file)}</h1>",
+        f'<p class="status">{e(fb.status_text)}</p>',
+        f"<p><strong>{e(fb.score_text)}</strong></p>",
+        "<table><thead><tr><th>question</th><th>points</th></tr></thead><tbody>",
+    ]
+    for q in fb.questions:
+        out.append(f"<tr><td>{e(q.question)}</td><td>{e(q.points)}</td></tr>")
+    out.append("</tbody></table>")
+    for q in fb.questions:
+        out.append(f"<h2>{e(q.question)}: {e(q.points)}</h2><ul>")
+        for passed, text in q.public:
+            if passed:
+                out.append(f'<li class="pass">passed: {e(text)}</li>')
+            else:
+                out.append(f'<li class="fail">FAILED: {e(text)}</li>')
+        if q.hidden:
+            out.append(f'<li class="note">{e(q.hidden)}</li>')
+        if q.note:
+            out.append(f'<li class="note">{e(q.note)}</li>')
+        if not q.public and not q.hidden and not q.note:
+            out.append('<li class="note">No tests ran for this question.</li>')
+        out.append("</ul>")
+    out.append(f'<p class="note"><em>{e(fb.footer)}</em></p>')
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_feedback(folder: Path, fb: Feedback) -> tuple[Path, Path]:
+    md = folder / f"{fb.name}.md"
+    page = folder / f"{fb.name}.html"
+    write_text_atomic(md, render_markdown(fb))
+    write_text_atomic(page, render_html(fb))
+    return md, page

@@ -1,0 +1,226 @@
+"""Reading what `ctlab grade` wrote: the gradebook, per-submission results and answer snapshots.
+
+Reports read only these files (and the autograder's config), so they can be rebuilt
+at any time without grading again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctlab.errors import CtlabError
+
+QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 11))
+
+
+@dataclass
+class TestOutcome:
+    name: str
+    question: str
+    points: float
+    max_points: float
+    hidden: bool
+    passed: bool
+    message: str
+
+
+@dataclass
+class Submission:
+    """One gradebook row joined with its results file (when there is one)."""
+
+    file: str
+    name: str
+    status: str
+    runtime_s: float | None
+    points: dict[str, float | None]  # gradebook value per question (None: blank)
+    max_points: dict[str, float]  # from the results file
+    total: float
+    percent: float | None
+    tests: list[TestOutcome] = field(default_factory=list)
+    has_results: bool = False
+
+
+def _num(text: str | None) -> float | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
+
+
+def read_gradebook(out: Path) -> list[dict[str, str]]:
+    path = out / "gradebook.csv"
+    if not path.is_file():
+        raise CtlabError(f"{path}: no gradebook here; run `ctlab grade ... -o {out}` first")
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CtlabError(f"{path}: cannot read the gradebook ({exc})") from None
+    if "file" not in columns or "total_points_earned" not in columns:
+        raise CtlabError(f"{path}: not a ctlab gradebook (needs the columns file and total_points_earned)")
+    return rows
+
+
+def submission_name(file: str) -> str:
+    """The name results/, snapshots/ and feedback/ use for a gradebook `file` value."""
+    base = Path(file).name
+    for suffix in (".ipynb", ".zip"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def _read_results(out: Path) -> dict[str, dict[str, Any]]:
+    """results/<name>.json keyed both by their "file" and by their "name"."""
+    found: dict[str, dict[str, Any]] = {}
+    folder = out / "results"
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CtlabError(f"{path}: cannot read grading results ({exc})") from None
+        if not isinstance(data, dict):
+            raise CtlabError(f"{path}: grading results must be a JSON object")
+        data.setdefault("name", path.stem)
+        found[str(data["name"])] = data
+        if data.get("file"):
+            found.setdefault("file:" + str(data["file"]), data)
+    return found
+
+
+def load_submissions(out: Path) -> list[Submission]:
+    rows = read_gradebook(out)
+    results = _read_results(out)
+    subs: list[Submission] = []
+    for row in rows:
+        file = row.get("file", "")
+        data = results.get("file:" + file) or results.get(submission_name(file))
+        name = str(data["name"]) if data else submission_name(file)
+        points = {q: _num(row.get(q)) for q in QUESTION_COLUMNS if q in row}
+        max_points: dict[str, float] = {}
+        tests: list[TestOutcome] = []
+        if data:
+            for q, info in (data.get("questions") or {}).items():
+                mp = info.get("max_points") if isinstance(info, dict) else None
+                if isinstance(mp, (int, float)):
+                    max_points[q] = float(mp)
+            for t in data.get("tests") or []:
+                if not isinstance(t, dict):
+                    continue
+                tests.append(
+                    TestOutcome(
+                        name=str(t.get("name", "")),
+                        question=str(t.get("question", "")),
+                        points=float(t.get("points") or 0.0),
+                        max_points=float(t.get("max_points") or 0.0),
+                        hidden=bool(t.get("hidden", False)),
+                        passed=bool(t.get("passed", False)),
+                        message=str(t.get("message") or ""),
+                    )
+                )
+        status = (row.get("grading_status") or (data or {}).get("status") or "").strip()
+        runtime = _num(row.get("runtime_s"))
+        if runtime is None and data and isinstance(data.get("runtime_s"), (int, float)):
+            runtime = float(data["runtime_s"])
+        subs.append(
+            Submission(
+                file=file,
+                name=name,
+                status=status,
+                runtime_s=runtime,
+                points=points,
+                max_points=max_points,
+                total=_num(row.get("total_points_earned")) or 0.0,
+                percent=_num(row.get("percent_correct")),
+                tests=tests,
+                has_results=data is not None,
+            )
+        )
+    return subs
+
+
+def max_points_by_question(subs: list[Submission]) -> dict[str, float]:
+    """Question maxima as the results files give them (the first file that names each)."""
+    maxima: dict[str, float] = {}
+    for sub in subs:
+        for q, mp in sub.max_points.items():
+            maxima.setdefault(q, mp)
+    return dict(sorted(maxima.items(), key=lambda kv: _qkey(kv[0])))
+
+
+def _qkey(q: str) -> tuple[int, str]:
+    digits = q[1:] if q.startswith("q") else ""
+    return (int(digits), q) if digits.isdigit() else (10**6, q)
+
+
+def question_order(names) -> list[str]:
+    return sorted(names, key=_qkey)
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    """A variable the student defined but the grader could not save (e.g. still `...`)."""
+
+    reason: str
+
+
+def load_snapshot_dir(path: Path) -> dict[str, object]:
+    """The answer variables saved for one submission.
+
+    Uses the grader's own loader (ctlab.grading.snapshot), so both always agree;
+    variables that exist but could not be saved come back as `Unsaved(reason)`.
+    Without the grader's module it reads <var>.parquet / <var>.json files directly.
+    """
+    try:
+        from ctlab.grading import snapshot as grading_snapshot
+    except ImportError:
+        grading_snapshot = None
+    if grading_snapshot is not None:
+        loader = getattr(grading_snapshot, "load_snapshot_with_problems", None)
+        if loader is not None:
+            values, problems = loader(path)
+            values = dict(values)
+            for var, why in problems.items():
+                values.setdefault(var, Unsaved(str(why)))
+            return values
+        return dict(grading_snapshot.load_snapshot(path))
+    import pandas as pd
+
+    values: dict[str, object] = {}
+    for item in sorted(path.iterdir()):
+        if item.suffix == ".parquet":
+            values[item.stem] = pd.read_parquet(item)
+        elif item.suffix == ".json" and not item.name.startswith("_"):
+            values[item.stem] = json.loads(item.read_text(encoding="utf-8"))
+    return values
+
+
+def load_snapshots(out: Path, subs: list[Submission]) -> dict[str, dict[str, object]]:
+    """Snapshots by submission name; submissions without one (or with an unreadable one) are left out."""
+    found: dict[str, dict[str, object]] = {}
+    for sub in subs:
+        folder = out / "snapshots" / sub.name
+        if not folder.is_dir():
+            continue
+        try:
+            found[sub.name] = load_snapshot_dir(folder)
+        except CtlabError:
+            raise
+        except Exception:  # a damaged snapshot: the report notes the submission as unreadable
+            continue
+    return found

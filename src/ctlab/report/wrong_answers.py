@@ -1,0 +1,294 @@
+"""Common wrong answers: each wrong answer described by how it differs from the right one.
+
+Answers that differ in the same way are grouped, so the report can say
+"+3 rows, event_name GetObjectAcl: 14 students" and the instructor sees which
+misconception to address. Rows are compared by event_id, never by printed output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
+
+from .inputs import Submission, Unsaved, question_order
+
+# Stretch questions beyond the contract module's q1..q8.
+STRETCH_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "q9": ("compromised_user", "attacker_ip"),
+    "q10": ("minutes_to_exfil",),
+}
+FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
+LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
+MAX_NAMES = 4
+
+
+def question_variables() -> dict[str, tuple[str, ...]]:
+    merged = dict(STRETCH_QUESTIONS)
+    merged.update(QUESTIONS)
+    return {q: merged[q] for q in question_order(merged)}
+
+
+@dataclass
+class WrongAnswerGroup:
+    question: str
+    description: str
+    count: int
+    files: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        noun = "student" if self.count == 1 else "students"
+        return f"{self.description}: {self.count} {noun}"
+
+
+# ---------------------------------------------------------------- helpers
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _norm_id(value: object) -> str:
+    if isinstance(value, (float, np.floating)) and not math.isnan(value) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return str(value)
+
+
+def _name_counts(names: pd.Series) -> str:
+    counts = Counter("(missing)" if pd.isna(n) else str(n) for n in names)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) == 1:
+        return ranked[0][0]
+    parts = [f"{name} ({n})" for name, n in ranked[:MAX_NAMES]]
+    if len(ranked) > MAX_NAMES:
+        parts.append(f"{len(ranked) - MAX_NAMES} more")
+    return ", ".join(parts)
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
+def _is_unanswered(value: object) -> bool:
+    return value is Ellipsis or (isinstance(value, str) and value.strip() == "...")
+
+
+# ---------------------------------------------------------------- frames
+
+def describe_frame(value: object, ref: pd.DataFrame) -> str:
+    """How a DataFrame answer's rows differ from the reference rows, by event_id."""
+    if not isinstance(value, pd.DataFrame):
+        return f"not a DataFrame ({_type_name(value)})"
+    if "event_id" not in value.columns:
+        return "no event_id column"
+    ids = [_norm_id(v) for v in value["event_id"]]
+    ref_ids = [_norm_id(v) for v in ref["event_id"]]
+    ref_set, got_set = set(ref_ids), set(ids)
+    parts: list[str] = []
+    extra = [i for i in dict.fromkeys(ids) if i not in ref_set]
+    missing = [i for i in dict.fromkeys(ref_ids) if i not in got_set]
+    if extra:
+        mask = pd.Series(ids, index=value.index).isin(extra)
+        rows = value[mask.to_numpy()].drop_duplicates(subset="event_id")
+        text = f"+{_plural(len(extra), 'row')}"
+        if "event_name" in value.columns:
+            text += f", event_name {_name_counts(rows['event_name'])}"
+        parts.append(text)
+    if missing:
+        mask = pd.Series(ref_ids, index=ref.index).isin(missing)
+        rows = ref[mask.to_numpy()]
+        text = f"-{_plural(len(missing), 'row')}"
+        if "timestamp" in rows.columns and rows["timestamp"].isna().all():
+            text += " (timestamp missing)"
+        else:
+            text += f", event_name {_name_counts(rows['event_name'])}"
+        parts.append(text)
+    dups = len(ids) - len(got_set)
+    if dups:
+        parts.append(f"{_plural(dups, 'duplicated row')}")
+    if not parts:
+        return "same rows as the right answer"
+    return ", ".join(parts) if len(parts) == 1 else "; ".join(parts)
+
+
+# ---------------------------------------------------------------- lists
+
+def _as_items(value: object) -> list[object] | None:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        return value.ravel().tolist()
+    if isinstance(value, pd.Series):
+        return value.tolist()
+    if isinstance(value, pd.Index):
+        return value.tolist()
+    return None
+
+
+def describe_list(value: object, ref: list[object], *, upper: bool = False) -> str:
+    items = _as_items(value)
+    if items is None:
+        if isinstance(value, str):
+            return f"a single string ({value!r}), not a list"
+        return f"not a list ({_type_name(value)})"
+
+    def norm(x: object) -> str:
+        s = str(x).strip()
+        return s.upper() if upper else s
+
+    got = [norm(x) for x in items]
+    want = [norm(x) for x in ref]
+    extra = sorted(set(got) - set(want))
+    missing = sorted(set(want) - set(got))
+    parts = []
+    if extra:
+        parts.append("extra " + ", ".join(extra))
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    repeats = sorted(x for x, n in Counter(got).items() if n > 1)
+    if repeats:
+        parts.append("repeated " + ", ".join(repeats))
+    if not parts:
+        return "same items as the right answer"
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- q2
+
+def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
+    if not isinstance(value, pd.DataFrame):
+        return [f"not a DataFrame ({_type_name(value)})"]
+    if "timestamp" not in value.columns:
+        return ["no timestamp column"]
+    ts = value["timestamp"]
+    problems: list[str] = []
+    dtype = ts.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        tz = str(dtype.tz)
+        if tz not in ("UTC", "utc", "UTC+00:00"):
+            problems.append(f"timestamp in timezone {tz} (expected UTC)")
+        parsed = ts.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        problems.append("timestamp has no timezone (expected UTC)")
+        parsed = ts.dt.tz_localize("UTC")
+    else:
+        problems.append(f"timestamp not parsed (dtype {dtype})")
+        parsed = None
+    ref_nat = int(ref["timestamp"].isna().sum())
+    if parsed is not None:
+        nat = int(parsed.isna().sum())
+        if nat != ref_nat:
+            problems.append(f"{nat} NaT (expected {ref_nat})")
+        if "event_id" in value.columns:
+            mine = pd.Series(parsed.to_numpy(), index=[_norm_id(v) for v in value["event_id"]])
+            want = pd.Series(ref["timestamp"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"]])
+            mine = mine[~mine.index.duplicated()]
+            common = mine.index.intersection(want.index)
+            a, b = mine.loc[common], want.loc[common]
+            both = a.notna().to_numpy() & b.notna().to_numpy()
+            wrong = int((a.to_numpy()[both] != b.to_numpy()[both]).sum())
+            if wrong:
+                problems.append(f"{_plural(wrong, 'timestamp')} off from the UTC time")
+    if "hour" not in value.columns:
+        problems.append("no hour column")
+    elif "event_id" in value.columns:
+        mine_h = pd.Series(value["hour"].to_numpy(), index=[_norm_id(v) for v in value["event_id"]])
+        want_h = pd.Series(ref["hour"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"]])
+        mine_h = mine_h[~mine_h.index.duplicated()]
+        common = mine_h.index.intersection(want_h.index)
+        a = pd.to_numeric(mine_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        b = pd.to_numeric(want_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        differ = int(((a != b) & ~(np.isnan(a) & np.isnan(b))).sum())
+        if differ:
+            problems.append(f"hour differs in {_plural(differ, 'row')}")
+    return problems
+
+
+def describe_q2(ns: dict[str, object], ref: dict[str, object]) -> str:
+    parts = []
+    for var in ("cloud_iam_df", "cloud_api_df"):
+        if var not in ns:
+            parts.append(f"{var} not defined")
+            continue
+        problems = _ts_problems(ns[var], ref[var])  # type: ignore[arg-type]
+        if problems:
+            parts.append(f"{var}: " + ", ".join(problems))
+    return "; ".join(parts) if parts else "timestamps and hours match the right answer"
+
+
+# ---------------------------------------------------------------- questions
+
+def _describe_var(var: str, value: object, ref: dict[str, object]) -> str | None:
+    if _is_unanswered(value) or (isinstance(value, Unsaved) and "ellipsis" in value.reason):
+        return "left as ..."
+    if isinstance(value, Unsaved):
+        return "a value the grader could not save"
+    if var in FRAME_VARIABLES and var in ref:
+        return describe_frame(value, ref[var])  # type: ignore[arg-type]
+    if isinstance(value, pd.DataFrame):
+        return f"a DataFrame with {_plural(len(value), 'row')}"
+    if var in LIST_VARIABLES and var in ref:
+        return describe_list(value, ref[var], upper=(var == "mitre_techniques"))  # type: ignore[arg-type]
+    # no reference: describe the value itself
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return f"answered {value!r}"
+    return f"answered a {_type_name(value)}"
+
+
+def describe_answer(question: str, ns: dict[str, object], ref: dict[str, object]) -> str:
+    if question == "q2":
+        return describe_q2(ns, ref)
+    variables = question_variables().get(question, ())
+    parts = []
+    for var in variables:
+        if var not in ns:
+            parts.append(f"{var} not defined")
+            continue
+        text = _describe_var(var, ns[var], ref)
+        if len(variables) > 1:
+            same = text and text.startswith("same ")
+            if same:
+                continue
+            parts.append(f"{var}: {text}")
+        else:
+            parts.append(str(text))
+    return "; ".join(parts) if parts else "same values as the right answer"
+
+
+def group_wrong_answers(
+    subs: list[Submission],
+    snapshots: dict[str, dict[str, object]],
+    ref: dict[str, object] | None,
+    maxima: dict[str, float],
+) -> dict[str, list[WrongAnswerGroup]]:
+    """For each auto-graded question, wrong answers grouped by their difference, most common first.
+
+    A submission's answer to a question is wrong when it earned less than the question's
+    maximum; only submissions with a saved snapshot are described.
+    """
+    ref = ref or {}
+    groups: dict[str, list[WrongAnswerGroup]] = {}
+    for q in question_variables():
+        if q in MANUAL_QUESTIONS or q not in maxima:
+            continue
+        by_desc: dict[str, list[str]] = {}
+        for sub in subs:
+            ns = snapshots.get(sub.name)
+            pts = sub.points.get(q)
+            if ns is None or pts is None or pts >= maxima[q] - 1e-9:
+                continue
+            if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(ref):
+                continue
+            desc = describe_answer(q, ns, ref)
+            by_desc.setdefault(desc, []).append(sub.file)
+        ranked = sorted(by_desc.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        groups[q] = [WrongAnswerGroup(q, d, len(files), sorted(files)) for d, files in ranked]
+    return groups
