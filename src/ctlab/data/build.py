@@ -1,0 +1,156 @@
+"""``ctlab data build``: the exercise's two CSVs and its answer key, from the course seed.
+
+Steps: generate a week of CloudTrail (seed 3032) into a temporary folder, flatten it, apply the
+SIEM-export step (``ctlab.data.siem``) to both CSVs, and write ``ground_truth.json`` from the
+story the generator planted. The three files are moved into ``out`` only when all are ready.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ctlab.data import generate as g
+from ctlab.data.flatten import API_FILE, IAM_FILE, flatten
+from ctlab.data.siem import RATE, spoil_timestamps
+from ctlab.errors import CtlabError
+
+COURSE_SEED = 3032
+COURSE_DAYS = 7
+GROUND_TRUTH = "ground_truth.json"
+
+SUSPICIOUS_IAM_EVENTS = ("CreateAccessKey", "AttachRolePolicy", "AssumeRole", "DeactivateMFADevice")
+
+TECHNIQUES = (
+    ("T1078.004", "Valid Accounts: Cloud Accounts",
+     "d.whitfield's long-term access key is used from 203.0.113.47, an address it never used before, at night"),
+    ("T1087.004", "Account Discovery: Cloud Account",
+     "ListUsers, ListRoles, ListAccessKeys, ListMFADevices, GetAccountAuthorizationDetails (denied)"),
+    ("T1069.003", "Permission Groups Discovery: Cloud Groups",
+     "ListGroupsForUser, ListAttachedUserPolicies, ListAttachedRolePolicies"),
+    ("T1580", "Cloud Infrastructure Discovery", "DescribeRegions, DescribeInstances, DescribeVpcs in ap-southeast-1"),
+    ("T1619", "Cloud Storage Object Discovery", "ListBuckets and ListObjects on the finance bucket"),
+    ("T1535", "Unused/Unsupported Cloud Regions", "the account never works in ap-southeast-1; the attacker does"),
+    ("T1098.003", "Account Manipulation: Additional Cloud Roles",
+     "AttachRolePolicy AdministratorAccess on DataPipelineRole"),
+    ("T1098.001", "Account Manipulation: Additional Cloud Credentials",
+     "CreateAccessKey for svc-backup, a user other than the caller"),
+    ("T1556.006", "Modify Authentication Process: Multi-Factor Authentication",
+     "DeactivateMFADevice on the administrator m.lindqvist"),
+    ("T1550.001", "Use Alternate Authentication Material: Application Access Token",
+     "the escalated role's temporary (ASIA) credentials are used from a second address"),
+    ("T1530", "Data from Cloud Storage", "GetObject of finance exports, about 2.1 GB in total"),
+)
+
+
+@dataclass
+class BuildSummary:
+    out: Path
+    iam_rows: int
+    api_rows: int
+    spoiled_iam: int
+    spoiled_api: int
+    attack_rows: int
+    principals: int
+
+    def describe(self) -> str:
+        return (f"wrote {self.out / IAM_FILE} ({self.iam_rows} rows, {self.spoiled_iam} timestamps spoiled), "
+                f"{self.out / API_FILE} ({self.api_rows} rows, {self.spoiled_api} spoiled) and "
+                f"{self.out / GROUND_TRUTH} ({self.attack_rows} attack rows, {self.principals} principals); "
+                f"keep {GROUND_TRUTH} away from students")
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _t(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def ground_truth(story: dict, iam_rows: list[dict], api_rows: list[dict], siem: dict) -> dict:
+    ids = set(story["event_ids"])
+    timeline = []
+    for fname, rows in ((IAM_FILE, iam_rows), (API_FILE, api_rows)):
+        for r in rows:
+            if r["event_id"] in ids:
+                timeline.append({"time": r["timestamp"], "event_id": r["event_id"], "event_name": r["event_name"],
+                                 "user": r["user"], "resource": r["resource"], "file": fname,
+                                 "source_ip": r["source_ip"], "region": r["region"], "error_code": r["error_code"]})
+    timeline.sort(key=lambda e: (e["time"], e["event_id"]))
+    if len(timeline) != len(ids):
+        raise CtlabError(f"internal: {len(ids) - len(timeline)} attack records missing from the flattened CSVs")
+    attach, first_get = _t(story["attach_time"]), _t(story["first_get_time"])
+    principals = {r["user"] for r in iam_rows} | {r["user"] for r in api_rows}
+    return {
+        "note": "Answer key for Scenario 03B. Never give this file to students.",
+        "account_id": g.ACCOUNT,
+        "seed": COURSE_SEED,
+        "days": COURSE_DAYS,
+        "attacker_user": g.ATTACKER,
+        "attacker_access_key": story["attacker_key"],
+        "attacker_ips": list(g.ATTACK_IPS),
+        "attacker_region": g.ATTACK_REGION,
+        "attacker_user_agent": g.UA_CLI_ATTACK,
+        "escalated_role": g.ESCALATED_ROLE,
+        "escalation_policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        "role_session": f"{g.ESCALATED_ROLE}/{g.ATTACK_SESSION}",
+        "role_session_access_key": story["session_key"],
+        "persistence_user": g.PERSISTENCE_USER,
+        "created_access_key": story["created_access_key"],
+        "mfa_user": g.MFA_USER,
+        "sensitive_bucket": g.BUCKETS["finance"],
+        "exfiltrated_objects": story["objects"],
+        "bytes_exfiltrated": story["bytes_exfiltrated"],
+        "privilege_change_time": story["attach_time"],
+        "privilege_change_event_id": story["attach_event_id"],
+        "first_sensitive_getobject_time": story["first_get_time"],
+        "first_sensitive_getobject_event_id": story["first_get_event_id"],
+        "minutes_to_exfil": int((first_get - attach).total_seconds() // 60),
+        "attacker_principals": sorted({e["user"] for e in timeline}),
+        "suspicious_iam_event_names": list(SUSPICIOUS_IAM_EVENTS),
+        "techniques": [{"id": i, "name": n, "reason": r} for i, n, r in TECHNIQUES],
+        "required_techniques": ["T1078", "T1098", "T1530"],
+        "timeline": timeline,
+        "rows": {IAM_FILE: len(iam_rows), API_FILE: len(api_rows)},
+        "principals": len(principals),
+        "siem_export": siem,
+    }
+
+
+def build_data(*, out: Path) -> BuildSummary:
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CtlabError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp:
+        work = Path(tmp)
+        gen = g.generate(seed=COURSE_SEED, days=COURSE_DAYS, out=work / "raw", start=None)
+        flat = work / "flat"
+        flatten(inputs=[work / "raw"], out=flat, skip_bad=False)
+        story = dict(gen.story)
+        iam_rows = _read(flat / IAM_FILE)
+        api_rows = _read(flat / API_FILE)
+        attack = set(story["event_ids"])
+        attacker_rows = [r for r in iam_rows + api_rows if r["event_id"] == story["attach_event_id"]]
+        story["attacker_key"] = attacker_rows[0]["access_key_id"]
+        reports = {}
+        for name in (IAM_FILE, API_FILE):
+            rep = spoil_timestamps(flat / name, seed=COURSE_SEED, protect=attack)
+            reports[name] = rep.as_json()
+        siem = {"seed": COURSE_SEED, "rate": RATE, "keep_first": 5, "attack_rows_spoiled": 0,
+                "files": reports}
+        truth = ground_truth(story, iam_rows, api_rows, siem)
+        (flat / GROUND_TRUTH).write_text(json.dumps(truth, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        for name in (IAM_FILE, API_FILE, GROUND_TRUTH):
+            os.replace(flat / name, out / name)
+    return BuildSummary(out=out, iam_rows=len(iam_rows), api_rows=len(api_rows),
+                        spoiled_iam=reports[IAM_FILE]["spoiled"], spoiled_api=reports[API_FILE]["spoiled"],
+                        attack_rows=len(truth["timeline"]), principals=truth["principals"])
