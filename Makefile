@@ -19,6 +19,11 @@ sysdeps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
 	      || echo "warning: could not install bubblewrap; ctlab grade will fall back"; \
 	  else echo "warning: bwrap not found and apt-get unavailable; ctlab grade will fall back"; fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the report's browser test will be skipped"; \
+	  else echo "warning: chromium not found and apt-get unavailable; the report's browser test will be skipped"; fi; }
 
 test: $(STAMP) sysdeps
 	$(BIN)/pytest -q

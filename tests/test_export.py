@@ -1,0 +1,79 @@
+"""`ctlab export OUT --format canvas|gradescope|csv` on synthetic grading outputs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ctlab.cli import main
+from ctlab.errors import CtlabError
+from ctlab.report.export import export
+
+FIXTURES = Path(__file__).parent / "fixtures" / "report"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("report_synth", FIXTURES / "synth.py")
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    return synth.build(tmp_path_factory.mktemp("export") / "out", FIXTURES / "root")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def test_plain_csv(out):
+    path = export(out=out, fmt="csv")
+    assert path == out / "export-csv.csv"
+    lines = _lines(path)
+    assert lines[0] == "file,q1,q2,q3,q4,q5,q6,q7,q8,q9,q10,total,percent,status"
+    assert lines[1] == "full_marks.ipynb,1,2,2,2,2,1,3,,1,1,15,93.75,ok"
+    assert lines[2] == "contains_a.ipynb,1,2,2,0,2,1,3,,0.5,0,11.5,71.88,ok"
+    assert lines[9] == "timeout.ipynb,1,2,2,0,0,0,0,,0,0,5,31.25,timed out after cell 9: kept answers up to cell 8"
+    assert lines[10] == "broken.ipynb,0,0,0,0,0,0,0,,0,0,0,0.00,invalid notebook: not JSON"
+    assert len(lines) == 11
+
+
+def test_canvas(out, monkeypatch):
+    monkeypatch.delenv("CTLAB_CANVAS_ASSIGNMENT_ID", raising=False)
+    lines = _lines(export(out=out, fmt="canvas"))
+    assert lines[:3] == [
+        "Student,ID,SIS User ID,Section,Scenario 03B",
+        "    Points Possible,,,,16",
+        "full_marks,,full_marks,,15",
+    ]
+    monkeypatch.setenv("CTLAB_CANVAS_ASSIGNMENT_ID", "4711")
+    assert _lines(export(out=out, fmt="canvas"))[0] == "Student,ID,SIS User ID,Section,Scenario 03B (4711)"
+
+
+def test_gradescope_csv(out):
+    lines = _lines(export(out=out, fmt="gradescope"))
+    assert lines[0] == "Name,SID,Email,Total Score,q1,q2,q3,q4,q5,q6,q7,q8,q9,q10"
+    assert lines[5] == "no_utc,no_utc,,11,1,0,2,2,2,1,3,,0,0"
+
+
+def test_email_stems_go_to_the_email_column(tmp_path):
+    (tmp_path / "gradebook.csv").write_text(
+        "file,q1,total_points_earned,percent_correct,grading_status,runtime_s\n"
+        "ada@example.edu.ipynb,1,1,100.0,ok,1.0\n"
+    )
+    lines = _lines(export(out=tmp_path, fmt="gradescope"))
+    assert lines == ["Name,SID,Email,Total Score,q1", "ada@example.edu,,ada@example.edu,1,1"]
+
+
+def test_missing_gradebook_names_the_file(tmp_path, capsys):
+    with pytest.raises(CtlabError, match=r"gradebook\.csv"):
+        export(out=tmp_path, fmt="csv")
+    assert main(["export", str(tmp_path), "--format", "canvas"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ctlab: error: ") and "gradebook.csv" in err
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_cli_writes_and_prints(out, capsys):
+    assert main(["export", str(out), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out / 'export-csv.csv'}"

@@ -1,0 +1,196 @@
+"""Feedback files and the batch report, on synthetic grading outputs (tests/fixtures/report/)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ctlab.errors import CtlabError
+from ctlab.report import write_reports
+from ctlab.report.reference import reference_answers
+from ctlab.report.wrong_answers import describe_frame, describe_list, describe_q2
+
+FIXTURES = Path(__file__).parent / "fixtures" / "report"
+ROOT = FIXTURES / "root"
+
+
+def _synth():
+    spec = importlib.util.spec_from_file_location("report_synth", FIXTURES / "synth.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "out"
+    _synth().build(out, ROOT)
+    summary = write_reports(out=out, root=ROOT)
+    return out, summary
+
+
+def _groups(summary, q):
+    return [(g.description, g.count) for g in summary.wrong_answers[q]]
+
+
+def test_wrong_answers_grouped_and_ranked(graded):
+    _, summary = graded
+    assert _groups(summary, "q4") == [
+        ("+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1)", 3),
+        ("-1 row (timestamp missing)", 1),
+        ("susp_api not defined", 1),
+    ]
+    assert _groups(summary, "q1") == [
+        ("cloud_iam_df: -2 rows (timestamp missing); cloud_api_df: -2 rows (timestamp missing)", 1)
+    ]
+    assert _groups(summary, "q2") == [
+        ("cloud_iam_df: 0 NaT (expected 2); cloud_api_df: 0 NaT (expected 2)", 1),
+        ("cloud_iam_df: timestamp has no timezone (expected UTC); "
+         "cloud_api_df: timestamp has no timezone (expected UTC)", 1),
+    ]
+    assert _groups(summary, "q7") == [("extra T9999", 1), ("mitre_techniques not defined", 1)]
+    assert _groups(summary, "q5")[1][0].startswith("actors: extra alice, bob; related_api: +6 rows")
+    assert "q8" not in summary.wrong_answers  # manual
+    groups = summary.wrong_answers["q4"]
+    assert groups[0].files == ["contains_a.ipynb", "contains_b.ipynb", "contains_c.ipynb"]
+
+
+def test_report_markdown_content(graded):
+    out, _ = graded
+    md = (out / "report.md").read_text()
+    assert "1. +4 rows, event_name GetObjectAcl (3), GetObjectTagging (1): 3 students\n" in md
+    assert "2. -1 row (timestamp missing): 1 student\n" in md
+    assert "### q4 (5 students without full points)" in md
+    assert "- Runtime per submission: median 1.88 s, max 3.00 s" in md
+    assert "| ok | 8 |" in md
+    assert "| invalid notebook: not JSON | 1 |" in md
+    assert "| timed out after cell 9: kept answers up to cell 8 | 1 |" in md
+    assert "| q4 | 2 | 4 of 10 | 40% | 0.90 |" in md
+    assert "| q8 |" not in md  # no manual scores entered yet
+    for png in ("score_distribution.png", "pass_rates.png"):
+        assert f"](report_files/{png})" in md
+        assert (out / "report_files" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_html_is_self_contained(graded):
+    out, _ = graded
+    page = (out / "report.html").read_text()
+    srcs = re.findall(r'src="([^"]*)"', page)
+    assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in page and "http://" not in page and "https://" not in page
+    assert "+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1): " in page
+
+
+def test_feedback_public_messages_and_status(graded):
+    out, summary = graded
+    assert len(list((out / "feedback").glob("*.md"))) == 10
+    assert len(list((out / "feedback").glob("*.html"))) == 10
+    md = (out / "feedback" / "contains_a.md").read_text()
+    assert "- FAILED: q4 - 1: 4 rows have an event_name that starts with GetObject but is not GetObject" in md
+    assert "## q4: 0 / 2" in md
+    assert "- Hidden tests: 0 of 1 points." in md
+    assert "## q8: pending / 3" in md
+    assert "Your notebook ran from top to bottom" in md
+    broken = (out / "feedback" / "broken.md").read_text()
+    assert "Your submission could not be graded: invalid notebook: not JSON." in broken
+    timeout = (out / "feedback" / "timeout.html").read_text()
+    assert "timed out after cell 9: kept answers up to cell 8" in timeout
+    assert "hidden tests: points" in summary.describe()
+
+
+def test_feedback_reveals_no_hidden_test_or_reference(graded):
+    out, _ = graded
+    synth = _synth()
+    hidden_src = (ROOT / "autograder" / "tests" / "q4.py").read_text()
+    hidden_fn = hidden_src[hidden_src.index("def test_q4_hidden_exact_rows"):]
+    code_lines = [ln.strip() for ln in hidden_fn.splitlines() if len(ln.strip()) > 12]
+    secrets = ["203.0.113.66", synth.SECRET_HIDDEN_MESSAGE, "test_q4_hidden_exact_rows", "T1530", "dana"]
+    for path in sorted((out / "feedback").iterdir()):
+        text = path.read_text()
+        for secret in secrets + code_lines:
+            assert secret not in text, (path.name, secret)
+
+
+def _with_config(tmp_path, config):
+    root = tmp_path / "root"
+    shutil.copytree(ROOT, root)
+    (root / "autograder" / "otter_config.json").write_text(json.dumps(config))
+    out = tmp_path / "out"
+    _synth().build(out, ROOT)
+    return out, write_reports(out=out, root=root)
+
+
+def test_hidden_as_pass_fail_when_show_hidden(tmp_path):
+    out, summary = _with_config(tmp_path, {"show_hidden": True})
+    assert summary.hidden_mode == "pass_fail"
+    md = (out / "feedback" / "dropna.md").read_text()
+    assert "## q3: 1 / 2\n\n- passed: q3 - 1\n- Hidden tests: not all passed.\n" in md
+    assert "## q5: 2 / 2\n\n- passed: q5 - 1\n- Hidden tests: passed.\n" in md
+
+
+def test_hidden_withheld(tmp_path):
+    out, summary = _with_config(tmp_path, {"hidden_feedback": "withhold"})
+    md = (out / "feedback" / "dropna.md").read_text()
+    assert "Hidden tests" not in md.replace("Hidden tests are not shown here", "").replace(
+        "Hidden test results are withheld", "")
+    assert "## q3: 1 / 1 (public tests)" in md
+    assert "Public tests: 6 of 7.5 points." in md
+
+
+def test_bad_config_and_missing_gradebook(tmp_path):
+    with pytest.raises(CtlabError, match="gradebook.csv"):
+        write_reports(out=tmp_path, root=ROOT)
+    with pytest.raises(CtlabError, match="hidden_feedback"):
+        _with_config(tmp_path, {"hidden_feedback": "everything"})
+
+
+# ---------------------------------------------------------------- the difference descriptions
+
+@pytest.fixture(scope="module")
+def ref():
+    return reference_answers(ROOT / "data")
+
+
+def test_describe_frame(ref):
+    api = ref["cloud_api_df"]
+    assert describe_frame(ref["susp_api"], ref["susp_api"]) == "same rows as the right answer"
+    wrong = api[api["event_name"].str.contains("GetObject")]
+    assert describe_frame(wrong, ref["susp_api"]) == (
+        "+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1); "
+        "-5 rows, event_name DescribeInstances (1), DescribeRegions (1), ListBuckets (1), ListObjectsV2 (1), 1 more"
+    )
+    # any index, order, int-like ids written as floats, duplicated rows
+    shuffled = pd.concat([ref["susp_api"].iloc[::-1], ref["susp_api"].iloc[:1]]).reset_index(drop=True)
+    assert describe_frame(shuffled, ref["susp_api"]) == "1 duplicated row"
+    assert describe_frame([1, 2], ref["susp_api"]) == "not a DataFrame (list)"
+    assert describe_frame(api.drop(columns="event_id"), ref["susp_api"]) == "no event_id column"
+
+
+def test_describe_list():
+    assert describe_list(("t1078 ", "T1098", "T1530"), ["T1078", "T1098", "T1530"], upper=True) == (
+        "same items as the right answer")
+    assert describe_list(["T1078", "T1098"], ["T1078", "T1098", "T1530"], upper=True) == "missing T1530"
+    assert describe_list({"dana", "bob"}, ["dana"]) == "extra bob"
+    assert describe_list("dana", ["dana"]) == "a single string ('dana'), not a list"
+    assert describe_list(["dana", "dana"], ["dana"]) == "repeated dana"
+
+
+def test_describe_q2(ref):
+    ns = {"cloud_iam_df": ref["cloud_iam_df"].copy(), "cloud_api_df": ref["cloud_api_df"]}
+    assert describe_q2(ns, ref) == "timestamps and hours match the right answer"
+    shifted = ref["cloud_iam_df"].copy()
+    shifted["timestamp"] = shifted["timestamp"].dt.tz_convert("Europe/Paris")
+    shifted["hour"] = shifted["timestamp"].dt.hour
+    assert describe_q2({"cloud_iam_df": shifted, "cloud_api_df": ref["cloud_api_df"]}, ref) == (
+        "cloud_iam_df: timestamp in timezone Europe/Paris (expected UTC), hour differs in 8 rows")
+    raw = ref["cloud_iam_df"].copy()
+    raw["timestamp"] = raw["timestamp"].astype(str)
+    raw = raw.drop(columns="hour")
+    assert describe_q2({"cloud_iam_df": raw, "cloud_api_df": ref["cloud_api_df"]}, ref) == (
+        "cloud_iam_df: timestamp not parsed (dtype str), no hour column")
