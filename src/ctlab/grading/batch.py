@@ -1,0 +1,314 @@
+"""`ctlab grade`: grade a batch of submissions in two phases, in parallel.
+
+Phase 1 runs each submission's code cells in a sandboxed worker (see sandbox.py and
+zygote.py) and keeps a snapshot of the answer variables after every cell. Phase 2 runs
+here, in a process that never executes submission code: it loads the last snapshot and
+runs the otter test files against it (check.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ctlab.errors import CtlabError
+from ctlab.grading import check, inputs
+from ctlab.grading.execute import run_submission
+from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
+
+
+@dataclass
+class GradeSummary:
+    out: Path
+    mode: str
+    mode_note: str
+    graded: int = 0
+    cached: int = 0
+    rejected: int = 0
+    incomplete: int = 0  # ran, but stopped early (timeout, memory, exit)
+    total: int = 0
+    wall_s: float = 0.0
+    rows: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [
+            f"graded {self.total} submission(s) in {self.wall_s:.1f} s -> {self.out / 'gradebook.csv'}",
+            f"  ran: {self.graded}  reused from cache: {self.cached}  not gradable: {self.rejected}  "
+            f"stopped early: {self.incomplete}",
+            "  " + MODE_TEXT[self.mode] + (f" [{self.mode_note}]" if self.mode_note else ""),
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if isinstance(x, (int, float)) else str(x)
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+        self.lock = threading.Lock()
+
+    def step(self, label: str = "") -> None:
+        with self.lock:
+            self.done += 1
+            if self.enabled:
+                width = 30
+                filled = int(width * self.done / self.total)
+                sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label[:30]:30}")
+                if self.done == self.total:
+                    sys.stderr.write("\n")
+                sys.stderr.flush()
+
+
+def _readable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner (the fallback sandbox user) could read `path`."""
+    try:
+        p = path.resolve()
+        for parent in list(reversed(p.parents)):
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+        return bool(os.stat(p).st_mode & 0o004)
+    except OSError:
+        return False
+
+
+def _load_manual(manual: Path, questions: list[str], manual_q: frozenset[str]) -> dict[str, dict[str, float]]:
+    """{file or name: {q: points}} from a CSV with a `file` column and manual question columns."""
+    try:
+        text = Path(manual).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CtlabError(f"{manual}: cannot read manual scores ({exc.strerror})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "file" not in reader.fieldnames:
+        raise CtlabError(f"{manual}: needs a 'file' column and one column per manual question ({', '.join(sorted(manual_q))})")
+    cols = [c for c in reader.fieldnames if c in manual_q]
+    if not cols:
+        raise CtlabError(f"{manual}: no manual question column ({', '.join(sorted(manual_q))})")
+    scores: dict[str, dict[str, float]] = {}
+    for i, row in enumerate(reader, start=2):
+        key = (row.get("file") or "").strip()
+        if not key:
+            continue
+        entry = {}
+        for c in cols:
+            v = (row.get(c) or "").strip()
+            if v == "":
+                continue
+            try:
+                entry[c] = float(v)
+            except ValueError:
+                raise CtlabError(f"{manual}: line {i}: {c} is not a number: {v!r}") from None
+        scores[key] = entry
+    return scores
+
+
+def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
+          no_sandbox: bool, force: bool, manual: Path | None, progress: bool,
+          sandbox: str | None = None) -> GradeSummary:
+    """Grade `submissions` (files or folders) into `out`. See the module docstring.
+
+    `sandbox` forces a mode ("bwrap" or "user"); by default bwrap is used when it works,
+    else the unprivileged-user fallback (also selectable with CTLAB_SANDBOX=user).
+    """
+    t_start = time.monotonic()
+    if jobs < 1:
+        raise CtlabError(f"--jobs must be at least 1, not {jobs}")
+    if timeout <= 0:
+        raise CtlabError(f"--timeout must be positive, not {timeout:g}")
+    if memory_mb < 256:
+        raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
+    root = Path(root).resolve()
+    out = Path(out).resolve()
+    ag = check.load_autograder(root)
+    subs = inputs.discover([Path(s) for s in submissions])
+    if out.exists() and not out.is_dir():
+        raise CtlabError(f"{out}: exists and is not a folder")
+    manual_scores = _load_manual(manual, ag.questions, ag.manual) if manual else {}
+    mode, note = choose_mode(no_sandbox, sandbox)
+
+    results_dir, snaps_dir = out / "results", out / "snapshots"
+    for d in (out, results_dir, snaps_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    for d in (results_dir, snaps_dir):
+        os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
+
+    summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs))
+    if mode == "user":
+        exposed = [p for p in (ag.root / "autograder", ag.root / "solutions", ag.root / "data")
+                   if p.exists() and _readable_by_others(p)]
+        if exposed:
+            summary.warnings.append(
+                "fallback sandbox: readable by any user, so by submission code too: "
+                + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
+            )
+
+    for s in subs:
+        inputs.load(s)
+
+    records: dict[str, dict] = {}
+    todo: list[inputs.Submission] = []
+    for s in subs:
+        rpath = results_dir / f"{s.name}.json"
+        if s.status is None and not force and rpath.is_file():
+            try:
+                old = json.loads(rpath.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = None
+            if (isinstance(old, dict) and old.get("submission_sha256") == s.sha256
+                    and old.get("autograder_sha256") == ag.sha256 and old.get("file") == s.file
+                    and isinstance(old.get("questions"), dict)):
+                old["cached"] = True
+                records[s.name] = old
+                summary.cached += 1
+                continue
+        if s.status is not None:
+            records[s.name] = _record(s, ag, s.status, {}, [], 0.0, mode)
+            _atomic_write(rpath, json.dumps(records[s.name], indent=1, ensure_ascii=False))
+            shutil.rmtree(snaps_dir / s.name, ignore_errors=True)
+            summary.rejected += 1
+            continue
+        todo.append(s)
+
+    bar = _Progress(len(todo), progress)
+    if todo:
+        workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
+        old_cwd = os.getcwd()
+        try:
+            os.chmod(workdir, 0o711 if mode == "user" else 0o700)
+            pristine = workdir / "pristine"
+            shutil.copytree(ag.data_dir, pristine / "data")
+            os.chdir(pristine)  # phase 2: tests read data/ from a copy no submission touched
+            _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar)
+        finally:
+            os.chdir(old_cwd)
+            shutil.rmtree(workdir, ignore_errors=True)
+        summary.graded = len(todo)
+
+    # Manual scores, gradebook.
+    rows = []
+    for s in subs:
+        rec = records[s.name]
+        qpoints = {q: float((rec.get("questions", {}).get(q) or {}).get("points", 0.0)) for q in ag.questions}
+        mscore = manual_scores.get(s.file) or manual_scores.get(s.name) or manual_scores.get(s.path.name)
+        if mscore and not rec.get("status", "").startswith(("invalid", "unsafe", "duplicate", "unreadable")):
+            for q, v in mscore.items():
+                qpoints[q] = v
+        possible = sum(ag.max_points.get(q, 0.0) for q in ag.questions)
+        if manual_scores:
+            possible += sum(MANUAL_MAX.get(q, 0.0) for q in ag.manual if not ag.max_points.get(q))
+        total = sum(qpoints.values())
+        row = {"file": s.file, **{q: _fmt(qpoints[q]) for q in ag.questions},
+               "total_points_earned": _fmt(total),
+               "percent_correct": f"{(total / possible) if possible else 0.0:.4f}",
+               "grading_status": rec.get("status", ""),
+               "runtime_s": f"{float(rec.get('runtime_s', 0.0)):.2f}"}
+        rows.append(row)
+        if not rec.get("status", "ok").startswith("ok") and s.status is None:
+            summary.incomplete += 1
+    buf = io.StringIO()
+    fields = ["file", *ag.questions, "total_points_earned", "percent_correct", "grading_status", "runtime_s"]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    _atomic_write(out / "gradebook.csv", buf.getvalue(), mode=0o640)
+    summary.rows = rows
+    summary.wall_s = time.monotonic() - t_start
+    return summary
+
+
+# Manual questions have no test file; their maximum comes from the course's point table.
+MANUAL_MAX = {"q8": 3.0}
+
+
+def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dict, tests: list,
+            runtime: float, mode: str, **extra) -> dict:
+    return {
+        "file": s.file, "name": s.name, "status": status, "runtime_s": round(runtime, 3),
+        "cells_run": extra.pop("cells_run", 0),
+        "questions": {q: {"points": float(points.get(q, 0.0)), "max_points": float(ag.max_points.get(q, 0.0))}
+                      for q in ag.questions},
+        "tests": tests,
+        "submission_sha256": s.sha256, "autograder_sha256": ag.sha256,
+        "sandbox": mode, **extra,
+    }
+
+
+def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar) -> None:
+    q: queue.Queue = queue.Queue()
+    for s in todo:
+        q.put(s)
+    n = max(1, min(jobs, len(todo)))
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        worker = Worker(index, mode, workdir, ag.data_dir)
+        try:
+            worker.start()
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+            return
+        try:
+            while True:
+                try:
+                    s = q.get_nowait()
+                except queue.Empty:
+                    return
+                t0 = time.monotonic()
+                try:
+                    oc = run_submission(worker, ag, s.cells, timeout=timeout, memory_mb=memory_mb,
+                                        snapshot_dest=snaps_dir / s.name)
+                    rec = _record(s, ag, oc.status, oc.points, oc.tests, time.monotonic() - t0, mode,
+                                  cells_run=oc.cells_run, cells_total=len(s.cells), cell_errors=oc.cell_errors,
+                                  snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s)
+                except Exception as exc:  # a grader bug on one submission: report it, go on
+                    rec = _record(s, ag, f"grader error: {type(exc).__name__}: {exc}", {}, [],
+                                  time.monotonic() - t0, mode)
+                _atomic_write(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
+                with lock:
+                    records[s.name] = rec
+                bar.step(s.name)
+        finally:
+            worker.stop()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    missing = [s for s in todo if s.name not in records]
+    if missing:
+        if errors:
+            raise CtlabError(f"grading workers could not run: {errors[0]}")
+        raise CtlabError(f"{len(missing)} submission(s) were not graded")

@@ -1,0 +1,130 @@
+"""One submission through both phases: run in a worker, keep the last snapshot, grade it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ctlab.grading import check, snapshot
+from ctlab.grading.sandbox import Worker
+
+
+@dataclass
+class Outcome:
+    status: str
+    points: dict[str, float]
+    tests: list[dict] = field(default_factory=list)
+    cells_run: int = 0
+    cell_errors: list[dict] = field(default_factory=list)
+    snapshot_cell: int = 0
+    cpu_s: float | None = None
+
+
+def _kept(n: int) -> str:
+    return f"kept answers up to cell {n}" if n else "kept no answers"
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def describe(reply: dict, prog: dict | None, timeout: float, snap_cell: int) -> str:
+    """The gradebook status, in words, from the zygote's reply and the child's progress record."""
+    if reply.get("zygote_error"):
+        return f"grading worker failed ({reply['zygote_error']}): {_kept(snap_cell)}"
+    prog = prog or {}
+    started = int(prog.get("started") or 0)
+    events = prog.get("events") or []
+    cell = started or 1
+    if reply.get("timed_out"):
+        return f"timed out in cell {cell} after {timeout:g} s: {_kept(snap_cell)}"
+    mem = [e for e in events if e.get("kind") == "MemoryError"]
+    if mem:
+        return f"memory limit exceeded in cell {mem[-1]['cell']}: {_kept(snap_cell)}"
+    if prog.get("done") and reply.get("exit_code") == 0:
+        notes = []
+        exits = [e for e in events if e.get("kind") == "SystemExit"]
+        if exits:
+            cells = ", ".join(str(e["cell"]) for e in exits)
+            notes.append(f"SystemExit in cell {cells} ignored, as Jupyter does")
+        if prog.get("output_dropped"):
+            notes.append(f"output past 1 MiB dropped ({prog['output_dropped']} bytes)")
+        bad = [e for e in events if e.get("kind") == "SnapshotError"]
+        if bad:
+            notes.append(f"answers could not be saved after cell {bad[-1]['cell']}")
+        return "ok" + (f" ({'; '.join(notes)})" if notes else "")
+    if not prog:
+        if reply.get("signal") is not None:
+            return f"kernel killed by {_signame(reply['signal'])} before running any cell: kept no answers"
+        return f"kernel exited with code {reply.get('exit_code')} before running any cell: kept no answers"
+    if reply.get("signal") is not None:
+        sig = reply["signal"]
+        if sig == signal.SIGXCPU:
+            return f"CPU time limit exceeded in cell {cell}: {_kept(snap_cell)}"
+        return f"kernel killed by {_signame(sig)} in cell {cell}: {_kept(snap_cell)}"
+    return f"kernel exited (os._exit({reply.get('exit_code')})) in cell {cell}: {_kept(snap_cell)}"
+
+
+def _last_snapshot(outbox: Path) -> Path | None:
+    snaps = sorted(p for p in outbox.glob("snap-*") if p.is_dir() and not p.name.endswith(".tmp") and not p.is_symlink())
+    for p in reversed(snaps):
+        try:
+            snapshot.read_manifest(p)
+            return p
+        except snapshot.SnapshotError:
+            continue
+    return None
+
+
+def _read_progress(outbox: Path) -> dict | None:
+    p = outbox / "progress.json"
+    try:
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > 4 * 1024 * 1024:
+            return None
+        data = json.loads(p.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, timeout: float,
+                   memory_mb: int, snapshot_dest: Path) -> Outcome:
+    job = worker.run(cells, ag.variables, timeout, memory_mb)
+    prog = _read_progress(job.outbox)
+    snap = _last_snapshot(job.outbox)
+    snap_cell = 0
+    values: dict = {}
+    problems: dict[str, str] = {}
+    if snap is not None:
+        try:
+            snap_cell = int(snapshot.read_manifest(snap).get("cell") or 0)
+        except (snapshot.SnapshotError, ValueError, TypeError):
+            snap_cell = 0
+        try:
+            values, problems = snapshot.load_snapshot_with_problems(snap)
+        except snapshot.SnapshotError:
+            values, problems, snap_cell = {}, {}, 0
+        # Keep it in OUT/snapshots/<name>/, replacing the previous one in one step.
+        tmp = snapshot_dest.with_name(snapshot_dest.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(snap, tmp, symlinks=False, ignore_dangling_symlinks=True)
+        if snapshot_dest.exists():
+            shutil.rmtree(snapshot_dest)
+        tmp.rename(snapshot_dest)
+    elif snapshot_dest.exists():
+        shutil.rmtree(snapshot_dest)
+    status = describe(job.reply, prog, timeout, snap_cell)
+    points, tests = check.run_tests(ag, values, problems)
+    worker.clean_outbox()
+    return Outcome(
+        status=status, points=points, tests=tests,
+        cells_run=int((prog or {}).get("completed") or 0),
+        cell_errors=list((prog or {}).get("errors") or [])[:50],
+        snapshot_cell=snap_cell, cpu_s=job.reply.get("cpu_s"),
+    )

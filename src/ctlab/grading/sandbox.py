@@ -1,0 +1,319 @@
+"""Phase 1 workers: one long-lived zygote per worker, inside bubblewrap when it can run.
+
+Modes:
+- "bwrap": the zygote runs in `bwrap` with new pid, network, ipc and uts namespaces, a
+  read-only view of the system (/usr, /etc, the Python installation and its virtual
+  environment) and nothing else of the host: no repository, no autograder, no other
+  submission, no output folder. Its only writable places are a private /tmp, the working
+  copy /job (both size-capped tmpfs) and the worker's outbox. It keeps CAP_SETUID,
+  CAP_SETGID and CAP_KILL only; each submission's child drops to the sandbox user.
+- "user": the fallback when bwrap cannot run. Same zygote on the host; each worker's
+  children run as their own unprivileged uid with the same limits; the worker's files
+  are readable by that uid only, the run's folders by root only.
+- "none": `--no-sandbox`; submission code runs as the grader's user, unisolated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import select
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctlab.errors import CtlabError
+
+HERE = Path(__file__).resolve().parent
+ZYGOTE = HERE / "zygote.py"
+SANDBOX_UID = 65534  # nobody
+FALLBACK_UID_BASE = int(os.environ.get("CTLAB_SANDBOX_UID_BASE", "64000"))
+JOB_TMPFS_BYTES = 512 * 1024 * 1024
+TMP_TMPFS_BYTES = 128 * 1024 * 1024
+STARTUP_TIMEOUT = 120.0
+
+MODE_TEXT = {
+    "bwrap": "sandbox: bubblewrap (no network, read-only system, nothing of the repository visible)",
+    "user": "sandbox: unprivileged-user fallback (bwrap unavailable; separate uid and limits, no namespaces)",
+    "none": "sandbox: NONE (--no-sandbox): submission code ran unisolated as the grader's user",
+}
+
+
+def _python_dirs() -> list[str]:
+    dirs = []
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        rp = os.path.realpath(p)
+        if rp not in dirs:
+            dirs.append(rp)
+    exe = os.path.realpath(sys.executable)
+    if not any(exe.startswith(d + os.sep) for d in dirs):
+        dirs.append(os.path.dirname(exe))
+    return dirs
+
+
+def _system_binds() -> list[str]:
+    args: list[str] = []
+    for top in ("/usr", "/etc"):
+        args += ["--ro-bind", top, top]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args
+
+
+def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise FileNotFoundError("bwrap")
+    args = [
+        bwrap,
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent", "--new-session",
+    ]
+    if os.geteuid() != 0:
+        args += ["--unshare-user"]
+    args += _system_binds()
+    made: set[str] = set()
+    for d in _python_dirs():
+        if d.startswith("/usr/") or d == "/usr":
+            continue
+        # Parents bwrap creates would be 0700: make them traversable for the sandbox user.
+        for parent in reversed(Path(d).parents):
+            p = str(parent)
+            if p != "/" and p not in made:
+                made.add(p)
+                args += ["--perms", "0755", "--dir", p]
+        args += ["--ro-bind", d, d]
+    args += [
+        "--perms", "0755", "--dir", "/opt",
+        "--ro-bind", str(HERE), "/opt/ctlab",
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", str(TMP_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
+        "--size", str(JOB_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/job",
+        "--ro-bind", str(inbox), "/inbox",
+        "--bind", str(outbox), "/outbox",
+        "--chdir", "/tmp",
+    ]
+    if os.geteuid() == 0:
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+    return args
+
+
+def _zygote_env() -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "MALLOC_ARENA_MAX": "2",
+    }
+
+
+def bwrap_works() -> tuple[bool, str]:
+    """Try the real sandbox command once (with throwaway folders)."""
+    if shutil.which("bwrap") is None:
+        return False, "bwrap is not installed"
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ctlab-probe-") as d:
+        inbox, outbox = Path(d, "in"), Path(d, "out")
+        inbox.mkdir()
+        outbox.mkdir()
+        cmd = bwrap_command(inbox, outbox) + [sys.executable, "-c", "import os; os.setgid(65534); os.setuid(65534)" if os.geteuid() == 0 else "pass"]
+        try:
+            r = subprocess.run(cmd, capture_output=True, timeout=30, env=_zygote_env())
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, f"bwrap failed: {exc}"
+        if r.returncode != 0:
+            return False, "bwrap failed: " + r.stderr.decode(errors="replace").strip().splitlines()[-1:][0] if r.stderr else "bwrap failed"
+    return True, ""
+
+
+def choose_mode(no_sandbox: bool, forced: str | None = None) -> tuple[str, str]:
+    """Return (mode, note). Raises CtlabError when no isolation is possible and none was waived."""
+    if no_sandbox:
+        return "none", ""
+    forced = forced or os.environ.get("CTLAB_SANDBOX") or None
+    if forced not in (None, "bwrap", "user"):
+        raise CtlabError(f"CTLAB_SANDBOX must be 'bwrap' or 'user', not {forced!r}")
+    if forced != "user":
+        ok, why = bwrap_works()
+        if ok:
+            return "bwrap", ""
+        if forced == "bwrap":
+            raise CtlabError(f"cannot start the bubblewrap sandbox: {why}")
+    else:
+        why = "fallback requested"
+    if os.geteuid() != 0:
+        raise CtlabError(
+            f"cannot isolate submissions ({why}) and not running as root, so no separate user is "
+            "available; install bubblewrap, run as root, or pass --no-sandbox to grade unisolated"
+        )
+    return "user", why
+
+
+def fallback_uid(index: int) -> int:
+    """A uid for worker `index` in fallback mode that belongs to no account."""
+    uid = FALLBACK_UID_BASE + index
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+        uid += 1
+
+
+@dataclass
+class JobResult:
+    reply: dict
+    outbox: Path
+
+
+class Worker:
+    """One zygote and its inbox/outbox. Not thread-safe: one thread drives one worker."""
+
+    def __init__(self, index: int, mode: str, workdir: Path, data_dir: Path):
+        self.index = index
+        self.mode = mode
+        self.base = workdir / f"worker-{index}"
+        self.inbox = self.base / "in"
+        self.outbox = self.base / "out"
+        self.jobdir = self.base / "job"
+        self.data_dir = data_dir
+        self.uid = {"bwrap": SANDBOX_UID, "user": fallback_uid(index), "none": None}[mode]
+        self.proc: subprocess.Popen | None = None
+        self.log = workdir / f"worker-{index}.log"
+        self._counter = 0
+        self._cpu_seen = 0.0
+        self._prepare_dirs()
+
+    # -- files
+    def _prepare_dirs(self) -> None:
+        if self.base.exists():
+            shutil.rmtree(self.base)
+        self.base.mkdir(mode=0o700)
+        self.inbox.mkdir(mode=0o755)
+        self.outbox.mkdir(mode=0o700)
+        shutil.copytree(self.data_dir, self.inbox / "data")
+        for p in [self.inbox, *self.inbox.rglob("*")]:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        if self.uid is not None:
+            os.chown(self.outbox, self.uid, self.uid)
+        if self.mode == "user":
+            self.jobdir.mkdir(mode=0o700)
+            os.chown(self.jobdir, self.uid, self.uid)
+            os.chown(self.base, self.uid, self.uid)  # only this worker's uid (and root) can enter
+            os.chmod(self.base, 0o700)
+
+    def _paths(self) -> dict:
+        if self.mode == "bwrap":
+            return {"inbox": "/inbox", "out": "/outbox", "work": "/job/work"}
+        return {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work")}
+
+    def clean_outbox(self) -> None:
+        for p in self.outbox.iterdir():
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+    # -- process
+    def start(self) -> None:
+        argv = [sys.executable, "-I", "/opt/ctlab/zygote.py" if self.mode == "bwrap" else str(ZYGOTE)]
+        if self.mode == "bwrap":
+            argv = bwrap_command(self.inbox, self.outbox) + argv
+        env = _zygote_env()
+        if self.mode != "bwrap":
+            env["MPLCONFIGDIR"] = str(self.base / "mpl")
+            env["HOME"] = str(self.base)
+        self._cpu_seen = 0.0
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=logf,
+            env=env, cwd=str(self.base) if self.mode != "bwrap" else None, start_new_session=True,
+        )
+        logf.close()
+        line = self._read_line(STARTUP_TIMEOUT)
+        if line is None or not line.get("ready"):
+            self.stop()
+            tail = self.log.read_text(errors="replace")[-800:] if self.log.exists() else ""
+            raise CtlabError(f"the grading worker did not start ({self.mode} mode): {tail.strip() or 'no output'}")
+
+    def _read_line(self, timeout: float) -> dict | None:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return None
+        line = self.proc.stdout.readline()
+        if not line:
+            return None
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            if self.proc.poll() is None:
+                try:
+                    self.proc.stdin.write(b'{"quit": true}\n')
+                    self.proc.stdin.flush()
+                    self.proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            for f in (self.proc.stdin, self.proc.stdout):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+            self.proc = None
+
+    def run(self, cells: list[str], variables: list[str], timeout: float, memory_mb: int) -> JobResult:
+        """Run one submission's cells. Restarts the zygote if it has died."""
+        if not self.alive():
+            self.stop()
+            self.start()
+        self.clean_outbox()
+        (self.inbox / "cells.json").write_text(json.dumps(cells), encoding="utf-8")
+        os.chmod(self.inbox / "cells.json", 0o644)
+        self._counter += 1
+        job = {"id": self._counter, "timeout": timeout, "memory_mb": memory_mb, "uid": self.uid,
+               "vars": variables, **self._paths()}
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+            reply = self._read_line(timeout + 60)
+        except OSError:
+            reply = None
+        if reply is None or reply.get("id") != job["id"]:
+            # The zygote died or hung: kill the whole sandbox; it restarts on the next job.
+            self.stop()
+            reply = {"id": job["id"], "zygote_error": "the grading worker stopped responding"}
+        if "cpu_children" in reply:
+            total = float(reply["cpu_children"])
+            reply["cpu_s"] = max(0.0, total - self._cpu_seen)
+            self._cpu_seen = total
+        return JobResult(reply=reply, outbox=self.outbox)
