@@ -154,7 +154,7 @@ def test_bad_config_and_missing_gradebook(tmp_path):
 
 @pytest.fixture(scope="module")
 def ref():
-    return reference_answers(ROOT / "data")
+    return reference_answers(ROOT / "assignment" / "data")
 
 
 def test_describe_frame(ref):

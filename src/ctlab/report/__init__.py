@@ -64,7 +64,7 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
         ref = reference_answers(data_dir)
         note = (
             "Each wrong answer is described by how it differs from the help notebook's reveal answer, "
-            f"computed on {data_dir.name}/cloud_iam.csv and cloud_api.csv; rows are compared by event_id."
+            f"computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id."
         )
     else:
         ref = None

@@ -1,8 +1,8 @@
 """The right answers the report compares wrong answers against.
 
 They are computed by the help notebook's reveal code (which the tests accept as a
-full-marks answer) run on the exercise's own CSVs: `<root>/data/` or, failing that,
-`<root>/assignment/data/`. Data flows one way: the CSVs and the grading outputs go in,
+full-marks answer) run on the CSVs the tests read: `<root>/assignment/data/` or, failing
+that, `<root>/data/` (the same files). Data flows one way: the CSVs and the grading outputs go in,
 the report comes out; nothing here grades or writes back.
 """
 
@@ -19,7 +19,7 @@ REFERENCE_TECHNIQUES = ["T1078", "T1098", "T1530"]
 
 
 def find_data_dir(root: Path) -> Path | None:
-    for candidate in (Path(root) / "data", Path(root) / "assignment" / "data"):
+    for candidate in (Path(root) / "assignment" / "data", Path(root) / "data"):
         if (candidate / "cloud_iam.csv").is_file() and (candidate / "cloud_api.csv").is_file():
             return candidate
     return None
