@@ -80,7 +80,7 @@ class FlattenSummary:
     problems: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        text = (f"read {self.records} records from {self.files} files; wrote {self.iam_rows} rows to "
+        text = (f"read {self.records} records from {self.files} file{'s' if self.files != 1 else ''}; wrote {self.iam_rows} rows to "
                 f"{self.out / IAM_FILE} and {self.api_rows} rows to {self.out / API_FILE}")
         if self.skipped_records or self.skipped_files:
             text += (f"; skipped {self.skipped_records} bad record{'s' if self.skipped_records != 1 else ''}"
@@ -161,21 +161,17 @@ def iter_records(path: Path) -> Iterator[tuple[str, object]]:
                 try:
                     obj = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise _BadFile(f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+                    lines = text.splitlines()
+                    if exc.msg != "Extra data" and not _parses_as_object(lines[1:3]):
+                        raise _BadFile(f"invalid or truncated JSON at line {exc.lineno} column {exc.colno} "
+                                       f"({exc.msg})") from None
+                    # JSON lines whose first line is broken
+                    yield from _lines(lines, 0)
+                    return
                 yield from _expand(obj, None, top=True)
                 return
             yield from _expand(obj, 1, top=True)
-            lineno = 1
-            for line in fh:
-                lineno += 1
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield f"line {lineno}", _BadRecord(f"invalid JSON ({exc.msg})")
-                    continue
-                yield from _expand(obj, lineno, top=False)
+            yield from _lines(fh, 1)
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         reason = "broken gzip data" if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)) else str(exc)
         if isinstance(exc, UnicodeDecodeError):
@@ -183,6 +179,29 @@ def iter_records(path: Path) -> Iterator[tuple[str, object]]:
         elif isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile) and "gzip" not in str(exc).lower():
             reason = exc.strerror or str(exc)
         raise _BadFile(reason) from None
+
+
+def _parses_as_object(lines: list[str]) -> bool:
+    for line in lines:
+        try:
+            if isinstance(json.loads(line), dict):
+                return True
+        except json.JSONDecodeError:
+            pass
+    return False
+
+
+def _lines(lines, lineno: int) -> Iterator[tuple[str, object]]:
+    for line in lines:
+        lineno += 1
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield f"line {lineno}", _BadRecord(f"invalid JSON ({exc.msg})")
+            continue
+        yield from _expand(obj, lineno, top=False)
 
 
 def _expand(obj: object, lineno: int | None, *, top: bool) -> Iterator[tuple[str, object]]:

@@ -33,7 +33,7 @@ from pathlib import Path
 RATE = 0.012
 KEEP_FIRST = 5
 KINDS = ("empty", "N/A", "-", "impossible")
-_IMPOSSIBLE_DAYS = ("02-30", "02-29", "02-31")
+_IMPOSSIBLE_DAYS = ("02-30", "02-31", "02-29")  # the last only in years that are not leap years
 
 
 @dataclass
@@ -79,7 +79,9 @@ def spoil_timestamps(path: Path, *, seed: int, protect: frozenset[str] | set[str
             new = ""
         elif kind == "impossible":
             # keep year and time of day, move to a day February never has in 2026
-            new = f"{old[:4]}-{rng.choice(_IMPOSSIBLE_DAYS)}{old[10:]}"
+            year = int(old[:4])
+            leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+            new = f"{old[:4]}-{rng.choice(_IMPOSSIBLE_DAYS[:2] if leap else _IMPOSSIBLE_DAYS)}{old[10:]}"
         else:
             new = kind
         rows[i][ts] = new

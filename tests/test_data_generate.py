@@ -1,0 +1,115 @@
+"""The generator: byte-identical output per seed, CloudTrail's layout and record shape."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ctlab.data.flatten import flatten
+from ctlab.data.generate import ACCOUNT, generate
+from ctlab.errors import CtlabError
+
+NAME = re.compile(rf"^{ACCOUNT}_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<t>\d{{8}}T\d{{4}}Z)_[A-Za-z0-9]{{16}}\.json\.gz$")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    a = tmp_path_factory.mktemp("gen_a")
+    b = tmp_path_factory.mktemp("gen_b")
+    sa = generate(seed=3032, days=2, out=a, start="2026-02-27")
+    sb = generate(seed=3032, days=2, out=b, start="2026-02-27")
+    return a, b, sa, sb
+
+
+def test_same_seed_byte_identical(two_runs):
+    a, b, sa, sb = two_runs
+    ta, tb = tree(a), tree(b)
+    assert len(ta) == sa.files > 20
+    assert ta == tb
+    assert sa.story == sb.story
+
+
+def test_other_seed_differs(two_runs, tmp_path):
+    a, _, sa, _ = two_runs
+    generate(seed=3033, days=2, out=tmp_path, start="2026-02-27")
+    assert tree(tmp_path) != tree(a)
+
+
+def test_layout_and_gzip_header(two_runs):
+    a, _, sa, _ = two_runs
+    for rel, data in tree(a).items():
+        parts = Path(rel).parts
+        assert parts[:3] == ("AWSLogs", ACCOUNT, "CloudTrail")
+        region, yyyy, mm, dd, name = parts[3:]
+        m = NAME.match(name)
+        assert m and m["region"] == region, name
+        assert data[:3] == b"\x1f\x8b\x08"
+        assert data[3] & 0x08 == 0  # no file name stored
+        assert data[4:8] == b"\x00\x00\x00\x00"  # mtime 0
+        doc = json.loads(gzip.decompress(data))
+        assert list(doc) == ["Records"]
+        for r in doc["Records"]:
+            assert r["awsRegion"] == region
+            assert r["eventTime"][:10] == f"{yyyy}-{mm}-{dd}"
+        times = [(r["eventTime"], r["eventID"]) for r in doc["Records"]]
+        assert times == sorted(times)
+    assert sa.describe().startswith(f"wrote {sa.events} CloudTrail records in {sa.files} files under ")
+
+
+def test_record_shape(two_runs):
+    a, *_ = two_runs
+    recs = [r for p in sorted(a.rglob("*.json.gz")) for r in json.loads(gzip.decompress(p.read_bytes()))["Records"]]
+    kinds = {r["userIdentity"]["type"] for r in recs}
+    assert {"IAMUser", "AssumedRole", "AWSService", "WebIdentityUser"} <= kinds
+    ts = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    for r in recs:
+        for k in ("eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+                  "userAgent", "eventID", "readOnly", "eventType", "managementEvent", "recipientAccountId",
+                  "eventCategory", "requestParameters"):
+            assert k in r, (k, r["eventName"])
+        assert ts.match(r["eventTime"])
+        ui = r["userIdentity"]
+        if ui["type"] == "IAMUser" and r["eventName"] != "ConsoleLogin":
+            assert ui["accessKeyId"][:4] in ("AKIA", "ASIA") and ui["principalId"].startswith("AIDA")
+            assert ui["arn"] == f"arn:aws:iam::{ACCOUNT}:user/{ui['userName']}"
+        if ui["type"] == "AssumedRole":
+            assert ui["accessKeyId"].startswith("ASIA")
+            issuer = ui["sessionContext"]["sessionIssuer"]
+            assert issuer["type"] == "Role" and ui["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{issuer['userName']}/")
+        if ui["type"] == "AWSService":
+            assert r["sourceIPAddress"] == ui["invokedBy"]
+        if r["eventCategory"] == "Data":
+            assert r["eventSource"] == "s3.amazonaws.com" and r["managementEvent"] is False
+            assert "bytesTransferredOut" in r["additionalEventData"]
+            assert any(x["type"] == "AWS::S3::Bucket" for x in r["resources"])
+        if "errorCode" in r:
+            assert r["errorMessage"] and r["responseElements"] is None
+        if r["eventName"] == "CreateAccessKey":
+            assert re.match(r"^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d\d:\d\d [AP]M$",
+                            r["responseElements"]["accessKey"]["createDate"])
+
+
+def test_attack_planted_on_last_day_when_short(two_runs, tmp_path):
+    a, _, sa, _ = two_runs
+    flatten(inputs=[a], out=tmp_path, skip_bad=False)
+    text = (tmp_path / "cloud_iam.csv").read_text()
+    assert sa.story["attach_time"].startswith("2026-02-28T01:")
+    assert sa.story["attach_event_id"] in text
+
+
+def test_bad_options(tmp_path):
+    with pytest.raises(CtlabError, match="--start must be a date"):
+        generate(seed=1, days=1, out=tmp_path, start="28/02/2026")
+    with pytest.raises(CtlabError, match="--days must be between 1 and 3660"):
+        generate(seed=1, days=0, out=tmp_path, start=None)
+    generate(seed=1, days=1, out=tmp_path / "g", start=None)
+    with pytest.raises(CtlabError, match="already holds CloudTrail files"):
+        generate(seed=1, days=1, out=tmp_path / "g", start=None)
