@@ -1,0 +1,56 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q1"
+points = 1
+
+@test_case(points=0.5, hidden=False)
+def test_q1_loaded(cloud_iam_df, cloud_api_df):
+    import pandas as pd
+
+    def ids_of(df, var):
+        assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
+        if 'event_id' in df.columns:
+            col = df['event_id']
+        elif 'event_id' in df.index.names:
+            col = df.index.get_level_values('event_id')
+        else:
+            raise AssertionError(f'{var} has no event_id column')
+        return [str(v) for v in col]
+
+    def log(name):
+        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+    needed = ['event_id', 'timestamp', 'user', 'user_type', 'principal_arn', 'event_source', 'event_name', 'resource', 'region', 'source_ip', 'user_agent', 'access_key_id', 'error_code', 'details']
+    for var, df, name in (('cloud_iam_df', cloud_iam_df, 'cloud_iam'), ('cloud_api_df', cloud_api_df, 'cloud_api')):
+        have = ids_of(df, var)
+        assert len(have) > 0, f'{var} is empty'
+        missing = [c for c in needed if c not in df.columns and c not in df.index.names]
+        assert not missing, f'{var} lacks the columns {missing}: keep every column of data/{name}.csv'
+        dups = len(have) - len(set(have))
+        assert dups == 0, f'{var} holds {dups} duplicate rows'
+        other = len(set(have) - set(log(name)['event_id']))
+        assert other == 0, f'{var} holds {other} rows that are not in data/{name}.csv (are the two files swapped?)'
+
+@test_case(points=0.5, hidden=True)
+def test_q1_all_valid_rows(cloud_iam_df, cloud_api_df):
+    import pandas as pd
+
+    def ids_of(df, var):
+        assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
+        if 'event_id' in df.columns:
+            col = df['event_id']
+        elif 'event_id' in df.index.names:
+            col = df.index.get_level_values('event_id')
+        else:
+            raise AssertionError(f'{var} has no event_id column')
+        return [str(v) for v in col]
+
+    def log(name):
+        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+    for var, df, name in (('cloud_iam_df', cloud_iam_df, 'cloud_iam'), ('cloud_api_df', cloud_api_df, 'cloud_api')):
+        ref = log(name)
+        ok = pd.to_datetime(ref['timestamp'], utc=True, errors='coerce', format='ISO8601').notna()
+        lost = set(ref.loc[ok, 'event_id']) - set(ids_of(df, var))
+        assert not lost, f'{var} lacks {len(lost)} rows of data/{name}.csv'
+

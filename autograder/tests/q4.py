@@ -1,0 +1,139 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q4"
+points = 2
+
+@test_case(points=0.5, hidden=False)
+def test_q4_rows(susp_api):
+    import pandas as pd
+
+    def ids_of(df, var):
+        assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
+        if 'event_id' in df.columns:
+            col = df['event_id']
+        elif 'event_id' in df.index.names:
+            col = df.index.get_level_values('event_id')
+        else:
+            raise AssertionError(f'{var} has no event_id column')
+        return [str(v) for v in col]
+
+    def log(name):
+        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+
+    def rows_of(df, var, name):
+        have = ids_of(df, var)
+        assert len(have) > 0, f'{var} is empty'
+        dups = len(have) - len(set(have))
+        assert dups == 0, f'{var} holds {dups} duplicate rows'
+        ref = log(name)
+        foreign = len(set(have) - set(ref['event_id']))
+        assert foreign == 0, f'{foreign} rows of {var} are not rows of data/{name}.csv'
+        return ref[ref['event_id'].isin(set(have))]
+    rows_of(susp_api, 'susp_api', 'cloud_api')
+
+@test_case(points=0.5, hidden=False)
+def test_q4_no_extra(susp_api):
+    import pandas as pd
+
+    def ids_of(df, var):
+        assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
+        if 'event_id' in df.columns:
+            col = df['event_id']
+        elif 'event_id' in df.index.names:
+            col = df.index.get_level_values('event_id')
+        else:
+            raise AssertionError(f'{var} has no event_id column')
+        return [str(v) for v in col]
+
+    def log(name):
+        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+
+    def rows_of(df, var, name):
+        have = ids_of(df, var)
+        assert len(have) > 0, f'{var} is empty'
+        dups = len(have) - len(set(have))
+        assert dups == 0, f'{var} holds {dups} duplicate rows'
+        ref = log(name)
+        foreign = len(set(have) - set(ref['event_id']))
+        assert foreign == 0, f'{foreign} rows of {var} are not rows of data/{name}.csv'
+        return ref[ref['event_id'].isin(set(have))]
+
+    def wanted(s):
+        return s.str.startswith('List') | s.str.startswith('Describe') | (s == 'GetObject')
+    rows = rows_of(susp_api, 'susp_api', 'cloud_api')
+    name = rows['event_name']
+    look = rows[name.str.startswith('GetObject') & (name != 'GetObject')]
+    assert len(look) == 0, f"{len(look)} rows have an event_name that starts with GetObject but is not GetObject ({', '.join(sorted(set(look['event_name'])))})"
+    extra = rows[~wanted(name)]
+    assert len(extra) == 0, f"{len(extra)} rows of susp_api have an event_name that neither starts with List or Describe nor is GetObject ({', '.join(sorted(set(extra['event_name']))[:5])})"
+
+@test_case(points=0.5, hidden=False)
+def test_q4_none_missing(susp_api, cloud_api_df):
+    import pandas as pd
+
+    def ids_of(df, var):
+        assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
+        if 'event_id' in df.columns:
+            col = df['event_id']
+        elif 'event_id' in df.index.names:
+            col = df.index.get_level_values('event_id')
+        else:
+            raise AssertionError(f'{var} has no event_id column')
+        return [str(v) for v in col]
+
+    def log(name):
+        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+
+    def rows_of(df, var, name):
+        have = ids_of(df, var)
+        assert len(have) > 0, f'{var} is empty'
+        dups = len(have) - len(set(have))
+        assert dups == 0, f'{var} holds {dups} duplicate rows'
+        ref = log(name)
+        foreign = len(set(have) - set(ref['event_id']))
+        assert foreign == 0, f'{foreign} rows of {var} are not rows of data/{name}.csv'
+        return ref[ref['event_id'].isin(set(have))]
+
+    def wanted(s):
+        return s.str.startswith('List') | s.str.startswith('Describe') | (s == 'GetObject')
+    have = set(rows_of(susp_api, 'susp_api', 'cloud_api')['event_id'])
+    api = rows_of(cloud_api_df, 'cloud_api_df', 'cloud_api')
+    missing = api[wanted(api['event_name']) & ~api['event_id'].isin(have)]
+    kinds = sorted({'List*' if n.startswith('List') else 'Describe*' if n.startswith('Describe') else n for n in missing['event_name']})
+    assert len(missing) == 0, f"susp_api lacks {len(missing)} rows of cloud_api_df ({', '.join(kinds)})"
+
+@test_case(points=0.5, hidden=True)
+def test_q4_exact(susp_api, cloud_api_df):
+    import pandas as pd
+
+    def ids_of(df, var):
+        assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
+        if 'event_id' in df.columns:
+            col = df['event_id']
+        elif 'event_id' in df.index.names:
+            col = df.index.get_level_values('event_id')
+        else:
+            raise AssertionError(f'{var} has no event_id column')
+        return [str(v) for v in col]
+
+    def log(name):
+        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+
+    def base(df, name):
+        ref = log(name)
+        ok = pd.to_datetime(ref['timestamp'], utc=True, errors='coerce', format='ISO8601').notna()
+        try:
+            have = set(ids_of(df, name))
+        except AssertionError:
+            return ref
+        if set(ref.loc[ok, 'event_id']) <= have <= set(ref['event_id']):
+            return ref[ref['event_id'].isin(have)]
+        return ref
+    api = base(cloud_api_df, 'cloud_api')
+    s = api['event_name']
+    want = set(api.loc[s.str.startswith('List') | s.str.startswith('Describe') | (s == 'GetObject'), 'event_id'])
+    have = set(ids_of(susp_api, 'susp_api'))
+    assert have == want, f'susp_api: {len(want - have)} rows missing, {len(have - want)} rows too many'
+

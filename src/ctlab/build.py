@@ -1,0 +1,203 @@
+"""`ctlab build`: regenerate assignment/ and autograder/ from solutions/ and data/.
+
+Runs otter assign on the master notebook (which also runs every test, hidden ones included, against the
+reference solution and fails the build if one does not pass), then writes, reproducibly:
+
+    assignment/scenario03b.ipynb           student notebook (no outputs, public tests only)
+    assignment/scenario03b-help.ipynb      help notebook (from solutions/hints.yaml)
+    assignment/data/cloud_{iam,api}.csv    the data the notebooks read
+    autograder/scenario03b-autograder.zip  otter autograder (Gradescope format, pinned requirements)
+    autograder/tests/q*.py                 every test, hidden ones included
+    autograder/rubric.md                   the rubric of the manually graded part 8
+    autograder/manifest.json               questions, points and tests (public/hidden)
+
+Same inputs give byte-identical outputs: zip entries are sorted with fixed timestamps and modes, and
+notebooks are stripped of outputs and volatile metadata and get stable cell ids.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from ctlab.errors import CtlabError
+from ctlab.notebooks import HELP_NOTEBOOK, dumps, expand_hint_markers, help_notebook, load_hints, normalize
+
+NAME = "scenario03b"
+MASTER = Path("solutions") / f"{NAME}.ipynb"
+HINTS = Path("solutions") / "hints.yaml"
+RUBRIC = Path("solutions") / "rubric.md"
+DATA_FILES = ("cloud_iam.csv", "cloud_api.csv")
+ZIP_NAME = f"{NAME}-autograder.zip"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_EXECUTABLE = {"run_autograder", "setup.sh"}
+
+
+@dataclass
+class BuildSummary:
+    root: Path
+    written: list[tuple[str, int, bool]] = field(default_factory=list)  # (path, bytes, changed)
+    removed: list[str] = field(default_factory=list)
+    questions: dict[str, dict] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        changed = sum(1 for _, _, c in self.written if c)
+        lines = [f"built {len(self.written)} files under {self.root} ({changed} changed, {len(self.removed)} removed)"]
+        for path, size, was_changed in self.written:
+            lines.append(f"  {'*' if was_changed else ' '} {path} ({size:,} bytes)")
+        for path in self.removed:
+            lines.append(f"  - {path} (stale, removed)")
+        total = sum(q["points"] for q in self.questions.values())
+        auto = sum(q["points"] for q in self.questions.values() if not q["manual"])
+        lines.append(f"questions: {len(self.questions)}, {total:g} points ({auto:g} autograded)")
+        for q, info in self.questions.items():
+            public = sum(t["points"] for t in info["tests"] if not t["hidden"])
+            hidden = sum(t["points"] for t in info["tests"] if t["hidden"])
+            kind = "manual" if info["manual"] else f"public {public:g} + hidden {hidden:g}"
+            lines.append(f"  {q}: {info['points']:g} points ({kind})")
+        return "\n".join(lines)
+
+
+def _require(path: Path) -> Path:
+    if not path.is_file():
+        raise CtlabError(f"{path}: missing (needed by ctlab build)")
+    return path
+
+
+def _run_otter_assign(workdir: Path) -> Path:
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    cmd = [sys.executable, "-m", "otter", "assign", "--no-pdfs", f"{NAME}.ipynb", "dist"]
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [l for l in (proc.stderr + proc.stdout).splitlines() if l.strip() and "WARNING" not in l]
+        last = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise CtlabError(f"{MASTER}: otter assign failed: {last}")
+    return workdir / "dist"
+
+
+def _normalized_zip(path: Path) -> bytes:
+    """Rewrite otter's autograder zip with sorted entries, fixed dates and modes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w") as dst:
+        for name in sorted(n for n in src.namelist() if not n.endswith("/")):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            mode = 0o755 if Path(name).name in _EXECUTABLE else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            dst.writestr(info, src.read(name), compresslevel=9)
+    return buf.getvalue()
+
+
+def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[str, dict]:
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    questions: dict[str, dict] = {}
+    for cell in master.cells:  # question order and manual flags come from the master's config cells
+        src = cell.source.lstrip()
+        if cell.cell_type == "raw" and src.upper().startswith("# BEGIN QUESTION"):
+            import yaml
+
+            cfg = yaml.safe_load("\n".join(src.splitlines()[1:])) or {}
+            questions[cfg["name"]] = {"points": cfg.get("points", 1), "manual": bool(cfg.get("manual")), "tests": []}
+    for q, text in tests.items():
+        tf = ExceptionTestFile.from_string(text.decode("utf-8"), path=f"tests/{q}.py")
+        questions[q]["tests"] = [
+            {"name": tc.name, "points": tc.points, "hidden": tc.hidden} for tc in tf.test_cases
+        ]
+    return questions
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
+    """Write data to path via a temp file in the same folder; return whether the content changed."""
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
+    """Produce every output file in memory: {relative path: bytes}, plus the question manifest."""
+    root = Path(root).resolve()
+    master_path = _require(root / MASTER)
+    hints = load_hints(_require(root / HINTS))
+    rubric = _require(root / RUBRIC).read_bytes()
+    data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
+    try:
+        master = nbformat.read(master_path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for a broken file
+        raise CtlabError(f"{master_path}: not a readable notebook ({type(exc).__name__})") from None
+
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="ctlab-build-") as tmp:
+        work = Path(tmp)
+        expanded = expand_hint_markers(master, hints, source=str(master_path))
+        nbformat.write(expanded, work / f"{NAME}.ipynb")
+        (work / "data").mkdir()
+        for name, blob in data.items():
+            (work / "data" / name).write_bytes(blob)
+        dist = _run_otter_assign(work)
+
+        student = nbformat.read(dist / "student" / f"{NAME}.ipynb", as_version=4)
+        out[f"assignment/{NAME}.ipynb"] = dumps(normalize(student, prefix="cell"))
+        zips = sorted((dist / "autograder").glob(f"{NAME}-autograder_*.zip"))
+        if len(zips) != 1:
+            raise CtlabError(f"{MASTER}: otter assign wrote {len(zips)} autograder zips, expected 1")
+        out[f"autograder/{ZIP_NAME}"] = _normalized_zip(zips[0])
+        tests: dict[str, bytes] = {}
+        with zipfile.ZipFile(zips[0]) as zf:
+            for name in sorted(zf.namelist()):
+                if name.startswith("tests/") and name.endswith(".py"):
+                    tests[Path(name).stem] = zf.read(name)
+    out[f"assignment/{HELP_NOTEBOOK}"] = dumps(help_notebook(hints))
+    for name, blob in data.items():
+        out[f"assignment/data/{name}"] = blob
+    for q, blob in tests.items():
+        out[f"autograder/tests/{q}.py"] = blob
+    out["autograder/rubric.md"] = rubric
+    questions = _manifest(tests, master)
+    manifest = {"assignment": NAME, "total_points": sum(q["points"] for q in questions.values()), "questions": questions}
+    out["autograder/manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+    return dict(sorted(out.items())), questions
+
+
+def build(*, root: Path) -> BuildSummary:
+    """Regenerate assignment/ and autograder/ under root; remove stale generated files."""
+    root = Path(root).resolve()
+    files, questions = render(root=root)
+    summary = BuildSummary(root=root, questions=questions)
+    for rel, blob in files.items():
+        changed = _write_atomic(root / rel, blob)
+        summary.written.append((rel, len(blob), changed))
+    # generated folders hold only what this build writes
+    for folder in ("assignment/data", "autograder/tests"):
+        for path in sorted((root / folder).glob("*")):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and rel not in files:
+                path.unlink()
+                summary.removed.append(rel)
+    for pattern in ("assignment/*.ipynb", "autograder/*.zip"):
+        for path in sorted(root.glob(pattern)):
+            rel = path.relative_to(root).as_posix()
+            if rel not in files:
+                path.unlink()
+                summary.removed.append(rel)
+    return summary
