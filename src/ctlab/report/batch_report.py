@@ -59,8 +59,7 @@ def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapsho
         manual = q in MANUAL_QUESTIONS
         vals = [s.points.get(q) for s in subs]
         if manual:
-            vals = [v for v in vals if v is not None]  # only the scores entered so far
-            if not vals:
+            if not any(v for v in vals):  # no hand-graded scores entered yet
                 continue
         vals = [0.0 if v is None else v for v in vals]
         full = sum(1 for v in vals if v >= mx - 1e-9)
@@ -227,7 +226,7 @@ def render_html(
         wrong = sum(g.count for g in items)
         out.append(f"<h3>{e(q)} ({_students(wrong)} without full points)</h3><ol>")
         for g in items:
-            files = ", ".join(g.files)
+            files = ", ".join(Path(f).name for f in g.files)
             out.append(
                 f'<li>{e(g.description)}: <span class="count">{_students(g.count)}</span>'
                 f"<details><summary>who</summary>{e(files)}</details></li>"

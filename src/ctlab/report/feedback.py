@@ -40,6 +40,24 @@ class Feedback:
     footer: str
 
 
+def clean_message(message: str) -> str:
+    """The useful part of a test's failure message: what the assertion said, without the code."""
+    text = message.replace("\u274c", "").strip()
+    if text.startswith("Test case failed:"):
+        return " ".join(text[len("Test case failed:"):].split())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "failed"
+    last = lines[-1]
+    if last.startswith("AssertionError:"):
+        last = last[len("AssertionError:"):].strip() or "failed"
+    elif last == "AssertionError":
+        last = "failed"
+    elif last.startswith("Test case failed") or last.startswith("Error at line"):
+        last = "failed"
+    return " ".join(last.split())
+
+
 def status_in_words(sub: Submission) -> str:
     status = sub.status or "unknown"
     if status == "ok":
@@ -69,17 +87,18 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
         hidden = [t for t in tests if t.hidden]
         qf = QuestionFeedback(question=q, points="")
         if q in MANUAL_QUESTIONS:
-            qf.points = (
-                f"{fmt_points(pts)} / {fmt_points(mx)}" if pts is not None else f"pending / {fmt_points(mx)}"
-            )
-            qf.note = "Graded by hand." if pts is not None else "Graded by hand; the score is not in yet."
+            if pts:
+                qf.points, qf.note = f"{fmt_points(pts)} / {fmt_points(mx)}", "Graded by hand."
+            else:
+                qf.points = f"pending / {fmt_points(mx)}"
+                qf.note = "Graded by hand; no score has been entered yet."
             questions.append(qf)
             continue
         for t in public:
             if t.passed:
                 qf.public.append((True, t.name))
             else:
-                msg = " ".join(t.message.split()) or "failed"
+                msg = clean_message(t.message)
                 qf.public.append((False, f"{t.name}: {msg}"))
         pub_pts = sum(t.points for t in public)
         pub_max = sum(t.max_points for t in public)
@@ -120,7 +139,7 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(fb: Feedback) -> str:
-    lines = [f"# {TITLE} feedback: {fb.file}", "", fb.status_text, "", fb.score_text, ""]
+    lines = [f"# {TITLE} feedback: {Path(fb.file).name}", "", fb.status_text, "", fb.score_text, ""]
     lines += ["| question | points |", "|---|---|"]
     for q in fb.questions:
         lines.append(f"| {q.question} | {_md_cell(q.points)} |")
@@ -156,9 +175,9 @@ def render_html(fb: Feedback) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(TITLE)} feedback: {e(fb.file)}</title>",
+        f"<title>{e(TITLE)} feedback: {e(Path(fb.file).name)}</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>{e(TITLE)} feedback: {e(fb.file)}</h1>",
+        f"<h1>{e(TITLE)} feedback: {e(Path(fb.file).name)}</h1>",
         f'<p class="status">{e(fb.status_text)}</p>',
         f"<p><strong>{e(fb.score_text)}</strong></p>",
         "<table><thead><tr><th>question</th><th>points</th></tr></thead><tbody>",

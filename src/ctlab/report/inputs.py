@@ -40,7 +40,7 @@ class Submission:
     points: dict[str, float | None]  # gradebook value per question (None: blank)
     max_points: dict[str, float]  # from the results file
     total: float
-    percent: float | None
+    percent: float | None  # 0-100 (the gradebook's percent_correct is a fraction, as otter writes it)
     tests: list[TestOutcome] = field(default_factory=list)
     has_results: bool = False
 
@@ -146,7 +146,7 @@ def load_submissions(out: Path) -> list[Submission]:
                 points=points,
                 max_points=max_points,
                 total=_num(row.get("total_points_earned")) or 0.0,
-                percent=_num(row.get("percent_correct")),
+                percent=None if _num(row.get("percent_correct")) is None else 100.0 * _num(row.get("percent_correct")),
                 tests=tests,
                 has_results=data is not None,
             )
@@ -154,12 +154,30 @@ def load_submissions(out: Path) -> list[Submission]:
     return subs
 
 
+def manual_maxima() -> dict[str, float]:
+    """Points of the hand-graded questions (they have no test file to give a maximum)."""
+    try:
+        from ctlab.grading.batch import MANUAL_MAX
+
+        return {str(q): float(v) for q, v in MANUAL_MAX.items()}
+    except (ImportError, AttributeError):
+        return {"q8": 3.0}
+
+
 def max_points_by_question(subs: list[Submission]) -> dict[str, float]:
-    """Question maxima as the results files give them (the first file that names each)."""
+    """Question maxima as the results files give them; questions worth 0 points are left out
+    (no test file for them), except the hand-graded ones, whose maximum is the course's."""
+    from ctlab.contract import MANUAL_QUESTIONS
+
     maxima: dict[str, float] = {}
     for sub in subs:
         for q, mp in sub.max_points.items():
-            maxima.setdefault(q, mp)
+            maxima[q] = max(maxima.get(q, 0.0), mp)
+    manual = manual_maxima()
+    for q in MANUAL_QUESTIONS:
+        if not maxima.get(q) and q in manual:
+            maxima[q] = manual[q]
+    maxima = {q: mp for q, mp in maxima.items() if mp > 0}
     return dict(sorted(maxima.items(), key=lambda kv: _qkey(kv[0])))
 
 

@@ -1,0 +1,311 @@
+"""Running the same grader on Gradescope (or any host with the /autograder layout).
+
+Gradescope unpacks the autograder zip into /autograder/source, runs setup.sh once when
+building the image, then for each submission runs /autograder/run_autograder with the
+student's files in /autograder/submission and expects /autograder/results/results.json.
+
+`add_gradescope_files(zip_path, root=...)` adds to the otter autograder zip:
+  run_autograder, setup.sh             (replacing otter's)
+  ctlab-src/                           this package's source (pyproject.toml with pinned deps)
+  ctlab-root/autograder/tests/q*.py    the tests, public and hidden
+  ctlab-root/autograder/otter_config.json (when the build wrote one)
+  ctlab-root/assignment/data/*.csv     the data the tests read
+`run_autograder(...)` grades one submission with ctlab.grading (sandbox included) and writes
+results.json with the same scores `ctlab grade` gives.
+
+Environment variables (all optional): CTLAB_AUTOGRADER_HOME (default /autograder),
+CTLAB_VENV (default $CTLAB_AUTOGRADER_HOME/ctlab-venv), CTLAB_PYTHON (setup.sh's python),
+CTLAB_TIMEOUT (seconds, default 120), CTLAB_MEMORY_MB (default 2048),
+CTLAB_NO_SANDBOX=1 (grade without isolation; the output says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctlab.errors import CtlabError
+
+from ._io import write_bytes_atomic, write_text_atomic
+from .config import FeedbackConfig, config_from_dict, load_feedback_config
+from .feedback import clean_message
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SOURCE_DIR = "ctlab-src"
+ROOT_DIR = "ctlab-root"
+SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".sh", ".css", ".html", ".txt", ".toml"}
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope entry point: grade /autograder/submission with ctlab, write /autograder/results/results.json.
+set -uo pipefail
+AG="${CTLAB_AUTOGRADER_HOME:-/autograder}"
+VENV="${CTLAB_VENV:-$AG/ctlab-venv}"
+# the tests and data must not be readable by the sandbox's unprivileged user
+chmod -R o-rwx "$AG/source" 2>/dev/null || true
+mkdir -p "$AG/results"
+exec "$VENV/bin/python" -m ctlab.report.gradescope \
+  --autograder-dir "$AG/source" --submission-dir "$AG/submission" --results-dir "$AG/results"
+"""
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope image set-up: bubblewrap (the grading sandbox) when apt allows, then ctlab
+# and its pinned requirements in a virtual environment. Needs Python 3.11+ (Gradescope's
+# Ubuntu 24.04 base image has 3.12).
+set -euo pipefail
+AG="${CTLAB_AUTOGRADER_HOME:-/autograder}"
+SRC="$AG/source"
+VENV="${CTLAB_VENV:-$AG/ctlab-venv}"
+PY="${CTLAB_PYTHON:-python3}"
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3-venv >/dev/null) \
+    || echo "warning: apt-get could not install bubblewrap; ctlab falls back to a separate user"
+fi
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "error: $PY is older than Python 3.11; choose the Ubuntu 24.04 base image" >&2; exit 1; }
+"$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "$SRC/ctlab-src"
+"""
+
+
+# ---------------------------------------------------------------- results.json
+
+def gradescope_results(result: dict, total: float, config: FeedbackConfig, mode_line: str = "") -> dict:
+    """Gradescope's results.json for one ctlab results record."""
+    hidden_vis = config.gradescope_hidden_visibility
+    status = str(result.get("status") or "unknown")
+    tests = [{
+        "name": "Grading status",
+        "status": "passed" if status == "ok" else "failed",
+        "output": status,
+        "visibility": "visible",
+    }]
+    for t in result.get("tests") or []:
+        hidden = bool(t.get("hidden"))
+        passed = bool(t.get("passed"))
+        entry = {
+            "name": f"{t.get('question', '')}: {t.get('name', '')}" + (" (hidden)" if hidden else ""),
+            "score": float(t.get("points") or 0.0),
+            "max_score": float(t.get("max_points") or 0.0),
+            "status": "passed" if passed else "failed",
+            "visibility": hidden_vis if hidden else "visible",
+        }
+        # hidden tests never show their message (it may quote the test or the answer)
+        entry["output"] = "" if (passed or hidden) else clean_message(str(t.get("message") or ""))
+        tests.append(entry)
+    manual = sorted(q for q, info in (result.get("questions") or {}).items() if q == "q8")
+    lines = [f"Graded by ctlab: {status}.", f"Auto-graded score: {total:g}."]
+    if manual:
+        lines.append("q8 (the triage summary) is graded by hand and is not part of this score.")
+    if mode_line:
+        lines.append(mode_line)
+    return {"score": float(total), "output": "\n".join(lines), "tests": tests, "stdout_visibility": "hidden"}
+
+
+def _find_submission(submission_dir: Path) -> Path | None:
+    if not submission_dir.is_dir():
+        return None
+    for pattern in ("*.ipynb", "*.zip"):
+        found = sorted(p for p in submission_dir.rglob(pattern) if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+        if found:
+            return found[0]
+    return None
+
+
+def grading_root(autograder_dir: Path) -> Path:
+    """The folder holding autograder/tests and assignment/data inside an unpacked zip."""
+    autograder_dir = Path(autograder_dir)
+    for candidate in (autograder_dir / ROOT_DIR, autograder_dir):
+        if (candidate / "autograder" / "tests").is_dir():
+            return candidate
+    raise CtlabError(f"{autograder_dir}: no {ROOT_DIR}/autograder/tests here; was the zip built with add_gradescope_files?")
+
+
+@dataclass
+class GradescopeRun:
+    results_json: Path
+    score: float
+    status: str
+
+    def describe(self) -> str:
+        return f"score {self.score:g} ({self.status}) -> {self.results_json}"
+
+
+def run_autograder(
+    *, autograder_dir: Path, submission_dir: Path, results_dir: Path,
+    timeout: float | None = None, memory_mb: int | None = None, no_sandbox: bool | None = None,
+) -> GradescopeRun:
+    """Grade the one submission in `submission_dir` and write `results_dir`/results.json."""
+    from ctlab.grading.batch import grade
+
+    autograder_dir, submission_dir, results_dir = Path(autograder_dir), Path(submission_dir), Path(results_dir)
+    root = grading_root(autograder_dir)
+    config = load_feedback_config(root)
+    timeout = float(os.environ.get("CTLAB_TIMEOUT", "120")) if timeout is None else timeout
+    memory_mb = int(os.environ.get("CTLAB_MEMORY_MB", "2048")) if memory_mb is None else memory_mb
+    if no_sandbox is None:
+        no_sandbox = os.environ.get("CTLAB_NO_SANDBOX", "") not in ("", "0")
+    target = results_dir / "results.json"
+    sub = _find_submission(submission_dir)
+    if sub is None:
+        payload = {"score": 0.0, "output": "No .ipynb (or otter export .zip) was found in the submission.",
+                   "tests": [], "stdout_visibility": "hidden"}
+        write_text_atomic(target, json.dumps(payload, indent=2))
+        return GradescopeRun(target, 0.0, "no notebook submitted")
+    with tempfile.TemporaryDirectory(prefix="ctlab-gs-") as tmp:
+        out = Path(tmp) / "out"
+        summary = grade(submissions=[sub], out=out, root=root, jobs=1, timeout=timeout, memory_mb=memory_mb,
+                        no_sandbox=no_sandbox, force=True, manual=None, progress=False)
+        with (out / "gradebook.csv").open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        if len(rows) != 1:
+            raise CtlabError(f"{out / 'gradebook.csv'}: expected one row, found {len(rows)}")
+        row = rows[0]
+        results = sorted((out / "results").glob("*.json"))
+        result = json.loads(results[0].read_text(encoding="utf-8")) if results else {"status": row.get("grading_status")}
+        total = float(row.get("total_points_earned") or 0.0)
+        try:
+            from ctlab.grading.sandbox import MODE_TEXT
+
+            mode_line = MODE_TEXT.get(getattr(summary, "mode", ""), "")
+        except ImportError:
+            mode_line = ""
+        payload = gradescope_results(result, total, config, mode_line)
+    write_text_atomic(target, json.dumps(payload, indent=2))
+    return GradescopeRun(target, total, str(result.get("status") or row.get("grading_status")))
+
+
+# ---------------------------------------------------------------- the zip
+
+def _project_source(project: Path) -> dict[str, bytes]:
+    pkg = project / "src" / "ctlab"
+    if not (project / "pyproject.toml").is_file() or not pkg.is_dir():
+        raise CtlabError(f"{project}: no pyproject.toml and src/ctlab here to ship to Gradescope")
+    files: dict[str, bytes] = {f"{SOURCE_DIR}/pyproject.toml": (project / "pyproject.toml").read_bytes()}
+    readme = project / "README.md"
+    files[f"{SOURCE_DIR}/README.md"] = readme.read_bytes() if readme.is_file() else b"# ctlab\n"
+    for path in sorted(pkg.rglob("*")):
+        if path.is_file() and path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts:
+            files[f"{SOURCE_DIR}/{path.relative_to(project).as_posix()}"] = path.read_bytes()
+    return files
+
+
+def gradescope_files(*, root: Path, project: Path | None = None, otter_config: bytes | None = None) -> dict[str, bytes]:
+    """Everything add_gradescope_files puts in the zip, by zip path."""
+    root = Path(root)
+    project = Path(project) if project is not None else root
+    tests_dir = root / "autograder" / "tests"
+    data_dir = root / "assignment" / "data"
+    tests = sorted(tests_dir.glob("q*.py")) if tests_dir.is_dir() else []
+    if not tests:
+        raise CtlabError(f"{tests_dir}: no q*.py tests to put in the Gradescope autograder")
+    csvs = sorted(data_dir.glob("*.csv")) if data_dir.is_dir() else []
+    if not csvs:
+        raise CtlabError(f"{data_dir}: no data files to put in the Gradescope autograder")
+    files: dict[str, bytes] = {"run_autograder": RUN_AUTOGRADER.encode(), "setup.sh": SETUP_SH.encode()}
+    files.update(_project_source(project))
+    for p in tests:
+        files[f"{ROOT_DIR}/autograder/tests/{p.name}"] = p.read_bytes()
+    for p in csvs:
+        files[f"{ROOT_DIR}/assignment/data/{p.name}"] = p.read_bytes()
+    cfg = root / "autograder" / "otter_config.json"
+    if otter_config is None and cfg.is_file():  # the zip's own config wins
+        otter_config = cfg.read_bytes()
+    if otter_config is not None:
+        config_from_dict(json.loads(otter_config), str(cfg))  # refuse a config the reports cannot read
+        files[f"{ROOT_DIR}/autograder/otter_config.json"] = otter_config
+    return files
+
+
+def _zipinfo(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    executable = name in ("run_autograder", "setup.sh") or name.endswith(".sh")
+    info.external_attr = ((0o100755 if executable else 0o100644) & 0xFFFF) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def add_gradescope_files(zip_path: Path, *, root: Path, project: Path | None = None) -> Path:
+    """Add run_autograder, setup.sh, the ctlab source, tests and data to the autograder zip.
+
+    Rewrites `zip_path` atomically and reproducibly (sorted entries, fixed timestamps);
+    otter's own run_autograder and setup.sh are replaced, everything else is kept.
+    A missing zip is created. `project` is the folder holding pyproject.toml and src/ctlab
+    (default: `root`).
+    """
+    zip_path = Path(zip_path)
+    kept: dict[str, bytes] = {}
+    if zip_path.exists():
+        try:
+            with zipfile.ZipFile(zip_path) as zf:
+                for info in zf.infolist():
+                    if not info.is_dir():
+                        kept[info.filename] = zf.read(info)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise CtlabError(f"{zip_path}: not a readable zip ({exc})") from None
+    otter_config = kept.get("otter_config.json")
+    ours = gradescope_files(root=root, project=project, otter_config=otter_config)
+    for name in list(kept):
+        if name in ours or name.startswith((SOURCE_DIR + "/", ROOT_DIR + "/")):
+            del kept[name]
+    merged = {**kept, **ours}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(merged):
+            zf.writestr(_zipinfo(name), merged[name])
+    write_bytes_atomic(zip_path, buf.getvalue())
+    return zip_path
+
+
+def unpack_autograder(zip_path: Path, home: Path) -> Path:
+    """Lay out `home` like Gradescope's /autograder: source/ (the zip), run_autograder, submission/, results/."""
+    home = Path(home)
+    source = home / "source"
+    source.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            dest = (source / info.filename).resolve()
+            if not str(dest).startswith(str(source.resolve()) + os.sep):
+                raise CtlabError(f"{zip_path}: entry {info.filename} escapes the folder")
+            zf.extract(info, source)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(dest, mode)
+    shutil.copy2(source / "run_autograder", home / "run_autograder")
+    (home / "submission").mkdir(exist_ok=True)
+    (home / "results").mkdir(exist_ok=True)
+    return home
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ctlab.report.gradescope",
+                                     description="Grade one submission the Gradescope way.")
+    parser.add_argument("--autograder-dir", type=Path, required=True, help="the unpacked zip (/autograder/source)")
+    parser.add_argument("--submission-dir", type=Path, required=True)
+    parser.add_argument("--results-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        run = run_autograder(autograder_dir=args.autograder_dir, submission_dir=args.submission_dir,
+                             results_dir=args.results_dir)
+    except CtlabError as exc:
+        # Gradescope shows results.json; say what went wrong there too
+        payload = {"score": 0.0, "output": f"The autograder could not run: {exc}", "tests": [],
+                   "stdout_visibility": "hidden"}
+        write_text_atomic(Path(args.results_dir) / "results.json", json.dumps(payload, indent=2))
+        print(f"ctlab: error: {exc}", file=sys.stderr)
+        return 2
+    print(run.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
