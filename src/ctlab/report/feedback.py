@@ -80,7 +80,7 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
     names = question_order(set(maxima) | {q for q, v in sub.points.items() if v is not None})
     public_total = public_max = 0.0
     for q in names:
-        mx = sub.max_points.get(q, maxima.get(q))
+        mx = maxima.get(q) or sub.max_points.get(q)
         pts = sub.points.get(q)
         tests = [t for t in sub.tests if t.question == q]
         public = [t for t in tests if not t.hidden]

@@ -26,6 +26,12 @@ STRETCH_QUESTIONS: dict[str, tuple[str, ...]] = {
 FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
 LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
 MAX_NAMES = 4
+MAX_ITEMS = 6
+
+
+def _items(values: list[str]) -> str:
+    shown = ", ".join(values[:MAX_ITEMS])
+    return shown + (f" and {len(values) - MAX_ITEMS} more" if len(values) > MAX_ITEMS else "")
 
 
 def question_variables() -> dict[str, tuple[str, ...]]:
@@ -150,12 +156,12 @@ def describe_list(value: object, ref: list[object], *, upper: bool = False) -> s
     missing = sorted(set(want) - set(got))
     parts = []
     if extra:
-        parts.append("extra " + ", ".join(extra))
+        parts.append(f"extra {_items(extra)}")
     if missing:
-        parts.append("missing " + ", ".join(missing))
+        parts.append(f"missing {_items(missing)}")
     repeats = sorted(x for x, n in Counter(got).items() if n > 1)
     if repeats:
-        parts.append("repeated " + ", ".join(repeats))
+        parts.append(f"repeated {_items(repeats)}")
     if not parts:
         return "same items as the right answer"
     return "; ".join(parts)
