@@ -1,0 +1,161 @@
+"""Execute the notebooks in a real Jupyter kernel and score them with the otter tests.
+
+Each notebook runs once (module-scoped fixtures) in a temporary folder holding a copy of data/; then a
+last cell loads every autograder/tests/q*.py (hidden tests included) with otter's exception-test
+machinery, runs it against the kernel's globals and prints the per-question scores.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS_DIR = ROOT / "autograder" / "tests"
+CORPUS = ROOT / "tests" / "notebooks"
+MARK = "@@SCORES@@"
+AUTOGRADED = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 1, "q10": 1}
+
+pytestmark = pytest.mark.slow
+
+GRADE_CELL = f"""
+import glob as _glob, json as _json, os as _os
+from otter.test_files.exception_test import ExceptionTestFile as _ETF
+_scores = {{}}
+for _path in sorted(_glob.glob(_os.path.join({str(TESTS_DIR)!r}, "q*.py"))):
+    _tf = _ETF.from_file(_path)
+    _tf.run(globals())
+    _scores[_tf.name] = {{
+        "score": _tf.score,
+        "possible": _tf.possible,
+        "failed": [r.message.strip().splitlines()[-1] for r in _tf.test_case_results if not r.passed],
+    }}
+print({MARK!r} + _json.dumps(_scores))
+"""
+
+
+def execute(nb_path: Path, workdir: Path, *, extra: str = "", allow_errors: bool = False):
+    """Run a notebook in workdir (with data/ copied in); return the executed notebook and scores."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "data", workdir / "data", ignore=shutil.ignore_patterns("ground_truth.json"))
+    target = workdir / nb_path.name
+    shutil.copy(nb_path, target)
+    nb = nbformat.read(target, as_version=4)
+    n_own = len(nb.cells)
+    if extra:
+        nb.cells.append(nbformat.v4.new_code_cell(extra))
+    nb.cells.append(nbformat.v4.new_code_cell(GRADE_CELL))
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=120, allow_errors=allow_errors,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    line = next(l for l in text.splitlines() if l.startswith(MARK))
+    return nb, n_own, json.loads(line[len(MARK):])
+
+
+def points(scores: dict) -> dict[str, float]:
+    return {q: round(scores[q]["score"], 3) for q in AUTOGRADED}
+
+
+def errors(nb, upto: int) -> list[str]:
+    return [
+        f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
+        for i, cell in enumerate(nb.cells[:upto])
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory):
+    return execute(ROOT / "solutions" / "scenario03b.ipynb", tmp_path_factory.mktemp("master"))
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    return execute(ROOT / "assignment" / "scenario03b.ipynb", tmp_path_factory.mktemp("student"), allow_errors=True)
+
+
+@pytest.fixture(scope="module")
+def helpnb(tmp_path_factory):
+    extra = "mitre_techniques = example_mitre\ntriage_summary = example_summary"
+    return execute(ROOT / "assignment" / "scenario03b-help.ipynb", tmp_path_factory.mktemp("help"), extra=extra)
+
+
+def test_reference_solution_earns_full_marks(master):
+    nb, _, scores = master
+    assert points(scores) == FULL, {q: s["failed"] for q, s in scores.items() if s["failed"]}
+    assert {q: scores[q]["possible"] for q in AUTOGRADED} == FULL
+
+
+def test_reference_solution_draws_the_timeline(master):
+    nb, _, _ = master
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the master notebook should draw the timeline plot"
+
+
+def test_student_notebook_runs_and_earns_nothing(student):
+    nb, n_own, scores = student
+    assert errors(nb, n_own) == []  # runs top to bottom, every cell, without an exception
+    assert all(scores[q]["score"] == 0 for q in AUTOGRADED), points(scores)
+    # each grader.check cell printed a result rather than crashing
+    checks = [c for c in nb.cells[:n_own] if c.cell_type == "code" and c.source.startswith("grader.check(")]
+    assert len(checks) == len(AUTOGRADED)
+    assert all(c.outputs for c in checks)
+
+
+def test_student_public_tests_explain_the_failure(student):
+    nb, n_own, _ = student
+    check_q3 = next(c for c in nb.cells[:n_own] if c.source == 'grader.check("q3")')
+    text = json.dumps(check_q3.outputs)
+    assert "susp_iam should be a pandas DataFrame" in text
+
+
+def test_help_notebook_runs_and_its_reveals_earn_full_marks(helpnb):
+    nb, n_own, scores = helpnb
+    assert errors(nb, n_own) == []
+    assert {q: scores[q]["score"] for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]} == {
+        q: FULL[q] for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+    }, {q: s["failed"] for q, s in scores.items() if s["failed"]}
+
+
+# The mistake corpus: exact scores. A mistake costs its own question and, where noted, a question that
+# is defined in terms of it; nothing else.
+EXPECTED_LOSS = {
+    "passes_all": {},
+    # naive timestamps: the UTC test and the hidden instant test (hour is still the UTC hour)
+    "fails_q2_parse_without_utc": {"q2": 1.0},
+    # rows with unparseable timestamps dropped: only q2's "all rows kept" test; q1 and q3-q6 compare
+    # against the student's own rows, so the same mistake is not charged again
+    "fails_q2_dropped_nat_rows": {"q2": 0.5},
+    # missing DeactivateMFADevice: q3's completeness and exact tests
+    "fails_q3_missing_event_name": {"q3": 1.0},
+    # extra AttachUserPolicy: q3's "no other event names" and exact tests
+    "fails_q3_extra_event_name": {"q3": 1.0},
+    "fails_q4_getobject_lookalike": {"q4": 1.0},
+    "fails_q5_actors_from_api_log": {"q5": 1.0},
+    "fails_q5_related_rows_from_iam_log": {"q5": 1.5},
+    "fails_q7_missing_technique": {"q7": 0.5},
+    "fails_q7_made_up_technique": {"q7": 0.5},
+    "fails_q7_technique_not_in_incident": {"q7": 0.5},
+}
+
+
+def test_corpus_is_complete():
+    assert sorted(p.stem for p in CORPUS.glob("*.ipynb")) == sorted(EXPECTED_LOSS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_LOSS))
+def test_corpus_scores(name, tmp_path):
+    nb, n_own, scores = execute(CORPUS / f"{name}.ipynb", tmp_path)
+    assert errors(nb, n_own) == []
+    expected = {q: round(FULL[q] - EXPECTED_LOSS[name].get(q, 0), 3) for q in AUTOGRADED}
+    assert points(scores) == expected, {q: s["failed"] for q, s in scores.items() if s["failed"]}
