@@ -53,6 +53,9 @@ Q8 = '''triage_summary = """
 An IAM user was compromised and used to change permissions, create access keys and
 assume a privileged role, then enumerated IAM and S3 and read sensitive objects.
 """'''
+STRETCH = """compromised_user = 'd.whitfield'
+attacker_ip = '203.0.113.47'
+minutes_to_exfil = 10.65"""
 CHECKS = {q: f'grader.check("{q}")' for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7")}
 REVEAL = [Q1, CHECKS["q1"], Q2, CHECKS["q2"], Q3, CHECKS["q3"], Q4, CHECKS["q4"], Q5, CHECKS["q5"],
           Q6, CHECKS["q6"], Q7, CHECKS["q7"], Q8]
@@ -192,6 +195,7 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     # correct, in several styles
     "passes_all_reveal.ipynb": HEAD + REVEAL,
     "passes_all_alt_style.ipynb": ALT_STYLE,
+    "passes_all_with_stretch.ipynb": HEAD + REVEAL + [STRETCH],
     "passes_all_errors_before_answers.ipynb": HEAD + ["undefined_variable + 1", "1 / 0", "import not_a_module_xyz",
                                                       "raise KeyError('early')"] + REVEAL,
     "passes_all_magics_and_plot.ipynb": ["%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"] + REVEAL[:5]
@@ -272,8 +276,7 @@ def main() -> None:
     write_nb(CORPUS / "duplicate_a" / "same_name.ipynb", HEAD + REVEAL)
     write_nb(CORPUS / "duplicate_b" / "same_name.ipynb", HEAD + WRONG)
 
-    shutil.rmtree(DEMO, ignore_errors=True)
-    DEMO.mkdir()
+    DEMO.mkdir(exist_ok=True)  # demo/ also holds notebooks made by tests/test_report_demo.py
     for name in ("passes_all_reveal.ipynb", "mistake_q4_contains_getobject.ipynb",
                  "keeps_answers_os_exit_after.ipynb", "wrong_answers_patched_pandas_numpy_otter.ipynb",
                  "bad_not_json.ipynb"):

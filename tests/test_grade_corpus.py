@@ -1,0 +1,228 @@
+"""The whole corpus under tests/submissions/corpus, graded once against the real autograder.
+
+Every file is named by the outcome it must show; each test asserts that outcome exactly
+(points per question and the status text).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from ctlab.grading.batch import grade
+from ctlab.grading.snapshot import load_snapshot
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "submissions" / "corpus"
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0}
+TIMEOUT = 20
+PORT = 47653
+MARKER = "ctlab-detached-marker-7f3a"
+
+
+def _with(**changes):
+    d = dict(FULL)
+    d.update(changes)
+    return d
+
+
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 1, "q8": 0, "q9": 0, "q10": 0}
+ZERO = {q: 0 for q in QS}
+
+EXPECTED: dict[str, tuple[dict, str]] = {
+    "passes_all_reveal.ipynb": (FULL, "ok"),
+    "passes_all_alt_style.ipynb": (FULL, "ok"),
+    "passes_all_errors_before_answers.ipynb": (FULL, "ok"),
+    "passes_all_magics_and_plot.ipynb": (FULL, "ok"),
+    "passes_all_otter_export.zip": (FULL, "ok"),
+    "passes_all_with_stretch.ipynb": (_with(q9=1, q10=1), "ok"),
+    "mistake_q2_parse_without_utc.ipynb": (_with(q2=1), "ok"),
+    "mistake_q2_drop_nat_rows.ipynb": (_with(q2=1.5), "ok"),
+    "mistake_q3_missing_event_name.ipynb": (_with(q3=1), "ok"),
+    "mistake_q4_contains_getobject.ipynb": (_with(q4=1), "ok"),
+    "mistake_q5_actors_from_api_log.ipynb": (_with(q5=1), "ok"),
+    "mistake_q7_missing_technique.ipynb": (_with(q7=2.5), "ok"),
+    "mistake_q7_made_up_technique.ipynb": (_with(q7=2.5), "ok"),
+    "no_answers.ipynb": (ZERO, "ok"),
+    "keeps_answers_system_exit_after.ipynb": (FULL, "ok (SystemExit in cell 18 ignored, as Jupyter does)"),
+    "keeps_answers_os_exit_after.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 18: kept answers up to cell 17"),
+    "keeps_answers_endless_loop_after.ipynb": (FULL, f"timed out in cell 18 after {TIMEOUT} s: kept answers up to cell 17"),
+    "keeps_answers_8gib_allocation_after.ipynb": (FULL, "memory limit exceeded in cell 18: kept answers up to cell 17"),
+    "keeps_answers_200mb_output.ipynb": (FULL, "ok (output past 1 MiB dropped (208666631 bytes))"),
+    "hostile_loopback_connection.ipynb": (FULL, "ok"),
+    "hostile_detached_processes.ipynb": (FULL, "ok"),
+    "hostile_overwrite_grade_files.ipynb": (FULL, "ok"),
+    "wrong_answers_plain.ipynb": (WRONG, "ok"),
+    "wrong_answers_patched_pandas_numpy_otter.ipynb": (WRONG, "ok"),
+    "wrong_answers_search_disk_for_answers.ipynb": (WRONG, "ok"),
+    "bad_not_json.ipynb": (ZERO, "invalid notebook: not JSON"),
+    "bad_json_not_notebook.ipynb": (ZERO, "invalid notebook: JSON but not a notebook"),
+    "bad_empty.ipynb": (ZERO, "invalid notebook: empty file"),
+    "bad_nbformat3.ipynb": (ZERO, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
+    "bad_zip_no_notebook.zip": (ZERO, "invalid zip: no notebook (.ipynb) inside"),
+    "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
+    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125833731 bytes (limit 104857600)"),
+    "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
+    "duplicate_a/same_name.ipynb": (ZERO, "duplicate submission name 'same_name' (also {b}): not graded"),
+    "duplicate_b/same_name.ipynb": (ZERO, "duplicate submission name 'same_name' (also {a}): not graded"),
+}
+
+
+def _tree_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _marker_pids() -> list[int]:
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if MARKER.encode() in Path(f"/proc/{d}/cmdline").read_bytes():
+                    pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not sorted((REPO / "autograder" / "tests").glob("q*.py")):
+        pytest.fail("autograder/tests is missing: run `ctlab build`")
+    out = tmp_path_factory.mktemp("grade") / "out"
+    (out / "results").mkdir(parents=True)
+    sentinel = {out / "sentinel.txt": "instructor notes\n", out / "results" / "zz_earlier.json": '{"kept": true}\n'}
+    for p, text in sentinel.items():
+        p.write_text(text)
+    protected = {d: _tree_hashes(REPO / d) for d in ("autograder", "tests/submissions", "solutions", "data")}
+
+    connections: list[bytes] = []
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", PORT))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                connections.append(conn.recv(100) or b"connected")
+                conn.close()
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    old = os.getcwd()
+    os.chdir(REPO)
+    try:
+        summary = grade(submissions=[Path("tests/submissions/corpus")], out=out, root=REPO, jobs=2,
+                        timeout=TIMEOUT, memory_mb=2048, no_sandbox=False, force=False, manual=None,
+                        progress=False, sandbox="bwrap")
+    finally:
+        os.chdir(old)
+        stop.set()
+        t.join()
+        listener.close()
+    rows = {}
+    with open(out / "gradebook.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            rows[row["file"].removeprefix("tests/submissions/corpus/")] = row
+    return {"out": out, "rows": rows, "summary": summary, "connections": connections,
+            "protected": protected, "sentinel": sentinel, "markers": _marker_pids()}
+
+
+def test_every_file_has_one_row_and_the_columns_are_otters_plus_runtime(graded):
+    with open(graded["out"] / "gradebook.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header == ["file", *QS, "total_points_earned", "percent_correct", "grading_status", "runtime_s"]
+    on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.suffix in (".ipynb", ".zip")}
+    assert set(graded["rows"]) == on_disk == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_exact_outcome(graded, name):
+    points, status = EXPECTED[name]
+    row = graded["rows"][name]
+    got = {q: float(row[q]) for q in QS}
+    assert got == {q: float(v) for q, v in points.items()}
+    assert float(row["total_points_earned"]) == sum(points.values())
+    assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 15, abs=1e-4)
+    assert row["grading_status"] == status.format(a="tests/submissions/corpus/duplicate_a/same_name.ipynb",
+                                                  b="tests/submissions/corpus/duplicate_b/same_name.ipynb")
+    assert float(row["runtime_s"]) >= 0
+
+
+def test_results_json_per_submission(graded):
+    results = graded["out"] / "results"
+    names = {p.stem for p in results.glob("*.json")} - {"zz_earlier"}
+    assert "same_name~1" in names and "same_name~2" in names  # neither overwrote the other
+    assert len(names) == len(EXPECTED)
+    rec = json.loads((results / "passes_all_reveal.json").read_text())
+    assert set(rec) >= {"file", "name", "status", "runtime_s", "cells_run", "questions", "tests",
+                        "submission_sha256", "autograder_sha256"}
+    assert rec["questions"]["q7"] == {"points": 3.0, "max_points": 3.0}
+    assert rec["cells_run"] == 17
+    hidden = [t for t in rec["tests"] if t["hidden"] and t["question"] not in ("q9", "q10")]
+    assert hidden and all(t["passed"] for t in hidden)
+    bad = json.loads((results / "bad_not_json.json").read_text())
+    assert bad["status"] == "invalid notebook: not JSON" and bad["tests"] == []
+
+
+def test_snapshot_kept_is_the_last_good_one(graded):
+    snap = load_snapshot(graded["out"] / "snapshots" / "keeps_answers_endless_loop_after")
+    assert {"cloud_iam_df", "susp_iam", "mitre_techniques", "triage_summary"} <= set(snap)
+    assert snap["mitre_techniques"] == ["T1078", "T1098", "T1530"]
+    assert not (graded["out"] / "snapshots" / "bad_empty").exists()
+
+
+def test_missing_variable_message_is_clear(graded):
+    rec = json.loads((graded["out"] / "results" / "no_answers.json").read_text())
+    msgs = [t["message"] for t in rec["tests"] if t["question"] == "q7"]
+    assert msgs and all("'mitre_techniques' is not defined by the notebook" in m for m in msgs)
+
+
+def test_no_connection_reached_the_loopback_listener(graded):
+    assert graded["connections"] == []
+    report = load_snapshot(graded["out"] / "snapshots" / "hostile_loopback_connection")["triage_summary"]
+    assert report.startswith("127.0.0.1: ") and "connected" not in report
+
+
+def test_detached_processes_are_gone(graded):
+    assert graded["markers"] == []
+    assert _marker_pids() == []
+
+
+def test_disk_search_finds_nothing_to_copy(graded):
+    found = json.loads(load_snapshot(graded["out"] / "snapshots" / "wrong_answers_search_disk_for_answers")["triage_summary"])
+    assert found == []
+
+
+def test_grade_files_and_repository_untouched(graded):
+    for d, hashes in graded["protected"].items():
+        assert _tree_hashes(REPO / d) == hashes, d
+    for p, text in graded["sentinel"].items():
+        assert p.read_text() == text
+    attempts = json.loads(load_snapshot(graded["out"] / "snapshots" / "hostile_overwrite_grade_files")["triage_summary"])
+    assert "/inbox/data/cloud_iam.csv" in attempts and "/opt/ctlab/zygote.py" in attempts
+    written = [p for p, r in attempts.items() if r == "written" and not p.startswith(("/tmp/", "/job/"))]
+    assert written == []
+    assert not any(p.startswith(("/work", "/root", "/home")) for p in attempts)  # nothing of those is visible
+
+
+def test_summary_counts(graded):
+    s = graded["summary"]
+    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 10, 3)
+    assert s.mode == "bwrap" and "bubblewrap" in s.describe()
