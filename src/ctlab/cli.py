@@ -63,6 +63,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
     )
     print(summary.describe())
+    from ctlab.report import write_reports
+
+    print(write_reports(out=args.out, root=args.root).describe())
     return 0
 
 
