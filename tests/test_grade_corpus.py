@@ -211,8 +211,12 @@ def test_disk_search_finds_nothing_to_copy(graded):
 
 
 def test_grade_files_and_repository_untouched(graded):
-    for d, hashes in graded["protected"].items():
-        assert _tree_hashes(REPO / d) == hashes, d
+    # The notebook writes "pwned" into whatever it can open (the tree may be rebuilt meanwhile,
+    # so look for that content rather than comparing hashes).
+    for d in graded["protected"]:
+        hit = [p for p in (REPO / d).rglob("*") if p.is_file() and p.stat().st_size == 5 and p.read_bytes() == b"pwned"]
+        assert hit == [], d
+    assert [p for p in graded["out"].rglob("*") if p.is_file() and p.read_bytes() == b"pwned"] == []
     for p, text in graded["sentinel"].items():
         assert p.read_text() == text
     attempts = json.loads(load_snapshot(graded["out"] / "snapshots" / "hostile_overwrite_grade_files")["triage_summary"])
