@@ -23,6 +23,7 @@ import gzip
 import heapq
 import io
 import json
+import marshal
 import os
 import tempfile
 import zlib
@@ -66,6 +67,11 @@ _GENERIC_KEYS = ("instanceId", "volumeId", "snapshotId", "groupId", "vpcId", "fu
 _DETAIL_KEYS = ("policyArn", "policyName", "roleArn", "roleSessionName", "durationSeconds", "serialNumber",
                 "accessKeyId", "status", "passwordResetRequired", "groupName", "list-type", "prefix",
                 "changeSetName", "withDecryption", "filter", "maxItems")
+
+
+_IAM_TARGET_ORDER = {k: i for i, k in enumerate(_IAM_TARGET_KEYS)}
+_GENERIC_ORDER = {k: i for i, k in enumerate(_GENERIC_KEYS)}
+_DETAIL_ORDER = {k: i for i, k in enumerate(_DETAIL_KEYS)}
 
 
 @dataclass
@@ -126,103 +132,121 @@ def find_inputs(inputs: Sequence[Path]) -> list[Path]:
     return found
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    fh = open(path, "rb")
+    magic = fh.read(2)
+    fh.seek(0)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    return fh
+
+
+def _loads(data: bytes) -> object:
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise _BadFile("not UTF-8 text") from None
+
+
+def iter_batches(path: Path) -> Iterator[tuple[str, list]]:
+    """Yield (label, records) batches for one file; ``label.format(i)`` names record i in messages.
+
+    A Records file or an array is one batch; JSON lines give one batch a line. Raises _BadFile for
+    unreadable files (broken gzip, truncated JSON, not CloudTrail); a line that is not JSON comes
+    as a _BadRecord in place of its record. Files are read as bytes (json decodes UTF-8 itself);
+    a one-line document, the form CloudTrail writes, is parsed at once.
+    """
+    fh = None
+    try:
+        fh = _open_binary(path)
+        first = fh.readline()
+        while first and not first.strip():
+            first = fh.readline()
+        if not first:
+            return
+        head = first.lstrip()[:1]
+        if head not in (b"{", b"["):
+            raise _BadFile("not CloudTrail (expected JSON: a Records object, an array or one record a line)")
+        try:
+            obj = _loads(first)
+            one_line = True
+        except json.JSONDecodeError:
+            one_line = False
+        if not one_line:
+            # a pretty-printed document: read it whole (CloudTrail files are small)
+            text = first + fh.read()
+            try:
+                obj = _loads(text)
+            except json.JSONDecodeError as exc:
+                lines = text.splitlines()
+                if exc.msg != "Extra data" and not _parses_as_object(lines[1:3]):
+                    raise _BadFile(f"invalid or truncated JSON at line {exc.lineno} column {exc.colno} "
+                                   f"({exc.msg})") from None
+                # JSON lines whose first line is broken
+                yield from _lines(lines, 0)
+                return
+            yield _batch(obj, None, top=True)
+            return
+        yield _batch(obj, 1, top=True)
+        yield from _lines(fh, 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)):
+            reason = "broken gzip data"
+        else:
+            reason = exc.strerror or str(exc)
+        raise _BadFile(reason) from None
+    finally:
+        if fh is not None:
+            fh.close()
 
 
 def iter_records(path: Path) -> Iterator[tuple[str, object]]:
-    """Yield (where, record) for every record in one file; `where` names it for messages.
-
-    Raises _BadFile for unreadable files (broken gzip, truncated JSON, not CloudTrail) and
-    yields _BadRecord instances in place of records that cannot be parsed (JSON lines only).
-    """
-    try:
-        with _open_text(path) as fh:
-            first = fh.readline()
-            while first and not first.strip():
-                first = fh.readline()
-            if not first:
-                return
-            head = first.lstrip()[:1]
-            if head not in ("{", "["):
-                raise _BadFile("not CloudTrail (expected JSON: a Records object, an array or one record a line)")
-            try:
-                obj = json.loads(first)
-                one_line = True
-            except json.JSONDecodeError:
-                one_line = False
-            if not one_line:
-                # a pretty-printed document: read it whole (CloudTrail files are small)
-                text = first + fh.read()
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    lines = text.splitlines()
-                    if exc.msg != "Extra data" and not _parses_as_object(lines[1:3]):
-                        raise _BadFile(f"invalid or truncated JSON at line {exc.lineno} column {exc.colno} "
-                                       f"({exc.msg})") from None
-                    # JSON lines whose first line is broken
-                    yield from _lines(lines, 0)
-                    return
-                yield from _expand(obj, None, top=True)
-                return
-            yield from _expand(obj, 1, top=True)
-            yield from _lines(fh, 1)
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-        reason = "broken gzip data" if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)) else str(exc)
-        if isinstance(exc, UnicodeDecodeError):
-            reason = "not UTF-8 text"
-        elif isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile) and "gzip" not in str(exc).lower():
-            reason = exc.strerror or str(exc)
-        raise _BadFile(reason) from None
+    """Yield (where, record) for every record in one file (see ``iter_batches``)."""
+    for label, items in iter_batches(path):
+        for i, rec in enumerate(items):
+            yield label.format(i), rec
 
 
-def _parses_as_object(lines: list[str]) -> bool:
+def _parses_as_object(lines: list[bytes]) -> bool:
     for line in lines:
         try:
-            if isinstance(json.loads(line), dict):
+            if isinstance(_loads(line), dict):
                 return True
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, _BadFile):
             pass
     return False
 
 
-def _lines(lines, lineno: int) -> Iterator[tuple[str, object]]:
+def _lines(lines, lineno: int) -> Iterator[tuple[str, list]]:
     for line in lines:
         lineno += 1
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield f"line {lineno}", _BadRecord(f"invalid JSON ({exc.msg})")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+            yield f"line {lineno}", [_BadRecord(f"invalid JSON ({msg})")]
             continue
-        yield from _expand(obj, lineno, top=False)
+        yield _batch(obj, lineno, top=False)
 
 
-def _expand(obj: object, lineno: int | None, *, top: bool) -> Iterator[tuple[str, object]]:
+def _batch(obj: object, lineno: int | None, *, top: bool) -> tuple[str, list]:
     where_line = f"line {lineno}: " if lineno is not None and not top else ""
     if isinstance(obj, dict) and "Records" in obj:
         recs = obj["Records"]
         if not isinstance(recs, list):
             raise _BadFile("not CloudTrail (Records is not a list)")
-        for i, r in enumerate(recs):
-            yield f"{where_line}Records[{i}]", r
-    elif isinstance(obj, list):
-        for i, r in enumerate(obj):
-            yield f"{where_line}[{i}]", r
-    elif isinstance(obj, dict):
+        return where_line + "Records[{}]", recs
+    if isinstance(obj, list):
+        return where_line + "[{}]", obj
+    if isinstance(obj, dict):
         if top and not _looks_like_record(obj):
             raise _BadFile("not CloudTrail (no Records list and no eventName/eventTime/eventSource)")
-        yield (f"line {lineno}" if lineno is not None else "record"), obj
-    else:
-        if top:
-            raise _BadFile("not CloudTrail (expected a JSON object or array)")
-        yield f"line {lineno}", _BadRecord("not a JSON object")
+        return (f"line {lineno}" if lineno is not None else "record"), [obj]
+    if top:
+        raise _BadFile("not CloudTrail (expected a JSON object or array)")
+    return f"line {lineno}", [_BadRecord("not a JSON object")]
 
 
 def _looks_like_record(obj: dict) -> bool:
@@ -271,37 +295,49 @@ def user_of(ui: dict) -> str:
     return ui.get("userName") or arn or ui.get("principalId") or ui.get("invokedBy") or ""
 
 
-def _resource(src: str, name: str, rp: dict, resp: dict, ui: dict, rec: dict) -> str:
+def _first_key(rp: dict, order: dict[str, int]) -> str:
+    """The value of the highest-priority key of ``order`` that ``rp`` holds as a non-empty string."""
+    best, found = len(order), ""
+    for k, v in rp.items():
+        i = order.get(k)
+        if i is not None and i < best and v and isinstance(v, str):
+            best, found = i, v
+    return found
+
+
+def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, rec: dict) -> str:
+    """The `resource` column: what the call acted on (see the module docs and the README)."""
     if src == "s3.amazonaws.com":
         b = rp.get("bucketName")
+        if not isinstance(b, str):
+            return ""
         k = rp.get("key")
-        if b and k:
-            return f"{b}/{k}"
-        return _s(b) if isinstance(b, str) else ""
+        return f"{b}/{k}" if k and isinstance(k, str) else b
     if name.startswith("AssumeRole"):
         arn = rp.get("roleArn")
         return arn.rpartition("/")[2] if isinstance(arn, str) else ""
     if src == "iam.amazonaws.com":
-        for k in _IAM_TARGET_KEYS:
-            v = rp.get(k)
-            if isinstance(v, str) and v:
-                return v
-        if name == "CreateAccessKey":
-            owner = ((resp or {}).get("accessKey") or {}).get("userName") if isinstance(resp, dict) else None
-            if owner:
+        found = _first_key(rp, _IAM_TARGET_ORDER) if rp else ""
+        if found:
+            return found
+        if name == "CreateAccessKey" and isinstance(resp, dict):
+            ak = resp.get("accessKey")
+            owner = ak.get("userName") if isinstance(ak, dict) else None
+            if owner and isinstance(owner, str):
                 return owner
         if name in _SELF_DIRECTED and ui.get("type") == "IAMUser":
             return user_of(ui)
         return ""
     if src in ("sts.amazonaws.com", "signin.amazonaws.com"):
         return ""
-    for k in _GENERIC_KEYS:
-        v = rp.get(k)
-        if isinstance(v, str) and v:
-            return v
-    items = ((rp.get("instancesSet") or {}).get("items")) if isinstance(rp.get("instancesSet"), dict) else None
-    if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("instanceId"):
-        return ",".join(_s(i.get("instanceId")) for i in items if isinstance(i, dict))
+    if rp:
+        found = _first_key(rp, _GENERIC_ORDER)
+        if found:
+            return found
+        inst = rp.get("instancesSet")
+        items = inst.get("items") if isinstance(inst, dict) else None
+        if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("instanceId"):
+            return ",".join(_s(i.get("instanceId")) for i in items if isinstance(i, dict))
     res = rec.get("resources")
     if isinstance(res, list) and res and isinstance(res[0], dict):
         return _s(res[0].get("ARN"))
@@ -309,12 +345,15 @@ def _resource(src: str, name: str, rp: dict, resp: dict, ui: dict, rec: dict) ->
 
 
 def _details(rp: dict, resp: object, add: object) -> str:
+    """The `details` column: telling parameters as ``key=value`` pairs joined by ``;``."""
     parts = []
-    for k in _DETAIL_KEYS:
-        v = rp.get(k)
-        if v is not None and v != "" and not isinstance(v, dict):
-            parts.append(f"{k}={_s(v)}")
-    if isinstance(resp, dict):
+    if rp:
+        hits = [(i, k, v) for k, v in rp.items()
+                if (i := _DETAIL_ORDER.get(k)) is not None and v is not None and v != "" and not isinstance(v, dict)]
+        if hits:
+            hits.sort()
+            parts = [f"{k}={v if isinstance(v, str) else _s(v)}" for _, k, v in hits]
+    if resp and isinstance(resp, dict):
         ak = resp.get("accessKey")
         if isinstance(ak, dict) and ak.get("accessKeyId"):
             parts.append(f"accessKey.accessKeyId={ak['accessKeyId']}")
@@ -323,42 +362,51 @@ def _details(rp: dict, resp: object, add: object) -> str:
             parts.append(f"credentials.accessKeyId={cr['accessKeyId']}")
         if "ConsoleLogin" in resp:
             parts.append(f"ConsoleLogin={_s(resp['ConsoleLogin'])}")
-    if isinstance(add, dict) and "MFAUsed" in add:
+    if add and isinstance(add, dict) and "MFAUsed" in add:
         parts.append(f"MFAUsed={_s(add['MFAUsed'])}")
     return ";".join(parts)
+
+
+def _str(v: object) -> str:
+    return v if isinstance(v, str) else _s(v)
 
 
 def flatten_record(rec: object) -> tuple[bool, list[str]]:
     """(goes to cloud_iam.csv?, row in COLUMNS order). Raises _BadRecord."""
     if not isinstance(rec, dict):
+        if isinstance(rec, _BadRecord):
+            raise rec
         raise _BadRecord("not a JSON object")
-    name = rec.get("eventName")
-    etime = rec.get("eventTime")
-    if not isinstance(name, str) or not name:
+    get = rec.get
+    name = get("eventName")
+    etime = get("eventTime")
+    if not name or not isinstance(name, str):
         if not _looks_like_record(rec):
             raise _BadRecord("not a CloudTrail record")
         raise _BadRecord("missing eventName")
-    if not isinstance(etime, str) or not etime:
+    if not etime or not isinstance(etime, str):
         raise _BadRecord("missing eventTime")
-    src = rec.get("eventSource") or ""
-    ui = rec.get("userIdentity")
+    src = get("eventSource") or ""
+    ui = get("userIdentity")
     if not isinstance(ui, dict):
         ui = {}
-    rp = rec.get("requestParameters")
+    rp = get("requestParameters")
     if not isinstance(rp, dict):
         rp = {}
-    resp = rec.get("responseElements")
-    add = rec.get("additionalEventData")
+    resp = get("responseElements")
+    add = get("additionalEventData")
     bytes_out = ""
-    if isinstance(add, dict):
+    if add and src == "s3.amazonaws.com" and isinstance(add, dict):
         b = add.get("bytesTransferredOut")
-        if b is not None and src == "s3.amazonaws.com":
+        if b is not None:
             bytes_out = _s(b)
+    # plain string fields go in as they are (None -> ""); csv writes any other scalar with str()
+    uget = ui.get
     row = [
-        _s(rec.get("eventID")), etime, user_of(ui), _s(ui.get("type")), _s(ui.get("arn")), _s(src), name,
-        _resource(src, name, rp, resp if isinstance(resp, dict) else {}, ui, rec),
-        _s(rec.get("awsRegion")), _s(rec.get("sourceIPAddress")), _s(rec.get("userAgent")),
-        _s(ui.get("accessKeyId")), _s(rec.get("errorCode")), _details(rp, resp, add), bytes_out,
+        _str(get("eventID")), etime, user_of(ui), uget("type") or "", uget("arn") or "", src, name,
+        _resource(src, name, rp, resp, ui, rec),
+        get("awsRegion") or "", get("sourceIPAddress") or "", get("userAgent") or "",
+        uget("accessKeyId") or "", get("errorCode") or "", _details(rp, resp, add), bytes_out,
     ]
     is_iam = src in IDENTITY_SOURCES and (name in IDENTITY_READS or not name.startswith(READ_PREFIXES))
     return is_iam, row
@@ -371,27 +419,52 @@ _SORT_KEY = itemgetter(1, 0)
 
 
 class _SortedCsv:
+    """Rows sorted by (timestamp, event_id) with about ``chunk_rows`` of them in memory.
+
+    Rows are appended to ``buf``; ``check`` spills a full buffer, sorted, to a temporary run
+    file (length-prefixed marshal blocks, cheap to write and read back); ``write`` merges the
+    runs into the CSV.
+    """
+
+    _BLOCK = 2000
+
     def __init__(self, workdir: Path, stem: str, chunk_rows: int):
         self.workdir = workdir
         self.stem = stem
-        self.chunk_rows = chunk_rows
+        self.chunk_rows = max(1, chunk_rows)
         self.buf: list[list[str]] = []
         self.chunks: list[Path] = []
-        self.rows = 0
+        self.spilled = 0
 
-    def add(self, row: list[str]) -> None:
-        self.buf.append(row)
-        self.rows += 1
+    @property
+    def rows(self) -> int:
+        return self.spilled + len(self.buf)
+
+    def check(self) -> None:
         if len(self.buf) >= self.chunk_rows:
             self._spill()
 
     def _spill(self) -> None:
-        self.buf.sort(key=_SORT_KEY)
-        path = self.workdir / f"{self.stem}.{len(self.chunks):05d}.part"
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh, lineterminator="\n").writerows(self.buf)
+        buf = self.buf
+        buf.sort(key=_SORT_KEY)
+        path = self.workdir / f"{self.stem}.{len(self.chunks):05d}.run"
+        with open(path, "wb") as fh:
+            for i in range(0, len(buf), self._BLOCK):
+                data = marshal.dumps(buf[i:i + self._BLOCK])
+                fh.write(len(data).to_bytes(8, "little"))
+                fh.write(data)
         self.chunks.append(path)
+        self.spilled += len(buf)
         self.buf = []
+
+    @staticmethod
+    def _read_run(path: Path) -> Iterator[list[str]]:
+        with open(path, "rb") as fh:
+            while True:
+                head = fh.read(8)
+                if not head:
+                    return
+                yield from marshal.loads(fh.read(int.from_bytes(head, "little")))
 
     def write(self, dest: Path) -> None:
         with open(dest, "w", newline="", encoding="utf-8") as fh:
@@ -400,16 +473,10 @@ class _SortedCsv:
             if not self.chunks:
                 self.buf.sort(key=_SORT_KEY)
                 w.writerows(self.buf)
-                self.buf = []
                 return
             if self.buf:
                 self._spill()
-            handles = [open(p, newline="", encoding="utf-8") for p in self.chunks]
-            try:
-                w.writerows(heapq.merge(*(csv.reader(h) for h in handles), key=_SORT_KEY))
-            finally:
-                for h in handles:
-                    h.close()
+            w.writerows(heapq.merge(*(self._read_run(p) for p in self.chunks), key=_SORT_KEY))
 
 
 def flatten(*, inputs: Sequence[Path], out: Path, skip_bad: bool = False,
@@ -428,34 +495,34 @@ def flatten(*, inputs: Sequence[Path], out: Path, skip_bad: bool = False,
         api = _SortedCsv(work, "api", chunk_rows)
         for path in files:
             summary.files += 1
-            kept: list[tuple[bool, list[str]]] = []
-            bad_here = 0
             try:
-                for where, rec in iter_records(path):
-                    try:
-                        if isinstance(rec, _BadRecord):
-                            raise rec
-                        kept.append(flatten_record(rec))
-                    except _BadRecord as exc:
-                        msg = f"{path}: {where}: {exc}"
-                        if not skip_bad:
-                            raise CtlabError(msg) from None
-                        bad_here += 1
-                        if len(summary.problems) < 5:
-                            summary.problems.append(msg)
-                    if len(kept) >= 2048:
-                        _drain(kept, iam, api)
+                for label, items in iter_batches(path):
+                    iam_add, api_add = iam.buf.append, api.buf.append
+                    for i, rec in enumerate(items):
+                        try:
+                            is_iam, row = flatten_record(rec)
+                        except _BadRecord as exc:
+                            msg = f"{path}: {label.format(i)}: {exc}"
+                            if not skip_bad:
+                                raise CtlabError(msg) from None
+                            summary.skipped_records += 1
+                            if len(summary.problems) < 5:
+                                summary.problems.append(msg)
+                            continue
+                        if is_iam:
+                            iam_add(row)
+                        else:
+                            api_add(row)
+                    iam.check()
+                    api.check()
             except _BadFile as exc:
+                # rows already taken from a file that turned out broken are kept: they were valid
                 msg = f"{path}: {exc}"
                 if not skip_bad:
                     raise CtlabError(msg) from None
                 summary.skipped_files += 1
                 if len(summary.problems) < 5:
                     summary.problems.append(msg)
-                # rows already taken from a file that turned out broken are kept: they were valid
-            summary.skipped_records += bad_here
-            summary.records += len(kept) + bad_here
-            _drain(kept, iam, api)
         summary.records = iam.rows + api.rows + summary.skipped_records
         iam_tmp = out / f".{IAM_FILE}.{os.getpid()}.tmp"
         api_tmp = out / f".{API_FILE}.{os.getpid()}.tmp"
@@ -470,9 +537,3 @@ def flatten(*, inputs: Sequence[Path], out: Path, skip_bad: bool = False,
                     p.unlink()
     summary.iam_rows, summary.api_rows = iam.rows, api.rows
     return summary
-
-
-def _drain(kept: list[tuple[bool, list[str]]], iam: _SortedCsv, api: _SortedCsv) -> None:
-    for is_iam, row in kept:
-        (iam if is_iam else api).add(row)
-    kept.clear()
