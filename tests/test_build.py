@@ -266,3 +266,19 @@ def test_cli_build_error_is_one_line(tmp_path, capsys):
 def test_hints_yaml_is_plain_data():
     data = yaml.safe_load((ROOT / "solutions" / "hints.yaml").read_text())
     assert [s["question"] for s in data["sections"]] == [f"q{i}" for i in range(1, 9)]
+
+
+def test_contract_matches_the_autograder():
+    from ctlab import contract
+
+    manifest = json.loads((ROOT / "autograder" / "manifest.json").read_text())
+    assert list(contract.QUESTIONS) == list(manifest["questions"])
+    assert contract.POINTS == {q: info["points"] for q, info in manifest["questions"].items()}
+    assert contract.MANUAL_QUESTIONS == {q for q, info in manifest["questions"].items() if info["manual"]}
+    # every test function reads only contract variables
+    allowed = set(contract.ANSWER_VARIABLES)
+    for path in (ROOT / "autograder" / "tests").glob("q*.py"):
+        tree = ast.parse(path.read_text())
+        for fn in tree.body:
+            if isinstance(fn, ast.FunctionDef):
+                assert {a.arg for a in fn.args.args} <= allowed, (path.name, fn.name)

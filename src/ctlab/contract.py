@@ -12,7 +12,15 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "q6": ("susp_users",),
     "q7": ("mitre_techniques",),
     "q8": ("triage_summary",),
+    "q9": ("compromised_user", "attacker_ip"),
+    "q10": ("minutes_to_exfil",),
 }
+
+POINTS: dict[str, float] = {
+    "q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1,
+}
+
+STRETCH_QUESTIONS: frozenset[str] = frozenset({"q9", "q10"})
 
 MANUAL_QUESTIONS: frozenset[str] = frozenset({"q8"})
 

@@ -17,7 +17,7 @@ import io
 import os
 from pathlib import Path
 
-from ctlab.contract import QUESTIONS
+from ctlab.contract import QUESTIONS, STRETCH_QUESTIONS
 
 from ._io import fmt_points, write_text_atomic
 from .inputs import QUESTION_COLUMNS, load_submissions, max_points_by_question, submission_name
@@ -60,7 +60,7 @@ def export(*, out: Path, fmt: str) -> Path:
         assignment_id = os.environ.get("CTLAB_CANVAS_ASSIGNMENT_ID", "").strip()
         column = f"{ASSIGNMENT} ({assignment_id})" if assignment_id else ASSIGNMENT
         header = ["Student", "ID", "SIS User ID", "Section", column]
-        possible = sum(mx for q, mx in maxima.items() if q in QUESTIONS)  # stretch questions are extra
+        possible = sum(mx for q, mx in maxima.items() if q in QUESTIONS and q not in STRETCH_QUESTIONS)  # stretch questions are extra
         rows = [["    Points Possible", "", "", "", _pts(possible)]]
         rows += [[submission_name(s.file), "", submission_name(s.file), "", _pts(s.total)] for s in subs]
     else:  # gradescope
