@@ -127,6 +127,7 @@ def test_answer_key_fields(truth):
     assert truth["role_session"] == f"{truth['escalated_role']}/maint"
     assert truth["attacker_access_key"].startswith("AKIA") and truth["created_access_key"].startswith("AKIA")
     assert all(ip.startswith("203.0.113.") for ip in truth["attacker_ips"])
+    assert truth["attacker_ip"] == truth["attacker_ips"][0] == "203.0.113.47"
     assert {t["id"].split(".")[0] for t in truth["techniques"]} >= {"T1078", "T1098", "T1530"}
     assert all(t["reason"] for t in truth["techniques"])
     assert truth["siem_export"]["attack_rows_spoiled"] == 0
@@ -157,6 +158,7 @@ def test_story_in_the_rows(iam, api, both, truth):
     assert (mine["access_key_id"] == key).sum() > 50
     assert not benign["source_ip"].isin(ips).any()
     assert set(attack["source_ip"]) == set(ips)
+    assert set(attack.loc[attack["user"] == me, "source_ip"]) == {truth["attacker_ip"]}
     assert not benign["region"].eq(truth["attacker_region"]).any()
     assert (attack["region"] == truth["attacker_region"]).sum() >= 10
     assert (attack["error_code"] == "AccessDenied").sum() >= 3

@@ -95,7 +95,8 @@ def ground_truth(story: dict, iam_rows: list[dict], api_rows: list[dict], siem: 
         "days": COURSE_DAYS,
         "attacker_user": g.ATTACKER,
         "attacker_access_key": story["attacker_key"],
-        "attacker_ips": list(g.ATTACK_IPS),
+        "attacker_ip": g.ATTACK_IPS[0],  # where the stolen long-term key was used from
+        "attacker_ips": list(g.ATTACK_IPS),  # [that address, the address the assumed-role session used]
         "attacker_region": g.ATTACK_REGION,
         "attacker_user_agent": g.UA_CLI_ATTACK,
         "escalated_role": g.ESCALATED_ROLE,
