@@ -131,6 +131,45 @@ def _drop_privileges(uid):
         raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
 
 
+def _deny_sockets():
+    """seccomp filter: socket(2) fails with EACCES; foreign-ABI syscalls kill the process.
+
+    No network, even in the fallback mode that has no network namespace. socketpair(2)
+    (used by multiprocessing) stays available.
+    """
+    import platform
+    import struct
+
+    arch = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}.get(platform.machine())
+    if arch is None:
+        return False
+    audit_arch, nr_socket = arch
+
+    def ins(code, jt, jf, k):
+        return struct.pack("HBBI", code, jt, jf, k)
+
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    prog = b"".join([
+        ins(ld, 0, 0, 4),  # arch
+        ins(jeq, 0, 5, audit_arch),  # foreign ABI -> kill
+        ins(ld, 0, 0, 0),  # syscall number
+        ins(jge, 2, 0, 0x40000000),  # x32 ABI -> deny
+        ins(jeq, 1, 0, nr_socket),
+        ins(ret, 0, 0, 0x7FFF0000),  # allow
+        ins(ret, 0, 0, 0x00050000 | 13),  # EACCES
+        ins(ret, 0, 0, 0x80000000),  # kill process
+    ])
+    buf = ctypes.create_string_buffer(prog)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(prog) // 8, ctypes.addressof(buf))
+    if _libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+    return True
+
+
 def _set_limits(job):
     mem = int(job["memory_mb"]) * 1024 * 1024
     # Virtual size already mapped by the preloaded libraries does not count against the budget.
@@ -182,6 +221,8 @@ def _child(job):
         with open(os.path.join(inbox, "cells.json")) as f:
             cells = json.load(f)
         _set_limits(job)
+        if uid is not None:
+            _deny_sockets()
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         for s in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,301 @@
+"""The grading engine on a small fixture autograder: sandbox modes, isolation, cache, manual scores, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ctlab.errors import CtlabError
+from ctlab.grading import batch, inputs, snapshot
+from ctlab.grading.batch import grade
+from ctlab.grading.execute import describe
+from ctlab.grading.sandbox import FALLBACK_UID_BASE
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "grading"
+
+GOOD = [
+    "import pandas as pd",
+    "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')",
+    "for df in (cloud_iam_df, cloud_api_df):\n"
+    "    df['timestamp'] = pd.to_datetime(df['timestamp'], utc=True, errors='coerce')\n"
+    "    df['hour'] = df['timestamp'].dt.hour",
+    "susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin(['CreateAccessKey', 'AttachRolePolicy', "
+    "'AssumeRole', 'DeactivateMFADevice'])]",
+    "n = cloud_api_df['event_name']\nsusp_api = cloud_api_df[n.str.startswith('List') | n.str.startswith('Describe') | (n == 'GetObject')]",
+    "actors = susp_iam['user'].unique().tolist()\nrelated_api = cloud_api_df[cloud_api_df['user'].isin(actors)]",
+    "susp_users = list(actors)",
+    "mitre_techniques = ['T1078', 'T1098', 'T1530']",
+]
+FULL = {"q1": 1.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 2.0, "q6": 1.0, "q7": 3.0}
+
+PROBE = r'''
+import json, os, signal
+facts = {"uid": os.getuid(), "gid": os.getgid()}
+status = open("/proc/self/status").read()
+facts["capeff"] = [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")][0]
+facts["nonewprivs"] = [l.split()[1] for l in status.splitlines() if l.startswith("NoNewPrivs")][0]
+facts["visible"] = {p: os.path.exists(p) for p in PATHS}
+readable = {}
+for p in PATHS:
+    try:
+        os.listdir(p) if os.path.isdir(p) else open(p).read(1)
+        readable[p] = True
+    except Exception:
+        readable[p] = False
+facts["readable"] = readable
+kills = {}
+for d in os.listdir("/proc"):
+    if d.isdigit() and int(d) != os.getpid():
+        try:
+            os.kill(int(d), signal.SIGKILL)
+            kills[d] = "killed"
+        except Exception as e:
+            kills[d] = type(e).__name__
+facts["kills"] = kills
+try:
+    import socket
+    socket.create_connection(("1.1.1.1", 53), timeout=1)
+    facts["net"] = "open"
+except Exception as e:
+    facts["net"] = type(e).__name__
+triage_summary = json.dumps(facts)
+'''
+
+
+def write_nb(path: Path, cells: list[str]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    r = tmp_path_factory.mktemp("root")
+    shutil.copytree(FIXTURE / "autograder", r / "autograder")
+    shutil.copytree(FIXTURE / "assignment", r / "assignment")
+    (r / "solutions").mkdir()
+    (r / "solutions" / "secret.txt").write_text("reference\n")
+    return r
+
+
+def run(subs, out, root, **kw):
+    args = dict(submissions=subs, out=out, root=root, jobs=2, timeout=15, memory_mb=1024, no_sandbox=False,
+                force=False, manual=None, progress=False)
+    args.update(kw)
+    return grade(**args)
+
+
+def rows_of(out: Path) -> dict[str, dict]:
+    with open(out / "gradebook.csv", newline="") as f:
+        return {Path(r["file"]).name: r for r in csv.DictReader(f)}
+
+
+def points(row) -> dict[str, float]:
+    return {q: float(row[q]) for q in FULL}
+
+
+def probe_cells(paths: list[str]) -> list[str]:
+    return GOOD + [f"PATHS = {paths!r}\n" + PROBE]
+
+
+# ------------------------------------------------------------------ sandbox modes
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["bwrap", "user"])
+def test_sandbox_isolation_and_credit(tmp_path, root, mode):
+    out = tmp_path / "out"
+    subs = tmp_path / "subs"
+    other = write_nb(subs / "other.ipynb", GOOD)
+    secret_paths = [str(root / "autograder"), str(root / "solutions" / "secret.txt"), str(out), str(out / "results"),
+                    str(other), str(root / "assignment" / "data" / "cloud_iam.csv")]
+    if mode == "bwrap":
+        repo = Path(__file__).resolve().parents[1]  # the real repository: none of it is visible
+        secret_paths += [str(repo / "autograder"), str(repo / "solutions"), str(repo / "data" / "ground_truth.json"),
+                         str(repo / "tests"), str(repo / "src"), "/root/.ssh", "/home"]
+    write_nb(subs / "probe.ipynb", probe_cells(secret_paths))
+    write_nb(subs / "after.ipynb", GOOD)  # graded after the probe tried to kill everything it saw
+    write_nb(subs / "loop.ipynb", GOOD + ["import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+                                          "    while True: time.sleep(0.05)\nwhile True: pass"])
+    summary = run([subs], out, root, jobs=1, timeout=8, sandbox=mode)
+    rows = rows_of(out)
+    assert summary.mode == mode
+    for name in ("other.ipynb", "probe.ipynb", "after.ipynb"):
+        assert points(rows[name]) == FULL, name
+        assert rows[name]["grading_status"] == "ok", name
+    assert rows["loop.ipynb"]["grading_status"] == "timed out in cell 9 after 8 s: kept answers up to cell 8"
+    assert points(rows["loop.ipynb"]) == FULL
+    facts = json.loads(snapshot.load_snapshot(out / "snapshots" / "probe")["triage_summary"])
+    assert facts["capeff"] == "0000000000000000"
+    assert facts["nonewprivs"] == "1"
+    assert facts["net"] != "open"
+    assert "killed" not in facts["kills"].values()
+    assert not any(facts["readable"].values()), facts["readable"]
+    if mode == "bwrap":
+        assert facts["uid"] == 65534
+        assert not any(facts["visible"].values()), facts["visible"]
+        assert "bubblewrap" in summary.describe()
+    else:
+        assert facts["uid"] >= FALLBACK_UID_BASE
+        assert facts["uid"] not in (0, os.getuid())
+        assert "unprivileged-user fallback" in summary.describe()
+    # the detached child of loop.ipynb is gone: no process left running as a sandbox uid
+    leftovers = [d for d in os.listdir("/proc") if d.isdigit() and os.stat(f"/proc/{d}").st_uid == facts["uid"]]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_no_sandbox_says_so(tmp_path, root):
+    sub = write_nb(tmp_path / "a.ipynb", GOOD)
+    summary = run([sub], tmp_path / "out", root, no_sandbox=True)
+    assert summary.mode == "none"
+    assert "NONE (--no-sandbox)" in summary.describe()
+    assert points(rows_of(tmp_path / "out")["a.ipynb"]) == FULL
+
+
+# ------------------------------------------------------------------ cache, force, manual
+
+@pytest.mark.slow
+def test_cache_force_and_autograder_change(tmp_path, root):
+    subs = tmp_path / "subs"
+    write_nb(subs / "a.ipynb", GOOD)
+    write_nb(subs / "b.ipynb", GOOD[:2])
+    out = tmp_path / "out"
+    first = run([subs], out, root)
+    assert (first.graded, first.cached) == (2, 0)
+    second = run([subs], out, root)
+    assert (second.graded, second.cached) == (0, 2)
+    assert rows_of(out) == {k: v for k, v in rows_of(out).items()}
+    assert points(rows_of(out)["a.ipynb"]) == FULL
+    write_nb(subs / "b.ipynb", GOOD)  # changed submission: re-graded alone
+    third = run([subs], out, root)
+    assert (third.graded, third.cached) == (1, 1)
+    assert points(rows_of(out)["b.ipynb"]) == FULL
+    forced = run([subs], out, root, force=True)
+    assert (forced.graded, forced.cached) == (2, 0)
+    root2 = tmp_path / "root2"
+    shutil.copytree(root, root2)
+    (root2 / "autograder" / "tests" / "q7.py").write_text(
+        (root / "autograder" / "tests" / "q7.py").read_text().replace('"T1530"}', '"T1530", "T1087"}'))
+    changed = run([subs], out, root2)
+    assert (changed.graded, changed.cached) == (2, 0)
+    assert float(rows_of(out)["a.ipynb"]["q7"]) == 0.0
+
+
+@pytest.mark.slow
+def test_manual_scores_are_merged(tmp_path, root):
+    sub = write_nb(tmp_path / "subs" / "a.ipynb", GOOD)
+    write_nb(tmp_path / "subs" / "b.ipynb", GOOD)
+    manual = tmp_path / "manual.csv"
+    manual.write_text("file,q8\na.ipynb,2.5\n")
+    run([sub.parent], tmp_path / "out", root, manual=manual)
+    rows = rows_of(tmp_path / "out")
+    assert float(rows["a.ipynb"]["q8"]) == 2.5
+    assert float(rows["a.ipynb"]["total_points_earned"]) == sum(FULL.values()) + 2.5
+    assert float(rows["b.ipynb"]["q8"]) == 0.0
+    manual.write_text("student,q8\n")
+    with pytest.raises(CtlabError, match="manual.csv: needs a 'file' column"):
+        run([sub.parent], tmp_path / "out", root, manual=manual)
+
+
+# ------------------------------------------------------------------ errors and atomicity
+
+def test_missing_autograder_is_an_error_that_says_why(tmp_path):
+    sub = write_nb(tmp_path / "a.ipynb", GOOD)
+    with pytest.raises(CtlabError, match=r"autograder/tests: no autograder tests here"):
+        run([sub], tmp_path / "out", tmp_path)
+
+
+def test_missing_submission_is_an_error(tmp_path, root):
+    with pytest.raises(CtlabError, match="nope.ipynb: no such file or folder"):
+        run([tmp_path / "nope.ipynb"], tmp_path / "out", root)
+
+
+def test_a_crash_leaves_the_old_gradebook_whole(tmp_path, root, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "gradebook.csv").write_text("file,q1\nold.ipynb,1\n")
+    sub = write_nb(tmp_path / "a.ipynb", GOOD)
+
+    def boom(*a, **k):
+        raise RuntimeError("grader crashed")
+
+    monkeypatch.setattr(batch, "_run_pool", boom)
+    monkeypatch.setattr(batch, "choose_mode", lambda *a: ("none", ""))
+    with pytest.raises(RuntimeError):
+        run([sub], out, root)
+    assert (out / "gradebook.csv").read_text() == "file,q1\nold.ipynb,1\n"
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# ------------------------------------------------------------------ units
+
+def test_duplicate_names_both_flagged(tmp_path):
+    a = write_nb(tmp_path / "x" / "s.ipynb", GOOD)
+    b = write_nb(tmp_path / "y" / "s.ipynb", GOOD)
+    subs = inputs.discover([tmp_path])
+    assert sorted(s.name for s in subs) == ["s~1", "s~2"]
+    assert all(s.status and s.status.startswith("duplicate submission name 's'") for s in subs)
+    assert {str(a), str(b)} == {s.file for s in subs}
+
+
+@pytest.mark.parametrize("raw,status", [
+    (b"", "invalid notebook: empty file"),
+    (b"{nope", "invalid notebook: not JSON"),
+    (b"[1, 2]", "invalid notebook: JSON but not a notebook"),
+    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}',
+     "invalid notebook: does not match the notebook format"),
+])
+def test_bad_notebooks(tmp_path, raw, status):
+    p = tmp_path / "n.ipynb"
+    p.write_bytes(raw)
+    sub = inputs.discover([p])[0]
+    inputs.load(sub)
+    assert sub.status.startswith(status)
+
+
+def test_snapshot_round_trip_without_pickle(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({"event_id": ["a", "b"], "t": pd.to_datetime(["2026-02-28T01:57:41Z", None], utc=True)},
+                      index=[5, 7])
+    ns = {"df": df, "s": df["event_id"], "lst": ["T1078"], "tup": ("a", 1), "st": {"x"}, "arr": np.array([1, 2]),
+          "num": np.float64(10.5), "ts": pd.Timestamp("2026-02-28", tz="UTC"), "fn": len, "nan": float("nan")}
+    snapshot.write_snapshot(ns, list(ns) + ["absent"], tmp_path / "snap", 3)
+    assert not list(tmp_path.glob("**/*.pkl")) and not list(tmp_path.glob("**/*.pickle"))
+    values, problems = snapshot.load_snapshot_with_problems(tmp_path / "snap")
+    pd.testing.assert_frame_equal(values["df"], df)
+    pd.testing.assert_series_equal(values["s"], df["event_id"])
+    assert values["lst"] == ["T1078"] and values["tup"] == ("a", 1) and values["st"] == {"x"}
+    assert list(values["arr"]) == [1, 2] and values["num"] == 10.5 and values["ts"] == ns["ts"]
+    assert values["nan"] != values["nan"]
+    assert "fn" not in values and "cannot be saved" in problems["fn"]
+    assert "absent" not in values and "absent" not in problems
+
+
+def test_forged_snapshot_cannot_escape_its_folder(tmp_path):
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    (tmp_path / "secret.json").write_text('"secret"')
+    (snap / "manifest.json").write_text(json.dumps({"variables": {"x": {"kind": "json", "file": "../secret.json"}}}))
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert values == {} and "bad file name" in problems["x"]
+
+
+def test_status_words():
+    assert describe({"timed_out": True}, {"started": 14}, 120, 13) == \
+        "timed out in cell 14 after 120 s: kept answers up to cell 13"
+    assert describe({"exit_code": 0}, {"started": 9, "events": [{"cell": 9, "kind": "MemoryError"}]}, 120, 8) == \
+        "memory limit exceeded in cell 9: kept answers up to cell 8"
+    assert describe({"exit_code": 1}, {"started": 5}, 120, 4) == \
+        "kernel exited (os._exit(1)) in cell 5: kept answers up to cell 4"
+    assert describe({"signal": 11}, {"started": 2}, 120, 0) == "kernel killed by SIGSEGV in cell 2: kept no answers"
+    assert describe({"exit_code": 0}, {"started": 3, "done": True}, 120, 3) == "ok"
