@@ -71,7 +71,7 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "bad_nbformat3.ipynb": (ZERO, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
     "bad_zip_no_notebook.zip": (ZERO, "invalid zip: no notebook (.ipynb) inside"),
     "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
-    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125833731 bytes (limit 104857600)"),
+    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125833785 bytes (limit 104857600)"),
     "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
     "duplicate_a/same_name.ipynb": (ZERO, "duplicate submission name 'same_name' (also {b}): not graded"),
     "duplicate_b/same_name.ipynb": (ZERO, "duplicate submission name 'same_name' (also {a}): not graded"),

@@ -230,6 +230,7 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
 def notebook(cells: list[str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["otter"] = {"assignment_name": "scenario03b"}
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     for i, c in enumerate(nb.cells):
         c["id"] = f"cell-{i:03d}"

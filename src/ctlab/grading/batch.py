@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import json
 import os
 import queue
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +210,8 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
             pristine = workdir / "pristine"
             shutil.copytree(ag.data_dir, pristine / "data")
             os.chdir(pristine)  # phase 2: tests read data/ from a copy no submission touched
-            _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar)
+            _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
+                      pristine)
         finally:
             os.chdir(old_cwd)
             shutil.rmtree(workdir, ignore_errors=True)
@@ -263,11 +266,24 @@ def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dic
     }
 
 
-def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar) -> None:
+def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
+              pristine=None) -> None:
     q: queue.Queue = queue.Queue()
     for s in todo:
         q.put(s)
     n = max(1, min(jobs, len(todo)))
+    trusted = None
+    if n > 1 and pristine is not None:
+        # Phase 2 on every core: fresh interpreters that only ever load snapshots and run tests.
+        trusted = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=check.pool_init, initargs=(str(ag.root), str(pristine)))
+        for f in [trusted.submit(os.getpid) for _ in range(n)]:
+            f.result()
+
+    def phase2(snap):
+        if trusted is None:
+            return None
+        return trusted.submit(check.pool_grade, snap).result()
     errors: list[BaseException] = []
     lock = threading.Lock()
 
@@ -288,7 +304,8 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
                 t0 = time.monotonic()
                 try:
                     oc = run_submission(worker, ag, s.cells, timeout=timeout, memory_mb=memory_mb,
-                                        snapshot_dest=snaps_dir / s.name)
+                                        snapshot_dest=snaps_dir / s.name,
+                                        phase2=(lambda snap: phase2(snap)) if trusted is not None else None)
                     rec = _record(s, ag, oc.status, oc.points, oc.tests, time.monotonic() - t0, mode,
                                   cells_run=oc.cells_run, cells_total=len(s.cells), cell_errors=oc.cell_errors,
                                   snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s)
@@ -303,10 +320,14 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
             worker.stop()
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        if trusted is not None:
+            trusted.shutdown(wait=True, cancel_futures=True)
     missing = [s for s in todo if s.name not in records]
     if missing:
         if errors:

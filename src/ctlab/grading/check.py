@@ -8,6 +8,7 @@ passed to it as the global environment, as `otter run` would.
 from __future__ import annotations
 
 import copy
+import os
 import hashlib
 import inspect
 import re
@@ -115,3 +116,61 @@ def _copy(v):
         return copy.deepcopy(v)
     except Exception:
         return v
+
+
+# ---------------------------------------------------------------- trusted grading processes
+#
+# Phase 2 runs in a pool of fresh interpreters (spawned, never forked from anything that
+# ran submission code), one per worker, so the tests of several submissions run on
+# several cores. Each process reads the pristine data files once: pandas.read_csv calls
+# on files under its data folder return a fresh copy of the cached frame, which is what
+# reading the unchanged file again would return.
+
+_POOL_AG: Autograder | None = None
+
+
+def _install_read_csv_cache(data_root: Path) -> None:
+    import pandas as pd
+
+    original = pd.read_csv
+    cache: dict = {}
+    root = str(data_root.resolve())
+
+    def cached_read_csv(filepath_or_buffer, *args, **kwargs):
+        try:
+            path = os.path.realpath(os.fspath(filepath_or_buffer))
+        except TypeError:
+            return original(filepath_or_buffer, *args, **kwargs)
+        if not path.startswith(root + os.sep) or kwargs.get("chunksize") or kwargs.get("iterator"):
+            return original(filepath_or_buffer, *args, **kwargs)
+        try:
+            key = (path, repr(args), repr(sorted(kwargs.items())))
+        except Exception:
+            return original(filepath_or_buffer, *args, **kwargs)
+        if key not in cache:
+            cache[key] = original(filepath_or_buffer, *args, **kwargs)
+        return cache[key].copy(deep=True)
+
+    pd.read_csv = cached_read_csv
+
+
+def pool_init(root: str, pristine: str) -> None:
+    global _POOL_AG
+    os.chdir(pristine)
+    _POOL_AG = load_autograder(Path(root))
+    _install_read_csv_cache(Path(pristine) / "data")
+
+
+def pool_grade(snapshot_dir: str | None) -> tuple[dict, list[dict]]:
+    """Load a snapshot (or nothing) and run every test file against it."""
+    from ctlab.grading import snapshot
+
+    assert _POOL_AG is not None
+    values: dict = {}
+    problems: dict[str, str] = {}
+    if snapshot_dir:
+        try:
+            values, problems = snapshot.load_snapshot_with_problems(snapshot_dir)
+        except snapshot.SnapshotError:
+            values, problems = {}, {}
+    return run_tests(_POOL_AG, values, problems)

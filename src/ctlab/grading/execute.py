@@ -94,34 +94,44 @@ def _read_progress(outbox: Path) -> dict | None:
 
 
 def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, timeout: float,
-                   memory_mb: int, snapshot_dest: Path) -> Outcome:
+                   memory_mb: int, snapshot_dest: Path, phase2=None) -> Outcome:
+    """Phase 1 in `worker`, then phase 2 (by default in this process; `phase2(snapshot_dir)`
+    may run it elsewhere, e.g. in a pool of trusted processes)."""
     job = worker.run(cells, ag.variables, timeout, memory_mb)
     prog = _read_progress(job.outbox)
     snap = _last_snapshot(job.outbox)
     snap_cell = 0
-    values: dict = {}
-    problems: dict[str, str] = {}
+    kept: Path | None = None
     if snap is not None:
         try:
             snap_cell = int(snapshot.read_manifest(snap).get("cell") or 0)
         except (snapshot.SnapshotError, ValueError, TypeError):
             snap_cell = 0
-        try:
-            values, problems = snapshot.load_snapshot_with_problems(snap)
-        except snapshot.SnapshotError:
-            values, problems, snap_cell = {}, {}, 0
         # Keep it in OUT/snapshots/<name>/, replacing the previous one in one step.
         tmp = snapshot_dest.with_name(snapshot_dest.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(snap, tmp, symlinks=False, ignore_dangling_symlinks=True)
+        shutil.copytree(snap, tmp, symlinks=True)
+        for p in tmp.rglob("*"):
+            if p.is_symlink():
+                p.unlink()
         if snapshot_dest.exists():
             shutil.rmtree(snapshot_dest)
         tmp.rename(snapshot_dest)
+        kept = snapshot_dest
     elif snapshot_dest.exists():
         shutil.rmtree(snapshot_dest)
-    status = describe(job.reply, prog, timeout, snap_cell)
-    points, tests = check.run_tests(ag, values, problems)
     worker.clean_outbox()
+    status = describe(job.reply, prog, timeout, snap_cell)
+    if phase2 is not None:
+        points, tests = phase2(str(kept) if kept else None)
+    else:
+        values, problems = {}, {}
+        if kept is not None:
+            try:
+                values, problems = snapshot.load_snapshot_with_problems(kept)
+            except snapshot.SnapshotError:
+                pass
+        points, tests = check.run_tests(ag, values, problems)
     return Outcome(
         status=status, points=points, tests=tests,
         cells_run=int((prog or {}).get("completed") or 0),

@@ -112,11 +112,14 @@ def _write_parquet(value: Any, path: Path) -> str:
     return kind, extra
 
 
-def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike, cell: int) -> dict:
+def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike, cell: int,
+                   previous: tuple[str | os.PathLike, dict] | None = None, reuse: frozenset = frozenset()) -> dict:
     """Write the variables of `names` present in `namespace` to a new snapshot folder.
 
     The folder appears complete or not at all: files go to `<folder>.tmp`, which is
-    renamed once the manifest is written. Returns the manifest.
+    renamed once the manifest is written. Returns the manifest. Variables named in
+    `reuse` are hard-linked from the `previous` (folder, manifest) instead of rewritten:
+    the caller knows they have not changed.
     """
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
@@ -129,6 +132,15 @@ def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike,
             continue
         value = namespace[name]
         entry: dict[str, Any] = {"type": type(value).__name__}
+        if previous is not None and name in reuse:
+            old = previous[1]["variables"].get(name)
+            if old and old.get("file"):
+                try:
+                    os.link(Path(previous[0]) / old["file"], tmp / old["file"])
+                    entries[name] = old
+                    continue
+                except OSError:
+                    pass
         try:
             mod = type(value).__module__ or ""
             import_pd = mod.startswith("pandas")

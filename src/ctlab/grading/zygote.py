@@ -204,6 +204,22 @@ def _prepare_source(src: str) -> str:
     return "\n".join(out)
 
 
+def _fingerprint(value):
+    """Cheap identity of a DataFrame/Series that changes when it is rebound, reshaped, gets or
+    loses columns, or has a column replaced; None (always rewrite) for everything else."""
+    try:
+        if isinstance(value, pandas.DataFrame):
+            mgr = value._mgr
+            return (id(value), id(mgr), value.shape, tuple(map(str, value.columns)), tuple(map(str, value.dtypes)),
+                    tuple(id(b.values) for b in mgr.blocks), id(value.index))
+        if isinstance(value, pandas.Series):
+            return (id(value), id(value._mgr), value.shape, str(value.dtype), id(value.array), id(value.index),
+                    str(value.name))
+    except Exception:
+        return None
+    return None
+
+
 def _child(job):
     """Runs in the forked child: never returns."""
     code = 0
@@ -246,6 +262,8 @@ def _child(job):
         import matplotlib.pyplot as plt
 
         last_snap = None
+        last_manifest = None
+        fingerprints = {}
         for n, src in enumerate(cells, start=1):
             prog["started"] = n
             _atomic_json(progress_path, prog)
@@ -269,7 +287,13 @@ def _child(job):
             prog["completed"] = n
             target = os.path.join(out, f"snap-{n:05d}")
             try:
-                snap.write_snapshot(ns, names, target, n)
+                # Frames the cell neither names nor visibly changed are linked, not rewritten.
+                prints = {v: _fingerprint(ns[v]) for v in names if v in ns}
+                reuse = frozenset(v for v, fp in prints.items()
+                                  if fp is not None and fp == fingerprints.get(v) and v not in src)
+                manifest = snap.write_snapshot(ns, names, target, n, previous=last_manifest, reuse=reuse)
+                last_manifest = (target, manifest)
+                fingerprints = prints
                 if last_snap:
                     shutil.rmtree(last_snap, ignore_errors=True)
                 last_snap = target
