@@ -128,6 +128,25 @@ def test_folder_walk_skips_digests_and_other_names(tmp_path):
     assert (s.files, s.records) == (1, 16)
 
 
+def test_many_runs_merge_in_stages(tmp_path, monkeypatch):
+    from ctlab.data import flatten as fl
+
+    monkeypatch.setattr(fl._SortedCsv, "_FANIN", 3)
+    monkeypatch.setattr(fl._SortedCsv, "_BLOCK", 2)
+    src = tmp_path / "many.jsonl"
+    recs = [dict(RECORDS[i % len(RECORDS)], eventID=f"id{i:03d}",
+                 eventTime=f"2026-03-02T{(i * 7) % 24:02d}:{(i * 13) % 60:02d}:00Z") for i in range(120)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    a = flatten(inputs=[src], out=tmp_path / "a", skip_bad=False)
+    b = flatten(inputs=[src], out=tmp_path / "b", skip_bad=False, chunk_rows=4)
+    assert (a.iam_rows, a.api_rows) == (b.iam_rows, b.api_rows) == (75, 45)
+    for name in ("cloud_iam.csv", "cloud_api.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        _, rows = read_csv(tmp_path / "b" / name)
+        keys = [(r["timestamp"], r["event_id"]) for r in rows]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
 def test_chunked_sort_matches_in_memory(tmp_path):
     a = flatten(inputs=[FIXTURES / "records.json"], out=tmp_path / "a", skip_bad=False)
     b = flatten(inputs=[FIXTURES / "records.json"], out=tmp_path / "b", skip_bad=False, chunk_rows=2)

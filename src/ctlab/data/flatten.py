@@ -427,7 +427,8 @@ class _SortedCsv:
     runs into the CSV.
     """
 
-    _BLOCK = 2000
+    _BLOCK = 256  # rows per marshal block: a merge holds one block per run
+    _FANIN = 32   # runs merged at once; more runs are first merged into longer ones
 
     def __init__(self, workdir: Path, stem: str, chunk_rows: int):
         self.workdir = workdir
@@ -436,6 +437,7 @@ class _SortedCsv:
         self.buf: list[list[str]] = []
         self.chunks: list[Path] = []
         self.spilled = 0
+        self._runs = 0
 
     @property
     def rows(self) -> int:
@@ -448,15 +450,33 @@ class _SortedCsv:
     def _spill(self) -> None:
         buf = self.buf
         buf.sort(key=_SORT_KEY)
-        path = self.workdir / f"{self.stem}.{len(self.chunks):05d}.run"
-        with open(path, "wb") as fh:
-            for i in range(0, len(buf), self._BLOCK):
-                data = marshal.dumps(buf[i:i + self._BLOCK])
-                fh.write(len(data).to_bytes(8, "little"))
-                fh.write(data)
-        self.chunks.append(path)
+        self.chunks.append(self._write_run(buf))
         self.spilled += len(buf)
         self.buf = []
+
+    def _write_run(self, rows) -> Path:
+        path = self.workdir / f"{self.stem}.{self._runs:05d}.run"
+        self._runs += 1
+        block: list = []
+        with open(path, "wb") as fh:
+            for row in rows:
+                block.append(row)
+                if len(block) >= self._BLOCK:
+                    data = marshal.dumps(block)
+                    fh.write(len(data).to_bytes(8, "little") + data)
+                    block = []
+            if block:
+                data = marshal.dumps(block)
+                fh.write(len(data).to_bytes(8, "little") + data)
+        return path
+
+    def _reduce_runs(self) -> None:
+        while len(self.chunks) > self._FANIN:
+            group, self.chunks = self.chunks[:self._FANIN], self.chunks[self._FANIN:]
+            merged = self._write_run(heapq.merge(*(self._read_run(p) for p in group), key=_SORT_KEY))
+            for p in group:
+                p.unlink()
+            self.chunks.append(merged)
 
     @staticmethod
     def _read_run(path: Path) -> Iterator[list[str]]:
@@ -477,6 +497,7 @@ class _SortedCsv:
                 return
             if self.buf:
                 self._spill()
+            self._reduce_runs()
             w.writerows(heapq.merge(*(self._read_run(p) for p in self.chunks), key=_SORT_KEY))
 
 
