@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing
 import json
 import os
 import queue
@@ -19,7 +18,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from ctlab.errors import CtlabError
 from ctlab.grading import check, inputs
 from ctlab.grading.execute import run_submission
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
+from ctlab.grading.trusted import TrustedGrader
 
 
 @dataclass
@@ -272,18 +271,29 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
     for s in todo:
         q.put(s)
     n = max(1, min(jobs, len(todo)))
-    trusted = None
-    if n > 1 and pristine is not None:
-        # Phase 2 on every core: fresh interpreters that only ever load snapshots and run tests.
-        trusted = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=check.pool_init, initargs=(str(ag.root), str(pristine)))
-        for f in [trusted.submit(os.getpid) for _ in range(n)]:
-            f.result()
+    # Phase 2 graders: this process, plus fresh interpreters (which only load snapshots and run
+    # tests) when there are enough workers to keep more than one core busy with tests.
+    n_trusted = (n - 1) // 2 if pristine is not None else 0
+    graders: list = []
+    local_undo = None
+    if pristine is not None:
+        cwd = os.getcwd()
+        local_undo = check.pool_init(str(ag.root), str(pristine))
+        os.chdir(cwd)
+        graders.append((threading.Lock(), check.pool_grade))
+    trusted_procs = [TrustedGrader(ag.root, pristine) for _ in range(n_trusted)]
+    graders += [(threading.Lock(), t.grade) for t in trusted_procs]
 
-    def phase2(snap):
-        if trusted is None:
+    def phase2_for(index: int):
+        if not graders:
             return None
-        return trusted.submit(check.pool_grade, snap).result()
+        lock_, fn = graders[index % len(graders)]
+
+        def run(snap):
+            with lock_:
+                return fn(snap)
+        return run
+
     errors: list[BaseException] = []
     lock = threading.Lock()
 
@@ -305,7 +315,7 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
                 try:
                     oc = run_submission(worker, ag, s.cells, timeout=timeout, memory_mb=memory_mb,
                                         snapshot_dest=snaps_dir / s.name,
-                                        phase2=(lambda snap: phase2(snap)) if trusted is not None else None)
+                                        phase2=phase2_for(index))
                     rec = _record(s, ag, oc.status, oc.points, oc.tests, time.monotonic() - t0, mode,
                                   cells_run=oc.cells_run, cells_total=len(s.cells), cell_errors=oc.cell_errors,
                                   snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s)
@@ -326,8 +336,10 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
         for t in threads:
             t.join()
     finally:
-        if trusted is not None:
-            trusted.shutdown(wait=True, cancel_futures=True)
+        for t in trusted_procs:
+            t.close()
+        if local_undo is not None:
+            local_undo()
     missing = [s for s in todo if s.name not in records]
     if missing:
         if errors:
