@@ -43,8 +43,9 @@ def _run_tests(question: str, env: dict) -> dict[str, bool]:
 
 @pytest.mark.slow
 def test_committed_outputs_are_fresh(tmp_path):
-    for folder in ("solutions", "data", *GENERATED):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+    for folder in ("solutions", "data", "src", *GENERATED):  # src: the engine ships in the autograder zip
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     summary = build(root=tmp_path)
     stale = [path for path, _, changed in summary.written if changed] + summary.removed
     assert stale == [], f"committed outputs are stale, run `ctlab build`: {stale}"

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ctlab.report.gradescope import add_gradescope_files, gradescope_results, unpack_autograder
+from ctlab.gradescope import add_gradescope_files, gradescope_results, unpack_autograder
 from ctlab.report.config import FeedbackConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,27 +38,31 @@ def _notebook(path: Path) -> Path:
 
 
 def _otter_zip(path: Path, config: dict) -> Path:
+    """A zip laid out as otter assign writes one, holding the fixture's tests and data."""
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("otter_config.json", json.dumps(config))
         zf.writestr("run_autograder", "#!/usr/bin/env bash\necho otter\n")
         zf.writestr("requirements.txt", "otter-grader[grading]==7.0.0\n")
+        for test in sorted((ROOT / "autograder" / "tests").glob("q*.py")):
+            zf.write(test, f"tests/{test.name}")
+        for csv in sorted((ROOT / "assignment" / "data").glob("*.csv")):
+            zf.write(csv, f"files/data/{csv.name}")
     return path
 
 
 def test_zip_contents_and_reproducible(tmp_path):
-    z = add_gradescope_files(_otter_zip(tmp_path / "ag.zip", {"show_hidden": False}), root=ROOT, project=REPO)
+    z = add_gradescope_files(_otter_zip(tmp_path / "ag.zip", {"show_hidden": False}), project=REPO)
     first = z.read_bytes()
-    add_gradescope_files(z, root=ROOT, project=REPO)
+    add_gradescope_files(z, project=REPO)
     assert z.read_bytes() == first  # same inputs, same bytes
     with zipfile.ZipFile(z) as zf:
         names = set(zf.namelist())
         assert {"run_autograder", "setup.sh", "requirements.txt", "otter_config.json",
-                "ctlab-src/pyproject.toml", "ctlab-src/src/ctlab/report/gradescope.py",
-                "ctlab-src/src/ctlab/grading/batch.py",
-                "ctlab-root/autograder/tests/q4.py", "ctlab-root/assignment/data/cloud_api.csv",
-                "ctlab-root/autograder/otter_config.json"} <= names
-        assert not [n for n in names if "__pycache__" in n]
-        assert b"ctlab.report.gradescope" in zf.read("run_autograder")
+                "ctlab-src/pyproject.toml", "ctlab-src/README.md", "ctlab-src/src/ctlab/gradescope.py",
+                "ctlab-src/src/ctlab/grading/batch.py", "tests/q4.py", "files/data/cloud_api.csv"} <= names
+        assert not [n for n in names if "__pycache__" in n or n.startswith("ctlab-src/src/ctlab/data/")]
+        assert b"-m ctlab.gradescope" in zf.read("run_autograder")
+        assert zf.read("run_autograder") != b"#!/usr/bin/env bash\necho otter\n"  # otter's is replaced
         assert (zf.getinfo("run_autograder").external_attr >> 16) & 0o777 == 0o755
     for script in ("run_autograder", "setup.sh"):
         with zipfile.ZipFile(z) as zf:
@@ -97,7 +101,7 @@ def test_round_trip_matches_ctlab_grade(tmp_path):
     expected_tests = json.loads((out / "results" / "s1234.json").read_text())["tests"]
     assert expected_total == 2.5  # q1 1 + q7 public 1.5; q4 and q7's hidden test fail
 
-    z = add_gradescope_files(_otter_zip(tmp_path / "ag.zip", {"show_hidden": True}), root=ROOT, project=REPO)
+    z = add_gradescope_files(_otter_zip(tmp_path / "ag.zip", {"show_hidden": True}), project=REPO)
     home = unpack_autograder(z, tmp_path / "autograder")
     (home / "submission" / "s1234.ipynb").write_bytes(sub.read_bytes())
     env = dict(os.environ, CTLAB_AUTOGRADER_HOME=str(home), CTLAB_VENV=sys.prefix, CTLAB_TIMEOUT="60")
@@ -121,9 +125,9 @@ def test_round_trip_matches_ctlab_grade(tmp_path):
 
 
 def test_no_notebook_in_submission(tmp_path):
-    from ctlab.report.gradescope import run_autograder
+    from ctlab.gradescope import run_autograder
 
-    z = add_gradescope_files(tmp_path / "ag.zip", root=ROOT, project=REPO)
+    z = add_gradescope_files(_otter_zip(tmp_path / "ag.zip", {}), project=REPO)
     home = unpack_autograder(z, tmp_path / "autograder")
     (home / "submission" / "notes.txt").write_text("hello")
     run = run_autograder(autograder_dir=home / "source", submission_dir=home / "submission",

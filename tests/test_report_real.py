@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ctlab.report import write_reports
-from ctlab.report.gradescope import add_gradescope_files, unpack_autograder
+from ctlab.gradescope import unpack_autograder
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "tests" / "submissions" / "demo"
@@ -95,10 +95,7 @@ def test_common_wrong_answer_line_from_real_data(graded):
 
 def test_gradescope_round_trip_with_the_real_zip(graded):
     base, out, _ = graded
-    zip_copy = base / "autograder.zip"
-    shutil.copy(REPO / "autograder" / "scenario03b-autograder.zip", zip_copy)
-    add_gradescope_files(zip_copy, root=REPO)
-    home = unpack_autograder(zip_copy, base / "autograder")
+    home = unpack_autograder(REPO / "autograder" / "scenario03b-autograder.zip", base / "autograder")
     shutil.copy(DEMO / "getobject_contains.ipynb", home / "submission" / "getobject_contains.ipynb")
     env = dict(os.environ, CTLAB_AUTOGRADER_HOME=str(home), CTLAB_VENV=sys.prefix, CTLAB_TIMEOUT="60")
     proc = subprocess.run(["bash", str(home / "run_autograder")], env=env, capture_output=True, text=True,

@@ -6,7 +6,8 @@ reference solution and fails the build if one does not pass), then writes, repro
     assignment/scenario03b.ipynb           student notebook (no outputs, public tests only)
     assignment/scenario03b-help.ipynb      help notebook (from solutions/hints.yaml)
     assignment/data/cloud_{iam,api}.csv    the data the notebooks read
-    autograder/scenario03b-autograder.zip  otter autograder (Gradescope format, pinned requirements)
+    autograder/scenario03b-autograder.zip  otter autograder (Gradescope format, pinned requirements),
+                                           with ctlab's own run_autograder, setup.sh and source
     autograder/tests/q*.py                 every test, hidden ones included
     autograder/rubric.md                   the rubric of the manually graded part 8
     autograder/manifest.json               questions, points and tests (public/hidden)
@@ -17,7 +18,6 @@ notebooks are stripped of outputs and volatile metadata and get stable cell ids.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 
 from ctlab.errors import CtlabError
+from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import HELP_NOTEBOOK, dumps, expand_hint_markers, help_notebook, load_hints, normalize
 
 NAME = "scenario03b"
@@ -38,8 +39,6 @@ HINTS = Path("solutions") / "hints.yaml"
 RUBRIC = Path("solutions") / "rubric.md"
 DATA_FILES = ("cloud_iam.csv", "cloud_api.csv")
 ZIP_NAME = f"{NAME}-autograder.zip"
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_EXECUTABLE = {"run_autograder", "setup.sh"}
 
 
 @dataclass
@@ -82,20 +81,6 @@ def _run_otter_assign(workdir: Path) -> Path:
         last = lines[-1] if lines else f"exit status {proc.returncode}"
         raise CtlabError(f"{MASTER}: otter assign failed: {last}")
     return workdir / "dist"
-
-
-def _normalized_zip(path: Path) -> bytes:
-    """Rewrite otter's autograder zip with sorted entries, fixed dates and modes."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w") as dst:
-        for name in sorted(n for n in src.namelist() if not n.endswith("/")):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            mode = 0o755 if Path(name).name in _EXECUTABLE else 0o644
-            info.external_attr = (0o100000 | mode) << 16
-            dst.writestr(info, src.read(name), compresslevel=9)
-    return buf.getvalue()
 
 
 def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[str, dict]:
@@ -161,12 +146,10 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
         zips = sorted((dist / "autograder").glob(f"{NAME}-autograder_*.zip"))
         if len(zips) != 1:
             raise CtlabError(f"{MASTER}: otter assign wrote {len(zips)} autograder zips, expected 1")
-        out[f"autograder/{ZIP_NAME}"] = _normalized_zip(zips[0])
-        tests: dict[str, bytes] = {}
         with zipfile.ZipFile(zips[0]) as zf:
-            for name in sorted(zf.namelist()):
-                if name.startswith("tests/") and name.endswith(".py"):
-                    tests[Path(name).stem] = zf.read(name)
+            entries = {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
+    tests = {Path(n).stem: b for n, b in sorted(entries.items()) if n.startswith("tests/") and n.endswith(".py")}
+    out[f"autograder/{ZIP_NAME}"] = zip_bytes({**entries, **gradescope_entries(project=root)})
     out[f"assignment/{HELP_NOTEBOOK}"] = dumps(help_notebook(hints))
     for name, blob in data.items():
         out[f"assignment/data/{name}"] = blob

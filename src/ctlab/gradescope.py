@@ -4,14 +4,13 @@ Gradescope unpacks the autograder zip into /autograder/source, runs setup.sh onc
 building the image, then for each submission runs /autograder/run_autograder with the
 student's files in /autograder/submission and expects /autograder/results/results.json.
 
-`add_gradescope_files(zip_path, root=...)` adds to the otter autograder zip:
+`ctlab build` puts `gradescope_entries(project=...)` into the otter autograder zip:
   run_autograder, setup.sh             (replacing otter's)
   ctlab-src/                           this package's source (pyproject.toml with pinned deps)
-  ctlab-root/autograder/tests/q*.py    the tests, public and hidden
-  ctlab-root/autograder/otter_config.json (when the build wrote one)
-  ctlab-root/assignment/data/*.csv     the data the tests read
-`run_autograder(...)` grades one submission with ctlab.grading (sandbox included) and writes
-results.json with the same scores `ctlab grade` gives.
+beside what otter assign wrote there: tests/q*.py (public and hidden), files/data/*.csv and
+otter_config.json. `run_autograder(...)` grades one submission with ctlab.grading (sandbox
+included) against those tests and data, and writes results.json with the same scores
+`ctlab grade` gives.
 
 Environment variables (all optional): CTLAB_AUTOGRADER_HOME (default /autograder),
 CTLAB_VENV (default $CTLAB_AUTOGRADER_HOME/ctlab-venv), CTLAB_PYTHON (setup.sh's python),
@@ -35,13 +34,18 @@ from pathlib import Path
 
 from ctlab.errors import CtlabError
 
-from ._io import write_bytes_atomic, write_text_atomic
-from .config import FeedbackConfig, config_from_dict, load_feedback_config
-from .feedback import clean_message
+from ctlab.report._io import write_bytes_atomic, write_text_atomic
+from ctlab.report.config import FeedbackConfig, load_feedback_config
+from ctlab.report.feedback import clean_message
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SOURCE_DIR = "ctlab-src"
-ROOT_DIR = "ctlab-root"
+# Stand-in for README.md inside the zip: pip needs the file, and the real one would make the
+# committed zip stale on every documentation edit.
+SOURCE_README = b"# ctlab\n\nThe Scenario 03B grading engine, as shipped inside the autograder zip.\n"
+# Making the exercise's data is no part of grading it; leaving it out keeps the zip stable
+# while that code changes.
+UNSHIPPED = {"data"}
 SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".sh", ".css", ".html", ".txt", ".toml"}
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -52,7 +56,7 @@ VENV="${CTLAB_VENV:-$AG/ctlab-venv}"
 # the tests and data must not be readable by the sandbox's unprivileged user
 chmod -R o-rwx "$AG/source" 2>/dev/null || true
 mkdir -p "$AG/results"
-exec "$VENV/bin/python" -m ctlab.report.gradescope \
+exec "$VENV/bin/python" -m ctlab.gradescope \
   --autograder-dir "$AG/source" --submission-dir "$AG/submission" --results-dir "$AG/results"
 """
 
@@ -121,13 +125,19 @@ def _find_submission(submission_dir: Path) -> Path | None:
     return None
 
 
-def grading_root(autograder_dir: Path) -> Path:
-    """The folder holding autograder/tests and assignment/data inside an unpacked zip."""
-    autograder_dir = Path(autograder_dir)
-    for candidate in (autograder_dir / ROOT_DIR, autograder_dir):
-        if (candidate / "autograder" / "tests").is_dir():
-            return candidate
-    raise CtlabError(f"{autograder_dir}: no {ROOT_DIR}/autograder/tests here; was the zip built with add_gradescope_files?")
+def _grading_root(source: Path, into: Path) -> Path:
+    """Lay the unpacked otter zip out the way ctlab.grading reads a project: autograder/tests,
+    autograder/otter_config.json and assignment/data, as links into `source`."""
+    tests, data = source / "tests", source / "files" / "data"
+    if not tests.is_dir() or not data.is_dir():
+        raise CtlabError(f"{source}: no tests/ and files/data/ here; is this the unpacked ctlab autograder zip?")
+    (into / "autograder").mkdir(parents=True)
+    (into / "assignment").mkdir()
+    (into / "autograder" / "tests").symlink_to(tests.resolve(), target_is_directory=True)
+    (into / "assignment" / "data").symlink_to(data.resolve(), target_is_directory=True)
+    if (source / "otter_config.json").is_file():
+        (into / "autograder" / "otter_config.json").symlink_to((source / "otter_config.json").resolve())
+    return into
 
 
 @dataclass
@@ -148,8 +158,6 @@ def run_autograder(
     from ctlab.grading.batch import grade
 
     autograder_dir, submission_dir, results_dir = Path(autograder_dir), Path(submission_dir), Path(results_dir)
-    root = grading_root(autograder_dir)
-    config = load_feedback_config(root)
     timeout = float(os.environ.get("CTLAB_TIMEOUT", "120")) if timeout is None else timeout
     memory_mb = int(os.environ.get("CTLAB_MEMORY_MB", "2048")) if memory_mb is None else memory_mb
     if no_sandbox is None:
@@ -162,6 +170,8 @@ def run_autograder(
         write_text_atomic(target, json.dumps(payload, indent=2))
         return GradescopeRun(target, 0.0, "no notebook submitted")
     with tempfile.TemporaryDirectory(prefix="ctlab-gs-") as tmp:
+        root = _grading_root(autograder_dir, Path(tmp) / "root")
+        config = load_feedback_config(root)
         out = Path(tmp) / "out"
         summary = grade(submissions=[sub], out=out, root=root, jobs=1, timeout=timeout, memory_mb=memory_mb,
                         no_sandbox=no_sandbox, force=True, manual=None, progress=False)
@@ -186,83 +196,56 @@ def run_autograder(
 
 # ---------------------------------------------------------------- the zip
 
-def _project_source(project: Path) -> dict[str, bytes]:
+def gradescope_entries(*, project: Path) -> dict[str, bytes]:
+    """What the autograder zip needs beside otter's files, by zip path: the two Gradescope
+    scripts and this package's source, so Gradescope grades with the same engine."""
+    project = Path(project)
     pkg = project / "src" / "ctlab"
     if not (project / "pyproject.toml").is_file() or not pkg.is_dir():
         raise CtlabError(f"{project}: no pyproject.toml and src/ctlab here to ship to Gradescope")
-    files: dict[str, bytes] = {f"{SOURCE_DIR}/pyproject.toml": (project / "pyproject.toml").read_bytes()}
-    readme = project / "README.md"
-    files[f"{SOURCE_DIR}/README.md"] = readme.read_bytes() if readme.is_file() else b"# ctlab\n"
+    files = {
+        "run_autograder": RUN_AUTOGRADER.encode(),
+        "setup.sh": SETUP_SH.encode(),
+        f"{SOURCE_DIR}/pyproject.toml": (project / "pyproject.toml").read_bytes(),
+        f"{SOURCE_DIR}/README.md": SOURCE_README,
+    }
     for path in sorted(pkg.rglob("*")):
-        if path.is_file() and path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts:
+        rel = path.relative_to(pkg)
+        if rel.parts[0] in UNSHIPPED or "__pycache__" in rel.parts:
+            continue
+        if path.is_file() and path.suffix in SOURCE_SUFFIXES:
             files[f"{SOURCE_DIR}/{path.relative_to(project).as_posix()}"] = path.read_bytes()
     return files
 
 
-def gradescope_files(*, root: Path, project: Path | None = None, otter_config: bytes | None = None) -> dict[str, bytes]:
-    """Everything add_gradescope_files puts in the zip, by zip path."""
-    root = Path(root)
-    project = Path(project) if project is not None else root
-    tests_dir = root / "autograder" / "tests"
-    data_dir = root / "assignment" / "data"
-    tests = sorted(tests_dir.glob("q*.py")) if tests_dir.is_dir() else []
-    if not tests:
-        raise CtlabError(f"{tests_dir}: no q*.py tests to put in the Gradescope autograder")
-    csvs = sorted(data_dir.glob("*.csv")) if data_dir.is_dir() else []
-    if not csvs:
-        raise CtlabError(f"{data_dir}: no data files to put in the Gradescope autograder")
-    files: dict[str, bytes] = {"run_autograder": RUN_AUTOGRADER.encode(), "setup.sh": SETUP_SH.encode()}
-    files.update(_project_source(project))
-    for p in tests:
-        files[f"{ROOT_DIR}/autograder/tests/{p.name}"] = p.read_bytes()
-    for p in csvs:
-        files[f"{ROOT_DIR}/assignment/data/{p.name}"] = p.read_bytes()
-    cfg = root / "autograder" / "otter_config.json"
-    if otter_config is None and cfg.is_file():  # the zip's own config wins
-        otter_config = cfg.read_bytes()
-    if otter_config is not None:
-        config_from_dict(json.loads(otter_config), str(cfg))  # refuse a config the reports cannot read
-        files[f"{ROOT_DIR}/autograder/otter_config.json"] = otter_config
-    return files
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A zip of `entries` that is the same bytes for the same entries: sorted names, fixed dates
+    and modes (scripts executable)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.create_system = 3
+            executable = name in ("run_autograder", "setup.sh") or name.endswith(".sh")
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, entries[name], compresslevel=9)
+    return buf.getvalue()
 
 
-def _zipinfo(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-    executable = name in ("run_autograder", "setup.sh") or name.endswith(".sh")
-    info.external_attr = ((0o100755 if executable else 0o100644) & 0xFFFF) << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
-
-
-def add_gradescope_files(zip_path: Path, *, root: Path, project: Path | None = None) -> Path:
-    """Add run_autograder, setup.sh, the ctlab source, tests and data to the autograder zip.
-
-    Rewrites `zip_path` atomically and reproducibly (sorted entries, fixed timestamps);
-    otter's own run_autograder and setup.sh are replaced, everything else is kept.
-    A missing zip is created. `project` is the folder holding pyproject.toml and src/ctlab
-    (default: `root`).
-    """
+def add_gradescope_files(zip_path: Path, *, project: Path) -> Path:
+    """Rewrite an autograder zip in place with `gradescope_entries` added (otter's two scripts
+    and any older ctlab source replaced); atomic and reproducible."""
     zip_path = Path(zip_path)
     kept: dict[str, bytes] = {}
     if zip_path.exists():
         try:
             with zipfile.ZipFile(zip_path) as zf:
-                for info in zf.infolist():
-                    if not info.is_dir():
-                        kept[info.filename] = zf.read(info)
+                kept = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
         except (OSError, zipfile.BadZipFile) as exc:
             raise CtlabError(f"{zip_path}: not a readable zip ({exc})") from None
-    otter_config = kept.get("otter_config.json")
-    ours = gradescope_files(root=root, project=project, otter_config=otter_config)
-    for name in list(kept):
-        if name in ours or name.startswith((SOURCE_DIR + "/", ROOT_DIR + "/")):
-            del kept[name]
-    merged = {**kept, **ours}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name in sorted(merged):
-            zf.writestr(_zipinfo(name), merged[name])
-    write_bytes_atomic(zip_path, buf.getvalue())
+    kept = {n: b for n, b in kept.items() if not n.startswith(SOURCE_DIR + "/")}
+    write_bytes_atomic(zip_path, zip_bytes({**kept, **gradescope_entries(project=project)}))
     return zip_path
 
 
@@ -287,7 +270,7 @@ def unpack_autograder(zip_path: Path, home: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ctlab.report.gradescope",
+    parser = argparse.ArgumentParser(prog="python -m ctlab.gradescope",
                                      description="Grade one submission the Gradescope way.")
     parser.add_argument("--autograder-dir", type=Path, required=True, help="the unpacked zip (/autograder/source)")
     parser.add_argument("--submission-dir", type=Path, required=True)
