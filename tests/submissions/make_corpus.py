@@ -16,7 +16,6 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-DEMO = HERE / "demo"
 
 HEAD = [
     "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")",
@@ -276,12 +275,6 @@ def main() -> None:
     (CORPUS / "bad_zip_not_a_zip.zip").write_bytes(b"PK\x03\x04 truncated")
     write_nb(CORPUS / "duplicate_a" / "same_name.ipynb", HEAD + REVEAL)
     write_nb(CORPUS / "duplicate_b" / "same_name.ipynb", HEAD + WRONG)
-
-    DEMO.mkdir(exist_ok=True)  # demo/ also holds notebooks made by tests/test_report_demo.py
-    for name in ("passes_all_reveal.ipynb", "mistake_q4_contains_getobject.ipynb",
-                 "keeps_answers_os_exit_after.ipynb", "wrong_answers_patched_pandas_numpy_otter.ipynb",
-                 "bad_not_json.ipynb"):
-        shutil.copy(CORPUS / name, DEMO / name)
 
 
 if __name__ == "__main__":
