@@ -39,3 +39,7 @@ demo: $(STAMP) sysdeps
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info src/*.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_data.py
+	$(BIN)/python tests/benchmarks/bench_grade.py

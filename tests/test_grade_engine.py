@@ -200,6 +200,9 @@ def test_manual_scores_are_merged(tmp_path, root):
     assert float(rows["a.ipynb"]["q8"]) == 2.5
     assert float(rows["a.ipynb"]["total_points_earned"]) == sum(FULL.values()) + 2.5
     assert float(rows["b.ipynb"]["q8"]) == 0.0
+    # q8's 3 points count as possible only where a hand score was merged
+    assert float(rows["a.ipynb"]["percent_correct"]) == pytest.approx((sum(FULL.values()) + 2.5) / (sum(FULL.values()) + 3), abs=1e-4)
+    assert float(rows["b.ipynb"]["percent_correct"]) == 1.0
     manual.write_text("student,q8\n")
     with pytest.raises(CtlabError, match="manual.csv: needs a 'file' column"):
         run([sub.parent], tmp_path / "out", root, manual=manual)

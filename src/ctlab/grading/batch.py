@@ -225,9 +225,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         if mscore and not rec.get("status", "").startswith(("invalid", "unsafe", "duplicate", "unreadable")):
             for q, v in mscore.items():
                 qpoints[q] = v
-        possible = sum(ag.max_points.get(q, 0.0) for q in ag.questions)
-        if manual_scores:
-            possible += sum(MANUAL_MAX.get(q, 0.0) for q in ag.manual if not ag.max_points.get(q))
+        possible = _points_possible(ag, graded_by_hand=set(mscore or ()))
         total = sum(qpoints.values())
         row = {"file": s.file, **{q: _fmt(qpoints[q]) for q in ag.questions},
                "total_points_earned": _fmt(total),
@@ -248,8 +246,15 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     return summary
 
 
-# Manual questions have no test file; their maximum comes from the course's point table.
-MANUAL_MAX = {"q8": 3.0}
+def _points_possible(ag: check.Autograder, *, graded_by_hand: set[str]) -> float:
+    """The denominator of percent_correct: the autograded regular questions, plus each manual
+    question once a hand score for it is merged. Stretch questions are extra credit: their
+    points count as earned but not as possible, so a percentage may pass 1."""
+    from ctlab.contract import POINTS, STRETCH_QUESTIONS
+
+    regular = [q for q in ag.questions if q not in STRETCH_QUESTIONS]
+    auto = sum(ag.max_points.get(q, 0.0) for q in regular if q not in ag.manual)
+    return auto + sum(float(POINTS[q]) for q in regular if q in ag.manual and q in graded_by_hand)
 
 
 def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dict, tests: list,

@@ -96,7 +96,8 @@ def make_charts(stats: BatchStats) -> dict[str, bytes]:
 
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot()
-    ax.hist(stats.percents, bins=[i * 10 for i in range(11)], color="#3b6ea8", edgecolor="white")
+    # stretch points can lift a percentage past 100: count those in the top bin
+    ax.hist([min(p, 100.0) for p in stats.percents], bins=[i * 10 for i in range(11)], color="#3b6ea8", edgecolor="white")
     ax.set_xlim(0, 100)
     ax.set_xlabel("percent correct")
     ax.set_ylabel("submissions")

@@ -156,12 +156,9 @@ def load_submissions(out: Path) -> list[Submission]:
 
 def manual_maxima() -> dict[str, float]:
     """Points of the hand-graded questions (they have no test file to give a maximum)."""
-    try:
-        from ctlab.grading.batch import MANUAL_MAX
+    from ctlab.contract import MANUAL_QUESTIONS, POINTS
 
-        return {str(q): float(v) for q, v in MANUAL_MAX.items()}
-    except (ImportError, AttributeError):
-        return {"q8": 3.0}
+    return {q: float(POINTS[q]) for q in sorted(MANUAL_QUESTIONS)}
 
 
 def max_points_by_question(subs: list[Submission]) -> dict[str, float]:
