@@ -302,3 +302,14 @@ def test_status_words():
         "kernel exited (os._exit(1)) in cell 5: kept answers up to cell 4"
     assert describe({"signal": 11}, {"started": 2}, 120, 0) == "kernel killed by SIGSEGV in cell 2: kept no answers"
     assert describe({"exit_code": 0}, {"started": 3, "done": True}, 120, 3) == "ok"
+
+
+def test_python_stays_visible_when_the_checkout_lives_under_tmp(tmp_path, monkeypatch):
+    """CI clones into a temporary folder: the sandbox's private /tmp must not hide the venv."""
+    from ctlab.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "_python_dirs", lambda: ["/tmp/ci-clone/.venv", "/opt/python"])
+    cmd = sandbox.bwrap_command(tmp_path / "inbox", tmp_path / "outbox")
+    tmpfs_tmp = max(i for i in range(1, len(cmd)) if cmd[i - 1] == "--tmpfs" and cmd[i] == "/tmp")
+    venv_bind = max(i for i in range(2, len(cmd)) if cmd[i - 2] == "--ro-bind" and cmd[i] == "/tmp/ci-clone/.venv")
+    assert venv_bind > tmpfs_tmp

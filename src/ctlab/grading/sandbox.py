@@ -79,6 +79,13 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
     if os.geteuid() != 0:
         args += ["--unshare-user"]
     args += _system_binds()
+    args += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", str(TMP_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
+        "--size", str(JOB_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/job",
+    ]
+    # After the /tmp tmpfs: a checkout (and so its .venv) may live under /tmp.
     made: set[str] = set()
     for d in _python_dirs():
         if d.startswith("/usr/") or d == "/usr":
@@ -86,7 +93,7 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
         # Parents bwrap creates would be 0700: make them traversable for the sandbox user.
         for parent in reversed(Path(d).parents):
             p = str(parent)
-            if p != "/" and p not in made:
+            if p not in ("/", "/tmp") and p not in made:
                 made.add(p)
                 args += ["--perms", "0755", "--dir", p]
         args += ["--ro-bind", d, d]
@@ -95,10 +102,6 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
         "--perms", "0755", "--dir", "/opt/ctlab",
         "--ro-bind", str(ZYGOTE), "/opt/ctlab/zygote.py",
         "--ro-bind", str(HERE / "snapshot.py"), "/opt/ctlab/snapshot.py",
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(TMP_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
-        "--size", str(JOB_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/job",
         "--ro-bind", str(inbox), "/inbox",
         "--bind", str(outbox), "/outbox",
         "--chdir", "/tmp",
