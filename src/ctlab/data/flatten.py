@@ -5,10 +5,19 @@ not). A file may hold a ``{"Records": [...]}`` wrapper (CloudTrail's S3 delivery
 array of records, a single record, or one record (or one Records wrapper) per line, as SIEM and
 CloudTrail Lake exports write. Gzip is recognised by its magic bytes, not by the name.
 
-Memory stays flat: records are read one file (or one line) at a time and turned into CSV rows
-at once; rows are sorted by (timestamp, event_id) in bounded chunks spilled to temporary files
-and merged at the end. The two CSVs are written to temporary files next to the destination and
-moved into place only when every input has been read, so a failure never leaves a CSV behind.
+Memory stays flat: records are read one file (or one line) at a time and turned into CSV lines
+at once; lines are sorted by (timestamp, event_id) in bounded chunks spilled to temporary files
+and merged at the end. A large input is read by one worker process per core, each taking a few
+consecutive files at a time and writing its own sorted chunks; the parent merges them all, so
+the output does not depend on the number of workers. The two CSVs are written to temporary
+files next to the destination and moved into place only when every input has been read, so a
+failure never leaves a CSV behind.
+
+Speed: a whole CloudTrail file is unzipped at once (with ISA-L through isal when it is
+installed) and decoded at once with msgspec when it is installed (it gives
+the same values as the json module for every document it accepts; anything it refuses is read
+again by the json module, which also words the error messages), and rows become CSV lines with
+``str.join`` (quoting exactly where the csv module would).
 
 Split: ``cloud_iam.csv`` holds records from iam, sts and signin that are not read-only
 List*/Get*/Describe* calls (GetSessionToken and GetFederationToken count as identity events);
@@ -25,15 +34,47 @@ import heapq
 import io
 import json
 import marshal
+import multiprocessing
 import os
+import re
+import sys
 import tempfile
+import threading
+import typing
 import zlib
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from ctlab.errors import CtlabError
+
+_TOP_FIELDS = ("eventID", "eventTime", "eventName", "eventSource", "userIdentity", "requestParameters",
+               "responseElements", "additionalEventData", "resources", "awsRegion", "sourceIPAddress",
+               "userAgent", "errorCode")
+
+try:
+    import msgspec
+except ImportError:  # pragma: no cover - msgspec is a dependency; the json module will do
+    msgspec = None
+    _fast_loads = json.loads
+    _decode_records = None
+    _Record = None
+else:
+    _fast_loads = msgspec.json.decode
+    # A CloudTrail file decoded straight into the top-level values the columns need (any JSON
+    # value each, None when missing); the other fields are skipped without building them.
+    _Record = msgspec.defstruct("_Record", [(k, typing.Any, None) for k in _TOP_FIELDS], array_like=False)
+    _Delivery = msgspec.defstruct("_Delivery", [("Records", list[_Record])])
+    _decode_records = msgspec.json.Decoder(_Delivery).decode
+    _astuple = msgspec.structs.astuple
+try:
+    from isal.isal_zlib import decompressobj as _decompressobj  # ISA-L: gunzip about twice as fast
+except ImportError:  # pragma: no cover - isal is a dependency; zlib will do
+    _decompressobj = zlib.decompressobj
 
 COLUMNS = (
     "event_id", "timestamp", "user", "user_type", "principal_arn", "event_source", "event_name",
@@ -48,6 +89,11 @@ IDENTITY_READS = frozenset({"GetSessionToken", "GetFederationToken"})
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
 CHUNK_ROWS = 25_000
+# A worker task: consecutive files of about CHUNK_ROWS records, judged by size (uncompressed
+# CloudTrail is about 1.3 kB a record, and gzip shrinks it about 9 times).
+TASK_BYTES_PER_ROW = 1300
+GZIP_RATIO = 9
+FAST_READ_LIMIT = 64 << 20  # larger files are read line by line
 
 # IAM calls that act on the caller when they name no user.
 _SELF_DIRECTED = frozenset({
@@ -85,6 +131,8 @@ class FlattenSummary:
     skipped_records: int = 0
     skipped_files: int = 0
     problems: list[str] = field(default_factory=list)
+    jobs: int = 1  # worker processes used (1: read in this process)
+    worker_peak_kb: dict[int, int] = field(default_factory=dict)  # pid -> peak RSS (VmHWM) of each worker
 
     def describe(self) -> str:
         text = (f"read {self.records} records from {self.files} file{'s' if self.files != 1 else ''}; wrote {self.iam_rows} rows to "
@@ -201,6 +249,67 @@ def iter_batches(path: Path) -> Iterator[tuple[str, list]]:
             fh.close()
 
 
+def _gunzip(data: bytes, limit: int) -> bytes | None:
+    """All gzip members of ``data``, or None if that is more than ``limit`` bytes or not clean gzip."""
+    parts, total = [], 0
+    while data:
+        d = _decompressobj(47)
+        part = d.decompress(data, limit + 1 - total)
+        total += len(part)
+        if total > limit or not d.eof:
+            return None
+        parts.append(part)
+        data = d.unused_data
+    return b"".join(parts)
+
+
+def _whole_file_records(path: Path) -> list | None:
+    """The Records list of a file that is one ``{"Records": [...]}`` document, read at once;
+    None for anything else (other forms, large files, any error), which ``iter_batches`` reads.
+
+    The records are ``_Record`` structs when every one of them is an object with an eventName
+    and an eventTime (``_row`` takes them from there), else dicts (``flatten_record``).
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(FAST_READ_LIMIT + 1)
+        if len(data) > FAST_READ_LIMIT:
+            return None
+        if data[:2] == b"\x1f\x8b":
+            data = _gunzip(data, FAST_READ_LIMIT)
+            if data is None:
+                return None
+    except Exception:  # noqa: BLE001 - the careful reader will say what is wrong
+        return None
+    if _decode_records is not None:
+        try:
+            recs = _decode_records(data).Records
+        except Exception:  # noqa: BLE001 - not this shape (or not JSON): see below
+            pass
+        else:
+            if all(type(r.eventName) is str and r.eventName and type(r.eventTime) is str and r.eventTime
+                   for r in recs):
+                return recs
+    try:
+        obj = _fast_loads(data)
+    except Exception:  # noqa: BLE001 - the careful reader will say what is wrong
+        return None
+    if type(obj) is dict:
+        recs = obj.get("Records")
+        if type(recs) is list:
+            return recs
+    return None
+
+
+def _file_batches(path: Path) -> Iterator[tuple[str, list]]:
+    """``iter_batches``, with a CloudTrail delivery file (one Records document) read at once."""
+    recs = _whole_file_records(path)
+    if recs is None:
+        yield from iter_batches(path)
+    else:
+        yield "Records[{}]", recs
+
+
 def iter_records(path: Path) -> Iterator[tuple[str, object]]:
     """Yield (where, record) for every record in one file (see ``iter_batches``)."""
     for label, items in iter_batches(path):
@@ -218,13 +327,21 @@ def _parses_as_object(lines: list[bytes]) -> bool:
     return False
 
 
+_NOT_READ = object()
+
+
 def _lines(lines, lineno: int) -> Iterator[tuple[str, list]]:
     for line in lines:
         lineno += 1
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = _fast_loads(line)
+        except Exception:  # noqa: BLE001 - the json module decides and words the error
+            obj = _NOT_READ
+        try:
+            if obj is _NOT_READ:
+                obj = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
             yield f"line {lineno}", [_BadRecord(f"invalid JSON ({msg})")]
@@ -306,7 +423,7 @@ def _first_key(rp: dict, order: dict[str, int]) -> str:
     return found
 
 
-def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, rec: dict) -> str:
+def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, res: object) -> str:
     """The `resource` column: what the call acted on (see the module docs and the README)."""
     if src == "s3.amazonaws.com":
         b = rp.get("bucketName")
@@ -339,7 +456,6 @@ def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, rec: dict) 
         items = inst.get("items") if isinstance(inst, dict) else None
         if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("instanceId"):
             return ",".join(_s(i.get("instanceId")) for i in items if isinstance(i, dict))
-    res = rec.get("resources")
     if isinstance(res, list) and res and isinstance(res[0], dict):
         return _s(res[0].get("ARN"))
     return ""
@@ -387,15 +503,20 @@ def flatten_record(rec: object) -> tuple[bool, list[str]]:
         raise _BadRecord("missing eventName")
     if not etime or not isinstance(etime, str):
         raise _BadRecord("missing eventTime")
-    src = get("eventSource") or ""
-    ui = get("userIdentity")
+    return _row(get("eventID"), etime, name, get("eventSource"), get("userIdentity"), get("requestParameters"),
+                get("responseElements"), get("additionalEventData"), get("resources"), get("awsRegion"),
+                get("sourceIPAddress"), get("userAgent"), get("errorCode"))
+
+
+def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object, resp: object, add: object,
+         resources: object, region: object, ip: object, agent: object, error: object) -> tuple[bool, list[str]]:
+    """``flatten_record`` once eventName and eventTime are known to be there: the record's
+    top-level values (None where missing) in ``_TOP_FIELDS`` order."""
+    src = src or ""
     if not isinstance(ui, dict):
         ui = {}
-    rp = get("requestParameters")
     if not isinstance(rp, dict):
         rp = {}
-    resp = get("responseElements")
-    add = get("additionalEventData")
     bytes_out = ""
     if add and src == "s3.amazonaws.com" and isinstance(add, dict):
         b = add.get("bytesTransferredOut")
@@ -404,38 +525,90 @@ def flatten_record(rec: object) -> tuple[bool, list[str]]:
     # plain string fields go in as they are (None -> ""); csv writes any other scalar with str()
     uget = ui.get
     row = [
-        _str(get("eventID")), etime, user_of(ui), uget("type") or "", uget("arn") or "", src, name,
-        _resource(src, name, rp, resp, ui, rec),
-        get("awsRegion") or "", get("sourceIPAddress") or "", get("userAgent") or "",
-        uget("accessKeyId") or "", get("errorCode") or "", _details(rp, resp, add), bytes_out,
+        _str(eid), etime, user_of(ui), uget("type") or "", uget("arn") or "", src, name,
+        _resource(src, name, rp, resp, ui, resources),
+        region or "", ip or "", agent or "", uget("accessKeyId") or "", error or "", _details(rp, resp, add), bytes_out,
     ]
     is_iam = src in IDENTITY_SOURCES and (name in IDENTITY_READS or not name.startswith(READ_PREFIXES))
     return is_iam, row
 
 
 # ---------------------------------------------------------------------------------
+# Rows -> CSV lines
+
+def _csv_quoting() -> frozenset[str] | None:
+    """The characters that make ``csv.writer`` (excel dialect, "\\n" line ends) quote a field.
+
+    Rows are formatted with ``str.join`` instead of ``csv.writer``, which is several times faster;
+    this asks the csv module which characters force quoting, so both give the same bytes. None
+    when the module does anything else than wrap such a field in quotes with inner quotes doubled.
+    """
+    special = set()
+    for c in map(chr, range(128)):
+        for field in (c, f"a{c}b", f" {c} "):
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerow([field, "x"])
+            got = buf.getvalue()
+            if got == f"{field},x\n":
+                continue
+            if got != '"' + field.replace('"', '""') + '",x\n':
+                return None
+            special.add(c)
+    return frozenset(special)
+
+
+class _Echo:
+    """A "file" whose write returns what it is given: ``csv.writer(_Echo).writerow`` returns the line."""
+
+    @staticmethod
+    def write(text: str) -> str:
+        return text
+
+
+_csv_writerow = csv.writer(_Echo, lineterminator="\n").writerow
+# str.join formats rows only where the csv module quotes just fields holding , " or a newline
+_JOIN_OK = _csv_quoting() == frozenset(',"\n')
+
+
+def _csv_line(row: list) -> str:
+    """One CSV line (with its "\n"), exactly as ``csv.writer(fh, lineterminator="\n")`` writes it."""
+    if _JOIN_OK and len(row) > 1:  # (csv quotes a lone empty field)
+        try:
+            line = ",".join(row)
+        except TypeError:  # a field that is not a string: let the csv module format it
+            return _csv_writerow(row)
+        if '"' not in line and "\n" not in line:
+            if line.count(",") == len(row) - 1:
+                return line + "\n"
+            return ",".join([f if "," not in f else '"' + f + '"' for f in row]) + "\n"
+        return ",".join([f if "," not in f and '"' not in f and "\n" not in f else '"' + f.replace('"', '""') + '"'
+                         for f in row]) + "\n"
+    return _csv_writerow(row)
+
+
+# ---------------------------------------------------------------------------------
 # Sorted output in bounded memory
 
-_SORT_KEY = itemgetter(1, 0)
-
-
 class _SortedCsv:
-    """Rows sorted by (timestamp, event_id) with about ``chunk_rows`` of them in memory.
+    """CSV lines sorted by (timestamp, event_id) with about ``chunk_rows`` of them in memory.
 
-    Rows are appended to ``buf``; ``check`` spills a full buffer, sorted, to a temporary run
-    file (length-prefixed marshal blocks, cheap to write and read back); ``write`` merges the
-    runs into the CSV.
+    Entries are ``(timestamp, event_id, seq, line)`` tuples appended to ``buf``; ``seq`` is the
+    record's place in the input, so equal keys keep the input order however the entries were
+    split into runs. ``check`` spills a full buffer, sorted, to a temporary run file
+    (length-prefixed marshal blocks, cheap to write and read back); ``write`` merges the runs
+    into the CSV, first merging runs into longer ones while there are more than ``_FANIN``.
     """
 
-    _BLOCK = 256  # rows per marshal block: a merge holds one block per run
-    _FANIN = 32   # runs merged at once; more runs are first merged into longer ones
+    _BLOCK = 128  # entries per marshal block: a merge holds one block per run
+    _FANIN = 64   # runs merged at once
 
     def __init__(self, workdir: Path, stem: str, chunk_rows: int):
         self.workdir = workdir
         self.stem = stem
         self.chunk_rows = max(1, chunk_rows)
-        self.buf: list[list[str]] = []
+        self.buf: list[tuple[str, str, int, str]] = []
         self.chunks: list[Path] = []
+        self.sizes: dict[Path, int] = {}  # entries in each run
         self.spilled = 0
         self._runs = 0
 
@@ -445,130 +618,314 @@ class _SortedCsv:
 
     def check(self) -> None:
         if len(self.buf) >= self.chunk_rows:
-            self._spill()
+            self.spill()
 
-    def _spill(self) -> None:
+    def spill(self) -> None:
+        if not self.buf:
+            return
         buf = self.buf
-        buf.sort(key=_SORT_KEY)
-        self.chunks.append(self._write_run(buf))
+        buf.sort()
+        run = self._write_run(buf)
+        self.chunks.append(run)
+        self.sizes[run] = len(buf)
         self.spilled += len(buf)
         self.buf = []
 
-    def _write_run(self, rows) -> Path:
+    def _write_run(self, entries) -> Path:
         path = self.workdir / f"{self.stem}.{self._runs:05d}.run"
         self._runs += 1
-        block: list = []
+        size = self._BLOCK
+        dumps = marshal.dumps
         with open(path, "wb") as fh:
-            for row in rows:
-                block.append(row)
-                if len(block) >= self._BLOCK:
-                    data = marshal.dumps(block)
+            if isinstance(entries, list):
+                for i in range(0, len(entries), size):
+                    data = dumps(entries[i:i + size])
+                    fh.write(len(data).to_bytes(8, "little") + data)
+                return path
+            block: list = []
+            for e in entries:
+                block.append(e)
+                if len(block) >= size:
+                    data = dumps(block)
                     fh.write(len(data).to_bytes(8, "little") + data)
                     block = []
             if block:
-                data = marshal.dumps(block)
+                data = dumps(block)
                 fh.write(len(data).to_bytes(8, "little") + data)
         return path
 
     def _reduce_runs(self) -> None:
-        while len(self.chunks) > self._FANIN:
-            group, self.chunks = self.chunks[:self._FANIN], self.chunks[self._FANIN:]
-            merged = self._write_run(heapq.merge(*(self._read_run(p) for p in group), key=_SORT_KEY))
+        """Merge the smallest runs, as few as will do, until ``_FANIN`` runs are left."""
+        fanin = max(2, self._FANIN)
+        while len(self.chunks) > fanin:
+            k = min(fanin, len(self.chunks) - fanin + 1)
+            self.chunks.sort(key=self.sizes.__getitem__)
+            group, self.chunks = self.chunks[:k], self.chunks[k:]
+            merged = self._write_run(heapq.merge(*(self._read_run(p) for p in group)))
+            self.sizes[merged] = sum(self.sizes.pop(p) for p in group)
             for p in group:
                 p.unlink()
             self.chunks.append(merged)
 
     @staticmethod
-    def _read_run(path: Path) -> Iterator[list[str]]:
+    def _read_run(path: Path) -> Iterator[tuple[str, str, int, str]]:
         with open(path, "rb") as fh:
+            read, loads = fh.read, marshal.loads
             while True:
-                head = fh.read(8)
+                head = read(8)
                 if not head:
                     return
-                yield from marshal.loads(fh.read(int.from_bytes(head, "little")))
+                yield from loads(read(int.from_bytes(head, "little")))
 
     def write(self, dest: Path) -> None:
         with open(dest, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(COLUMNS)
+            fh.write(",".join(COLUMNS) + "\n")
             if not self.chunks:
-                self.buf.sort(key=_SORT_KEY)
-                w.writerows(self.buf)
+                self.buf.sort()
+                fh.writelines(map(_LINE, self.buf))
                 return
-            if self.buf:
-                self._spill()
+            self.spill()
             self._reduce_runs()
-            w.writerows(heapq.merge(*(self._read_run(p) for p in self.chunks), key=_SORT_KEY))
+            fh.writelines(map(_LINE, heapq.merge(*(self._read_run(p) for p in self.chunks))))
+
+
+_LINE = itemgetter(3)
+
+
+# ---------------------------------------------------------------------------------
+# Reading files into sorted runs (in this process or in worker processes)
+
+@dataclass
+class _Tally:
+    """What reading some files found, besides the rows."""
+    skipped_records: int = 0
+    skipped_files: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None  # the first bad input, when bad input is an error
+
+    def bad(self, msg: str, skip_bad: bool, *, record: bool) -> bool:
+        """Note a problem; False when it ends the work (``skip_bad`` is off)."""
+        if not skip_bad:
+            self.error = msg
+            return False
+        if record:
+            self.skipped_records += 1
+        else:
+            self.skipped_files += 1
+        if len(self.problems) < 5:
+            self.problems.append(msg)
+        return True
+
+
+def _read_files(files: Sequence[tuple[int, Path]], iam: _SortedCsv, api: _SortedCsv, skip_bad: bool,
+                tally: _Tally) -> None:
+    """Flatten ``files`` (each with its place in the input) into ``iam`` and ``api``.
+
+    Stops at the first bad input unless ``skip_bad``, recording it in ``tally.error``.
+    """
+    for index, path in files:
+        seq = index << 32  # a record's place in the whole input: file, then record
+        try:
+            for label, items in _file_batches(path):
+                iam_add, api_add = iam.buf.append, api.buf.append
+                if items and type(items[0]) is _Record:  # checked already: every record has its name and time
+                    for rec in items:
+                        is_iam, row = _row(*_astuple(rec))
+                        entry = (row[1], row[0], seq, _csv_line(row))
+                        seq += 1
+                        if is_iam:
+                            iam_add(entry)
+                        else:
+                            api_add(entry)
+                    iam.check()
+                    api.check()
+                    continue
+                for i, rec in enumerate(items):
+                    try:
+                        is_iam, row = flatten_record(rec)
+                    except _BadRecord as exc:
+                        if not tally.bad(f"{path}: {label.format(i)}: {exc}", skip_bad, record=True):
+                            return
+                        continue
+                    entry = (row[1], row[0], seq, _csv_line(row))
+                    seq += 1
+                    if is_iam:
+                        iam_add(entry)
+                    else:
+                        api_add(entry)
+                iam.check()
+                api.check()
+        except _BadFile as exc:
+            # rows already taken from a file that turned out broken are kept: they were valid
+            if not tally.bad(f"{path}: {exc}", skip_bad, record=False):
+                return
+
+
+def _peak_rss_kb() -> int:
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _run_task(task: int, files: list[tuple[int, Path]], workdir: Path, chunk_rows: int, skip_bad: bool) -> dict:
+    """A worker's share: flatten some files into sorted run files; return where they are."""
+    gc.disable()
+    iam = _SortedCsv(workdir, f"iam.{task:06d}", chunk_rows)
+    api = _SortedCsv(workdir, f"api.{task:06d}", chunk_rows)
+    tally = _Tally()
+    _read_files(files, iam, api, skip_bad, tally)
+    if tally.error is None:
+        iam.spill()
+        api.spill()
+    else:
+        for p in iam.chunks + api.chunks:
+            p.unlink()
+    gc.enable()
+    return {"tally": tally, "iam": iam.sizes, "api": api.sizes,
+            "pid": os.getpid(), "peak_kb": _peak_rss_kb()}
+
+
+def _tasks(files: list[Path], chunk_rows: int) -> list[list[tuple[int, Path]]]:
+    """Consecutive groups of files holding about ``chunk_rows`` records each (judged by size)."""
+    target = max(1, chunk_rows) * TASK_BYTES_PER_ROW
+    tasks: list[list[tuple[int, Path]]] = [[]]
+    weight = 0
+    for i, p in enumerate(files):
+        try:
+            size = p.stat().st_size
+        except OSError:
+            size = 0
+        size *= GZIP_RATIO if p.name.lower().endswith(".gz") else 1
+        if tasks[-1] and weight + size > target:
+            tasks.append([])
+            weight = 0
+        tasks[-1].append((i, p))
+        weight += size
+    return tasks
+
+
+def default_jobs() -> int:
+    """Worker processes for a large input: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def flatten(*, inputs: Sequence[Path], out: Path, skip_bad: bool = False,
-            chunk_rows: int = CHUNK_ROWS) -> FlattenSummary:
-    """Read CloudTrail from ``inputs`` and write ``out``/cloud_iam.csv and ``out``/cloud_api.csv."""
+            chunk_rows: int = CHUNK_ROWS, jobs: int | None = None) -> FlattenSummary:
+    """Read CloudTrail from ``inputs`` and write ``out``/cloud_iam.csv and ``out``/cloud_api.csv.
+
+    ``jobs``: worker processes (default: one per core when the input is larger than one sort
+    run, else none). The output is the same whatever the number of workers.
+    """
     files = find_inputs(inputs)
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CtlabError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    summary = FlattenSummary(out=out, files=0, records=0, iam_rows=0, api_rows=0)
+    summary = FlattenSummary(out=out, files=len(files), records=0, iam_rows=0, api_rows=0)
+    tasks = _tasks(files, CHUNK_ROWS)
+    if jobs is None:
+        jobs = default_jobs() if len(tasks) > 1 else 1
+    jobs = max(1, min(jobs, len(tasks)))
+    summary.jobs = jobs
     # Decoded records and buffered rows hold no reference cycles; the cyclic collector would
     # only rescan them again and again as they pile up, so it rests while we work.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _flatten(files, out, skip_bad, chunk_rows, summary)
+        with tempfile.TemporaryDirectory(prefix=".flatten-", dir=out) as tmp:
+            work = Path(tmp)
+            iam = _SortedCsv(work, "iam", chunk_rows)
+            api = _SortedCsv(work, "api", chunk_rows)
+            tally = _Tally()
+            if jobs == 1:
+                _read_files(list(enumerate(files)), iam, api, skip_bad, tally)
+            else:
+                try:
+                    _read_in_workers(tasks, jobs, work, chunk_rows, skip_bad, iam, api, tally, summary)
+                except BrokenProcessPool:
+                    # workers could not start or died (say, a script that spawns them on import):
+                    # read everything here instead
+                    for p in work.iterdir():
+                        p.unlink()
+                    iam = _SortedCsv(work, "iam", chunk_rows)
+                    api = _SortedCsv(work, "api", chunk_rows)
+                    tally = _Tally()
+                    summary.jobs = 1
+                    summary.worker_peak_kb.clear()
+                    _read_files(list(enumerate(files)), iam, api, skip_bad, tally)
+            if tally.error is not None:
+                raise CtlabError(tally.error)
+            summary.skipped_records, summary.skipped_files = tally.skipped_records, tally.skipped_files
+            summary.problems = tally.problems[:5]
+            summary.records = iam.rows + api.rows + summary.skipped_records
+            _write_outputs(out, iam, api)
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-def _flatten(files: list[Path], out: Path, skip_bad: bool, chunk_rows: int,
-             summary: FlattenSummary) -> FlattenSummary:
-    with tempfile.TemporaryDirectory(prefix=".flatten-", dir=out) as tmp:
-        work = Path(tmp)
-        iam = _SortedCsv(work, "iam", chunk_rows)
-        api = _SortedCsv(work, "api", chunk_rows)
-        for path in files:
-            summary.files += 1
-            try:
-                for label, items in iter_batches(path):
-                    iam_add, api_add = iam.buf.append, api.buf.append
-                    for i, rec in enumerate(items):
-                        try:
-                            is_iam, row = flatten_record(rec)
-                        except _BadRecord as exc:
-                            msg = f"{path}: {label.format(i)}: {exc}"
-                            if not skip_bad:
-                                raise CtlabError(msg) from None
-                            summary.skipped_records += 1
-                            if len(summary.problems) < 5:
-                                summary.problems.append(msg)
-                            continue
-                        if is_iam:
-                            iam_add(row)
-                        else:
-                            api_add(row)
-                    iam.check()
-                    api.check()
-            except _BadFile as exc:
-                # rows already taken from a file that turned out broken are kept: they were valid
-                msg = f"{path}: {exc}"
-                if not skip_bad:
-                    raise CtlabError(msg) from None
-                summary.skipped_files += 1
-                if len(summary.problems) < 5:
-                    summary.problems.append(msg)
-        summary.records = iam.rows + api.rows + summary.skipped_records
-        iam_tmp = out / f".{IAM_FILE}.{os.getpid()}.tmp"
-        api_tmp = out / f".{API_FILE}.{os.getpid()}.tmp"
-        try:
-            iam.write(iam_tmp)
-            api.write(api_tmp)
-            os.replace(iam_tmp, out / IAM_FILE)
-            os.replace(api_tmp, out / API_FILE)
-        finally:
-            for p in (iam_tmp, api_tmp):
-                if p.exists():
-                    p.unlink()
     summary.iam_rows, summary.api_rows = iam.rows, api.rows
     return summary
+
+
+def _read_in_workers(tasks: list[list[tuple[int, Path]]], jobs: int, work: Path, chunk_rows: int,
+                     skip_bad: bool, iam: _SortedCsv, api: _SortedCsv, tally: _Tally,
+                     summary: FlattenSummary) -> None:
+    """Hand ``tasks`` to ``jobs`` worker processes, at most two each in flight, and collect
+    their sorted runs in input order (so the first bad input reported is the first in order)."""
+    # fork starts at once and runs nothing of the caller's main module again; it is only safe
+    # while this process has no other thread
+    fork = sys.platform == "linux" and threading.active_count() == 1
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    pending: deque = deque()
+    todo = iter(enumerate(tasks))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        try:
+            def submit() -> None:
+                for n, files in todo:
+                    pending.append(pool.submit(_run_task, n, files, work, chunk_rows, skip_bad))
+                    return
+
+            for _ in range(2 * jobs):
+                submit()
+            while pending:
+                r = pending.popleft().result()
+                submit()
+                summary.worker_peak_kb[r["pid"]] = max(summary.worker_peak_kb.get(r["pid"], 0), r["peak_kb"])
+                t: _Tally = r["tally"]
+                if t.error is not None:
+                    tally.error = t.error
+                    return
+                tally.skipped_records += t.skipped_records
+                tally.skipped_files += t.skipped_files
+                tally.problems.extend(t.problems[:max(0, 5 - len(tally.problems))])
+                for dest, sizes in ((iam, r["iam"]), (api, r["api"])):
+                    dest.chunks.extend(sizes)
+                    dest.sizes.update(sizes)
+                    dest.spilled += sum(sizes.values())
+        finally:
+            # an error or interruption: stop handing out work before the folder goes away
+            for f in pending:
+                f.cancel()
+
+
+def _write_outputs(out: Path, iam: _SortedCsv, api: _SortedCsv) -> None:
+    iam_tmp = out / f".{IAM_FILE}.{os.getpid()}.tmp"
+    api_tmp = out / f".{API_FILE}.{os.getpid()}.tmp"
+    try:
+        iam.write(iam_tmp)
+        api.write(api_tmp)
+        os.replace(iam_tmp, out / IAM_FILE)
+        os.replace(api_tmp, out / API_FILE)
+    finally:
+        for p in (iam_tmp, api_tmp):
+            if p.exists():
+                p.unlink()
