@@ -36,7 +36,6 @@ import json
 import marshal
 import multiprocessing
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -545,13 +544,13 @@ def _csv_quoting() -> frozenset[str] | None:
     """
     special = set()
     for c in map(chr, range(128)):
-        for field in (c, f"a{c}b", f" {c} "):
+        for text in (c, f"a{c}b", f" {c} "):
             buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow([field, "x"])
+            csv.writer(buf, lineterminator="\n").writerow([text, "x"])
             got = buf.getvalue()
-            if got == f"{field},x\n":
+            if got == f"{text},x\n":
                 continue
-            if got != '"' + field.replace('"', '""') + '",x\n':
+            if got != '"' + text.replace('"', '""') + '",x\n':
                 return None
             special.add(c)
     return frozenset(special)
