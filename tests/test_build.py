@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import re
 import shutil
+import symtable
 import zipfile
 from pathlib import Path
 
@@ -15,11 +17,13 @@ import yaml
 
 from ctlab.build import build
 from ctlab.errors import CtlabError
-from ctlab.notebooks import load_hints
+from ctlab.notebooks import Checks, find_test_cells, inline_checks, load_checks, load_hints
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("assignment", "autograder")
 STUDENT_NB = ROOT / "assignment" / "scenario03b.ipynb"
+MASTER_NB = ROOT / "solutions" / "scenario03b.ipynb"
+CHECKS = ROOT / "solutions" / "checks.py"
 HELP_NB = ROOT / "assignment" / "scenario03b-help.ipynb"
 TRUTH = json.loads((ROOT / "data" / "ground_truth.json").read_text())
 
@@ -280,3 +284,139 @@ def test_contract_matches_the_autograder():
         for fn in tree.body:
             if isinstance(fn, ast.FunctionDef):
                 assert {a.arg for a in fn.args.args} <= allowed, (path.name, fn.name)
+
+
+# --- the check functions: one copy in solutions/checks.py, copied into each test at build time --------
+
+def _global_reads(source: str) -> dict[str, set[str]]:
+    """{top-level function: the names it (or anything nested in it) reads from the global scope}."""
+    def reads(table):
+        names = {s.get_name() for s in table.get_symbols() if s.is_global()}
+        for child in table.get_children():
+            names |= reads(child)
+        return names
+
+    module = symtable.symtable(source, "<test>", "exec")
+    return {t.get_name(): reads(t) - set(dir(builtins)) for t in module.get_children() if t.get_type() == "function"}
+
+
+def _check_names() -> set[str]:
+    tree = ast.parse(CHECKS.read_text())
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def _master_test_sources() -> list[str]:
+    master = nbformat.read(MASTER_NB, as_version=4)
+    sources, inside = [], False
+    for cell in master.cells:
+        if cell.cell_type == "raw" and re.match(r"#\s*BEGIN\s+TESTS", cell.source, re.I):
+            inside = True
+        elif cell.cell_type == "raw" and re.match(r"#\s*END\s+TESTS", cell.source, re.I):
+            inside = False
+        elif inside and cell.cell_type == "code":
+            sources.append(cell.source)
+    return sources
+
+
+def test_master_tests_call_checks_by_name_and_never_copy_them():
+    names = _check_names()
+    sources = _master_test_sources()
+    assert len(sources) >= 30
+    used = set()
+    for src in sources:
+        for fn, reads in _global_reads(src).items():
+            missing = reads - names
+            assert not missing, f"{fn} uses {sorted(missing)}, which solutions/checks.py does not define"
+            used |= reads
+    assert {"ids_of", "rows_of", "log", "base", "ref_susp_iam", "strings", "technique_ids"} <= used
+    assert not names - used, f"check functions no test uses: {sorted(names - used)}"
+    master = nbformat.read(MASTER_NB, as_version=4)
+    for i, cell in enumerate(master.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        assert not defined & names, f"master cell {i} defines {sorted(defined & names)}: keep the one copy in checks.py"
+
+
+def test_checks_module_is_plain():
+    tree = ast.parse(CHECKS.read_text())
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef)
+    assert all(isinstance(n, allowed) for n in tree.body[1:]), "checks.py holds only imports and functions"
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                top = (getattr(node, "module", None) or alias.name).split(".")[0]
+                assert top in {"pandas", "numpy"} | set(__import__("sys").stdlib_module_names), top
+    for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        assert ast.get_docstring(fn), f"checks.py: {fn.name} has no docstring"
+
+
+def test_generated_tests_run_on_their_own():
+    """Every test function of autograder/tests and of the student notebook reads no global name."""
+    student = nbformat.read(STUDENT_NB, as_version=4)
+    files = {p.name: p.read_text() for p in sorted((ROOT / "autograder" / "tests").glob("q*.py"))}
+    files |= {f"student:{q}": text for q, text in student.metadata["otter"]["tests"].items()}
+    names = _check_names()
+    inlined = set()
+    for where, text in files.items():
+        for fn, reads in _global_reads(text).items():
+            assert not reads, f"{where}: {fn} reads {sorted(reads)} from outside the test"
+        inner = {n.name for n in ast.walk(ast.parse(text)) if isinstance(n, ast.FunctionDef)}
+        inlined |= inner & names
+    assert {"ids_of", "rows_of", "technique_ids", "attack_techniques"} <= inlined
+    # the public q7 test in the student notebook carries its own copy of the ATT&CK table
+    assert "def attack_techniques" in student.metadata["otter"]["tests"]["q7"]
+
+
+def _one_test_notebook(source: str) -> nbformat.NotebookNode:
+    v4 = nbformat.v4
+    return v4.new_notebook(cells=[
+        v4.new_raw_cell("# BEGIN TESTS"), v4.new_code_cell(source), v4.new_raw_cell("# END TESTS"),
+        v4.new_code_cell("def outside():\n    return helper()"),
+    ])
+
+
+def test_inline_checks_copies_exactly_what_a_test_uses(tmp_path):
+    (tmp_path / "checks.py").write_text(
+        '"""doc"""\nimport pandas as pd\n\n\n'
+        'def inner(x):\n    """Doc."""\n    return pd.Series(x)\n\n\n'
+        'def helper(x):\n    """Doc."""\n    # a comment\n    return inner(x).sum()\n\n\n'
+        'def unused():\n    """Doc."""\n    return 1\n'
+    )
+    checks = load_checks(tmp_path / "checks.py")
+    assert isinstance(checks, Checks) and checks.closure({"helper"}) == ["inner", "helper"]
+    cell = '""" # BEGIN TEST CONFIG\npoints: 1\n""" # END TEST CONFIG\ndef test_a(v):\n    assert helper([v]) == v\ntest_a(v)'
+    nb = inline_checks(_one_test_notebook(cell), checks, source="m.ipynb")
+    out = nb.cells[1].source
+    assert out.startswith('""" # BEGIN TEST CONFIG\npoints: 1\n""" # END TEST CONFIG\ndef test_a(v):\n    import pandas as pd\n')
+    assert "def inner" in out and "def helper" in out and "def unused" not in out and "Doc." not in out
+    assert nb.cells[3].source == "def outside():\n    return helper()"  # only test cells change
+    env: dict = {}
+    exec(out.rsplit("\n", 1)[0], env)  # without the call
+    env["test_a"](3)
+    assert find_test_cells(nb) == [1]
+
+    with pytest.raises(CtlabError, match=r"cell 1: test_a uses nowhere, which .*checks.py does not define"):
+        inline_checks(_one_test_notebook("def test_a(v):\n    assert nowhere(v)"), checks, source="m.ipynb")
+    with pytest.raises(CtlabError, match=r"test_a defines helper, which .*checks.py provides"):
+        inline_checks(_one_test_notebook("def test_a(v):\n    def helper(x):\n        return x\n    assert helper(v)"),
+                      checks, source="m.ipynb")
+    with pytest.raises(CtlabError, match=r"binds pd to something else"):
+        inline_checks(_one_test_notebook("def test_a(v):\n    import numpy as pd\n    assert helper(v)"), checks,
+                      source="m.ipynb")
+    (tmp_path / "checks.py").write_text('def helper(x):\n    return undefined_thing(x)\n')
+    with pytest.raises(CtlabError, match=r"checks.py: helper uses undefined_thing"):
+        load_checks(tmp_path / "checks.py")
+    (tmp_path / "checks.py").write_text('LIMIT = 3\n')
+    with pytest.raises(CtlabError, match=r"checks.py: line 1: only imports and undecorated functions"):
+        load_checks(tmp_path / "checks.py")
+
+
+def test_build_reports_a_missing_check_function(tmp_path):
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    text = (tmp_path / "solutions" / "checks.py").read_text()
+    (tmp_path / "solutions" / "checks.py").write_text(text.replace("def rows_of(", "def rows_of_renamed("))
+    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q3_rows uses rows_of, which .*checks.py does not define"):
+        build(root=tmp_path)
+    assert not (tmp_path / "assignment").exists()

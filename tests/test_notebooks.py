@@ -1,6 +1,7 @@
 """Execute the notebooks in a real Jupyter kernel and score them with the otter tests.
 
-Each notebook runs once (module-scoped fixtures) in a temporary folder holding a copy of data/; then a
+Each notebook runs once (module-scoped fixtures) in a temporary folder holding a copy of data/ (the master
+as `ctlab build` hands it to otter assign: hints expanded, check functions copied into its tests); then a
 last cell loads every autograder/tests/q*.py (hidden tests included) with otter's exception-test
 machinery, runs it against the kernel's globals and prints the per-question scores.
 """
@@ -76,7 +77,12 @@ def errors(nb, upto: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def master(tmp_path_factory):
-    return execute(ROOT / "solutions" / "scenario03b.ipynb", tmp_path_factory.mktemp("master"))
+    # the master as otter assign gets it: its test cells call solutions/checks.py, which the build copies in
+    from ctlab.build import expanded_master
+
+    path = tmp_path_factory.mktemp("expanded") / "scenario03b.ipynb"
+    nbformat.write(expanded_master(root=ROOT), path)
+    return execute(path, tmp_path_factory.mktemp("master"))
 
 
 @pytest.fixture(scope="module")

@@ -128,11 +128,6 @@ def test_q3_exact(susp_iam, cloud_iam_df):
         iam = base(cloud_iam_df, 'cloud_iam')
         names = ['CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice']
         return iam[iam['event_name'].isin(names)]
-
-    def ref_related(cloud_iam_df, cloud_api_df):
-        users = set(ref_susp_iam(cloud_iam_df)['user']) - {''}
-        api = base(cloud_api_df, 'cloud_api')
-        return (users, api[api['user'].isin(users)])
     want = set(ref_susp_iam(cloud_iam_df)['event_id'])
     have = set(ids_of(susp_iam, 'susp_iam'))
     assert have == want, f'susp_iam: {len(want - have)} rows missing, {len(have - want)} rows too many'

@@ -85,11 +85,6 @@ def test_q6_exact(susp_users, cloud_iam_df):
         iam = base(cloud_iam_df, 'cloud_iam')
         names = ['CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice']
         return iam[iam['event_name'].isin(names)]
-
-    def ref_related(cloud_iam_df, cloud_api_df):
-        users = set(ref_susp_iam(cloud_iam_df)['user']) - {''}
-        api = base(cloud_api_df, 'cloud_api')
-        return (users, api[api['user'].isin(users)])
     want = set(ref_susp_iam(cloud_iam_df)['user']) - {''}
     got = set(strings(susp_users, 'susp_users'))
     assert got == want, f'susp_users: {len(want - got)} users missing, {len(got - want)} too many'

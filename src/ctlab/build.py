@@ -1,7 +1,9 @@
 """`ctlab build`: regenerate assignment/ and autograder/ from solutions/ and data/.
 
-Runs otter assign on the master notebook (which also runs every test, hidden ones included, against the
-reference solution and fails the build if one does not pass), then writes, reproducibly:
+Expands the master notebook's hint markers (from solutions/hints.yaml) and copies into each of its test
+functions the check functions of solutions/checks.py that the test uses, so that every generated test
+runs on its own. Then runs otter assign on it (which also runs every test, hidden ones included, against
+the reference solution and fails the build if one does not pass), and writes, reproducibly:
 
     assignment/scenario03b.ipynb           student notebook (no outputs, public tests only)
     assignment/scenario03b-help.ipynb      help notebook (from solutions/hints.yaml)
@@ -31,11 +33,21 @@ import nbformat
 
 from ctlab.errors import CtlabError
 from ctlab.gradescope import gradescope_entries, zip_bytes
-from ctlab.notebooks import HELP_NOTEBOOK, dumps, expand_hint_markers, help_notebook, load_hints, normalize
+from ctlab.notebooks import (
+    HELP_NOTEBOOK,
+    dumps,
+    expand_hint_markers,
+    help_notebook,
+    inline_checks,
+    load_checks,
+    load_hints,
+    normalize,
+)
 
 NAME = "scenario03b"
 MASTER = Path("solutions") / f"{NAME}.ipynb"
 HINTS = Path("solutions") / "hints.yaml"
+CHECKS = Path("solutions") / "checks.py"
 RUBRIC = Path("solutions") / "rubric.md"
 DATA_FILES = ("cloud_iam.csv", "cloud_api.csv")
 ZIP_NAME = f"{NAME}-autograder.zip"
@@ -119,22 +131,40 @@ def _write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
+def _read_master(root: Path) -> nbformat.NotebookNode:
+    master_path = _require(root / MASTER)
+    try:
+        return nbformat.read(master_path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for a broken file
+        raise CtlabError(f"{master_path}: not a readable notebook ({type(exc).__name__})") from None
+
+
+def expanded_master(*, root: Path) -> nbformat.NotebookNode:
+    """The master notebook as otter assign gets it: hint markers expanded, check functions copied in.
+
+    Its test cells run on their own (the master's own test cells call the functions of
+    solutions/checks.py by name), so this is also the notebook to execute to try the master.
+    """
+    root = Path(root).resolve()
+    master = _read_master(root)
+    hints = load_hints(_require(root / HINTS))
+    checks = load_checks(_require(root / CHECKS))
+    source = str(root / MASTER)
+    return inline_checks(expand_hint_markers(master, hints, source=source), checks, source=source)
+
+
 def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
     """Produce every output file in memory: {relative path: bytes}, plus the question manifest."""
     root = Path(root).resolve()
-    master_path = _require(root / MASTER)
+    master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
+    expanded = expanded_master(root=root)
     rubric = _require(root / RUBRIC).read_bytes()
     data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
-    try:
-        master = nbformat.read(master_path, as_version=4)
-    except Exception as exc:  # nbformat raises several kinds for a broken file
-        raise CtlabError(f"{master_path}: not a readable notebook ({type(exc).__name__})") from None
 
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="ctlab-build-") as tmp:
         work = Path(tmp)
-        expanded = expand_hint_markers(master, hints, source=str(master_path))
         nbformat.write(expanded, work / f"{NAME}.ipynb")
         (work / "data").mkdir()
         for name, blob in data.items():

@@ -7,8 +7,12 @@ same first and second hints and a link to the matching help section.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import copy
 import re
+import symtable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +138,207 @@ def dumps(nb: nbformat.NotebookNode) -> bytes:
     nbformat.validate(nb)
     text = nbformat.writes(nb, version=4)
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
+# --- the check functions of the otter tests ---------------------------------------------------------
+#
+# Otter assign wants an exception-format test cell to be one function (plus its call), and the test
+# files it writes must run on their own, so functions shared by several tests cannot be imported.
+# solutions/checks.py holds the one copy of each; the master's test cells call them by name, and
+# inline_checks() copies into every test function the ones it uses before otter assign runs.
+
+TESTS_BEGIN = re.compile(r"\s*#\s*BEGIN\s+TESTS\b", re.IGNORECASE)
+TESTS_END = re.compile(r"\s*#\s*END\s+TESTS\b", re.IGNORECASE)
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The functions of solutions/checks.py, ready to be copied into test functions."""
+
+    path: str
+    code: dict[str, list[str]]  # name -> source lines without the docstring, dedented; in file order
+    calls: dict[str, frozenset[str]]  # name -> the other check functions it calls
+    imports: dict[str, tuple[str, tuple]]  # bound name -> (import statement source, identity)
+    uses: dict[str, frozenset[str]]  # name -> the module's imported names it uses
+
+    def closure(self, names: set[str]) -> list[str]:
+        """The check functions `names` need, themselves included, in file order."""
+        todo, seen = list(names), set()
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(self.calls[name])
+        return [n for n in self.code if n in seen]
+
+
+def _import_identity(node: ast.stmt) -> dict[str, tuple]:
+    """{bound name: what it is bound to} for an import statement."""
+    if isinstance(node, ast.Import):
+        return {(a.asname or a.name.split(".")[0]): ("import", a.name if a.asname else a.name.split(".")[0])
+                for a in node.names}
+    assert isinstance(node, ast.ImportFrom)
+    return {(a.asname or a.name): ("from", node.module, node.level, a.name) for a in node.names}
+
+
+def _global_names(table: symtable.SymbolTable) -> set[str]:
+    """Names a function (or anything nested in it) reads from the global scope."""
+    names = {s.get_name() for s in table.get_symbols() if s.is_global()}
+    for child in table.get_children():
+        names |= _global_names(child)
+    return names
+
+
+def _function_table(source: str, name: str, *, where: str) -> symtable.SymbolTable:
+    try:
+        module = symtable.symtable(source, where, "exec")
+    except SyntaxError as exc:
+        raise CtlabError(f"{where}: not valid Python ({exc.msg}, line {exc.lineno})") from None
+    return next(t for t in module.get_children() if t.get_name() == name and t.get_type() == "function")
+
+
+def load_checks(path: Path) -> Checks:
+    """Read and check solutions/checks.py: imports and plain top-level functions only."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CtlabError(f"{path}: missing (the check functions of the tests)") from None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise CtlabError(f"{path}: not valid Python ({exc.msg}, line {exc.lineno})") from None
+    lines = text.splitlines()
+    code: dict[str, list[str]] = {}
+    imports: dict[str, tuple[str, tuple]] = {}
+    for i, node in enumerate(tree.body):
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the module docstring
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(a.name == "*" for a in node.names):
+                raise CtlabError(f"{path}: line {node.lineno}: name the imported names (no `import *`)")
+            stmt = ast.get_source_segment(text, node)
+            imports.update({name: (stmt, ident) for name, ident in _import_identity(node).items()})
+            continue
+        if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+            raise CtlabError(f"{path}: line {node.lineno}: only imports and undecorated functions may be at the top level")
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            body = body[1:]
+        if not body or body[0].lineno == node.lineno:
+            raise CtlabError(f"{path}: line {node.lineno}: {node.name} needs its code on the lines after `def`")
+        if node.name in code:
+            raise CtlabError(f"{path}: line {node.lineno}: {node.name} is defined twice")
+        keep = lines[node.lineno - 1 : node.body[0].lineno - 1] + lines[body[0].lineno - 1 : node.end_lineno]
+        code[node.name] = [l[node.col_offset :] if l.strip() else "" for l in keep]
+    calls, uses = {}, {}
+    for name in code:
+        used = _global_names(_function_table(text, name, where=str(path))) - _BUILTINS
+        unknown = sorted(used - set(code) - set(imports))
+        if unknown:
+            raise CtlabError(f"{path}: {name} uses {', '.join(unknown)}, which the module neither imports nor defines")
+        calls[name] = frozenset(used & set(code))
+        uses[name] = frozenset(used & set(imports))
+    return Checks(path=str(path), code=code, calls=calls, imports=imports, uses=uses)
+
+
+def find_test_cells(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of the code cells inside the `# BEGIN TESTS` ... `# END TESTS` blocks."""
+    found, inside = [], False
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "raw" and TESTS_BEGIN.match(cell.source):
+            inside = True
+        elif cell.cell_type == "raw" and TESTS_END.match(cell.source):
+            inside = False
+        elif inside and cell.cell_type == "code":
+            found.append(i)
+    return found
+
+
+def checks_used(cell_source: str, checks: Checks, *, where: str) -> tuple[ast.FunctionDef, set[str], set[str]] | None:
+    """(test function, check functions it calls by name, names it binds itself) of a test cell.
+
+    None when the cell is not a single function (otter assign reports that itself). Fails when the test
+    defines a name of checks.py itself, or reads a global name that checks.py does not define.
+    """
+    try:
+        tree = ast.parse(cell_source)
+    except SyntaxError as exc:
+        raise CtlabError(f"{where}: not valid Python ({exc.msg}, line {exc.lineno})") from None
+    fns = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if len(fns) != 1:
+        return None
+    fn = fns[0]
+    table = _function_table(cell_source, fn.name, where=where)
+    own = {n.name for n in ast.walk(fn) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not fn}
+    own |= {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_parameter()}
+    copied = sorted(own & set(checks.code))
+    if copied:
+        raise CtlabError(f"{where}: {fn.name} defines {', '.join(copied)}, which {checks.path} provides: "
+                         "call it by name instead")
+    used = _global_names(table) - _BUILTINS
+    unknown = sorted(used - set(checks.code))
+    if unknown:
+        raise CtlabError(f"{where}: {fn.name} uses {', '.join(unknown)}, which {checks.path} does not define")
+    return fn, used, own
+
+
+def _own_statements(fn: ast.FunctionDef):
+    """The statements of a function, nested blocks included, but not those of functions or classes in it."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt))
+
+
+def inline_checks(nb: nbformat.NotebookNode, checks: Checks, *, source: str) -> nbformat.NotebookNode:
+    """Copy into each test function of the master the check functions it uses (transitively).
+
+    They go right after the function's leading imports, with any import of checks.py they need and the
+    test lacks; the rest of the cell, its test config included, is kept as it is.
+    """
+    nb = copy.deepcopy(nb)
+    for index in find_test_cells(nb):
+        cell = nb.cells[index]
+        where = f"{source}: cell {index}"
+        found = checks_used(cell.source, checks, where=where)
+        if found is None or not found[1]:
+            continue
+        fn, used, own = found
+        names = checks.closure(used)
+        local_imports: dict[str, tuple] = {}
+        k = 0  # fn.body[:k]: the docstring and the imports the function starts with
+        while k < len(fn.body):
+            stmt = fn.body[k]
+            if not (k == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+                if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    break
+            k += 1
+        for stmt in _own_statements(fn):  # an import anywhere in the function binds its names there
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                for name, ident in _import_identity(stmt).items():
+                    local_imports.setdefault(name, ident)
+        needed = sorted(set().union(*(checks.uses[n] for n in names)))
+        missing = []
+        for name in needed:
+            stmt, ident = checks.imports[name]
+            if name not in local_imports and name not in own:
+                missing.append(stmt)
+            elif local_imports.get(name) != ident:
+                raise CtlabError(f"{where}: {fn.name} binds {name} to something else than `{stmt}` of {checks.path}")
+        if fn.body[0].lineno == fn.lineno:
+            raise CtlabError(f"{where}: {fn.name} needs its code on the lines after `def`")
+        indent = " " * fn.body[0].col_offset
+        at = fn.body[k - 1].end_lineno if k > 0 else fn.body[0].lineno - 1  # lines before the copies
+        block = [indent + s for s in dict.fromkeys(missing)]
+        for name in names:
+            block += [indent + l if l else "" for l in checks.code[name]]
+        lines = cell.source.split("\n")
+        cell.source = "\n".join(lines[:at] + block + lines[at:])
+        try:
+            ast.parse(cell.source)
+        except SyntaxError as exc:  # would be a bug here, not in the master
+            raise CtlabError(f"{where}: copying in {', '.join(names)} broke the cell ({exc.msg})") from None
+    return nb

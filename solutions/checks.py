@@ -1,0 +1,187 @@
+"""Check functions shared by the otter tests of solutions/scenario03b.ipynb: the one copy of each.
+
+The master notebook's test cells call these functions by name and do not define them. Otter assign
+wants every exception-format test cell to be a single function, and the generated test files must run
+on their own (in students' kernels, on Gradescope and in `ctlab grade`'s separate process), so
+`ctlab build` copies into each test function, before it runs otter assign, exactly the functions of
+this module that the test calls, directly or through another function here. Docstrings stay here; the
+copies carry only the code.
+
+Rules for this module (the build checks them): only imports and top-level functions; a function may use
+the module's imports, the builtins and the other functions here, nothing else. Use pandas, numpy and
+the standard library only: the copies run wherever the tests run. Tests read the pristine logs at the
+relative path `data/`, and compare rows by `event_id`, never by printed output.
+"""
+
+import pandas as pd
+
+
+def ids_of(df, var):
+    """The event_ids of the rows of DataFrame `df` (from a column or an index level), as strings.
+
+    `var` is the student's variable name, used in the failure messages.
+    """
+    assert isinstance(df, pd.DataFrame), f"{var} should be a pandas DataFrame, not {type(df).__name__}"
+    if "event_id" in df.columns:
+        col = df["event_id"]
+    elif "event_id" in df.index.names:
+        col = df.index.get_level_values("event_id")
+    else:
+        raise AssertionError(f"{var} has no event_id column")
+    return [str(v) for v in col]
+
+
+def log(name):
+    """The pristine log `data/<name>.csv` ("cloud_iam" or "cloud_api"), every value a string, blanks kept as ""."""
+    return pd.read_csv(f"data/{name}.csv", dtype=str, keep_default_na=False)
+
+
+def utc_times(df, var):
+    """The `timestamp` column of `df`, after checking it holds timezone-aware UTC datetimes."""
+    assert isinstance(df, pd.DataFrame) and "timestamp" in df.columns, f"{var} should be a DataFrame with a timestamp column"
+    ts = df["timestamp"]
+    assert pd.api.types.is_datetime64_any_dtype(ts), f"{var}['timestamp'] is not parsed to datetimes yet (its dtype is {ts.dtype})"
+    assert ts.dt.tz is not None, f"{var}['timestamp'] has no time zone: CloudTrail times are UTC, so parse with utc=True"
+    for day in ("2026-01-15", "2026-07-15"):
+        assert pd.Timestamp(day, tz=ts.dt.tz).utcoffset() == pd.Timedelta(0), f"{var}['timestamp'] is in {ts.dt.tz}, not UTC"
+    return ts
+
+
+def strings(x, var):
+    """The values of collection `x` (list, tuple, set, array or Series) without missing values.
+
+    Fails unless `x` is such a collection (a lone string, a dict or a DataFrame is not) and every value
+    is a string.
+    """
+    if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, "__iter__"):
+        raise AssertionError(f"{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}")
+    vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
+    bad = [v for v in vals if not isinstance(v, str)]
+    assert not bad, f"{var} should hold strings, but holds {type(bad[0]).__name__} values"
+    return vals
+
+
+def rows_of(df, var, name):
+    """The pristine rows of `data/<name>.csv` that `df` holds, matched by event_id.
+
+    Fails when `df` is empty, holds a row twice, or holds rows that are not in that log.
+    """
+    have = ids_of(df, var)
+    assert len(have) > 0, f"{var} is empty"
+    dups = len(have) - len(set(have))
+    assert dups == 0, f"{var} holds {dups} duplicate rows"
+    ref = log(name)
+    foreign = len(set(have) - set(ref["event_id"]))
+    assert foreign == 0, f"{foreign} rows of {var} are not rows of data/{name}.csv"
+    return ref[ref["event_id"].isin(set(have))]
+
+
+def wanted(s):
+    """Which event names (a Series of strings) part 4 asks for: List*, Describe* or exactly GetObject."""
+    return s.str.startswith("List") | s.str.startswith("Describe") | (s == "GetObject")
+
+
+def base(df, name):
+    """The pristine rows of `data/<name>.csv` that the reference answers start from.
+
+    When `df` holds every row with a parseable timestamp and nothing foreign (for example, the student
+    dropped only the NaT rows), those rows; otherwise the whole log. So a part-2 mistake is not charged
+    again in the later parts.
+    """
+    ref = log(name)
+    ok = pd.to_datetime(ref["timestamp"], utc=True, errors="coerce", format="ISO8601").notna()
+    try:
+        have = set(ids_of(df, name))
+    except AssertionError:
+        return ref
+    if set(ref.loc[ok, "event_id"]) <= have <= set(ref["event_id"]):
+        return ref[ref["event_id"].isin(have)]
+    return ref
+
+
+def ref_susp_iam(cloud_iam_df):
+    """The reference answer of part 3: the IAM rows with one of the four suspicious event names."""
+    iam = base(cloud_iam_df, "cloud_iam")
+    names = ["CreateAccessKey", "AttachRolePolicy", "AssumeRole", "DeactivateMFADevice"]
+    return iam[iam["event_name"].isin(names)]
+
+
+def ref_related(cloud_iam_df, cloud_api_df):
+    """The reference answer of part 5: (the users of the suspicious IAM rows, their API rows)."""
+    users = set(ref_susp_iam(cloud_iam_df)["user"]) - {""}
+    api = base(cloud_api_df, "cloud_api")
+    return users, api[api["user"].isin(users)]
+
+
+def technique_ids(x, strict=False):
+    """The ATT&CK technique IDs in `x` (mitre_techniques), trimmed and upper-cased, as a set.
+
+    Entries not written like T1234 or T1234.001 are left out; with `strict`, any such entry fails.
+    """
+    import re
+    vals = [v.strip().upper() for v in strings(x, "mitre_techniques")]
+    assert vals, "mitre_techniques is empty"
+    bad = [v for v in vals if not re.fullmatch(r"T\d{4}(\.\d{3})?", v)]
+    assert not (strict and bad), f"{bad[0]!r} is not an ATT&CK technique ID: write IDs like T1234 or T1234.001"
+    ids = set(vals) - set(bad)
+    assert ids, "mitre_techniques holds no ATT&CK technique ID"
+    return ids
+
+
+def attack_techniques():
+    """The ATT&CK Enterprise techniques part 7 accepts, {ID: name}: the table shown in part 7.
+
+    A test checks that the student notebook's table is this one.
+    """
+    return {
+        'T1078': 'Valid Accounts',
+        'T1078.001': 'Valid Accounts: Default Accounts',
+        'T1078.004': 'Valid Accounts: Cloud Accounts',
+        'T1098': 'Account Manipulation',
+        'T1098.001': 'Account Manipulation: Additional Cloud Credentials',
+        'T1098.003': 'Account Manipulation: Additional Cloud Roles',
+        'T1087': 'Account Discovery',
+        'T1087.004': 'Account Discovery: Cloud Account',
+        'T1069': 'Permission Groups Discovery',
+        'T1069.003': 'Permission Groups Discovery: Cloud Groups',
+        'T1580': 'Cloud Infrastructure Discovery',
+        'T1619': 'Cloud Storage Object Discovery',
+        'T1526': 'Cloud Service Discovery',
+        'T1538': 'Cloud Service Dashboard',
+        'T1530': 'Data from Cloud Storage',
+        'T1537': 'Transfer Data to Cloud Account',
+        'T1556': 'Modify Authentication Process',
+        'T1556.006': 'Modify Authentication Process: Multi-Factor Authentication',
+        'T1550': 'Use Alternate Authentication Material',
+        'T1550.001': 'Use Alternate Authentication Material: Application Access Token',
+        'T1548': 'Abuse Elevation Control Mechanism',
+        'T1548.005': 'Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access',
+        'T1535': 'Unused/Unsupported Cloud Regions',
+        'T1136': 'Create Account',
+        'T1136.003': 'Create Account: Cloud Account',
+        'T1110': 'Brute Force',
+        'T1110.003': 'Brute Force: Password Spraying',
+        'T1190': 'Exploit Public-Facing Application',
+        'T1552': 'Unsecured Credentials',
+        'T1552.005': 'Unsecured Credentials: Cloud Instance Metadata API',
+        'T1528': 'Steal Application Access Token',
+        'T1578': 'Modify Cloud Compute Infrastructure',
+        'T1496': 'Resource Hijacking',
+        'T1485': 'Data Destruction',
+        'T1486': 'Data Encrypted for Impact',
+        'T1531': 'Account Access Removal',
+        'T1562': 'Impair Defenses',
+        'T1562.008': 'Impair Defenses: Disable or Modify Cloud Logs (ATT&CK v18; v19 moved it to T1685.002)',
+        'T1685.002': 'Disable or Modify Cloud Log (ATT&CK v19; formerly T1562.008)',
+        'T1621': 'Multi-Factor Authentication Request Generation',
+        'T1059.009': 'Command and Scripting Interpreter: Cloud API',
+        'T1567': 'Exfiltration Over Web Service',
+    }
+
+
+def number(x):
+    """`x` as a float, after checking it is a finite real number (not a bool): minutes_to_exfil."""
+    import numbers
+    assert isinstance(x, numbers.Real) and not isinstance(x, bool), f"minutes_to_exfil should be a number, not {type(x).__name__}"
+    assert x == x and abs(x) != float("inf"), "minutes_to_exfil should be a finite number"
+    return float(x)
