@@ -236,3 +236,38 @@ def test_cli_one_line_error_and_exit_status(tmp_path):
     assert r.stdout == ""
     assert r.stderr == f"ctlab: error: {FIXTURES / 'missing_eventname.json'}: Records[2]: missing eventName\n"
     assert not (tmp_path / "o" / "cloud_iam.csv").exists()
+
+
+def _many_files(tmp_path: Path, n: int) -> Path:
+    """n gzip log files of the fixture records, each with its own event ids and times."""
+    tree = tmp_path / "logs"
+    tree.mkdir()
+    for f in range(n):
+        recs = [dict(r, eventID=f"f{f:02d}-{i:02d}", eventTime=f"2026-03-02T{(f * 5 + i) % 24:02d}:{(i * 7) % 60:02d}:00Z")
+                for i, r in enumerate(RECORDS)]
+        (tree / f"part{f:02d}.json.gz").write_bytes(gzip.compress(json.dumps({"Records": recs}).encode(), mtime=0))
+    return tree
+
+
+def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
+    from ctlab.data import flatten as fl
+
+    monkeypatch.setattr(fl, "CHUNK_ROWS", 1)  # one task per file, so the workers share them out
+    tree = _many_files(tmp_path, 8)
+    serial = flatten(inputs=[tree], out=tmp_path / "serial", skip_bad=False, jobs=1)
+    parallel = flatten(inputs=[tree], out=tmp_path / "parallel", skip_bad=False, jobs=2)
+    assert (serial.jobs, parallel.jobs) == (1, 2)
+    assert (parallel.records, parallel.iam_rows + parallel.api_rows) == (8 * len(RECORDS), 8 * len(RECORDS))
+    for name in ("cloud_iam.csv", "cloud_api.csv"):
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes()
+
+
+def test_worker_processes_report_bad_input_like_one_process(tmp_path, monkeypatch):
+    from ctlab.data import flatten as fl
+
+    monkeypatch.setattr(fl, "CHUNK_ROWS", 1)
+    tree = _many_files(tmp_path, 4)
+    shutil.copy(FIXTURES / "truncated.json", tree / "part02.json")
+    with pytest.raises(CtlabError, match=r"part02.json: invalid or truncated JSON at line 1 column 195"):
+        flatten(inputs=[tree], out=tmp_path / "out", skip_bad=False, jobs=2)
+    assert not (tmp_path / "out" / "cloud_iam.csv").exists() and not (tmp_path / "out" / "cloud_api.csv").exists()
