@@ -165,3 +165,24 @@ def test_corpus_scores(name, tmp_path):
     assert errors(nb, n_own) == []
     expected = {q: round(FULL[q] - EXPECTED_LOSS[name].get(q, 0), 3) for q in AUTOGRADED}
     assert points(scores) == expected, {q: s["failed"] for q, s in scores.items() if s["failed"]}
+
+
+def test_reveal_answers_are_the_help_notebooks():
+    """tests/reveal_answers.py (the corpora's answers) holds the help notebook's reveal code."""
+    import ast
+
+    import yaml
+    from reveal_answers import MITRE_IDS, REVEAL
+
+    hints = yaml.safe_load((ROOT / "solutions" / "hints.yaml").read_text(encoding="utf-8"))
+    reveal = {s["question"]: s["reveal"].rstrip("\n") for s in hints["sections"]}
+    for q in ("q2", "q3", "q4", "q5", "q6"):
+        assert REVEAL[q] == reveal[q], f"reveal_answers.py differs from the help notebook's reveal of {q}"
+    loads = [ast.dump(n) for n in ast.parse(hints["setup"]).body if isinstance(n, ast.Assign)]
+    assert [ast.dump(n) for n in ast.parse(REVEAL["q1"]).body] == loads
+    example = ast.parse(reveal["q7"]).body[0]
+    assert ast.literal_eval(example.value) == MITRE_IDS
+    env: dict = {}
+    exec(REVEAL["q7"], env)
+    assert env["mitre_techniques"] == MITRE_IDS
+    assert sorted(REVEAL) == [f"q{i}" for i in range(1, 8)]

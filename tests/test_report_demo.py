@@ -11,47 +11,22 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from reveal_answers import PARSE, REVEAL as ANSWERS, without_display  # tests/reveal_answers.py
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT = REPO / "assignment" / "scenario03b.ipynb"
 DEMO = REPO / "tests" / "submissions" / "demo"
 
-# The help notebook's reveal code, per answer cell (keyed by the cell's first line as handed out).
-PARSE = """\
-cloud_iam_df['timestamp'] = pd.to_datetime(
-    cloud_iam_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
-    utc=True,
-    errors='coerce'
-)
-cloud_iam_df['hour'] = cloud_iam_df['timestamp'].dt.hour
-
-cloud_api_df['timestamp'] = pd.to_datetime(
-    cloud_api_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
-    utc=True,
-    errors='coerce'
-)
-cloud_api_df['hour'] = cloud_api_df['timestamp'].dt.hour"""
-
+# The help notebook's reveal answers, per answer cell (keyed by the cell's first line as handed out).
 REVEAL = {
-    "cloud_iam_df = ...": "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')",
-    "...": PARSE,
-    "susp_iam = ...": """\
-susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([
-    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'
-])]
-susp_iam.head()""",
-    "susp_api = ...": """\
-susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |
-                        cloud_api_df['event_name'].str.startswith('Describe') |
-                        cloud_api_df['event_name'].isin(['GetObject'])]
-susp_api.head()""",
-    "actors = ...": """\
-actors = susp_iam['user'].unique().tolist()
-related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]
-related_api.head()""",
-    "susp_users = ...": "susp_users = susp_iam['user'].unique().tolist()\nsusp_users",
+    "cloud_iam_df = ...": ANSWERS["q1"],
+    "...": ANSWERS["q2"],
+    "susp_iam = ...": ANSWERS["q3"],
+    "susp_api = ...": ANSWERS["q4"],
+    "actors = ...": ANSWERS["q5"],
+    "susp_users = ...": ANSWERS["q6"],
     "principal = ...": "principal = susp_users[0] if susp_users else None\nplot_timeline(cloud_iam_df, cloud_api_df, principal)",
-    "mitre_techniques = ...": 'mitre_techniques = ["T1078", "T1098", "T1530"]\nmitre_techniques',
+    "mitre_techniques = ...": ANSWERS["q7"],
     'triage_summary = """': '''triage_summary = """
 An IAM user's credentials were used to create a new access key, attach a policy to a role
 and assume that role. The same principal then enumerated IAM and S3 and read objects from
@@ -61,10 +36,7 @@ T1530 (data from cloud storage). Disable the key, revoke the role session, revie
 print(triage_summary)''',
 }
 
-CONTAINS = """\
-susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |
-                        cloud_api_df['event_name'].str.startswith('Describe') |
-                        cloud_api_df['event_name'].str.contains('GetObject')]"""
+CONTAINS = without_display(ANSWERS["q4"]).replace(".isin(['GetObject'])", ".str.contains('GetObject')")
 
 # name -> {answer cell key: replacement}; each demo notebook is the full answer with these changes
 DEMOS: dict[str, dict[str, str]] = {
@@ -75,10 +47,8 @@ DEMOS: dict[str, dict[str, str]] = {
     "parsed_without_utc": {"...": PARSE.replace("    utc=True,\n", "")},
     "dropped_nat_rows": {"...": PARSE + "\ncloud_iam_df = cloud_iam_df.dropna(subset=['timestamp'])"
                                         "\ncloud_api_df = cloud_api_df.dropna(subset=['timestamp'])"},
-    "actors_from_api_log": {"actors = ...": """\
-actors = susp_api['user'].unique().tolist()
-related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]"""},
-    "made_up_technique": {"mitre_techniques = ...": 'mitre_techniques = ["T1078", "T1098", "T1530", "T1999.404"]'},
+    "actors_from_api_log": {"actors = ...": without_display(ANSWERS["q5"]).replace("susp_iam['user']", "susp_api['user']")},
+    "made_up_technique": {"mitre_techniques = ...": without_display(ANSWERS["q7"]).replace('"]', '", "T1999.404"]')},
 }
 BROKEN = b'{"cells": [{"cell_type": "code", "source": "cloud_iam_df = pd.read_csv(\n'  # cut off: not JSON
 

@@ -9,45 +9,24 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/, for the shared reveal answers
+from reveal_answers import REVEAL as REVEAL_ANSWERS  # noqa: E402
+
 CORPUS = HERE / "corpus"
 
 HEAD = [
     "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")",
     "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt",
 ]
-Q1 = "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')\ncloud_iam_df.head()"
-Q2 = """cloud_iam_df['timestamp'] = pd.to_datetime(
-    cloud_iam_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
-    utc=True,
-    errors='coerce'
-)
-cloud_iam_df['hour'] = cloud_iam_df['timestamp'].dt.hour
-
-cloud_api_df['timestamp'] = pd.to_datetime(
-    cloud_api_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
-    utc=True,
-    errors='coerce'
-)
-cloud_api_df['hour'] = cloud_api_df['timestamp'].dt.hour"""
-Q3 = """susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([
-    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'
-])]
-susp_iam.head()"""
-Q4 = """susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |
-                        cloud_api_df['event_name'].str.startswith('Describe') |
-                        cloud_api_df['event_name'].isin(['GetObject'])]
-susp_api.head()"""
-Q5 = """actors = susp_iam['user'].unique().tolist()
-related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]
-related_api.head()"""
-Q6 = "susp_users = susp_iam['user'].unique().tolist()\nsusp_users"
-Q7 = 'mitre_techniques = ["T1078", "T1098", "T1530"]\nmitre_techniques'
+Q1 = REVEAL_ANSWERS["q1"] + "\ncloud_iam_df.head()"
+Q2, Q3, Q4, Q5, Q6, Q7 = (REVEAL_ANSWERS[q] for q in ("q2", "q3", "q4", "q5", "q6", "q7"))
 Q8 = '''triage_summary = """
 An IAM user was compromised and used to change permissions, create access keys and
 assume a privileged role, then enumerated IAM and S3 and read sensitive objects.

@@ -1,0 +1,74 @@
+"""The help notebook's reveal answers for parts 1-7, as a student pastes them into the answer cells.
+
+This is the one copy the corpus generators build on (tests/test_report_demo.py for the demo
+submissions, tests/submissions/make_corpus.py for the grading corpus). The grader must give these
+answers full marks.
+
+Parts 2-6 are the help notebook's reveal cells verbatim (their source is solutions/hints.yaml). Part 1's
+reveal only looks at the frames, so its answer is the loading that the help notebook's setup cell does;
+part 7 puts the reveal's example IDs into the contract variable. Part 8 (the triage summary) is written
+prose graded by hand; each corpus brings its own. tests/test_notebooks.py checks this file against
+solutions/hints.yaml.
+"""
+
+from __future__ import annotations
+
+import ast
+
+LOAD = "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')"
+
+PARSE = """\
+cloud_iam_df['timestamp'] = pd.to_datetime(
+    cloud_iam_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
+    utc=True,
+    errors='coerce'
+)
+cloud_iam_df['hour'] = cloud_iam_df['timestamp'].dt.hour
+
+cloud_api_df['timestamp'] = pd.to_datetime(
+    cloud_api_df['timestamp'].astype(str).str.replace('Z', '', regex=False),
+    utc=True,
+    errors='coerce'
+)
+cloud_api_df['hour'] = cloud_api_df['timestamp'].dt.hour"""
+
+SUSP_IAM = """\
+susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([
+    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'
+])]
+susp_iam.head()"""
+
+SUSP_API = """\
+susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |
+                        cloud_api_df['event_name'].str.startswith('Describe') |
+                        cloud_api_df['event_name'].isin(['GetObject'])]
+susp_api.head()"""
+
+ACTORS = """\
+actors = susp_iam['user'].unique().tolist()
+related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]
+related_api.head()"""
+
+SUSP_USERS = "susp_users = susp_iam['user'].unique().tolist()\nsusp_users"
+
+MITRE_IDS = ["T1078", "T1098", "T1530"]
+MITRE = "mitre_techniques = [" + ", ".join(f'"{t}"' for t in MITRE_IDS) + "]\nmitre_techniques"
+
+# question -> the answer cell's code
+REVEAL: dict[str, str] = {
+    "q1": LOAD,
+    "q2": PARSE,
+    "q3": SUSP_IAM,
+    "q4": SUSP_API,
+    "q5": ACTORS,
+    "q6": SUSP_USERS,
+    "q7": MITRE,
+}
+
+
+def without_display(code: str) -> str:
+    """The answer without its closing expression that only shows a result (`susp_api.head()`, `susp_users`)."""
+    last = ast.parse(code).body[-1]
+    if not isinstance(last, ast.Expr):
+        return code
+    return "\n".join(code.splitlines()[: last.lineno - 1])
