@@ -20,7 +20,7 @@ def test_q1_loaded(cloud_iam_df, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
     needed = ['event_id', 'timestamp', 'user', 'user_type', 'principal_arn', 'event_source', 'event_name', 'resource', 'region', 'source_ip', 'user_agent', 'access_key_id', 'error_code', 'details']
     for var, df, name in (('cloud_iam_df', cloud_iam_df, 'cloud_iam'), ('cloud_api_df', cloud_api_df, 'cloud_api')):
         have = ids_of(df, var)
@@ -47,7 +47,7 @@ def test_q1_all_valid_rows(cloud_iam_df, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
     for var, df, name in (('cloud_iam_df', cloud_iam_df, 'cloud_iam'), ('cloud_api_df', cloud_api_df, 'cloud_api')):
         ref = log(name)
         ok = pd.to_datetime(ref['timestamp'], utc=True, errors='coerce', format='ISO8601').notna()

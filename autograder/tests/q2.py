@@ -35,7 +35,7 @@ def test_q2_rows_kept(cloud_iam_df, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
     for var, df, name in (('cloud_iam_df', cloud_iam_df, 'cloud_iam'), ('cloud_api_df', cloud_api_df, 'cloud_api')):
         have, ref = (set(ids_of(df, var)), set(log(name)['event_id']))
         lost = len(ref - have)
@@ -78,7 +78,7 @@ def test_q2_instants(cloud_iam_df, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def utc_times(df, var):
         assert isinstance(df, pd.DataFrame) and 'timestamp' in df.columns, f'{var} should be a DataFrame with a timestamp column'

@@ -20,7 +20,7 @@ def test_q3_rows(susp_iam):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def rows_of(df, var, name):
         have = ids_of(df, var)
@@ -48,7 +48,7 @@ def test_q3_no_extra(susp_iam):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def rows_of(df, var, name):
         have = ids_of(df, var)
@@ -79,7 +79,7 @@ def test_q3_none_missing(susp_iam, cloud_iam_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def rows_of(df, var, name):
         have = ids_of(df, var)
@@ -111,7 +111,7 @@ def test_q3_exact(susp_iam, cloud_iam_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def base(df, name):
         ref = log(name)

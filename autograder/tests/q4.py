@@ -20,7 +20,7 @@ def test_q4_rows(susp_api):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def rows_of(df, var, name):
         have = ids_of(df, var)
@@ -48,7 +48,7 @@ def test_q4_no_extra(susp_api):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def rows_of(df, var, name):
         have = ids_of(df, var)
@@ -84,7 +84,7 @@ def test_q4_none_missing(susp_api, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def rows_of(df, var, name):
         have = ids_of(df, var)
@@ -119,7 +119,7 @@ def test_q4_exact(susp_api, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def base(df, name):
         ref = log(name)

@@ -20,7 +20,7 @@ def test_q5_actors(actors, susp_iam):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
         if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
@@ -62,7 +62,7 @@ def test_q5_related_rows(related_api, actors):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
         if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
@@ -106,7 +106,7 @@ def test_q5_related_complete(related_api, actors, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
         if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
@@ -146,7 +146,7 @@ def test_q5_exact(actors, related_api, cloud_iam_df, cloud_api_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
         if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):

@@ -20,7 +20,7 @@ def test_q6_users(susp_users, susp_iam):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
         if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
@@ -60,7 +60,7 @@ def test_q6_exact(susp_users, cloud_iam_df):
         return [str(v) for v in col]
 
     def log(name):
-        return pd.read_csv(f'data/{name}.csv', dtype=str, keep_default_na=False)
+        return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
         if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
