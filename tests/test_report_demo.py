@@ -100,7 +100,7 @@ def test_demo_notebooks_are_current():
 def test_demo_notebooks_have_no_outputs():
     for name in DEMOS:
         nb = nbformat.read(str(DEMO / f"{name}.ipynb"), as_version=4)
-        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), name
 
 
 if __name__ == "__main__":

@@ -179,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ctlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `ctlab grade ... | head`: the reader left; the work is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug, not bad input: still one line unless debugging
         if os.environ.get("CTLAB_DEBUG"):
             raise
