@@ -31,6 +31,7 @@ from pathlib import Path
 
 import nbformat
 
+from ctlab import atomic
 from ctlab.errors import CtlabError
 from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import (
@@ -114,20 +115,11 @@ def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[st
     return questions
 
 
-def _write_atomic(path: Path, data: bytes) -> bool:
-    """Write data to path via a temp file in the same folder; return whether the content changed."""
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Write data to path atomically unless it already holds it; return whether it changed."""
     if path.is_file() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, data)
     return True
 
 
@@ -198,7 +190,7 @@ def build(*, root: Path) -> BuildSummary:
     files, questions = render(root=root)
     summary = BuildSummary(root=root, questions=questions)
     for rel, blob in files.items():
-        changed = _write_atomic(root / rel, blob)
+        changed = _write_if_changed(root / rel, blob)
         summary.written.append((rel, len(blob), changed))
     # generated folders hold only what this build writes
     for folder in ("assignment/data", "autograder/tests"):

@@ -32,9 +32,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctlab import atomic
 from ctlab.errors import CtlabError
-
-from ctlab.report._io import write_bytes_atomic, write_text_atomic
 from ctlab.report.config import FeedbackConfig, load_feedback_config
 from ctlab.report.feedback import clean_message
 
@@ -76,7 +75,7 @@ fi
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "error: $PY is older than Python 3.11; choose the Ubuntu 24.04 base image" >&2; exit 1; }
 "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "pip==26.3"
 "$VENV/bin/python" -m pip install -q "$SRC/ctlab-src"
 """
 
@@ -167,7 +166,7 @@ def run_autograder(
     if sub is None:
         payload = {"score": 0.0, "output": "No .ipynb (or otter export .zip) was found in the submission.",
                    "tests": [], "stdout_visibility": "hidden"}
-        write_text_atomic(target, json.dumps(payload, indent=2))
+        atomic.write_text(target, json.dumps(payload, indent=2))
         return GradescopeRun(target, 0.0, "no notebook submitted")
     with tempfile.TemporaryDirectory(prefix="ctlab-gs-") as tmp:
         root = _grading_root(autograder_dir, Path(tmp) / "root")
@@ -190,7 +189,7 @@ def run_autograder(
         except ImportError:
             mode_line = ""
         payload = gradescope_results(result, total, config, mode_line)
-    write_text_atomic(target, json.dumps(payload, indent=2))
+    atomic.write_text(target, json.dumps(payload, indent=2))
     return GradescopeRun(target, total, str(result.get("status") or row.get("grading_status")))
 
 
@@ -245,7 +244,7 @@ def add_gradescope_files(zip_path: Path, *, project: Path) -> Path:
         except (OSError, zipfile.BadZipFile) as exc:
             raise CtlabError(f"{zip_path}: not a readable zip ({exc})") from None
     kept = {n: b for n, b in kept.items() if not n.startswith(SOURCE_DIR + "/")}
-    write_bytes_atomic(zip_path, zip_bytes({**kept, **gradescope_entries(project=project)}))
+    atomic.write_bytes(zip_path, zip_bytes({**kept, **gradescope_entries(project=project)}))
     return zip_path
 
 
@@ -283,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         # Gradescope shows results.json; say what went wrong there too
         payload = {"score": 0.0, "output": f"The autograder could not run: {exc}", "tests": [],
                    "stdout_visibility": "hidden"}
-        write_text_atomic(Path(args.results_dir) / "results.json", json.dumps(payload, indent=2))
+        atomic.write_text(Path(args.results_dir) / "results.json", json.dumps(payload, indent=2))
         print(f"ctlab: error: {exc}", file=sys.stderr)
         return 2
     print(run.describe())

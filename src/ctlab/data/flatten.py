@@ -49,6 +49,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from ctlab import atomic
 from ctlab.errors import CtlabError
 
 _TOP_FIELDS = ("eventID", "eventTime", "eventName", "eventSource", "userIdentity", "requestParameters",
@@ -917,14 +918,7 @@ def _read_in_workers(tasks: list[list[tuple[int, Path]]], jobs: int, work: Path,
 
 
 def _write_outputs(out: Path, iam: _SortedCsv, api: _SortedCsv) -> None:
-    iam_tmp = out / f".{IAM_FILE}.{os.getpid()}.tmp"
-    api_tmp = out / f".{API_FILE}.{os.getpid()}.tmp"
-    try:
+    """Both files are written in full before either takes its final name."""
+    with atomic.replacing(out / IAM_FILE) as iam_tmp, atomic.replacing(out / API_FILE) as api_tmp:
         iam.write(iam_tmp)
         api.write(api_tmp)
-        os.replace(iam_tmp, out / IAM_FILE)
-        os.replace(api_tmp, out / API_FILE)
-    finally:
-        for p in (iam_tmp, api_tmp):
-            if p.exists():
-                p.unlink()

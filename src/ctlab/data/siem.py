@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ctlab import atomic
 
 RATE = 0.012
 KEEP_FIRST = 5
@@ -87,14 +88,8 @@ def spoil_timestamps(path: Path, *, seed: int, protect: frozenset[str] | set[str
         rows[i][ts] = new
         report.by_kind[kind] += 1
         report.event_ids.append(rows[i][eid])
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.siem.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header)
-            w.writerows(rows)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic.replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
     return report

@@ -10,9 +10,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS
 
-from ._io import fmt_points, write_bytes_atomic, write_text_atomic
+from ._format import fmt_points
 from .inputs import Submission
 from .wrong_answers import WrongAnswerGroup
 
@@ -245,9 +246,9 @@ def write_batch_report(
     charts = make_charts(stats)
     files_dir = out / "report_files"
     for name, data in charts.items():
-        write_bytes_atomic(files_dir / name, data)
+        atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    write_text_atomic(md_path, render_markdown(stats, groups, reference_note))
-    write_text_atomic(html_path, render_html(stats, groups, charts, reference_note))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note))
     return html_path, md_path, files_dir

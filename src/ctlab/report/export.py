@@ -17,9 +17,10 @@ import io
 import os
 from pathlib import Path
 
+from ctlab import atomic
 from ctlab.contract import QUESTIONS, STRETCH_QUESTIONS
 
-from ._io import fmt_points, write_text_atomic
+from ._format import fmt_points
 from .inputs import QUESTION_COLUMNS, load_submissions, max_points_by_question, submission_name
 
 FORMATS = ("canvas", "gradescope", "csv")
@@ -71,5 +72,5 @@ def export(*, out: Path, fmt: str) -> Path:
             email = ident if "@" in ident else ""
             sid = "" if email else ident
             rows.append([ident, sid, email, _pts(s.total), *[_pts(s.points.get(q)) for q in questions]])
-    write_text_atomic(target, _csv_text(header, rows))
+    atomic.write_text(target, _csv_text(header, rows))
     return target

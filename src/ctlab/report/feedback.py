@@ -12,9 +12,10 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS
 
-from ._io import fmt_points, write_text_atomic
+from ._format import fmt_points
 from .config import FeedbackConfig
 from .inputs import Submission, question_order
 
@@ -207,6 +208,6 @@ def render_html(fb: Feedback) -> str:
 def write_feedback(folder: Path, fb: Feedback) -> tuple[Path, Path]:
     md = folder / f"{fb.name}.md"
     page = folder / f"{fb.name}.html"
-    write_text_atomic(md, render_markdown(fb))
-    write_text_atomic(page, render_html(fb))
+    atomic.write_text(md, render_markdown(fb))
+    atomic.write_text(page, render_html(fb))
     return md, page

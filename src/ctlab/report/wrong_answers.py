@@ -52,7 +52,7 @@ class WrongAnswerGroup:
         return f"{self.description}: {self.count} {noun}"
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- building blocks
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
