@@ -27,3 +27,12 @@ MANUAL_QUESTIONS: frozenset[str] = frozenset({"q8"})
 ANSWER_VARIABLES: tuple[str, ...] = tuple(
     dict.fromkeys(v for names in QUESTIONS.values() for v in names)
 )
+
+
+def question_order(names) -> list[str]:
+    """Question names in gradebook order: q1, q2, ..., q10 (not q1, q10, q2), others last."""
+    def key(q: str) -> tuple[int, str]:
+        digits = q[1:] if q.startswith("q") else ""
+        return (int(digits), q) if digits.isdigit() else (10**6, q)
+
+    return sorted(names, key=key)

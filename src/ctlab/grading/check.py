@@ -12,16 +12,10 @@ import hashlib
 import json
 import os
 import inspect
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ctlab.errors import CtlabError
-
-
-def _qkey(name: str):
-    m = re.fullmatch(r"q(\d+)(.*)", name)
-    return (0, int(m.group(1)), m.group(2)) if m else (1, 0, name)
 
 
 @dataclass
@@ -43,7 +37,8 @@ def load_autograder(root: Path) -> Autograder:
     tests_dir = root / "autograder" / "tests"
     if not tests_dir.is_dir():
         raise CtlabError(f"{tests_dir}: no autograder tests here (run `ctlab build` first, or pass --root)")
-    test_paths = sorted(tests_dir.glob("q*.py"), key=lambda p: _qkey(p.stem))
+    by_name = {p.stem: p for p in tests_dir.glob("q*.py")}
+    test_paths = [by_name[q] for q in contract.question_order(by_name)]
     if not test_paths:
         raise CtlabError(f"{tests_dir}: no q*.py test files")
     data_dir = root / "assignment" / "data"
@@ -54,10 +49,9 @@ def load_autograder(root: Path) -> Autograder:
         if p.is_file():
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
     files = [_parse(p) for p in test_paths]
-    extra_q = getattr(contract, "QUESTIONS", {})
-    questions = sorted(set(extra_q) | {"q9", "q10"} | {f.name for f in files}, key=_qkey)
+    questions = contract.question_order(set(contract.QUESTIONS) | {f.name for f in files})
     max_points: dict[str, float] = {q: 0.0 for q in questions}
-    variables: list[str] = list(getattr(contract, "ANSWER_VARIABLES", ()))
+    variables: list[str] = list(contract.ANSWER_VARIABLES)
     for f in files:
         max_points[f.name] = max_points.get(f.name, 0.0) + float(f.possible)
         for tc in f.test_cases:
@@ -67,7 +61,7 @@ def load_autograder(root: Path) -> Autograder:
     return Autograder(
         root=root, test_paths=test_paths, data_dir=data_dir, sha256=h.hexdigest(),
         questions=questions, max_points=max_points, variables=variables,
-        manual=frozenset(getattr(contract, "MANUAL_QUESTIONS", frozenset())),
+        manual=contract.MANUAL_QUESTIONS,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ctlab.contract import question_order
 from ctlab.errors import CtlabError
 
 QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 11))
@@ -175,16 +176,7 @@ def max_points_by_question(subs: list[Submission]) -> dict[str, float]:
         if not maxima.get(q) and q in manual:
             maxima[q] = manual[q]
     maxima = {q: mp for q, mp in maxima.items() if mp > 0}
-    return dict(sorted(maxima.items(), key=lambda kv: _qkey(kv[0])))
-
-
-def _qkey(q: str) -> tuple[int, str]:
-    digits = q[1:] if q.startswith("q") else ""
-    return (int(digits), q) if digits.isdigit() else (10**6, q)
-
-
-def question_order(names) -> list[str]:
-    return sorted(names, key=_qkey)
+    return {q: maxima[q] for q in question_order(maxima)}
 
 
 @dataclass(frozen=True)
