@@ -200,7 +200,7 @@ def _digests(snapshot_dir: str) -> dict[str, str]:
         if not isinstance(entry, dict):
             continue
         f = entry.get("file")
-        if entry.get("kind") in ("json", "dataframe", "series") and isinstance(f, str) and "/" not in f and not f.startswith("."):
+        if entry.get("kind") in ("json", "dataframe", "series", "index", "array") and isinstance(f, str) and "/" not in f and not f.startswith("."):
             try:
                 h = hashlib.sha256(Path(snapshot_dir, f).read_bytes())
                 h.update(json.dumps([entry.get("kind"), entry.get("name")], default=str).encode())

@@ -1,0 +1,436 @@
+"""Answer snapshots: every answer type students plausibly use survives the round trip, a frame with
+an awkward extra column keeps its answer columns, and forged snapshot files are refused without
+being built in memory (the files come from the sandbox that ran the submission's code)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ctlab.grading import snapshot
+
+REPO = Path(__file__).resolve().parents[1]
+CSV = "event_id,timestamp,user,n\ne1,2026-02-28T01:57:41Z,alice,1\ne2,2026-02-28T02:57:41Z,bob,\n"
+
+
+def _round_trip(tmp_path, value, name="x"):
+    manifest = snapshot.write_snapshot({name: value}, [name], tmp_path / "snap", 1)
+    values, problems = snapshot.load_snapshot_with_problems(tmp_path / "snap")
+    assert problems == {}
+    return manifest["variables"][name], values[name]
+
+
+def _frame():
+    df = pd.read_csv(io.StringIO(CSV))
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    return df
+
+
+# ---------------------------------------------------------------- round trips
+
+def test_unique_of_a_string_column_is_an_arrow_string_array(tmp_path):
+    actors = _frame()["user"].unique()
+    assert type(actors).__name__ == "ArrowStringArray"  # what pandas 3 returns, not a list
+    entry, got = _round_trip(tmp_path, actors)
+    assert entry["kind"] == "array"
+    assert type(got).__name__ == "ArrowStringArray" and list(got) == ["alice", "bob"]
+
+
+def test_pyarrow_backed_answers(tmp_path):
+    df = pd.read_csv(io.StringIO(CSV), dtype_backend="pyarrow")
+    actors = df["user"].unique()
+    assert type(actors).__name__ == "ArrowExtensionArray"
+    _, got = _round_trip(tmp_path, actors)
+    assert list(got) == ["alice", "bob"] and all(isinstance(v, str) for v in got)
+    _, frame = _round_trip(tmp_path, df, "frame")
+    assert frame["n"].dtype == df["n"].dtype == "int64[pyarrow]"
+    # pyarrow's reader names Arrow-backed strings "string": same values, same missing marker
+    pd.testing.assert_frame_equal(frame, df, check_dtype=False)
+    assert frame["user"].tolist() == ["alice", "bob"]
+
+
+def test_categorical_answers(tmp_path):
+    cat = _frame()["user"].astype("category")
+    entry, got = _round_trip(tmp_path, cat.unique())
+    assert isinstance(got, pd.Categorical) and list(got) == ["alice", "bob"]
+    _, series = _round_trip(tmp_path, cat, "s")
+    pd.testing.assert_series_equal(series, cat)
+
+
+@pytest.mark.parametrize("index", [pd.Index(["alice", "bob"], name="user"), pd.Index(["alice", "bob"]),
+                                   pd.DatetimeIndex(["2026-02-28T01:57:41"], tz="UTC"), pd.RangeIndex(3)])
+def test_index_answers(tmp_path, index):
+    entry, got = _round_trip(tmp_path, index)
+    assert entry["kind"] == "index"
+    pd.testing.assert_index_equal(got, index, exact=False)
+    assert got.name == index.name
+
+
+def test_multiindex_is_saved_as_tuples(tmp_path):
+    mi = pd.MultiIndex.from_tuples([("alice", 1), ("bob", 2)])
+    entry, got = _round_trip(tmp_path, mi)
+    assert entry["kind"] == "json" and list(got) == [("alice", 1), ("bob", 2)]
+
+
+@pytest.mark.parametrize("arr", [np.array(["alice", "bob"]), np.array(["alice", None], dtype=object),
+                                 np.array([b"x"], dtype=object)[:0]])
+def test_numpy_text_arrays_come_back_as_object_arrays(tmp_path, arr):
+    _, got = _round_trip(tmp_path, arr)
+    assert isinstance(got, np.ndarray) and got.dtype == object and got.tolist() == arr.tolist()
+
+
+@pytest.mark.parametrize("arr", [np.array([1, 2], dtype=np.int32), np.array([True, False]),
+                                 np.array([1.5, np.nan]), np.array([1 + 2j]), np.array([7], dtype=np.uint8),
+                                 np.array(["2026-02-28T01:57:41.123456", "NaT"], dtype="datetime64[us]"),
+                                 np.array([1500, -1], dtype="timedelta64[ms]")])
+def test_numpy_arrays_keep_their_dtype(tmp_path, arr):
+    _, got = _round_trip(tmp_path, arr)
+    assert got.dtype == arr.dtype
+    np.testing.assert_array_equal(got, arr)
+
+
+def test_numpy_object_array_holding_lists_stays_one_dimensional(tmp_path):
+    arr = np.empty(2, dtype=object)
+    arr[0], arr[1] = ["a", "b"], ["c", "d"]
+    _, got = _round_trip(tmp_path, arr)
+    assert got.shape == (2,) and got[0] == ["a", "b"]
+
+
+@pytest.mark.parametrize("unit", ["us", "ms", "ns", "s"])
+def test_tz_aware_datetimes_keep_their_resolution(tmp_path, unit):
+    ts = pd.to_datetime(["2026-02-28T01:57:41.123Z", None], utc=True).as_unit(unit)
+    df = pd.DataFrame({"event_id": ["e1", "e2"], "timestamp": ts})
+    df["hour"] = df["timestamp"].dt.hour
+    _, got = _round_trip(tmp_path, df)
+    kept = "ms" if unit == "s" else unit  # Parquet has no seconds unit: same instants, in ms
+    assert str(got["timestamp"].dtype) == f"datetime64[{kept}, UTC]"
+    pd.testing.assert_frame_equal(got.assign(timestamp=got["timestamp"].dt.as_unit(unit)), df)
+    _, arr = _round_trip(tmp_path, df["timestamp"].unique(), "u")
+    assert str(arr.dtype) == f"datetime64[{kept}, UTC]" and arr[0] == ts[0] and arr[1] is pd.NaT
+
+
+def test_series_of_str_dtype_and_nullable_ints(tmp_path):
+    s = pd.Series(["alice", None], name="user", dtype="str")
+    _, got = _round_trip(tmp_path, s)
+    pd.testing.assert_series_equal(got, s)
+    ints = pd.array([1, None], dtype="Int64")
+    _, got = _round_trip(tmp_path, ints, "i")
+    assert str(got.dtype) == "Int64" and got[0] == 1 and got[1] is pd.NA
+
+
+def test_frame_with_integer_column_names_and_a_named_index(tmp_path):
+    df = pd.DataFrame({0: ["a", "b"], 1: [1, 2]}, index=pd.Index(["e1", "e2"], name="event_id"))
+    _, got = _round_trip(tmp_path, df)
+    pd.testing.assert_frame_equal(got, df)
+
+
+@pytest.mark.parametrize("value", [{"alice", "bob"}, frozenset({"T1078"}), ("T1078", "T1098"), ["a", ("b", 1)],
+                                   {"user": "alice", "n": 3}, {("a", 1): [1.5]}, {"__t": "not a tag"},
+                                   10.65, float("inf"), None, "T1078", np.int64(3), pd.Timestamp("2026-02-28", tz="UTC"),
+                                   pd.Timedelta(minutes=10), pd.NaT])
+def test_plain_values(tmp_path, value):
+    entry, got = _round_trip(tmp_path, value)
+    assert entry["kind"] == "json"
+    assert type(got) is (int if isinstance(value, np.integer) else type(value)) and (got == value or got is value)
+
+
+def test_array_inside_a_list_is_saved_as_its_values(tmp_path):
+    _, got = _round_trip(tmp_path, [_frame()["user"].unique()])
+    assert got[0].tolist() == ["alice", "bob"]
+
+
+# ---------------------------------------------------------------- mixed columns
+
+def test_mixed_extra_columns_are_saved_as_text_and_the_answer_columns_stay(tmp_path):
+    df = _frame()
+    df["when"] = df["timestamp"].astype(object)
+    df.loc[1, "when"] = "unknown"
+    df["meta"] = [{"n": 1}, "none"]
+    df["tags"] = [["a", "b"], None]
+    entry, got = _round_trip(tmp_path, df)
+    assert entry["text_columns"] == ["when", "meta", "tags"]
+    assert entry["note"] == "saved as text (values of mixed or nested types): when, meta, tags"
+    pd.testing.assert_frame_equal(got[["event_id", "timestamp", "user", "n"]], df[["event_id", "timestamp", "user", "n"]])
+    assert got["when"].tolist() == ["2026-02-28 01:57:41+00:00", "unknown"]
+    assert got["meta"].tolist() == ["{'n': 1}", "none"]
+    assert got["tags"].iloc[0] == "['a', 'b']" and pd.isna(got["tags"].iloc[1])
+
+
+def test_plain_frame_has_no_note(tmp_path):
+    entry, _ = _round_trip(tmp_path, _frame())
+    assert "note" not in entry and "text_columns" not in entry
+
+
+def test_mixed_series_is_saved_as_text(tmp_path):
+    s = pd.Series([1, "a", None], name="mixed")
+    entry, got = _round_trip(tmp_path, s)
+    assert entry["note"] == "values saved as text (values of mixed or nested types)"
+    assert got.tolist()[:2] == ["1", "a"] and pd.isna(got.iloc[2]) and got.name == "mixed"
+
+
+def test_frame_that_cannot_be_saved_even_as_text_says_why(tmp_path):
+    df = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    manifest = snapshot.write_snapshot({"df": df, "ok": [1]}, ["df", "ok"], tmp_path / "snap", 1)
+    assert manifest["variables"]["df"]["kind"] == "unsupported"
+    values, problems = snapshot.load_snapshot_with_problems(tmp_path / "snap")
+    assert values == {"ok": [1]}
+    assert problems["df"].startswith("could not be saved (ValueError: Duplicate column names found")
+
+
+# ---------------------------------------------------------------- forged snapshots
+
+def _forge(tmp_path, entry: dict, name="x", payload: bytes | None = None, fname="v0.json") -> Path:
+    snap = tmp_path / "forged"
+    snap.mkdir(exist_ok=True)
+    if payload is not None:
+        (snap / fname).write_bytes(payload)
+    (snap / "manifest.json").write_text(json.dumps({"format": 1, "cell": 1, "variables": {name: entry}}))
+    return snap
+
+
+def _forged_json(tmp_path, obj) -> tuple[dict, dict]:
+    snap = _forge(tmp_path, {"kind": "json", "file": "v0.json"}, payload=json.dumps(obj).encode())
+    return snapshot.load_snapshot_with_problems(snap)
+
+
+def test_huge_string_dtype_is_loaded_as_objects_without_allocating(tmp_path):
+    # the 72-byte snapshot that once made the grader allocate 1 GB
+    tracemalloc.start()
+    try:
+        values, problems = _forged_json(tmp_path, {"__t": "ndarray", "dtype": "U50000000", "v": ["a", "b", "c", "d", "e"]})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problems == {} and values["x"].dtype == object and values["x"].tolist() == ["a", "b", "c", "d", "e"]
+    assert peak < 5_000_000
+
+
+@pytest.mark.parametrize("dtype", ["V1000000000", "(1000000000,)float64", "float64,(1000000000,)int8", "M8",
+                                   "datetime64[2000000000s]", "O,O"])
+def test_dtypes_outside_the_list_are_refused(tmp_path, dtype):
+    tracemalloc.start()
+    try:
+        values, problems = _forged_json(tmp_path, {"__t": "ndarray", "dtype": dtype, "v": [1]})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert values == {}
+    assert problems["x"] == f"could not be loaded (SnapshotError: array dtype {dtype!r} is not allowed)"
+    assert peak < 5_000_000
+
+
+@pytest.mark.parametrize("obj, message", [
+    ({"__t": "ndarray", "dtype": "int64", "v": ["x"]}, "bad int64 array"),
+    ({"__t": "ndarray", "dtype": "int8", "v": [100000]}, "bad int8 array"),
+    ({"__t": "ndarray", "dtype": "datetime64[ns]", "i8": [1.5]}, "bad datetime64[ns] array"),
+    ({"__t": "ndarray", "dtype": "datetime64[ns]", "v": [1]}, "bad datetime64[ns] array"),
+    ({"__t": "tuple", "v": 5}, "tagged value without a list of items"),
+    ({"__t": "dict", "v": [[1]]}, "bad dict value"),
+    ({"__t": "complex", "v": ["a", 1]}, "bad complex value"),
+    ({"__t": "Timestamp", "v": "2026" * 100}, "bad date or time value"),
+    ({"__t": "pickle", "v": "gASV"}, "unknown tag 'pickle'"),
+])
+def test_malformed_tagged_values_are_refused(tmp_path, obj, message):
+    values, problems = _forged_json(tmp_path, obj)
+    assert values == {} and problems["x"] == f"could not be loaded (SnapshotError: {message})"
+
+
+def test_json_nesting_is_bounded(tmp_path):
+    deep = 60
+    values, problems = _forged_json(tmp_path, json.loads("[" * deep + "]" * deep))
+    assert problems["x"] == "could not be loaded (SnapshotError: nested too deeply)"
+    snap = _forge(tmp_path, {"kind": "json", "file": "v0.json"}, payload=b"[" * 1_000_000 + b"]" * 1_000_000)
+    t0 = time.monotonic()
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert values == {} and problems["x"] == "could not be loaded (SnapshotError: v0.json: nested too deeply)"
+    assert time.monotonic() - t0 < 2
+    ok = json.loads("[" * 40 + "]" * 40)
+    assert _forged_json(tmp_path, ok)[0]["x"] == ok
+
+
+def test_json_file_size_is_bounded_before_reading(tmp_path):
+    n = snapshot.MAX_JSON_BYTES + 1
+    snap = _forge(tmp_path, {"kind": "json", "file": "v0.json"}, payload=b"")
+    with open(snap / "v0.json", "wb") as f:
+        f.truncate(n)  # sparse: nothing is written, nothing may be read
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert problems["x"] == f"could not be loaded (SnapshotError: v0.json is {n} bytes (limit {snapshot.MAX_JSON_BYTES}))"
+
+
+def test_decoded_json_size_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "MAX_VALUE_BYTES", 100_000)
+    values, problems = _forged_json(tmp_path, ["x" * 1000] * 200)
+    assert values == {}
+    assert problems["x"] == "could not be loaded (SnapshotError: value too large once decoded (limit 100000 bytes))"
+    values, problems = _forged_json(tmp_path, ["x" * 1000] * 50)
+    assert problems == {} and len(values["x"]) == 50
+
+
+def _forged_parquet(tmp_path, write) -> tuple[dict, dict]:
+    snap = _forge(tmp_path, {"kind": "dataframe", "file": "v0.parquet"})
+    write(snap / "v0.parquet")
+    return snapshot.load_snapshot_with_problems(snap)
+
+
+def test_parquet_larger_than_the_cap_on_disk_is_not_read(tmp_path):
+    n = snapshot.MAX_VALUE_BYTES + 1
+
+    def write(p):
+        with open(p, "wb") as f:
+            f.truncate(n)
+
+    t0 = time.monotonic()
+    values, problems = _forged_parquet(tmp_path, write)
+    assert problems["x"] == f"could not be loaded (SnapshotError: v0.parquet is {n} bytes (limit {snapshot.MAX_VALUE_BYTES}))"
+    assert time.monotonic() - t0 < 1
+
+
+def test_compressed_parquet_is_refused(tmp_path):
+    values, problems = _forged_parquet(tmp_path, lambda p: pq.write_table(pa.table({"a": ["x"] * 10}), p, compression="zstd"))
+    assert values == {} and problems["x"] == "could not be loaded (SnapshotError: v0.parquet: compressed columns are not accepted)"
+
+
+def test_parquet_cell_count_is_bounded(tmp_path):
+    rows = snapshot.MAX_CELLS + 1
+    values, problems = _forged_parquet(tmp_path, lambda p: pq.write_table(pa.table({"a": pa.nulls(rows)}), p, compression="none"))
+    assert problems["x"] == f"could not be loaded (SnapshotError: v0.parquet holds {rows} cells (limit {snapshot.MAX_CELLS}))"
+
+
+def test_nested_parquet_columns_are_refused(tmp_path):
+    values, problems = _forged_parquet(tmp_path, lambda p: pq.write_table(pa.table({"l": [["a"]], "s": [{"k": 1}]}), p,
+                                                                          compression="none"))
+    assert problems["x"] == "could not be loaded (SnapshotError: v0.parquet: columns of unsupported types (l, s))"
+
+
+def _dictionary_bomb(path, rows=300, width=1_000_000):
+    """About 1 MB on disk: one 1 MB string, repeated `rows` times by the dictionary encoding,
+    in a column the file's schema calls a plain string column."""
+    indices = pa.array(np.zeros(rows, dtype=np.int32))
+    col = pa.DictionaryArray.from_arrays(indices, pa.array(["x" * width]))
+    pq.write_table(pa.table({"user": col}), path, compression="none", store_schema=False)
+
+
+def test_repeated_dictionary_value_is_refused_before_it_is_expanded(tmp_path):
+    values, problems = _forged_parquet(tmp_path, _dictionary_bomb)
+    assert (tmp_path / "forged" / "v0.parquet").stat().st_size < 2_000_000
+    assert values == {}
+    assert problems["x"] == \
+        f"could not be loaded (SnapshotError: v0.parquet expands to more than {snapshot.MAX_VALUE_BYTES} bytes)"
+
+
+def test_forged_parquet_loads_stay_small_in_memory(tmp_path):
+    """In a fresh process (so the peak is this load's own), Arrow's peak allocation stays small."""
+    _dictionary_bomb(tmp_path / "bomb.parquet")
+    pq.write_table(pa.table({"a": pa.nulls(snapshot.MAX_CELLS + 1)}), tmp_path / "rows.parquet", compression="none")
+    code = textwrap.dedent(f"""
+        import pyarrow as pa
+        from pathlib import Path
+        from ctlab.grading import snapshot
+        for name in ("bomb.parquet", "rows.parquet"):
+            try:
+                snapshot._read_parquet(Path({str(tmp_path)!r}) / name)
+                print("loaded", name)
+            except snapshot.SnapshotError:
+                pass
+        print(pa.default_memory_pool().max_memory())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "loaded" not in out.stdout
+    assert int(out.stdout.split()[-1]) < 20_000_000
+
+
+def test_forged_series_without_its_column(tmp_path):
+    snap = _forge(tmp_path, {"kind": "series", "file": "v0.parquet"})
+    pq.write_table(pa.table({"other": [1]}), snap / "v0.parquet", compression="none")
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert problems["x"] == "could not be loaded (SnapshotError: no __series__ column)"
+
+
+def test_unknown_kind(tmp_path):
+    snap = _forge(tmp_path, {"kind": "pickle", "file": "v0.pkl"}, payload=b"\x80\x04")
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert problems["x"] == "could not be loaded (SnapshotError: unknown kind 'pickle')"
+
+
+# ---------------------------------------------------------------- graded for real
+
+VARIANTS_Q5_Q6 = {
+    "unique_without_tolist": "actors = susp_iam['user'].unique()\n"
+                             "related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]\n"
+                             "susp_users = susp_iam['user'].unique()",
+    "index_answers": "actors = pd.Index(susp_iam['user'].unique(), name='user')\n"
+                     "related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]\n"
+                     "susp_users = pd.Index(susp_iam['user'].unique())",
+    "numpy_answers": "actors = np.array(susp_iam['user'].unique(), dtype=str)\n"
+                     "related_api = cloud_api_df[cloud_api_df['user'].isin(actors)]\n"
+                     "susp_users = susp_iam['user'].unique().to_numpy(dtype=object)\n"
+                     "mitre_techniques = np.array(mitre_techniques)",
+}
+MIXED_COLUMNS = ("cloud_iam_df['when'] = cloud_iam_df['timestamp'].astype(object)\n"
+                 "cloud_iam_df.loc[cloud_iam_df.index[:5], 'when'] = 'unknown'\n"
+                 "cloud_api_df['meta'] = [{'n': i} if i % 2 else 'none' for i in range(len(cloud_api_df))]")
+
+
+def _variant_notebooks(folder: Path) -> None:
+    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO / "tests" / "submissions"))
+    try:
+        from make_corpus import HEAD, Q8, write_nb
+        from reveal_answers import REVEAL
+    finally:
+        del sys.path[:2]
+    q = dict(REVEAL)
+    base = [q["q1"], q["q2"], q["q3"], q["q4"], q["q7"]]
+    for name, code in VARIANTS_Q5_Q6.items():
+        write_nb(folder / f"{name}.ipynb", HEAD + base + [code, Q8])
+    pyarrow_load = q["q1"].replace(".csv')", ".csv', dtype_backend='pyarrow')")
+    assert pyarrow_load.count("dtype_backend") == 2
+    write_nb(folder / "pyarrow_backend.ipynb",
+             HEAD + [pyarrow_load] + base[1:] + [VARIANTS_Q5_Q6["unique_without_tolist"], Q8])
+    write_nb(folder / "category_column.ipynb",
+             HEAD + [q["q1"] + "\ncloud_iam_df['user'] = cloud_iam_df['user'].astype('category')"] + base[1:]
+             + [VARIANTS_Q5_Q6["unique_without_tolist"], Q8])
+    write_nb(folder / "mixed_extra_columns.ipynb",
+             HEAD + [q["q1"], q["q2"], MIXED_COLUMNS] + base[2:] + [q["q5"], q["q6"], Q8])
+
+
+@pytest.mark.slow
+def test_answer_types_grade_full_marks(tmp_path, monkeypatch):
+    from ctlab.grading.batch import grade
+
+    if not sorted((REPO / "autograder" / "tests").glob("q*.py")):
+        pytest.fail("autograder/tests is missing: run `ctlab build`")
+    subs = tmp_path / "subs"
+    _variant_notebooks(subs)
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "out"
+    grade(submissions=[subs], out=out, root=REPO, jobs=2, timeout=60, memory_mb=2048, no_sandbox=False,
+          force=False, manual=None, progress=False)
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {Path(r["file"]).stem: r for r in csv.DictReader(f)}
+    full = {"q1": "1", "q2": "2", "q3": "2", "q4": "2", "q5": "2", "q6": "1", "q7": "3"}
+    assert sorted(rows) == ["category_column", "index_answers", "mixed_extra_columns", "numpy_answers",
+                            "pyarrow_backend", "unique_without_tolist"]
+    for name, row in rows.items():
+        assert ({q: row[q] for q in full}, row["grading_status"]) == (full, "ok"), name
+    manifest = snapshot.read_manifest(out / "snapshots" / "mixed_extra_columns")
+    assert manifest["variables"]["cloud_iam_df"]["text_columns"] == ["when"]
+    assert manifest["variables"]["cloud_api_df"]["text_columns"] == ["meta"]
+    assert manifest["variables"]["related_api"]["note"] == "saved as text (values of mixed or nested types): meta"
+    manifest = snapshot.read_manifest(out / "snapshots" / "unique_without_tolist")
+    assert manifest["variables"]["actors"]["type"] == "ArrowStringArray"
+    assert manifest["variables"]["actors"]["kind"] == "array"
