@@ -10,8 +10,11 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -62,6 +65,11 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "hostile_loopback_connection.ipynb": (FULL, "ok"),
     "hostile_detached_processes.ipynb": (FULL, "ok"),
     "hostile_overwrite_grade_files.ipynb": (FULL, "ok"),
+    "hostile_fill_disk_delete_data.ipynb": (FULL, "ok"),
+    "hostile_persist_in_tmp.ipynb": (FULL, "ok"),
+    "hostile_readonly_leftovers.ipynb": (FULL, "ok"),
+    "passes_all_sees_no_leftovers.ipynb": (FULL, "ok"),
+    "keeps_answers_output_flood_after.ipynb": (FULL, "output limit exceeded in cell 18: kept answers up to cell 17"),
     "wrong_answers_plain.ipynb": (WRONG, "ok"),
     "wrong_answers_patched_pandas_numpy_otter.ipynb": (WRONG, "ok"),
     "wrong_answers_search_disk_for_answers.ipynb": (WRONG, "ok"),
@@ -229,5 +237,94 @@ def test_grade_files_and_repository_untouched(graded):
 
 def test_summary_counts(graded):
     s = graded["summary"]
-    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 10, 3)
+    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 10, 4)
     assert s.mode == "bwrap" and "bubblewrap" in s.describe()
+
+
+# ------------------------------------------------------------------ one worker, attacker then victim
+
+# Each attack is graded right before a copy of the victim, on a single worker (so in the same
+# sandbox): whatever an attack leaves behind would show in the victim's score.
+SEQUENCE = [
+    ("hostile_fill_disk_delete_data.ipynb", "victim_after_fill"),
+    ("hostile_persist_in_tmp.ipynb", "victim_after_persist"),
+    ("hostile_readonly_leftovers.ipynb", "victim_after_readonly"),
+    ("keeps_answers_output_flood_after.ipynb", "victim_after_flood"),
+]
+OUTBOX_CAP = 256 * 1024 * 1024  # what the zygote may copy out of one submission (a snapshot)
+
+
+def _tree_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(folder):
+        for n in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, n)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+@pytest.fixture(scope="module")
+def sequence(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sequence")
+    subs, work, out = base / "subs", base / "work", base / "out"
+    subs.mkdir()
+    work.mkdir()
+    files = []
+    for attack, victim in SEQUENCE:
+        files.append(CORPUS / attack)
+        files.append(subs / f"{victim}.ipynb")
+        shutil.copyfile(CORPUS / "passes_all_sees_no_leftovers.ipynb", files[-1])
+    # The run's worker folders (and so the outboxes, on the host disk) go under `work`;
+    # measure them while the batch runs.
+    peak = {"outboxes": 0}
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            boxes = list(work.glob("ctlab-grade-*/worker-*/out"))
+            peak["outboxes"] = max(peak["outboxes"], sum(_tree_bytes(b) for b in boxes))
+            time.sleep(0.01)
+
+    t = threading.Thread(target=watch, daemon=True)
+    old_tempdir = tempfile.tempdir
+    tempfile.tempdir = str(work)
+    t.start()
+    try:
+        summary = grade(submissions=files, out=out, root=REPO, jobs=1, timeout=TIMEOUT, memory_mb=2048,
+                        no_sandbox=False, force=False, manual=None, progress=False, sandbox="bwrap")
+    finally:
+        stop.set()
+        t.join()
+        tempfile.tempdir = old_tempdir
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {Path(r["file"]).name: r for r in csv.DictReader(f)}
+    return {"out": out, "rows": rows, "summary": summary, "peak": peak["outboxes"]}
+
+
+@pytest.mark.parametrize("attack,victim", SEQUENCE)
+def test_victim_on_the_same_worker_gets_full_marks(sequence, attack, victim):
+    points, status = EXPECTED[attack]
+    row = sequence["rows"][attack]
+    assert ({q: float(row[q]) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in points.items()}, status)
+    row = sequence["rows"][f"{victim}.ipynb"]
+    assert row["grading_status"] == "ok"
+    assert {q: float(row[q]) for q in QS} == {q: float(v) for q, v in FULL.items()}
+    assert json.loads(load_snapshot(sequence["out"] / "snapshots" / victim)["triage_summary"]) == []
+
+
+def test_output_flood_stays_in_the_sandbox(sequence):
+    assert sequence["summary"].mode == "bwrap"
+    # The host side saw at most one snapshot and a progress record per submission, never the flood.
+    assert sequence["peak"] < 16 * 1024 * 1024, sequence["peak"]
+    assert _tree_bytes(sequence["out"]) < OUTBOX_CAP
+    # Only the real snapshot (cell 17) came out, and only the manifest and the files it names:
+    # not the forged later ones, not the extra file planted in the real one.
+    kept = sequence["out"] / "snapshots" / "keeps_answers_output_flood_after"
+    manifest = json.loads((kept / "manifest.json").read_text())
+    assert manifest["cell"] == 17
+    named = {e["file"] for e in manifest["variables"].values() if e.get("file")}
+    assert {p.name for p in kept.iterdir()} == named | {"manifest.json"}
+    assert not any(p.is_symlink() for p in kept.iterdir())
+    assert load_snapshot(kept)["mitre_techniques"] == ["T1078", "T1098", "T1530"]

@@ -147,8 +147,34 @@ def test_sandbox_isolation_and_credit(tmp_path, root, mode):
         assert facts["uid"] not in (0, os.getuid())
         assert "unprivileged-user fallback" in summary.describe()
     # the detached child of loop.ipynb is gone: no process left running as a sandbox uid
-    leftovers = [d for d in os.listdir("/proc") if d.isdigit() and os.stat(f"/proc/{d}").st_uid == facts["uid"]]
+    # (other grading runs on this machine may have their own children as that uid: count ours,
+    # i.e. those descending from this process, and orphans adopted by init)
+    leftovers = [d for d in os.listdir("/proc") if d.isdigit() and _uid_of(d) == facts["uid"]
+                 and (_descends_from(int(d), os.getpid()) or _ppid(int(d)) == 1)]
     assert leftovers == []
+
+
+def _uid_of(pid: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def _ppid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        pid = _ppid(pid)
+        if pid == ancestor:
+            return True
+    return False
 
 
 @pytest.mark.slow
@@ -302,6 +328,10 @@ def test_status_words():
         "kernel exited (os._exit(1)) in cell 5: kept answers up to cell 4"
     assert describe({"signal": 11}, {"started": 2}, 120, 0) == "kernel killed by SIGSEGV in cell 2: kept no answers"
     assert describe({"exit_code": 0}, {"started": 3, "done": True}, 120, 3) == "ok"
+    assert describe({"output_limit": True, "signal": 9}, {"started": 7}, 120, 6) == \
+        "output limit exceeded in cell 7: kept answers up to cell 6"
+    assert describe({"prepare_error": "OSError: [Errno 28] No space left on device", "exit_code": 70}, None, 120, 0) == \
+        "grading worker could not prepare the submission: OSError: [Errno 28] No space left on device"
 
 
 def test_python_stays_visible_when_the_checkout_lives_under_tmp(tmp_path, monkeypatch):
@@ -313,3 +343,76 @@ def test_python_stays_visible_when_the_checkout_lives_under_tmp(tmp_path, monkey
     tmpfs_tmp = max(i for i in range(1, len(cmd)) if cmd[i - 1] == "--tmpfs" and cmd[i] == "/tmp")
     venv_bind = max(i for i in range(2, len(cmd)) if cmd[i - 2] == "--ro-bind" and cmd[i] == "/tmp/ci-clone/.venv")
     assert venv_bind > tmpfs_tmp
+
+
+def test_sandbox_layout_keeps_submission_writes_off_the_host(tmp_path):
+    """/job's top and the staging tmpfs /out belong to root; the outbox (a host folder) is
+    writable by the zygote only; the zygote may hand folders over and wipe what is left."""
+    from ctlab.grading import sandbox
+
+    cmd = sandbox.bwrap_command(tmp_path / "inbox", tmp_path / "outbox")
+
+    def tmpfs(target):
+        i = next(i for i in range(len(cmd)) if cmd[i] == "--tmpfs" and cmd[i + 1] == target)
+        opts = dict(zip(cmd[i - 4:i:2], cmd[i - 3:i:2]))
+        return opts["--perms"], int(opts["--size"])
+
+    assert tmpfs("/job") == ("0755", sandbox.JOB_TMPFS_BYTES)
+    assert tmpfs("/out") == ("0755", sandbox.OUT_TMPFS_BYTES)
+    assert tmpfs("/tmp")[0] == "1777"
+    if os.geteuid() == 0:
+        caps = {cmd[i + 1] for i in range(len(cmd) - 1) if cmd[i] == "--cap-add"}
+        assert caps == {"CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"}
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.csv").write_text("a\n1\n")
+    (tmp_path / "run").mkdir()
+    w = sandbox.Worker(0, "bwrap", tmp_path / "run", data)
+    st = w.outbox.stat()
+    assert (st.st_uid, st.st_mode & 0o777) == (os.geteuid(), 0o700)
+
+
+def test_snapshot_copy_takes_only_named_regular_files_within_the_cap(tmp_path, monkeypatch):
+    from ctlab.grading import execute
+
+    src = tmp_path / "snap-00003"
+    src.mkdir()
+    (tmp_path / "secret.json").write_text('"secret"')
+    (src / "v0.json").write_text('["T1078"]')
+    (src / "v1.json").symlink_to(tmp_path / "secret.json")
+    (src / "v2.json").write_text('"' + "x" * 5000 + '"')
+    (src / "extra.bin").write_bytes(b"x" * 100)
+    (src / "manifest.json").write_text(json.dumps({"format": 1, "cell": 3, "variables": {
+        "a": {"kind": "json", "file": "v0.json"}, "b": {"kind": "json", "file": "v1.json"},
+        "c": {"kind": "json", "file": "v2.json"}, "d": {"kind": "json", "file": "../secret.json"}}}))
+    monkeypatch.setattr(execute, "SNAPSHOT_COPY_CAP", 2000)
+    execute._copy_snapshot(src, tmp_path / "kept")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["manifest.json", "v0.json"]
+    values, problems = snapshot.load_snapshot_with_problems(tmp_path / "kept")
+    assert values == {"a": ["T1078"]} and set(problems) == {"b", "c", "d"}
+
+
+@pytest.mark.slow
+def test_preparation_failure_is_the_graders_and_retried_on_a_fresh_worker(tmp_path, root):
+    """A working copy the zygote cannot make is reported as the grader's failure (after one
+    retry on a fresh zygote), not as the submission's; once the cause is gone, grading goes on."""
+    from ctlab.grading import sandbox
+
+    (tmp_path / "run").mkdir()
+    w = sandbox.Worker(0, "bwrap", tmp_path / "run", root / "assignment" / "data")
+    w.start()
+    try:
+        first = w.proc.pid
+        fifo = w.inbox / "data" / "pipe"
+        os.mkfifo(fifo)  # copying a named pipe fails
+        job = w.run(["x = 1"], ["x"], 10, 1024)
+        assert job.reply["prepare_error"] == "cannot copy data/pipe into the working copy: `/inbox/data/pipe` is a named pipe"
+        assert w._counter == 2 and w.proc is not None and w.proc.pid != first  # retried on a new zygote
+        assert describe(job.reply, None, 10, 0) == ("grading worker could not prepare the submission: "
+                                                    "cannot copy data/pipe into the working copy: `/inbox/data/pipe` is a named pipe")
+        fifo.unlink()
+        job = w.run(["import os\nx = sorted(os.listdir('data'))"], ["x"], 10, 1024)
+        assert job.reply.get("exit_code") == 0 and not job.reply.get("prepare_error")
+        assert json.loads((job.outbox / "progress.json").read_text())["done"] is True
+    finally:
+        w.stop()

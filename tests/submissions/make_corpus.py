@@ -169,6 +169,98 @@ import subprocess
 subprocess.Popen(["/bin/sh", "-c", "sleep 600", "ctlab-detached-marker-7f3a"], start_new_session=True)
 time.sleep(0.3)'''
 
+# Attacks on the submissions graded after this one by the same worker (issue 4, isolation
+# review): each keeps its own answers; the victim below must still get full marks after it.
+FILL_DISK = r'''# Delete the working copy's data, then fill every writable place with files.
+import os, shutil
+shutil.rmtree("data", ignore_errors=True)
+filled = {}
+for d in ("/job", "/job/work", os.getcwd(), "/tmp", os.path.expanduser("~")):
+    n = 0
+    try:
+        for i in range(64):  # files of at most 64 MiB each (the per-file limit)
+            with open(os.path.join(d, f"fill{i}.bin"), "wb") as f:
+                for _ in range(8):
+                    f.write(b"\0" * (8 << 20))
+                    n += 8 << 20
+    except OSError as e:
+        filled[d] = [n, type(e).__name__]
+filled'''
+
+PERSIST = r'''# Leave files behind for the next submission graded in this sandbox.
+import os
+left = {}
+for p in ("/tmp/persist.txt", "/tmp/.hidden/persist.txt", "/job/persist.txt", "/dev/shm/persist.txt",
+          "/var/tmp/persist.txt", os.path.expanduser("~/persist.txt"), "../persist.txt"):
+    try:
+        os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+        with open(p, "w") as f:
+            f.write("left by an earlier submission")
+        left[p] = "written"
+    except OSError as e:
+        left[p] = type(e).__name__
+left'''
+
+READONLY = r'''# Leave read-only files in read-only folders, so a cleanup with ignore_errors leaves them.
+import os
+for top in ("data", "/tmp/ro", "ro"):
+    os.makedirs(os.path.join(top, "deep"), exist_ok=True)
+    for d in (top, os.path.join(top, "deep")):
+        with open(os.path.join(d, "cloud_iam.csv"), "w") as f:
+            f.write("event_id,timestamp,user,event_name\n")
+        os.chmod(os.path.join(d, "cloud_iam.csv"), 0o444)
+    os.chmod(os.path.join(top, "deep"), 0o555)
+    os.chmod(top, 0o555)
+os.chmod("/tmp/ro", 0)
+os.chmod(".", 0o555)'''
+
+# The victim: its q7 answer is wrong if anything of an earlier submission is still around.
+LEFTOVERS = r'''import os, json
+leftovers = []
+if os.path.exists("/tmp/persist.txt"):
+    leftovers.append("/tmp/persist.txt")
+leftovers += ["/tmp/" + n for n in os.listdir("/tmp")]
+if os.path.isdir("/job"):
+    leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work"]
+leftovers += [n for n in os.listdir(".") if n not in ("data", ".OTTER_LOG")]  # the log is its own
+if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv"]:
+    leftovers.append("data/: " + ", ".join(sorted(os.listdir("data"))))
+leftovers += ["read-only " + p for p in ("data", "data/cloud_iam.csv", "data/cloud_api.csv") if not os.access(p, os.W_OK)]
+leftovers'''
+
+FLOOD = r'''# Write without end where the grader collects results, and forge snapshots there.
+import glob, json, os
+for target in ("/outbox/flood.bin", "/outbox/snap-00019/manifest.json"):
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(b"x" * (1 << 20))
+    except OSError:
+        pass
+stage = os.path.dirname(sorted(glob.glob("/*/*/progress.json"))[0])
+# A later snapshot whose manifest names a file outside its folder, and one that is a symlink.
+os.makedirs(os.path.join(stage, "snap-00019"))
+with open(os.path.join(stage, "snap-00019", "manifest.json"), "w") as f:
+    json.dump({"format": 1, "cell": 19, "variables": {
+        "mitre_techniques": {"kind": "json", "file": "../../inbox/data/cloud_iam.csv"}}}, f)
+os.makedirs(os.path.join(stage, "snap-00018"))
+with open(os.path.join(stage, "snap-00018", "manifest.json"), "w") as f:
+    json.dump({"format": 1, "cell": 18, "variables": {"mitre_techniques": {"kind": "json", "file": "v0.json"}}}, f)
+os.symlink("/etc/passwd", os.path.join(stage, "snap-00018", "v0.json"))
+# And a file the real snapshot's manifest does not name.
+for snap in glob.glob(os.path.join(stage, "snap-0001[0-7]")):
+    with open(os.path.join(snap, "extra.bin"), "wb") as f:
+        f.write(b"x" * 4096)
+i = 0
+while True:
+    try:
+        with open(os.path.join(stage, f"flood{i}.bin"), "wb") as f:
+            for _ in range(8):
+                f.write(b"\0" * (8 << 20))
+    except OSError:
+        pass
+    i += 1'''
+
 CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     # correct, in several styles
     "passes_all_reveal.ipynb": HEAD + REVEAL,
@@ -202,6 +294,14 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     "wrong_answers_patched_pandas_numpy_otter.ipynb": HEAD + WRONG + [PATCHES],
     "wrong_answers_search_disk_for_answers.ipynb": HEAD + WRONG + [SEARCH],
     "hostile_overwrite_grade_files.ipynb": HEAD + REVEAL + [OVERWRITE],
+    # attacks on the next submission of the same worker, and their victim
+    "hostile_fill_disk_delete_data.ipynb": HEAD + REVEAL + [FILL_DISK],
+    "hostile_persist_in_tmp.ipynb": HEAD + REVEAL + [PERSIST],
+    "hostile_readonly_leftovers.ipynb": HEAD + REVEAL + [READONLY],
+    "passes_all_sees_no_leftovers.ipynb": HEAD + [LEFTOVERS] + REVEAL[:-3]
+    + ['mitre_techniques = ["T9999"] if leftovers else ["T1078", "T1098", "T1530"]', CHECKS["q7"],
+       "triage_summary = json.dumps(leftovers)"],
+    "keeps_answers_output_flood_after.ipynb": HEAD + REVEAL + [FLOOD, "late_cell = 1"],
 }
 
 

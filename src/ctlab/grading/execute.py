@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +40,16 @@ def describe(reply: dict, prog: dict | None, timeout: float, snap_cell: int) -> 
     """The gradebook status, in words, from the zygote's reply and the child's progress record."""
     if reply.get("zygote_error"):
         return f"grading worker failed ({reply['zygote_error']}): {_kept(snap_cell)}"
+    if reply.get("prepare_error"):
+        return f"grading worker could not prepare the submission: {reply['prepare_error']}"
     prog = prog or {}
     started = int(prog.get("started") or 0)
     events = prog.get("events") or []
     cell = started or 1
     if reply.get("timed_out"):
         return f"timed out in cell {cell} after {timeout:g} s: {_kept(snap_cell)}"
+    if reply.get("output_limit"):
+        return f"output limit exceeded in cell {cell}: {_kept(snap_cell)}"
     mem = [e for e in events if e.get("kind") == "MemoryError"]
     if mem:
         return f"memory limit exceeded in cell {mem[-1]['cell']}: {_kept(snap_cell)}"
@@ -82,6 +88,35 @@ def _last_snapshot(outbox: Path) -> Path | None:
     return None
 
 
+SNAPSHOT_COPY_CAP = 256 * 1024 * 1024  # bytes of one snapshot kept in OUT/snapshots
+
+
+def _copy_snapshot(src: Path, dest: Path) -> None:
+    """Copy a snapshot folder: its manifest and only the files the manifest names, each a
+    regular file (never through a symlink), the whole within SNAPSHOT_COPY_CAP. A file that
+    does not qualify is left out (the variable then loads as missing, with the reason)."""
+    manifest = snapshot.read_manifest(src)
+    dest.mkdir(mode=0o750)
+    total = (src / snapshot.MANIFEST).stat().st_size
+    for entry in manifest["variables"].values():
+        fname = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(fname, str) or "/" in fname or "\\" in fname or fname.startswith(".") \
+                or (dest / fname).exists():
+            continue
+        try:
+            fd = os.open(src / fname, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or total + st.st_size > SNAPSHOT_COPY_CAP:
+                continue
+            total += st.st_size
+            with open(dest / fname, "wb") as out:
+                shutil.copyfileobj(f, out, 1 << 20)
+    shutil.copyfile(src / snapshot.MANIFEST, dest / snapshot.MANIFEST, follow_symlinks=False)
+
+
 def _read_progress(outbox: Path) -> dict | None:
     p = outbox / "progress.json"
     try:
@@ -110,10 +145,7 @@ def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, ti
         # Keep it in OUT/snapshots/<name>/, replacing the previous one in one step.
         tmp = snapshot_dest.with_name(snapshot_dest.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(snap, tmp, symlinks=True)
-        for p in tmp.rglob("*"):
-            if p.is_symlink():
-                p.unlink()
+        _copy_snapshot(snap, tmp)
         if snapshot_dest.exists():
             shutil.rmtree(snapshot_dest)
         tmp.rename(snapshot_dest)

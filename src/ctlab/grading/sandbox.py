@@ -4,12 +4,19 @@ Modes:
 - "bwrap": the zygote runs in `bwrap` with new pid, network, ipc and uts namespaces, a
   read-only view of the system (/usr, /etc, the Python installation and its virtual
   environment) and nothing else of the host: no repository, no autograder, no other
-  submission, no output folder. Its only writable places are a private /tmp, the working
-  copy /job (both size-capped tmpfs) and the worker's outbox. It keeps CAP_SETUID,
-  CAP_SETGID and CAP_KILL only; each submission's child drops to the sandbox user.
+  submission, no output folder. Three size-capped tmpfs are writable by submission code,
+  each only where the zygote hands a folder to the sandbox user: a private /tmp, the
+  working copy /job/work and the staging folder /out/job (snapshots, progress). The
+  worker's outbox (/outbox, a host folder) is writable by the zygote only: after each
+  submission it copies well-formed snapshots there, then wipes /tmp, /job and /out
+  completely and checks they are empty (or the zygote is replaced). It keeps CAP_SETUID,
+  CAP_SETGID, CAP_KILL, CAP_CHOWN, CAP_FOWNER and CAP_DAC_OVERRIDE (to hand folders to
+  the sandbox user and to wipe whatever it left, whatever its permissions); each
+  submission's child drops to the sandbox user, which leaves it no capability.
 - "user": the fallback when bwrap cannot run. Same zygote on the host; each worker's
   children run as their own unprivileged uid with the same limits; the worker's files
-  are readable by that uid only, the run's folders by root only.
+  are readable by that uid only, the run's folders by root only. After each submission
+  its folders are wiped and whatever the uid left in /tmp, /var/tmp and /dev/shm is removed.
 - "none": `--no-sandbox`; submission code runs as the grader's user, unisolated.
 """
 
@@ -34,6 +41,9 @@ SANDBOX_UID = 65534  # nobody
 FALLBACK_UID_BASE = int(os.environ.get("CTLAB_SANDBOX_UID_BASE", "64000"))
 JOB_TMPFS_BYTES = 512 * 1024 * 1024
 TMP_TMPFS_BYTES = 128 * 1024 * 1024
+# The staging tmpfs for snapshots and progress: a submission that fills it is stopped
+# ("output limit exceeded"); the zygote copies at most one snapshot from it to the host.
+OUT_TMPFS_BYTES = 256 * 1024 * 1024
 STARTUP_TIMEOUT = 120.0
 
 MODE_TEXT = {
@@ -83,7 +93,8 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
         "--proc", "/proc",
         "--dev", "/dev",
         "--size", str(TMP_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
-        "--size", str(JOB_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/job",
+        "--size", str(JOB_TMPFS_BYTES), "--perms", "0755", "--tmpfs", "/job",
+        "--size", str(OUT_TMPFS_BYTES), "--perms", "0755", "--tmpfs", "/out",
     ]
     # After the /tmp tmpfs: a checkout (and so its .venv) may live under /tmp.
     made: set[str] = set()
@@ -104,10 +115,12 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
         "--ro-bind", str(HERE / "snapshot.py"), "/opt/ctlab/snapshot.py",
         "--ro-bind", str(inbox), "/inbox",
         "--bind", str(outbox), "/outbox",
-        "--chdir", "/tmp",
+        "--chdir", "/",
     ]
     if os.geteuid() == 0:
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+        args += ["--cap-drop", "ALL"]
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"):
+            args += ["--cap-add", cap]
     return args
 
 
@@ -209,22 +222,28 @@ class Worker:
             shutil.rmtree(self.base)
         self.base.mkdir(mode=0o700)
         self.inbox.mkdir(mode=0o755)
-        self.outbox.mkdir(mode=0o700)
+        self.outbox.mkdir(mode=0o700)  # written by the zygote (root) only, never by submission code
         shutil.copytree(self.data_dir, self.inbox / "data")
         for p in [self.inbox, *self.inbox.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        if self.uid is not None:
-            os.chown(self.outbox, self.uid, self.uid)
         if self.mode == "user":
-            self.jobdir.mkdir(mode=0o700)
-            os.chown(self.jobdir, self.uid, self.uid)
-            os.chown(self.base, self.uid, self.uid)  # only this worker's uid (and root) can enter
-            os.chmod(self.base, 0o700)
+            # The zygote makes the per-job folders in here and hands them to the worker's uid.
+            self.jobdir.mkdir(mode=0o755)
+            # Only this worker's uid (by its group) and root can enter; it can create nothing here.
+            os.chown(self.base, 0, self.uid)
+            os.chmod(self.base, 0o710)
 
     def _paths(self) -> dict:
         if self.mode == "bwrap":
-            return {"inbox": "/inbox", "out": "/outbox", "work": "/job/work"}
-        return {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work")}
+            return {"inbox": "/inbox", "out": "/outbox", "work": "/job/work", "stage": "/out/job",
+                    "wipe": ["/job", "/out", "/tmp"], "tmpfs_all": ["/job", "/out", "/tmp"],
+                    "tmpfs": {"/out": OUT_TMPFS_BYTES}}
+        paths = {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work"),
+                 "stage": str(self.jobdir / "stage"), "wipe": [str(self.jobdir)], "tmpfs": {},
+                 "stage_cap": OUT_TMPFS_BYTES}
+        if self.mode == "user":
+            paths["shared_tmp"] = ["/tmp", "/var/tmp", "/dev/shm"]
+        return paths
 
     def clean_outbox(self) -> None:
         for p in self.outbox.iterdir():
@@ -297,7 +316,19 @@ class Worker:
             self.proc = None
 
     def run(self, cells: list[str], variables: list[str], timeout: float, memory_mb: int) -> JobResult:
-        """Run one submission's cells. Restarts the zygote if it has died."""
+        """Run one submission's cells. Restarts the zygote if it has died or could not clean up
+        after the previous submission; a failure to prepare the submission is retried once on a
+        fresh zygote before it is reported (as a grader-side failure)."""
+        reply = self._run_once(cells, variables, timeout, memory_mb)
+        if reply.get("prepare_error"):
+            self.stop()
+            reply = self._run_once(cells, variables, timeout, memory_mb)
+        if reply.get("restart"):
+            # The zygote could not return the sandbox to a clean state: replace it.
+            self.stop()
+        return JobResult(reply=reply, outbox=self.outbox)
+
+    def _run_once(self, cells: list[str], variables: list[str], timeout: float, memory_mb: int) -> dict:
         if not self.alive():
             self.stop()
             self.start()
@@ -306,7 +337,7 @@ class Worker:
         os.chmod(self.inbox / "cells.json", 0o644)
         self._counter += 1
         job = {"id": self._counter, "timeout": timeout, "memory_mb": memory_mb, "uid": self.uid,
-               "vars": variables, **self._paths()}
+               "vars": variables, "ncells": len(cells), **self._paths()}
         try:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
@@ -321,4 +352,4 @@ class Worker:
             total = float(reply["cpu_children"])
             reply["cpu_s"] = max(0.0, total - self._cpu_seen)
             self._cpu_seen = total
-        return JobResult(reply=reply, outbox=self.outbox)
+        return reply

@@ -3,10 +3,13 @@
 Started once per worker, it imports pandas, numpy, matplotlib and pyarrow, then reads
 one JSON job per line on stdin. For each job it forks a child that drops to the
 sandbox user, applies the limits and runs the submission's code cells in one
-namespace, snapshotting the answer variables after every cell. The zygote itself
-never runs submission code. When the child ends (or the wall clock runs out) every
-process of the sandbox user is killed, the working copy is wiped, and one JSON
-reply line goes back on stdout.
+namespace, snapshotting the answer variables after every cell into its staging
+folder. The zygote itself never runs submission code. It prepares each job (working
+copy of the data, staging folder, both handed to the sandbox user), watches the
+child's wall clock and the staging folder's size, and when the child ends (or is
+stopped) kills every process of the sandbox user, copies the last well-formed
+snapshot and the progress record to the outbox, wipes everything the job could
+write, checks that the sandbox is clean again, and sends one JSON reply line on stdout.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 import builtins  # noqa: E402
 import io  # noqa: E402
 import shutil  # noqa: E402
+import re  # noqa: E402
 import resource  # noqa: E402
+import stat  # noqa: E402
 import traceback  # noqa: E402
 
 # What students commonly use, loaded once here so each submission pays only for its code.
@@ -220,21 +225,19 @@ def _fingerprint(value):
     return None
 
 
-def _child(job):
-    """Runs in the forked child: never returns."""
+def _child(job, ready_fd):
+    """Runs in the forked child: never returns. Writes b"R" to `ready_fd` once it is set up to
+    run cells (b"E" and the reason if it could not be), before any submission code runs."""
     code = 0
+    ready = False
     try:
         os.setsid()
         uid = job.get("uid")
         if uid is not None:
             _drop_privileges(uid)
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        work, out = job["work"], job["out"]
-        inbox = job["inbox"]
-        os.makedirs(work, exist_ok=True)
-        if os.path.isdir(os.path.join(inbox, "data")):
-            shutil.copytree(os.path.join(inbox, "data"), os.path.join(work, "data"), dirs_exist_ok=True)
-        with open(os.path.join(inbox, "cells.json")) as f:
+        work, out = job["work"], job["stage"]
+        with open(os.path.join(job["inbox"], "cells.json")) as f:
             cells = json.load(f)
         _set_limits(job)
         if uid is not None:
@@ -249,12 +252,15 @@ def _child(job):
         os.dup2(nullfd, 0)
         os.dup2(logfd, 1)
         os.dup2(logfd, 2)
+        os.write(ready_fd, b"R")
+        ready = True
         os.closerange(3, 65536)
         state = {"written": 0, "dropped": 0}
         sys.stdin = open(os.devnull)
         sys.stdout = CappedWriter(1, state)
         sys.stderr = CappedWriter(2, state)
         os.environ["HOME"] = work
+        os.environ["TMPDIR"] = "/tmp" if job.get("tmpfs") else work
         names = job["vars"]
         progress_path = os.path.join(out, "progress.json")
         prog = {"started": 0, "completed": 0, "snapshot": 0, "errors": [], "events": [], "done": False}
@@ -307,8 +313,10 @@ def _child(job):
             prog["done"] = True
         prog["output_dropped"] = state["dropped"]
         _atomic_json(progress_path, prog)
-    except BaseException:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001
         try:
+            if not ready:
+                os.write(ready_fd, b"E" + f"{type(exc).__name__}: {exc}".encode(errors="replace")[:300])
             os.write(2, traceback.format_exc().encode()[-2000:])
         except Exception:
             pass
@@ -316,8 +324,8 @@ def _child(job):
     os._exit(code)
 
 
-def _kill_sandbox_user(uid, work):
-    """Kill every process of the sandbox user (detached ones too), then wipe the working copy."""
+def _kill_sandbox_user(uid):
+    """Kill every process of the sandbox user (detached ones too); True when none is left."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -331,13 +339,13 @@ def _kill_sandbox_user(uid, work):
                 except (ProcessLookupError, PermissionError):
                     pass
                 if not _live_pids_of(uid, exclude=me):
-                    break
+                    os._exit(0)
                 time.sleep(0.001)
-            shutil.rmtree(work, ignore_errors=True)
-            os._exit(0)
+            os._exit(1)
         except BaseException:
             os._exit(1)
-    os.waitpid(pid, 0)
+    _, st = os.waitpid(pid, 0)
+    return os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0 and not _live_pids_of(uid, exclude=-1)
 
 
 def _live_pids_of(uid, exclude):
@@ -402,25 +410,299 @@ def _reap():
             return
 
 
+# ---------------------------------------------------------------- job folders (zygote side)
+
+SNAP_NAME = re.compile(r"snap-(\d{5})")
+SNAP_FILE = re.compile(r"v\d{1,6}\.(json|parquet)")
+SNAPSHOT_COPY_CAP = 256 * 1024 * 1024  # bytes of one snapshot copied to the outbox
+PROGRESS_CAP = 4 * 1024 * 1024
+STAGE_FILE_CAP = 10000  # entries counted when measuring a staging folder without a tmpfs
+
+
+class PrepareError(Exception):
+    """The zygote could not set up a job (reported as the grader's failure, with this text)."""
+
+
+def _chown_tree(path, uid):
+    os.chown(path, uid, uid, follow_symlinks=False)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            os.chown(os.path.join(dirpath, n), uid, uid, follow_symlinks=False)
+
+
+def _prepare(job):
+    """Give the job its working copy (data/) and staging folder, owned by the sandbox user.
+    Raises OSError when it cannot: a failure of the grader, not of the submission."""
+    uid = job.get("uid")
+    work, stage = job["work"], job["stage"]
+    for d in (work, stage):
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        os.mkdir(d, 0o700)
+    data = os.path.join(job["inbox"], "data")
+    if os.path.isdir(data):
+        try:
+            shutil.copytree(data, os.path.join(work, "data"))
+        except shutil.Error as exc:
+            src, _, why = exc.args[0][0]
+            raise PrepareError(f"cannot copy {os.path.relpath(src, job['inbox'])} into the working copy: {why}") from None
+        except OSError as exc:
+            raise PrepareError(f"cannot copy the data files into the working copy: {exc.strerror or exc}") from None
+    if uid is not None:
+        _chown_tree(work, uid)
+        _chown_tree(stage, uid)
+
+
+def _make_removable(path):
+    """Owner rwx on every folder and rw on every file under `path` (symlinks untouched), so
+    nothing a submission chmod-ed stops the wipe."""
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames:
+            p = os.path.join(dirpath, n)
+            try:
+                if not os.path.islink(p):
+                    os.chmod(p, 0o700)
+            except OSError:
+                pass
+
+
+def _remove(path):
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            try:
+                os.chmod(path, 0o700)
+            except OSError:
+                pass
+            _make_removable(path)
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _wipe(job):
+    """Remove everything the job could write. Returns a list of problems (empty when clean)."""
+    problems = []
+    for top in job.get("wipe", []):
+        try:
+            names = os.listdir(top)
+        except FileNotFoundError:
+            continue
+        for n in names:
+            try:
+                _remove(os.path.join(top, n))
+            except OSError as exc:
+                problems.append(f"cannot remove {os.path.join(top, n)}: {exc.strerror}")
+    uid = job.get("uid")
+    for top in job.get("shared_tmp", []):
+        if uid is not None:
+            problems += _remove_owned(top, uid)
+    # Check: each wiped place is empty, and a tmpfs holds no data (nothing open, nothing hidden).
+    for top in job.get("wipe", []):
+        try:
+            left = os.listdir(top)
+        except FileNotFoundError:
+            continue
+        if left:
+            problems.append(f"{top} not empty after the wipe: {sorted(left)[:5]}")
+        if top in job.get("tmpfs_all", []):
+            st = os.statvfs(top)
+            used = (st.f_blocks - st.f_bfree) * st.f_frsize
+            if used > 1024 * 1024:
+                problems.append(f"{top} still holds {used} bytes after the wipe")
+    return problems
+
+
+def _remove_owned(top, uid):
+    """In a folder shared with the host (fallback mode), remove what `uid` created: entries it
+    owns, and inside folders others may write to, recursively."""
+    problems = []
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return problems
+    for e in entries:
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        try:
+            if st.st_uid == uid:
+                _remove(e.path)
+            elif e.is_dir(follow_symlinks=False) and st.st_mode & 0o002:
+                problems += _remove_owned(e.path, uid)
+        except OSError as exc:
+            problems.append(f"cannot remove {e.path}: {exc.strerror}")
+    return problems
+
+
+def _usage(path, tmpfs_bytes):
+    """Bytes used in the staging area: from the tmpfs when it has one, else by walking it."""
+    if tmpfs_bytes:
+        st = os.statvfs(path)
+        return (st.f_blocks - st.f_bfree) * st.f_frsize
+    total, count = 0, 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in filenames:
+            count += 1
+            try:
+                total += os.lstat(os.path.join(dirpath, n)).st_blocks * 512
+            except OSError:
+                pass
+            if count > STAGE_FILE_CAP:
+                return 1 << 62
+    return total
+
+
+def _open_regular(name, dir_fd, cap):
+    """An fd for a regular file `name` in dir_fd (never through a symlink) of at most `cap` bytes."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > cap:
+        os.close(fd)
+        raise ValueError(f"{name}: not a regular file within {cap} bytes")
+    return fd, st.st_size
+
+
+def _read_small(name, dir_fd, cap):
+    fd, size = _open_regular(name, dir_fd, cap)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(cap + 1)[:cap]
+
+
+def _copy_fd(src_fd, dst, limit):
+    with os.fdopen(src_fd, "rb") as src, open(dst, "wb") as out:
+        left = limit
+        while left > 0:
+            chunk = src.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            out.write(chunk)
+            left -= len(chunk)
+
+
+def _export_snapshot(stage, outbox, ncells):
+    """Copy the newest well-formed snapshot of the staging folder to the outbox: only its
+    manifest and the files the manifest names, each a regular file within the limits, the
+    whole within SNAPSHOT_COPY_CAP. Returns its cell number (0 when none qualifies)."""
+    try:
+        names = os.listdir(stage)
+    except OSError:
+        return 0
+    numbers = sorted((int(m.group(1)) for n in names if (m := SNAP_NAME.fullmatch(n))), reverse=True)
+    for n in numbers:
+        if not 1 <= n <= ncells:
+            continue
+        folder = os.path.join(stage, f"snap-{n:05d}")
+        try:
+            dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            raw = _read_small(snap.MANIFEST, dfd, snap.MAX_JSON_BYTES)
+            manifest = json.loads(raw)
+            variables = manifest.get("variables") if isinstance(manifest, dict) else None
+            if not isinstance(variables, dict) or manifest.get("cell") != n:
+                continue
+            files = []
+            for entry in variables.values():
+                if not isinstance(entry, dict):
+                    raise ValueError("bad entry")
+                f = entry.get("file")
+                if f is None and entry.get("kind") == "unsupported":
+                    continue
+                if not isinstance(f, str) or not SNAP_FILE.fullmatch(f) or f in files:
+                    raise ValueError("bad file name")
+                files.append(f)
+            total = len(raw)
+            fds = []
+            try:
+                for f in files:
+                    cap = snap.MAX_JSON_BYTES if f.endswith(".json") else SNAPSHOT_COPY_CAP
+                    fd, size = _open_regular(f, dfd, cap)
+                    fds.append((f, fd, size))
+                    total += size
+                    if total > SNAPSHOT_COPY_CAP:
+                        raise ValueError("snapshot too large")
+                dest = os.path.join(outbox, f"snap-{n:05d}")
+                tmp = dest + ".tmp"
+                os.mkdir(tmp, 0o700)
+                for f, fd, size in fds:
+                    _copy_fd(fd, os.path.join(tmp, f), size)
+                fds = []
+                with open(os.path.join(tmp, snap.MANIFEST), "wb") as out:
+                    out.write(raw)
+                os.rename(tmp, dest)
+                return n
+            finally:
+                for _, fd, _ in fds:
+                    os.close(fd)
+        except (OSError, ValueError, RecursionError, UnicodeDecodeError):
+            shutil.rmtree(os.path.join(outbox, f"snap-{n:05d}.tmp"), ignore_errors=True)
+            continue
+        finally:
+            os.close(dfd)
+    return 0
+
+
+def _export_progress(stage, outbox):
+    try:
+        dfd = os.open(stage, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        raw = _read_small("progress.json", dfd, PROGRESS_CAP)
+        with open(os.path.join(outbox, "progress.json"), "wb") as out:
+            out.write(raw)
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(dfd)
+
+
 def _run_job(job):
     t0 = time.monotonic()
+    uid = job.get("uid")
+    stage = job["stage"]
+    try:
+        # Normally clean already (checked after the previous job); this also clears what the
+        # zygote's own start-up left, e.g. matplotlib's cache in /tmp.
+        left = _wipe(job)
+        if left:
+            raise OSError("the sandbox is not clean: " + "; ".join(left))
+        _prepare(job)
+    except Exception as exc:  # noqa: BLE001 - reported as the grader's failure, then cleaned up
+        problems = _wipe(job)
+        why = str(exc) if isinstance(exc, PrepareError) else f"{type(exc).__name__}: {exc}"
+        reply = {"id": job["id"], "prepare_error": why[:300]}
+        if problems:
+            reply["restart"] = "; ".join(problems)[:500]
+        return reply
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _child(job)
+        os.close(ready_r)
+        _child(job, ready_w)
+    os.close(ready_w)
     deadline = t0 + float(job["timeout"])
+    tmpfs_bytes = (job.get("tmpfs") or {}).get(os.path.dirname(stage))
+    cap = tmpfs_bytes or int(job.get("stage_cap") or 0)
     pidfd = os.pidfd_open(pid)
     status = None
-    timed_out = False
+    timed_out = over_output = False
     while status is None:
         left = deadline - time.monotonic()
         if left <= 0:
             timed_out = True
             break
-        select.select([pidfd], [], [], left)
+        select.select([pidfd], [], [], min(left, 0.05))
         wpid, st = os.waitpid(pid, os.WNOHANG)
         if wpid == pid:
             status = st
-    if timed_out:
+        elif cap and _usage(os.path.dirname(stage) if tmpfs_bytes else stage, tmpfs_bytes) >= cap - (1 << 20):
+            over_output = True
+            break
+    if status is None:
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
@@ -432,14 +714,31 @@ def _run_job(job):
         _, status = os.waitpid(pid, 0)
     os.close(pidfd)
     wall = time.monotonic() - t0
-    uid = job.get("uid")
+    os.set_blocking(ready_r, False)
+    try:
+        ready = os.read(ready_r, 400)
+    except OSError:
+        ready = b""
+    os.close(ready_r)
+    problems = []
     if uid is not None:
-        _kill_sandbox_user(uid, job["work"])
+        if not _kill_sandbox_user(uid):
+            problems.append("processes of the sandbox user survived")
     else:
         _kill_descendants()
-        shutil.rmtree(job["work"], ignore_errors=True)
     _reap()
-    reply = {"id": job["id"], "timed_out": timed_out, "wall": wall, "exit_code": None, "signal": None}
+    reply = {"id": job["id"], "timed_out": timed_out, "output_limit": over_output, "wall": wall,
+             "exit_code": None, "signal": None}
+    if ready[:1] == b"R":
+        reply["snapshot"] = _export_snapshot(stage, job["out"], int(job.get("ncells") or 0))
+        _export_progress(stage, job["out"])
+    else:
+        why = ready[1:].decode(errors="replace") if ready[:1] == b"E" else ""
+        code = os.waitstatus_to_exitcode(status)
+        reply["prepare_error"] = why or f"its process ended before running any cell ({'exit code ' + str(code) if code >= 0 else 'signal ' + str(-code)})"
+    problems += _wipe(job)
+    if problems:
+        reply["restart"] = "; ".join(problems)[:500]
     if os.WIFEXITED(status):
         reply["exit_code"] = os.WEXITSTATUS(status)
     elif os.WIFSIGNALED(status):
