@@ -240,7 +240,7 @@ class Worker:
                     "tmpfs": {"/out": OUT_TMPFS_BYTES}}
         paths = {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work"),
                  "stage": str(self.jobdir / "stage"), "wipe": [str(self.jobdir)], "tmpfs": {},
-                 "stage_cap": OUT_TMPFS_BYTES}
+                 "stage_cap": OUT_TMPFS_BYTES, "work_cap": JOB_TMPFS_BYTES}
         if self.mode == "user":
             paths["shared_tmp"] = ["/tmp", "/var/tmp", "/dev/shm"]
         return paths

@@ -687,6 +687,7 @@ def _run_job(job):
     deadline = t0 + float(job["timeout"])
     tmpfs_bytes = (job.get("tmpfs") or {}).get(os.path.dirname(stage))
     cap = tmpfs_bytes or int(job.get("stage_cap") or 0)
+    work_cap = int(job.get("work_cap") or 0)
     pidfd = os.pidfd_open(pid)
     status = None
     timed_out = over_output = False
@@ -700,6 +701,9 @@ def _run_job(job):
         if wpid == pid:
             status = st
         elif cap and _usage(os.path.dirname(stage) if tmpfs_bytes else stage, tmpfs_bytes) >= cap - (1 << 20):
+            over_output = True
+            break
+        elif work_cap and _usage(job["work"], 0) >= work_cap:  # no tmpfs bounds the working copy
             over_output = True
             break
     if status is None:
