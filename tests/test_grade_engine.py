@@ -210,9 +210,19 @@ def test_cache_force_and_autograder_change(tmp_path, root):
     shutil.copytree(root, root2)
     (root2 / "autograder" / "tests" / "q7.py").write_text(
         (root / "autograder" / "tests" / "q7.py").read_text().replace('"T1530"}', '"T1530", "T1087"}'))
-    changed = run([subs], out, root2)
-    assert (changed.graded, changed.cached) == (2, 0)
+    changed = run([subs], out, root2)  # only a test changed: the kept snapshots are tested again
+    assert (changed.graded, changed.cached, changed.retested) == (0, 0, 2)
     assert float(rows_of(out)["a.ipynb"]["q7"]) == 0.0
+    assert points(rows_of(out)["b.ipynb"]) == {**FULL, "q7": 0.0}
+    record = json.loads((out / "results" / "a.json").read_text())
+    assert record["retested"] is True and record["status"] == "ok" and record["cells_run"] == len(GOOD)
+    assert run([subs], out, root2).cached == 2  # and the re-tested results are cached in turn
+    root3 = tmp_path / "root3"
+    shutil.copytree(root2, root3)
+    data = next((root3 / "assignment" / "data").glob("*.csv"))
+    data.write_text(data.read_text() + "\n")  # the data changed: notebooks must run again
+    rerun = run([subs], out, root3)
+    assert (rerun.graded, rerun.cached, rerun.retested) == (2, 0, 0)
 
 
 @pytest.mark.slow
@@ -229,6 +239,12 @@ def test_manual_scores_are_merged(tmp_path, root):
     # q8's 3 points count as possible only where a hand score was merged
     assert float(rows["a.ipynb"]["percent_correct"]) == pytest.approx((sum(FULL.values()) + 2.5) / (sum(FULL.values()) + 3), abs=1e-4)
     assert float(rows["b.ipynb"]["percent_correct"]) == 1.0
+    run([sub.parent], tmp_path / "out", root, force=True)  # a re-grade without the CSV keeps them
+    assert float(rows_of(tmp_path / "out")["a.ipynb"]["q8"]) == 2.5
+    manual.write_text("file,q8\nb.ipynb,1\n")  # a later CSV adds to them
+    run([sub.parent], tmp_path / "out", root, manual=manual)
+    rows = rows_of(tmp_path / "out")
+    assert (float(rows["a.ipynb"]["q8"]), float(rows["b.ipynb"]["q8"])) == (2.5, 1.0)
     manual.write_text("student,q8\n")
     with pytest.raises(CtlabError, match="manual.csv: needs a 'file' column"):
         run([sub.parent], tmp_path / "out", root, manual=manual)

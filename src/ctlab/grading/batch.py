@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctlab import atomic
 from ctlab.errors import CtlabError
-from ctlab.grading import check, inputs
+from ctlab.grading import check, inputs, snapshot
 from ctlab.grading.execute import run_submission
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
 from ctlab.grading.trusted import TrustedGrader
@@ -35,6 +36,7 @@ class GradeSummary:
     mode_note: str
     graded: int = 0
     cached: int = 0
+    retested: int = 0  # tests changed since the last run: phase 2 only, on the kept snapshot
     rejected: int = 0
     incomplete: int = 0  # ran, but stopped early (timeout, memory, exit)
     total: int = 0
@@ -45,29 +47,13 @@ class GradeSummary:
     def describe(self) -> str:
         lines = [
             f"graded {self.total} submission(s) in {self.wall_s:.1f} s -> {self.out / 'gradebook.csv'}",
-            f"  ran: {self.graded}  reused from cache: {self.cached}  not gradable: {self.rejected}  "
+            f"  ran: {self.graded}  reused from cache: {self.cached}  re-tested (tests changed): {self.retested}  "
+            f"not gradable: {self.rejected}  "
             f"stopped early: {self.incomplete}",
             "  " + MODE_TEXT[self.mode] + (f" [{self.mode_note}]" if self.mode_note else ""),
         ]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _fmt(x: float) -> str:
@@ -101,6 +87,26 @@ def _readable_by_others(path: Path) -> bool:
         return bool(os.stat(p).st_mode & 0o004)
     except OSError:
         return False
+
+
+MANUAL_KEPT = "manual_scores.json"
+
+
+def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Hand scores merged in earlier runs, updated with this run's `--manual` CSV and kept in
+    OUT, so that a re-grade without the CSV never loses them."""
+    path = out / MANUAL_KEPT
+    kept: dict[str, dict[str, float]] = {}
+    if path.is_file():
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CtlabError(f"{path}: cannot read the kept hand scores ({exc})") from None
+    if update:
+        for key, scores in update.items():
+            kept[key] = {**kept.get(key, {}), **scores}
+        atomic.write_text(path, json.dumps(kept, indent=1, sort_keys=True) + "\n", mode=0o640)
+    return kept
 
 
 def _load_manual(manual: Path, questions: list[str], manual_q: frozenset[str]) -> dict[str, dict[str, float]]:
@@ -162,6 +168,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         d.mkdir(parents=True, exist_ok=True)
     for d in (results_dir, snaps_dir):
         os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
+    manual_scores = _kept_manual_scores(out, update=manual_scores)
 
     summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs))
     if mode == "user":
@@ -178,6 +185,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 
     records: dict[str, dict] = {}
     todo: list[inputs.Submission] = []
+    retest: list[tuple[inputs.Submission, dict]] = []
     for s in subs:
         rpath = results_dir / f"{s.name}.json"
         if s.status is None and not force and rpath.is_file():
@@ -185,23 +193,27 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                 old = json.loads(rpath.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 old = None
-            if (isinstance(old, dict) and old.get("submission_sha256") == s.sha256
-                    and old.get("autograder_sha256") == ag.sha256 and old.get("file") == s.file
-                    and isinstance(old.get("questions"), dict)):
+            same_run = (isinstance(old, dict) and old.get("submission_sha256") == s.sha256
+                        and old.get("file") == s.file and isinstance(old.get("questions"), dict))
+            if same_run and old.get("autograder_sha256") == ag.sha256:
                 old["cached"] = True
                 records[s.name] = old
                 summary.cached += 1
                 continue
+            if same_run and old.get("data_sha256") == ag.data_sha256 and not str(old.get("status", "")).startswith(("grader error", "grading worker")):
+                # Only the tests changed: the notebook's run still stands, so test its kept snapshot again.
+                retest.append((s, old))
+                continue
         if s.status is not None:
             records[s.name] = _record(s, ag, s.status, {}, [], 0.0, mode)
-            _atomic_write(rpath, json.dumps(records[s.name], indent=1, ensure_ascii=False))
+            atomic.write_text(rpath, json.dumps(records[s.name], indent=1, ensure_ascii=False))
             shutil.rmtree(snaps_dir / s.name, ignore_errors=True)
             summary.rejected += 1
             continue
         todo.append(s)
 
     bar = _Progress(len(todo), progress)
-    if todo:
+    if todo or retest:
         workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
         old_cwd = os.getcwd()
         try:
@@ -209,12 +221,16 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
             pristine = workdir / "pristine"
             shutil.copytree(ag.data_dir, pristine / "data")
             os.chdir(pristine)  # phase 2: tests read data/ from a copy no submission touched
-            _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
-                      pristine)
+            if retest:
+                _retest(retest, ag, pristine, snaps_dir, results_dir, records)
+            if todo:
+                _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
+                          pristine)
         finally:
             os.chdir(old_cwd)
             shutil.rmtree(workdir, ignore_errors=True)
         summary.graded = len(todo)
+        summary.retested = len(retest)
 
     # Manual scores, gradebook.
     rows = []
@@ -240,7 +256,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    _atomic_write(out / "gradebook.csv", buf.getvalue(), mode=0o640)
+    atomic.write_text(out / "gradebook.csv", buf.getvalue(), mode=0o640)
     summary.rows = rows
     summary.wall_s = time.monotonic() - t_start
     return summary
@@ -265,9 +281,28 @@ def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dic
         "questions": {q: {"points": float(points.get(q, 0.0)), "max_points": float(ag.max_points.get(q, 0.0))}
                       for q in ag.questions},
         "tests": tests,
-        "submission_sha256": s.sha256, "autograder_sha256": ag.sha256,
+        "submission_sha256": s.sha256, "autograder_sha256": ag.sha256, "data_sha256": ag.data_sha256,
         "sandbox": mode, **extra,
     }
+
+
+def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, pristine: Path,
+            snaps_dir: Path, results_dir: Path, records: dict[str, dict]) -> None:
+    """Phase 2 alone, on the snapshots an earlier run kept: for a batch whose tests changed
+    but whose notebooks and data did not."""
+    undo = check.pool_init(str(ag.root), str(pristine))
+    try:
+        for s, old in retest:
+            snap = snaps_dir / s.name
+            points, tests = check.pool_grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
+            rec = {**old, **_record(s, ag, old.get("status", ""), points, tests, float(old.get("runtime_s") or 0.0),
+                                    old.get("sandbox", ""), cells_run=old.get("cells_run", 0)),
+                   "data_sha256": ag.data_sha256, "retested": True}
+            rec.pop("cached", None)
+            atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
+            records[s.name] = rec
+    finally:
+        undo()
 
 
 def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
@@ -327,7 +362,7 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
                 except Exception as exc:  # a grader bug on one submission: report it, go on
                     rec = _record(s, ag, f"grader error: {type(exc).__name__}: {exc}", {}, [],
                                   time.monotonic() - t0, mode)
-                _atomic_write(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
+                atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
                 with lock:
                     records[s.name] = rec
                 bar.step(s.name)

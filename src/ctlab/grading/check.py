@@ -8,26 +8,27 @@ passed to it as the global environment, as `otter run` would.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
 import inspect
-from dataclasses import dataclass
 from pathlib import Path
 
 from ctlab.errors import CtlabError
 
 
-@dataclass
+@dataclasses.dataclass
 class Autograder:
     root: Path
     test_paths: list[Path]
     data_dir: Path
-    sha256: str
+    sha256: str  # tests and data: a result graded under another one is stale
     questions: list[str]  # gradebook columns, in order
     max_points: dict[str, float]
     variables: list[str]  # what phase 1 snapshots
     manual: frozenset[str]
+    data_sha256: str = ""  # data only: what a notebook's run (phase 1) depends on
 
 
 def load_autograder(root: Path) -> Autograder:
@@ -44,10 +45,13 @@ def load_autograder(root: Path) -> Autograder:
     data_dir = root / "assignment" / "data"
     if not data_dir.is_dir() or not any(data_dir.glob("*.csv")):
         raise CtlabError(f"{data_dir}: the assignment's data files are missing")
-    h = hashlib.sha256()
+    h, data_h = hashlib.sha256(), hashlib.sha256()
     for p in test_paths + sorted(data_dir.rglob("*")):
         if p.is_file():
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+            entry = str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0"
+            h.update(entry)
+            if p.is_relative_to(data_dir):
+                data_h.update(entry)
     files = [_parse(p) for p in test_paths]
     questions = contract.question_order(set(contract.QUESTIONS) | {f.name for f in files})
     max_points: dict[str, float] = {q: 0.0 for q in questions}
@@ -59,7 +63,7 @@ def load_autograder(root: Path) -> Autograder:
                 if arg != "env" and arg not in variables:
                     variables.append(arg)
     return Autograder(
-        root=root, test_paths=test_paths, data_dir=data_dir, sha256=h.hexdigest(),
+        root=root, test_paths=test_paths, data_dir=data_dir, sha256=h.hexdigest(), data_sha256=data_h.hexdigest(),
         questions=questions, max_points=max_points, variables=variables,
         manual=contract.MANUAL_QUESTIONS,
     )
@@ -237,8 +241,7 @@ def pool_grade(snapshot_dir: str | None) -> tuple[dict, list[dict]]:
                         values, problems = snapshot.load_snapshot_with_problems(snapshot_dir)
                     except snapshot.SnapshotError:
                         values, problems = {}, {}
-            one = Autograder(ag.root, [path], ag.data_dir, ag.sha256, ag.questions, ag.max_points,
-                             ag.variables, ag.manual)
+            one = dataclasses.replace(ag, test_paths=[path])
             pts, recs = run_tests(one, values, problems)
             hit = (pts, recs)
             if key:
