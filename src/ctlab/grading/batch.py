@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctlab import atomic
+from ctlab import atomic, contract
 from ctlab.errors import CtlabError
 from ctlab.grading import check, inputs, snapshot
 from ctlab.grading.execute import run_submission
@@ -109,7 +109,7 @@ def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]]) -> di
     return kept
 
 
-def _load_manual(manual: Path, questions: list[str], manual_q: frozenset[str]) -> dict[str, dict[str, float]]:
+def _load_manual(manual: Path, manual_q: frozenset[str]) -> dict[str, dict[str, float]]:
     """{file or name: {q: points}} from a CSV with a `file` column and manual question columns."""
     try:
         text = Path(manual).read_text(encoding="utf-8-sig")
@@ -156,11 +156,11 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
     root = Path(root).resolve()
     out = Path(out).resolve()
-    ag = check.load_autograder(root)
+    fp = check.fingerprint(root)
     subs = inputs.discover([Path(s) for s in submissions])
     if out.exists() and not out.is_dir():
         raise CtlabError(f"{out}: exists and is not a folder")
-    manual_scores = _load_manual(manual, ag.questions, ag.manual) if manual else {}
+    manual_scores = _load_manual(manual, contract.MANUAL_QUESTIONS) if manual else {}
     mode, note = choose_mode(no_sandbox, sandbox)
 
     results_dir, snaps_dir = out / "results", out / "snapshots"
@@ -172,7 +172,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 
     summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs))
     if mode == "user":
-        exposed = [p for p in (ag.root / "autograder", ag.root / "solutions", ag.root / "data")
+        exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
                    if p.exists() and _readable_by_others(p)]
         if exposed:
             summary.warnings.append(
@@ -186,6 +186,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     records: dict[str, dict] = {}
     todo: list[inputs.Submission] = []
     retest: list[tuple[inputs.Submission, dict]] = []
+    rejected: list[inputs.Submission] = []
     for s in subs:
         rpath = results_dir / f"{s.name}.json"
         if s.status is None and not force and rpath.is_file():
@@ -195,42 +196,50 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                 old = None
             same_run = (isinstance(old, dict) and old.get("submission_sha256") == s.sha256
                         and old.get("file") == s.file and isinstance(old.get("questions"), dict))
-            if same_run and old.get("autograder_sha256") == ag.sha256:
+            if same_run and old.get("autograder_sha256") == fp.sha256:
                 old["cached"] = True
                 records[s.name] = old
                 summary.cached += 1
                 continue
-            if same_run and old.get("data_sha256") == ag.data_sha256 and not str(old.get("status", "")).startswith(("grader error", "grading worker")):
+            if same_run and old.get("data_sha256") == fp.data_sha256 and not str(old.get("status", "")).startswith(("grader error", "grading worker")):
                 # Only the tests changed: the notebook's run still stands, so test its kept snapshot again.
                 retest.append((s, old))
                 continue
-        if s.status is not None:
+        (rejected if s.status is not None else todo).append(s)
+
+    workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-")) if todo or retest else None
+    workers: list[Worker] = []
+    old_cwd = os.getcwd()
+    try:
+        if todo:
+            os.chmod(workdir, 0o711 if mode == "user" else 0o700)
+            # The workers load their libraries while this process loads the tests.
+            workers = [Worker(i, mode, workdir, fp.data_dir) for i in range(max(1, min(jobs, len(todo))))]
+            for w in workers:
+                w.launch()
+        ag = check.load_autograder(root, fp)
+        for s in rejected:
             records[s.name] = _record(s, ag, s.status, {}, [], 0.0, mode)
-            atomic.write_text(rpath, json.dumps(records[s.name], indent=1, ensure_ascii=False))
+            atomic.write_text(results_dir / f"{s.name}.json", json.dumps(records[s.name], indent=1, ensure_ascii=False))
             shutil.rmtree(snaps_dir / s.name, ignore_errors=True)
             summary.rejected += 1
-            continue
-        todo.append(s)
-
-    bar = _Progress(len(todo), progress)
-    if todo or retest:
-        workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
-        old_cwd = os.getcwd()
-        try:
-            os.chmod(workdir, 0o711 if mode == "user" else 0o700)
+        if workdir is not None:
             pristine = workdir / "pristine"
             shutil.copytree(ag.data_dir, pristine / "data")
             os.chdir(pristine)  # phase 2: tests read data/ from a copy no submission touched
             if retest:
                 _retest(retest, ag, pristine, snaps_dir, results_dir, records)
             if todo:
-                _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
-                          pristine)
-        finally:
-            os.chdir(old_cwd)
+                _run_pool(todo, ag, workers, snaps_dir, results_dir, records, _Progress(len(todo), progress),
+                          timeout=timeout, memory_mb=memory_mb, mode=mode, pristine=pristine)
+            summary.graded = len(todo)
+            summary.retested = len(retest)
+    finally:
+        for w in workers:
+            w.stop()
+        os.chdir(old_cwd)
+        if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
-        summary.graded = len(todo)
-        summary.retested = len(retest)
 
     # Manual scores, gradebook.
     rows = []
@@ -305,28 +314,24 @@ def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, 
         undo()
 
 
-def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, results_dir, records, bar,
-              pristine=None) -> None:
+def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list[Worker], snaps_dir: Path,
+              results_dir: Path, records: dict[str, dict], bar: _Progress, *, timeout: float, memory_mb: int,
+              mode: str, pristine: Path) -> None:
+    """Grade `todo` on the launched `workers`, one thread driving each; phase 2 here or in
+    trusted processes."""
     q: queue.Queue = queue.Queue()
     for s in todo:
         q.put(s)
-    n = max(1, min(jobs, len(todo)))
+    n = len(workers)
     # Phase 2 graders: this process, plus fresh interpreters (which only load snapshots and run
     # tests) when there are enough workers to keep more than one core busy with tests.
-    n_trusted = (n - 1) // 2 if pristine is not None else 0
-    graders: list = []
-    local_undo = None
-    if pristine is not None:
-        cwd = os.getcwd()
-        local_undo = check.pool_init(str(ag.root), str(pristine))
-        os.chdir(cwd)
-        graders.append((threading.Lock(), check.pool_grade))
-    trusted_procs = [TrustedGrader(ag.root, pristine) for _ in range(n_trusted)]
-    graders += [(threading.Lock(), t.grade) for t in trusted_procs]
+    cwd = os.getcwd()
+    local_undo = check.pool_init(str(ag.root), str(pristine))
+    os.chdir(cwd)
+    trusted_procs = [TrustedGrader(ag.root, pristine) for _ in range((n - 1) // 2)]
+    graders = [(threading.Lock(), check.pool_grade), *((threading.Lock(), t.grade) for t in trusted_procs)]
 
     def phase2_for(index: int):
-        if not graders:
-            return None
         lock_, fn = graders[index % len(graders)]
 
         def run(snap):
@@ -338,9 +343,9 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
     lock = threading.Lock()
 
     def work(index: int) -> None:
-        worker = Worker(index, mode, workdir, ag.data_dir)
+        worker = workers[index]
         try:
-            worker.start()
+            worker.wait_ready()
         except BaseException as exc:
             with lock:
                 errors.append(exc)
@@ -378,8 +383,7 @@ def _run_pool(todo, ag, workdir, mode, jobs, timeout, memory_mb, snaps_dir, resu
     finally:
         for t in trusted_procs:
             t.close()
-        if local_undo is not None:
-            local_undo()
+        local_undo()
     missing = [s for s in todo if s.name not in records]
     if missing:
         if errors:

@@ -31,7 +31,18 @@ class Autograder:
     data_sha256: str = ""  # data only: what a notebook's run (phase 1) depends on
 
 
-def load_autograder(root: Path) -> Autograder:
+@dataclasses.dataclass(frozen=True)
+class Fingerprint:
+    """Where the tests and data are and what they hash to: enough to decide what needs grading,
+    without the cost of loading the tests (which imports otter)."""
+    root: Path
+    test_paths: list[Path]
+    data_dir: Path
+    sha256: str  # tests and data
+    data_sha256: str  # data only
+
+
+def fingerprint(root: Path) -> Fingerprint:
     from ctlab import contract
 
     root = Path(root).resolve()
@@ -52,6 +63,14 @@ def load_autograder(root: Path) -> Autograder:
             h.update(entry)
             if p.is_relative_to(data_dir):
                 data_h.update(entry)
+    return Fingerprint(root, test_paths, data_dir, h.hexdigest(), data_h.hexdigest())
+
+
+def load_autograder(root: Path, fp: Fingerprint | None = None) -> Autograder:
+    from ctlab import contract
+
+    fp = fp or fingerprint(root)
+    test_paths = fp.test_paths
     files = [_parse(p) for p in test_paths]
     questions = contract.question_order(set(contract.QUESTIONS) | {f.name for f in files})
     max_points: dict[str, float] = {q: 0.0 for q in questions}
@@ -63,7 +82,7 @@ def load_autograder(root: Path) -> Autograder:
                 if arg != "env" and arg not in variables:
                     variables.append(arg)
     return Autograder(
-        root=root, test_paths=test_paths, data_dir=data_dir, sha256=h.hexdigest(), data_sha256=data_h.hexdigest(),
+        root=fp.root, test_paths=test_paths, data_dir=fp.data_dir, sha256=fp.sha256, data_sha256=fp.data_sha256,
         questions=questions, max_points=max_points, variables=variables,
         manual=contract.MANUAL_QUESTIONS,
     )

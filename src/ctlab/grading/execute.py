@@ -9,6 +9,7 @@ import signal
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ctlab.grading import check, snapshot
 from ctlab.grading.sandbox import Worker
@@ -129,9 +130,10 @@ def _read_progress(outbox: Path) -> dict | None:
 
 
 def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, timeout: float,
-                   memory_mb: int, snapshot_dest: Path, phase2=None) -> Outcome:
-    """Phase 1 in `worker`, then phase 2 (by default in this process; `phase2(snapshot_dir)`
-    may run it elsewhere, e.g. in a pool of trusted processes)."""
+                   memory_mb: int, snapshot_dest: Path,
+                   phase2: Callable[[str | None], tuple[dict[str, float], list[dict]]]) -> Outcome:
+    """Phase 1 in `worker`, then phase 2: `phase2(snapshot_dir or None)`, in a trusted process
+    (this one or one of the pool's)."""
     job = worker.run(cells, ag.variables, timeout, memory_mb)
     prog = _read_progress(job.outbox)
     snap = _last_snapshot(job.outbox)
@@ -154,16 +156,7 @@ def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, ti
         shutil.rmtree(snapshot_dest)
     worker.clean_outbox()
     status = describe(job.reply, prog, timeout, snap_cell)
-    if phase2 is not None:
-        points, tests = phase2(str(kept) if kept else None)
-    else:
-        values, problems = {}, {}
-        if kept is not None:
-            try:
-                values, problems = snapshot.load_snapshot_with_problems(kept)
-            except snapshot.SnapshotError:
-                pass
-        points, tests = check.run_tests(ag, values, problems)
+    points, tests = phase2(str(kept) if kept else None)
     return Outcome(
         status=status, points=points, tests=tests,
         cells_run=int((prog or {}).get("completed") or 0),

@@ -254,6 +254,11 @@ class Worker:
 
     # -- process
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the zygote without waiting for it to load its libraries (see wait_ready)."""
         argv = [sys.executable, "-I", "/opt/ctlab/zygote.py" if self.mode == "bwrap" else str(ZYGOTE)]
         if self.mode == "bwrap":
             argv = bwrap_command(self.inbox, self.outbox) + argv
@@ -268,6 +273,8 @@ class Worker:
             env=env, cwd=str(self.base) if self.mode != "bwrap" else None, start_new_session=True,
         )
         logf.close()
+
+    def wait_ready(self) -> None:
         line = self._read_line(STARTUP_TIMEOUT)
         if line is None or not line.get("ready"):
             self.stop()
