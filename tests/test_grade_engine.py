@@ -432,3 +432,22 @@ def test_preparation_failure_is_the_graders_and_retried_on_a_fresh_worker(tmp_pa
         assert json.loads((job.outbox / "progress.json").read_text())["done"] is True
     finally:
         w.stop()
+
+
+def test_wipe_between_jobs_keeps_the_python_mounts_of_a_checkout_under_tmp(tmp_path, monkeypatch):
+    """A checkout under /tmp puts its .venv's mount point inside the sandbox's /tmp: the wipe
+    between submissions removes everything else there, and not that."""
+    from ctlab.grading import sandbox, zygote
+
+    monkeypatch.setattr(sandbox, "_python_dirs", lambda: ["/tmp/ci-clone/.venv", "/usr", "/opt/python"])
+    assert sandbox.python_mounts_in_tmp() == ["/tmp/ci-clone"]
+    top = tmp_path / "tmp"
+    (top / "ci-clone" / ".venv").mkdir(parents=True)
+    (top / "left-by-a-notebook").mkdir()
+    (top / "left-by-a-notebook" / "f").write_text("x")
+    (top / "persist.txt").write_text("x")
+    assert zygote._wipe({"wipe": [str(top)], "keep": [str(top / "ci-clone")]}) == []
+    assert sorted(p.name for p in top.iterdir()) == ["ci-clone"]
+    (top / "persist.txt").write_text("x")
+    assert zygote._wipe({"wipe": [str(top)]}) == []  # nothing kept unless named
+    assert list(top.iterdir()) == []

@@ -65,6 +65,13 @@ def _python_dirs() -> list[str]:
     return dirs
 
 
+def python_mounts_in_tmp() -> list[str]:
+    """Entries of the sandbox's /tmp that hold the Python environment's mount points (a
+    checkout under /tmp): root-owned and read-only inside, so the wipe between jobs keeps them."""
+    return sorted({"/tmp/" + Path(d).relative_to("/tmp").parts[0] for d in _python_dirs()
+                   if d.startswith("/tmp/")})
+
+
 def _system_binds() -> list[str]:
     args: list[str] = []
     for top in ("/usr", "/etc"):
@@ -237,7 +244,7 @@ class Worker:
         if self.mode == "bwrap":
             return {"inbox": "/inbox", "out": "/outbox", "work": "/job/work", "stage": "/out/job",
                     "wipe": ["/job", "/out", "/tmp"], "tmpfs_all": ["/job", "/out", "/tmp"],
-                    "tmpfs": {"/out": OUT_TMPFS_BYTES}}
+                    "tmpfs": {"/out": OUT_TMPFS_BYTES}, "keep": python_mounts_in_tmp()}
         paths = {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work"),
                  "stage": str(self.jobdir / "stage"), "wipe": [str(self.jobdir)], "tmpfs": {},
                  "stage_cap": OUT_TMPFS_BYTES, "work_cap": JOB_TMPFS_BYTES}

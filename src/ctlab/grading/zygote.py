@@ -483,12 +483,15 @@ def _remove(path):
 def _wipe(job):
     """Remove everything the job could write. Returns a list of problems (empty when clean)."""
     problems = []
+    keep = set(job.get("keep", []))
     for top in job.get("wipe", []):
         try:
             names = os.listdir(top)
         except FileNotFoundError:
             continue
         for n in names:
+            if os.path.join(top, n) in keep:
+                continue
             try:
                 _remove(os.path.join(top, n))
             except OSError as exc:
@@ -500,7 +503,7 @@ def _wipe(job):
     # Check: each wiped place is empty, and a tmpfs holds no data (nothing open, nothing hidden).
     for top in job.get("wipe", []):
         try:
-            left = os.listdir(top)
+            left = [n for n in os.listdir(top) if os.path.join(top, n) not in keep]
         except FileNotFoundError:
             continue
         if left:
