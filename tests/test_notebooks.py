@@ -54,6 +54,8 @@ def execute(nb_path: Path, workdir: Path, *, extra: str = "", allow_errors: bool
     nb.cells.append(nbformat.v4.new_code_cell(GRADE_CELL))
     client = NotebookClient(
         nb, kernel_name="python3", timeout=120, allow_errors=allow_errors,
+        # a loaded machine can take seconds to send a figure: wait for it, and fail rather than drop it
+        iopub_timeout=60, raise_on_iopub_timeout=True,
         resources={"metadata": {"path": str(workdir)}},
     )
     client.execute()

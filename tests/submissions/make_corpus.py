@@ -219,9 +219,10 @@ LEFTOVERS = r'''import os, json
 leftovers = []
 if os.path.exists("/tmp/persist.txt"):
     leftovers.append("/tmp/persist.txt")
-leftovers += ["/tmp/" + n for n in os.listdir("/tmp")]
+mine = lambda p: os.lstat(p).st_uid == os.getuid()  # what submissions (all this uid) could leave
+leftovers += ["/tmp/" + n for n in os.listdir("/tmp") if mine("/tmp/" + n)]
 if os.path.isdir("/job"):
-    leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work"]
+    leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work" and mine("/job/" + n)]
 leftovers += [n for n in os.listdir(".") if n not in ("data", ".OTTER_LOG")]  # the log is its own
 if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv"]:
     leftovers.append("data/: " + ", ".join(sorted(os.listdir("data"))))
