@@ -434,10 +434,25 @@ def test_preparation_failure_is_the_graders_and_retried_on_a_fresh_worker(tmp_pa
         w.stop()
 
 
+def _wipe_in_zygote(job: dict) -> list[str]:
+    """The zygote's own wipe, run in a process of its own: importing the zygote script sets
+    process-wide state (environment variables, preloaded libraries) meant for its sandbox."""
+    import subprocess
+    import sys
+
+    from ctlab.grading import sandbox
+
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import zygote; "
+            "print(json.dumps(zygote._wipe(json.loads(sys.argv[2]))))")
+    proc = subprocess.run([sys.executable, "-c", code, str(sandbox.ZYGOTE.parent), json.dumps(job)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def test_wipe_between_jobs_keeps_the_python_mounts_of_a_checkout_under_tmp(tmp_path, monkeypatch):
     """A checkout under /tmp puts its .venv's mount point inside the sandbox's /tmp: the wipe
     between submissions removes everything else there, and not that."""
-    from ctlab.grading import sandbox, zygote
+    from ctlab.grading import sandbox
 
     monkeypatch.setattr(sandbox, "_python_dirs", lambda: ["/tmp/ci-clone/.venv", "/usr", "/opt/python"])
     assert sandbox.python_mounts_in_tmp() == ["/tmp/ci-clone"]
@@ -446,8 +461,8 @@ def test_wipe_between_jobs_keeps_the_python_mounts_of_a_checkout_under_tmp(tmp_p
     (top / "left-by-a-notebook").mkdir()
     (top / "left-by-a-notebook" / "f").write_text("x")
     (top / "persist.txt").write_text("x")
-    assert zygote._wipe({"wipe": [str(top)], "keep": [str(top / "ci-clone")]}) == []
+    assert _wipe_in_zygote({"wipe": [str(top)], "keep": [str(top / "ci-clone")]}) == []
     assert sorted(p.name for p in top.iterdir()) == ["ci-clone"]
     (top / "persist.txt").write_text("x")
-    assert zygote._wipe({"wipe": [str(top)]}) == []  # nothing kept unless named
+    assert _wipe_in_zygote({"wipe": [str(top)]}) == []  # nothing kept unless named
     assert list(top.iterdir()) == []
