@@ -18,13 +18,14 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic, contract
 from ctlab.errors import CtlabError
 from ctlab.grading import check, inputs, snapshot
-from ctlab.grading.execute import run_submission
+from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
 from ctlab.grading.trusted import TrustedGrader
 
@@ -317,30 +318,47 @@ def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, 
 def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list[Worker], snaps_dir: Path,
               results_dir: Path, records: dict[str, dict], bar: _Progress, *, timeout: float, memory_mb: int,
               mode: str, pristine: Path) -> None:
-    """Grade `todo` on the launched `workers`, one thread driving each; phase 2 here or in
-    trusted processes."""
+    """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
+    runs beside them, in this process or in trusted processes, so a worker starts its next
+    submission while the last one is being tested."""
     q: queue.Queue = queue.Queue()
     for s in todo:
         q.put(s)
     n = len(workers)
-    # Phase 2 graders: this process, plus fresh interpreters (which only load snapshots and run
-    # tests) when there are enough workers to keep more than one core busy with tests.
     cwd = os.getcwd()
     local_undo = check.pool_init(str(ag.root), str(pristine))
     os.chdir(cwd)
+    # Phase 2 graders: this process, plus fresh interpreters (which only load snapshots and run
+    # tests) when there are enough workers to keep more than one core busy with tests.
     trusted_procs = [TrustedGrader(ag.root, pristine) for _ in range((n - 1) // 2)]
-    graders = [(threading.Lock(), check.pool_grade), *((threading.Lock(), t.grade) for t in trusted_procs)]
-
-    def phase2_for(index: int):
-        lock_, fn = graders[index % len(graders)]
-
-        def run(snap):
-            with lock_:
-                return fn(snap)
-        return run
-
+    graders: queue.Queue = queue.Queue()  # each grader tests one snapshot at a time
+    for fn in (check.pool_grade, *(t.grade for t in trusted_procs)):
+        graders.put(fn)
+    phase2 = ThreadPoolExecutor(max_workers=graders.qsize(), thread_name_prefix="ctlab-phase2")
+    futures: list[Future] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
+
+    def save(s: inputs.Submission, rec: dict) -> None:
+        atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
+        with lock:
+            records[s.name] = rec
+        bar.step(s.name)
+
+    def test(s: inputs.Submission, ran: Ran, phase1_s: float) -> None:
+        t0 = time.monotonic()
+        fn = graders.get()
+        try:
+            oc = ran.outcome(*fn(str(ran.kept) if ran.kept else None))
+            rec = _record(s, ag, oc.status, oc.points, oc.tests, phase1_s + time.monotonic() - t0, mode,
+                          cells_run=oc.cells_run, cells_total=len(s.cells), cell_errors=oc.cell_errors,
+                          snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s)
+        except Exception as exc:  # a grader bug on one submission: report it, go on
+            rec = _record(s, ag, f"grader error: {type(exc).__name__}: {exc}", {}, [],
+                          phase1_s + time.monotonic() - t0, mode)
+        finally:
+            graders.put(fn)
+        save(s, rec)
 
     def work(index: int) -> None:
         worker = workers[index]
@@ -358,19 +376,14 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
                     return
                 t0 = time.monotonic()
                 try:
-                    oc = run_submission(worker, ag, s.cells, timeout=timeout, memory_mb=memory_mb,
-                                        snapshot_dest=snaps_dir / s.name,
-                                        phase2=phase2_for(index))
-                    rec = _record(s, ag, oc.status, oc.points, oc.tests, time.monotonic() - t0, mode,
-                                  cells_run=oc.cells_run, cells_total=len(s.cells), cell_errors=oc.cell_errors,
-                                  snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s)
+                    ran = run_phase1(worker, ag, s.cells, timeout=timeout, memory_mb=memory_mb,
+                                     snapshot_dest=snaps_dir / s.name)
                 except Exception as exc:  # a grader bug on one submission: report it, go on
-                    rec = _record(s, ag, f"grader error: {type(exc).__name__}: {exc}", {}, [],
-                                  time.monotonic() - t0, mode)
-                atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
+                    save(s, _record(s, ag, f"grader error: {type(exc).__name__}: {exc}", {}, [],
+                                    time.monotonic() - t0, mode))
+                    continue
                 with lock:
-                    records[s.name] = rec
-                bar.step(s.name)
+                    futures.append(phase2.submit(test, s, ran, time.monotonic() - t0))
         finally:
             worker.stop()
 
@@ -380,7 +393,10 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
             t.start()
         for t in threads:
             t.join()
+        for f in futures:
+            f.result()
     finally:
+        phase2.shutdown(wait=True)
         for t in trusted_procs:
             t.close()
         local_undo()

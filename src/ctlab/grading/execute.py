@@ -9,7 +9,6 @@ import signal
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ctlab.grading import check, snapshot
 from ctlab.grading.sandbox import Worker
@@ -129,11 +128,24 @@ def _read_progress(outbox: Path) -> dict | None:
         return None
 
 
-def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, timeout: float,
-                   memory_mb: int, snapshot_dest: Path,
-                   phase2: Callable[[str | None], tuple[dict[str, float], list[dict]]]) -> Outcome:
-    """Phase 1 in `worker`, then phase 2: `phase2(snapshot_dir or None)`, in a trusted process
-    (this one or one of the pool's)."""
+@dataclass
+class Ran:
+    """What phase 1 left: the status in words and the snapshot kept for phase 2."""
+    status: str
+    kept: Path | None
+    cells_run: int = 0
+    cell_errors: list[dict] = field(default_factory=list)
+    snapshot_cell: int = 0
+    cpu_s: float | None = None
+
+    def outcome(self, points: dict[str, float], tests: list[dict]) -> Outcome:
+        return Outcome(status=self.status, points=points, tests=tests, cells_run=self.cells_run,
+                       cell_errors=self.cell_errors, snapshot_cell=self.snapshot_cell, cpu_s=self.cpu_s)
+
+
+def run_phase1(worker: Worker, ag: check.Autograder, cells: list[str], *, timeout: float,
+               memory_mb: int, snapshot_dest: Path) -> Ran:
+    """Run the cells in `worker`; keep the last good snapshot in `snapshot_dest` for phase 2."""
     job = worker.run(cells, ag.variables, timeout, memory_mb)
     prog = _read_progress(job.outbox)
     snap = _last_snapshot(job.outbox)
@@ -155,10 +167,8 @@ def run_submission(worker: Worker, ag: check.Autograder, cells: list[str], *, ti
     elif snapshot_dest.exists():
         shutil.rmtree(snapshot_dest)
     worker.clean_outbox()
-    status = describe(job.reply, prog, timeout, snap_cell)
-    points, tests = phase2(str(kept) if kept else None)
-    return Outcome(
-        status=status, points=points, tests=tests,
+    return Ran(
+        status=describe(job.reply, prog, timeout, snap_cell), kept=kept,
         cells_run=int((prog or {}).get("completed") or 0),
         cell_errors=list((prog or {}).get("errors") or [])[:50],
         snapshot_cell=snap_cell, cpu_s=job.reply.get("cpu_s"),
