@@ -194,3 +194,21 @@ def test_describe_q2(ref):
     raw = raw.drop(columns="hour")
     assert describe_q2({"cloud_iam_df": raw, "cloud_api_df": ref["cloud_api_df"]}, ref) == (
         "cloud_iam_df: timestamp not parsed (dtype str), no hour column")
+
+
+def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
+    out = tmp_path / "out"
+    _synth().build(out, ROOT)
+    first = write_reports(out=out, root=ROOT)
+    assert first.unchanged is False and first.wrong_answers
+    (out / "report.md").write_text("marker")  # a re-run that rewrote it would lose this
+    again = write_reports(out=out, root=ROOT)
+    assert again.unchanged is True and (out / "report.md").read_text() == "marker"
+    assert sorted(again.feedback_files) == sorted(first.feedback_files)
+    assert "(inputs unchanged: kept)" in again.describe()
+    gradebook = out / "gradebook.csv"
+    gradebook.write_text(gradebook.read_text().replace("\n", "\r\n", 1))  # any change to what it reads
+    changed = write_reports(out=out, root=ROOT)
+    assert changed.unchanged is False and (out / "report.md").read_text() != "marker"
+    (out / "feedback" / first.feedback_files[0].name).unlink()  # a missing output is written again
+    assert write_reports(out=out, root=ROOT).unchanged is False

@@ -8,8 +8,11 @@ and OUT/report_files/.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ctlab import atomic
 
 from .batch_report import compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
@@ -33,33 +36,60 @@ class ReportSummary:
     hidden_mode: str
     reference_source: str | None
     wrong_answers: dict[str, list[WrongAnswerGroup]] = field(default_factory=dict)
+    unchanged: bool = False  # nothing it reads changed since it was written: kept as it was
 
     def describe(self) -> str:
         n = len(self.feedback_files) // 2
         return "\n".join(
             [
-                f"report:   {self.report_html}",
+                f"report:   {self.report_html}" + (" (inputs unchanged: kept)" if self.unchanged else ""),
                 f"          {self.report_md} (pictures in {self.report_files})",
                 f"feedback: {self.feedback_dir}/ ({n} submissions, .html and .md; hidden tests: {self.hidden_mode})",
             ]
         )
 
 
+KEY_FILE = ".inputs-sha256"
+
+
+def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str:
+    """What the reports are a function of: the grading output, the feedback config, the data
+    the reference answers come from, and this package's code."""
+    h = hashlib.sha256(repr(config).encode())
+    files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
+    files += sorted(data_dir.glob("*.csv")) if data_dir else []
+    files += sorted(Path(__file__).parent.glob("*.py"))
+    for p in files:
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def write_reports(*, out: Path, root: Path) -> ReportSummary:
+    """Write the feedback files and the batch report, unless nothing they depend on changed
+    since the last time (a re-grade of an unchanged batch)."""
     out = Path(out)
     root = Path(root)
     subs = load_submissions(out)  # raises CtlabError naming gradebook.csv when it is missing
     config: FeedbackConfig = load_feedback_config(root)
+    data_dir = find_data_dir(root)
+    feedback_dir = out / "feedback"
+    files_dir = out / "report_files"
+    key = _inputs_key(out, config, data_dir)
+    kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
+    if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
+            p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
+        return ReportSummary(out=out, feedback_dir=feedback_dir, feedback_files=kept, report_html=out / "report.html",
+                             report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
+                             hidden_mode=config.hidden_mode, reference_source=str(data_dir) if data_dir else None,
+                             unchanged=True)
     maxima = max_points_by_question(subs)
 
-    feedback_dir = out / "feedback"
     written: list[Path] = []
     for sub in subs:
         fb = build_feedback(sub, maxima, config)
         written.extend(write_feedback(feedback_dir, fb))
 
     snapshots = load_snapshots(out, subs)
-    data_dir = find_data_dir(root)
     if data_dir is not None:
         ref = reference_answers(data_dir)
         note = (
@@ -72,6 +102,7 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
     groups = group_wrong_answers(subs, snapshots, ref, maxima)
     stats = compute_stats(subs, maxima, len(snapshots))
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note)
+    atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,
         feedback_dir=feedback_dir,
