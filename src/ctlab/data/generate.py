@@ -1079,7 +1079,6 @@ def generate(*, seed: int, days: int, out: Path, start: str | None = None, scale
     file_rng = random.Random(f"ctlab-files-{seed}")
     n_files = n_events = 0
     regions: set[str] = set()
-    first = last = None
     for h in range(days * 24):
         hour = start_day + timedelta(hours=h)
         for behaviour in (_engineers, _ci, _lambdas, _pipeline, _analysts, _backup, _services):
@@ -1092,8 +1091,6 @@ def generate(*, seed: int, days: int, out: Path, start: str | None = None, scale
         n_files += len(paths)
         n_events += len(records)
         regions.update(r["awsRegion"] for r in records)
-        first = first or hour
-        last = hour
     # anything scheduled after the last hour is dropped (a sequence running past the end)
     end = start_day + timedelta(days=days) - timedelta(seconds=1)
     return GenerateSummary(out=out, files=n_files, events=n_events, start=_iso(start_day), end=_iso(end),

@@ -115,8 +115,6 @@ def _encode(value: Any, depth: int = 0) -> Any:
 
 
 def _encode_ndarray(value: Any, depth: int) -> dict:
-    import numpy as np
-
     kind = value.dtype.kind
     if value.ndim != 1 or kind not in "biufcUSOMm":
         raise TypeError(f"numpy array of shape {value.shape} and dtype {value.dtype}")

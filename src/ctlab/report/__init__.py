@@ -94,7 +94,7 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
         ref = reference_answers(data_dir)
         note = (
             "Each wrong answer is described by how it differs from the help notebook's reveal answer, "
-            f"computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id."
+            "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id."
         )
     else:
         ref = None
