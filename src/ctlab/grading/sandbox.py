@@ -1,23 +1,24 @@
 """Phase 1 workers: one long-lived zygote per worker, inside bubblewrap when it can run.
 
 Modes:
-- "bwrap": the zygote runs in `bwrap` with new pid, network, ipc and uts namespaces, a
-  read-only view of the system (/usr, /etc, the Python installation and its virtual
-  environment) and nothing else of the host: no repository, no autograder, no other
-  submission, no output folder. Three size-capped tmpfs are writable by submission code,
-  each only where the zygote hands a folder to the sandbox user: a private /tmp, the
-  working copy /job/work and the staging folder /out/job (snapshots, progress). The
-  worker's outbox (/outbox, a host folder) is writable by the zygote only: after each
-  submission it copies well-formed snapshots there, then wipes /tmp, /job and /out
-  completely and checks they are empty (or the zygote is replaced). It keeps CAP_SETUID,
-  CAP_SETGID, CAP_KILL, CAP_CHOWN, CAP_FOWNER and CAP_DAC_OVERRIDE (to hand folders to
-  the sandbox user and to wipe whatever it left, whatever its permissions); each
-  submission's child drops to the sandbox user, which leaves it no capability.
-- "user": the fallback when bwrap cannot run. Same zygote on the host; each worker's
-  children run as their own unprivileged uid with the same limits; the worker's files
-  are readable by that uid only, the run's folders by root only. After each submission
-  its folders are wiped and whatever the uid left in /tmp, /var/tmp and /dev/shm is removed.
+- "bwrap": the zygote runs in `bwrap` with new pid, network, IPC and UTS namespaces (and a
+  user namespace when not root), a read-only view of the system (/usr, /etc, the Python
+  installation and its virtual environment) and nothing else of the host: no repository,
+  no autograder, no other submission, no output folder. Each submission then gets
+  namespaces of its own inside it (user, mount, IPC, network, UTS, pid; see zygote.py),
+  private size-capped tmpfs for /tmp, /dev/shm, /job and /out, and the syscall policy of
+  policy.py; it runs as the caller's uid (as `nobody` when the caller is root), with no
+  capability and no way to switch uid. Everything it made dies with its namespaces.
+- "user": the fallback when bwrap cannot run and the grader is root (e.g. in a container
+  whose seccomp profile forbids namespaces). Same zygote on the host; each worker's
+  submissions run as their own unprivileged uid under the same syscall policy and limits;
+  the worker's files are readable by that uid only, the run's folders by root only. After
+  each submission its folders are wiped and whatever the uid left in /tmp, /var/tmp and
+  /dev/shm is removed.
 - "none": `--no-sandbox`; submission code runs as the grader's user, unisolated.
+
+The start-up probe (`probe`) runs one real job through a real worker of the mode it checks,
+so a mode that cannot isolate submissions is found before any submission is graded.
 """
 
 from __future__ import annotations
@@ -36,18 +37,17 @@ from ctlab.errors import CtlabError
 
 HERE = Path(__file__).resolve().parent
 ZYGOTE = HERE / "zygote.py"
-SANDBOX_UID = 65534  # nobody
+SANDBOX_UID = 65534  # nobody: the submissions' uid when the grader runs as root
 FALLBACK_UID_BASE = int(os.environ.get("CTLAB_SANDBOX_UID_BASE", "64000"))
-JOB_TMPFS_BYTES = 512 * 1024 * 1024
-TMP_TMPFS_BYTES = 128 * 1024 * 1024
-# The staging tmpfs for snapshots and progress: a submission that fills it is stopped
-# ("output limit exceeded"); the zygote copies at most one snapshot from it to the host.
-OUT_TMPFS_BYTES = 256 * 1024 * 1024
+ZYGOTE_TMP_BYTES = 64 * 1024 * 1024  # the zygote's own /tmp (submissions get theirs)
+SANDBOX_FILES = ("zygote.py", "snapshot.py", "policy.py")
 STARTUP_TIMEOUT = 120.0
 
 MODE_TEXT = {
-    "bwrap": "sandbox: bubblewrap (no network, read-only system, nothing of the repository visible)",
-    "user": "sandbox: unprivileged-user fallback (bwrap unavailable; separate uid and limits, no namespaces)",
+    "bwrap": ("sandbox: bubblewrap (per-submission namespaces, no network, syscall policy, read-only system, "
+              "nothing of the repository visible)"),
+    "user": ("sandbox: unprivileged-user fallback (bwrap unavailable; separate uid, syscall policy and limits, "
+             "no namespaces)"),
     "none": "sandbox: NONE (--no-sandbox): submission code ran unisolated as the grader's user",
 }
 
@@ -64,11 +64,10 @@ def _python_dirs() -> list[str]:
     return dirs
 
 
-def python_mounts_in_tmp() -> list[str]:
-    """Entries of the sandbox's /tmp that hold the Python environment's mount points (a
-    checkout under /tmp): root-owned and read-only inside, so the wipe between jobs keeps them."""
-    return sorted({"/tmp/" + Path(d).relative_to("/tmp").parts[0] for d in _python_dirs()
-                   if d.startswith("/tmp/")})
+def python_dirs_under_tmp() -> list[str]:
+    """The Python environment's folders under /tmp (a checkout there): each submission's fresh
+    /tmp gets them bound again, read-only."""
+    return [d for d in _python_dirs() if d.startswith("/tmp/")]
 
 
 def _system_binds() -> list[str]:
@@ -87,20 +86,21 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise FileNotFoundError("bwrap")
+    root = os.geteuid() == 0
     args = [
         bwrap,
         "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session",
     ]
-    if os.geteuid() != 0:
+    if not root:
         args += ["--unshare-user"]
     args += _system_binds()
     args += [
         "--proc", "/proc",
         "--dev", "/dev",
-        "--size", str(TMP_TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
-        "--size", str(JOB_TMPFS_BYTES), "--perms", "0755", "--tmpfs", "/job",
-        "--size", str(OUT_TMPFS_BYTES), "--perms", "0755", "--tmpfs", "/out",
+        "--size", str(ZYGOTE_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
+        "--perms", "0755", "--dir", "/job",
+        "--perms", "0755", "--dir", "/out",
     ]
     # After the /tmp tmpfs: a checkout (and so its .venv) may live under /tmp.
     made: set[str] = set()
@@ -114,18 +114,19 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
                 made.add(p)
                 args += ["--perms", "0755", "--dir", p]
         args += ["--ro-bind", d, d]
+    args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/ctlab"]
+    for name in SANDBOX_FILES:
+        args += ["--ro-bind", str(HERE / name), f"/opt/ctlab/{name}"]
     args += [
-        "--perms", "0755", "--dir", "/opt",
-        "--perms", "0755", "--dir", "/opt/ctlab",
-        "--ro-bind", str(ZYGOTE), "/opt/ctlab/zygote.py",
-        "--ro-bind", str(HERE / "snapshot.py"), "/opt/ctlab/snapshot.py",
         "--ro-bind", str(inbox), "/inbox",
         "--bind", str(outbox), "/outbox",
         "--chdir", "/",
     ]
-    if os.geteuid() == 0:
+    if root:
+        # To switch each job to the sandbox user and stop it; CAP_SYS_ADMIN only to mount the
+        # zygote's /proc, dropped right after (zygote.py).
         args += ["--cap-drop", "ALL"]
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"):
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SYS_ADMIN"):
             args += ["--cap-add", cap]
     return args
 
@@ -144,24 +145,41 @@ def _zygote_env() -> dict[str, str]:
     }
 
 
-def bwrap_works() -> tuple[bool, str]:
-    """Try the real sandbox command once (with throwaway folders)."""
-    if shutil.which("bwrap") is None:
-        return False, "bwrap is not installed"
+def probe(mode: str) -> str | None:
+    """Run one real job through a real worker of `mode` (a zygote without the preloaded
+    libraries): None when it ran and came back clean, else why not, in one line."""
     import tempfile
 
+    if mode == "bwrap" and shutil.which("bwrap") is None:
+        return "bwrap is not installed"
     with tempfile.TemporaryDirectory(prefix="ctlab-probe-") as d:
-        inbox, outbox = Path(d, "in"), Path(d, "out")
-        inbox.mkdir()
-        outbox.mkdir()
-        cmd = bwrap_command(inbox, outbox) + [sys.executable, "-c", "import os; os.setgid(65534); os.setuid(65534)" if os.geteuid() == 0 else "pass"]
+        data = Path(d, "data")
+        data.mkdir()
+        (data / "probe.csv").write_text("a\n1\n", encoding="utf-8")
+        os.chmod(d, 0o711)
+        run = Path(d, "run")
+        run.mkdir(mode=0o711)
+        w = Worker(0, mode, run, data, probe=True)
         try:
-            r = subprocess.run(cmd, capture_output=True, timeout=30, env=_zygote_env())
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return False, f"bwrap failed: {exc}"
-        if r.returncode != 0:
-            return False, "bwrap failed: " + r.stderr.decode(errors="replace").strip().splitlines()[-1:][0] if r.stderr else "bwrap failed"
-    return True, ""
+            w.start()
+            job = w.run(["import os\nx = sorted(os.listdir('data'))\nopen('/tmp/p', 'w').write('1')"], [], 30, 512)
+        except (CtlabError, OSError) as exc:
+            return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        finally:
+            w.stop()
+        r = job.reply
+        why = r.get("zygote_error") or r.get("prepare_error")
+        if why:
+            return why
+        if r.get("exit_code") != 0 or r.get("restart"):
+            return f"the probe job did not finish cleanly (exit code {r.get('exit_code')}, signal {r.get('signal')})"
+        try:
+            progress = json.loads((job.outbox / "progress.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            progress = {}
+        if progress.get("done") is not True or progress.get("errors"):
+            return "the probe job's cells did not run"
+    return None
 
 
 def choose_mode(no_sandbox: bool, forced: str | None = None) -> tuple[str, str]:
@@ -172,18 +190,23 @@ def choose_mode(no_sandbox: bool, forced: str | None = None) -> tuple[str, str]:
     if forced not in (None, "bwrap", "user"):
         raise CtlabError(f"CTLAB_SANDBOX must be 'bwrap' or 'user', not {forced!r}")
     if forced != "user":
-        ok, why = bwrap_works()
-        if ok:
+        why = probe("bwrap")
+        if why is None:
             return "bwrap", ""
-        if forced == "bwrap":
-            raise CtlabError(f"cannot start the bubblewrap sandbox: {why}")
+        if forced == "bwrap" or os.geteuid() != 0:
+            raise CtlabError(
+                f"cannot isolate submissions: the bubblewrap sandbox does not work here ({why}); "
+                + ("fix that, or pass --no-sandbox to grade unisolated" if forced == "bwrap" else
+                   "it needs bubblewrap and unprivileged user namespaces (or run as root for the "
+                   "separate-user fallback), or pass --no-sandbox to grade unisolated")
+            )
     else:
         why = "fallback requested"
-    if os.geteuid() != 0:
-        raise CtlabError(
-            f"cannot isolate submissions ({why}) and not running as root, so no separate user is "
-            "available; install bubblewrap, run as root, or pass --no-sandbox to grade unisolated"
-        )
+        if os.geteuid() != 0:
+            raise CtlabError("cannot use the separate-user fallback sandbox as a normal user: it needs root")
+    failed = probe("user")
+    if failed is not None:
+        raise CtlabError(f"cannot isolate submissions: the separate-user fallback does not work here ({failed})")
     return "user", why
 
 
@@ -207,15 +230,19 @@ class JobResult:
 class Worker:
     """One zygote and its inbox/outbox. Not thread-safe: one thread drives one worker."""
 
-    def __init__(self, index: int, mode: str, workdir: Path, data_dir: Path):
+    def __init__(self, index: int, mode: str, workdir: Path, data_dir: Path, *, probe: bool = False):
         self.index = index
         self.mode = mode
+        self.probe = probe
         self.base = workdir / f"worker-{index}"
         self.inbox = self.base / "in"
         self.outbox = self.base / "out"
         self.jobdir = self.base / "job"
         self.data_dir = data_dir
-        self.uid = {"bwrap": SANDBOX_UID, "user": fallback_uid(index), "none": None}[mode]
+        root = os.geteuid() == 0
+        # Without root, submissions keep the caller's uid: inside their own user namespace no
+        # switch is possible, and none is needed.
+        self.uid = {"bwrap": SANDBOX_UID if root else None, "user": fallback_uid(index), "none": None}[mode]
         self.proc: subprocess.Popen | None = None
         self.log = workdir / f"worker-{index}.log"
         self._counter = 0
@@ -228,7 +255,9 @@ class Worker:
             shutil.rmtree(self.base)
         self.base.mkdir(mode=0o700)
         self.inbox.mkdir(mode=0o755)
-        self.outbox.mkdir(mode=0o700)  # written by the zygote (root) only, never by submission code
+        self.outbox.mkdir(mode=0o700)  # written by each job process, hidden from submission code
+        if self.mode == "bwrap" and self.uid is not None:
+            os.chown(self.outbox, self.uid, self.uid)  # job processes run as the sandbox user
         shutil.copytree(self.data_dir, self.inbox / "data")
         for p in [self.inbox, *self.inbox.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
@@ -242,11 +271,9 @@ class Worker:
     def _paths(self) -> dict:
         if self.mode == "bwrap":
             return {"inbox": "/inbox", "out": "/outbox", "work": "/job/work", "stage": "/out/job",
-                    "wipe": ["/job", "/out", "/tmp"], "tmpfs_all": ["/job", "/out", "/tmp"],
-                    "tmpfs": {"/out": OUT_TMPFS_BYTES}, "keep": python_mounts_in_tmp()}
+                    "python_under_tmp": python_dirs_under_tmp()}
         paths = {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work"),
-                 "stage": str(self.jobdir / "stage"), "wipe": [str(self.jobdir)], "tmpfs": {},
-                 "stage_cap": OUT_TMPFS_BYTES, "work_cap": JOB_TMPFS_BYTES}
+                 "stage": str(self.jobdir / "stage"), "wipe": [str(self.jobdir)]}
         if self.mode == "user":
             paths["shared_tmp"] = ["/tmp", "/var/tmp", "/dev/shm"]
         return paths
@@ -268,6 +295,12 @@ class Worker:
         argv = [sys.executable, "-I", "/opt/ctlab/zygote.py" if self.mode == "bwrap" else str(ZYGOTE)]
         if self.mode == "bwrap":
             argv = bwrap_command(self.inbox, self.outbox) + argv
+            if os.geteuid() == 0:
+                argv.append("--root-proc")
+        if self.mode == "none":
+            argv.append("--no-policy")
+        if self.probe:
+            argv.append("--probe")
         env = _zygote_env()
         if self.mode != "bwrap":
             env["MPLCONFIGDIR"] = str(self.base / "mpl")
@@ -349,8 +382,8 @@ class Worker:
         (self.inbox / "cells.json").write_text(json.dumps(cells), encoding="utf-8")
         os.chmod(self.inbox / "cells.json", 0o644)
         self._counter += 1
-        job = {"id": self._counter, "timeout": timeout, "memory_mb": memory_mb, "uid": self.uid,
-               "vars": variables, "ncells": len(cells), **self._paths()}
+        job = {"id": self._counter, "mode": self.mode, "timeout": timeout, "memory_mb": memory_mb,
+               "uid": self.uid, "vars": variables, "ncells": len(cells), **self._paths()}
         try:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
