@@ -70,6 +70,12 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "hostile_readonly_leftovers.ipynb": (FULL, "ok"),
     "passes_all_sees_no_leftovers.ipynb": (FULL, "ok"),
     "keeps_answers_output_flood_after.ipynb": (FULL, "output limit exceeded in cell 18: kept answers up to cell 17"),
+    "hostile_leave_secret_everywhere.ipynb": (FULL, "ok"),
+    "passes_all_finds_no_secret.ipynb": (FULL, "ok"),
+    "hostile_io_uring_socket.ipynb": (FULL, "ok"),
+    "hostile_shared_memory_3gib.ipynb": (FULL, "ok"),
+    # The record it forged is read as numbers only: none of its text reaches the status.
+    "hostile_forged_progress_status.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 1: kept answers up to cell 17"),
     "wrong_answers_plain.ipynb": (WRONG, "ok"),
     "wrong_answers_patched_pandas_numpy_otter.ipynb": (WRONG, "ok"),
     "wrong_answers_search_disk_for_answers.ipynb": (WRONG, "ok"),
@@ -209,6 +215,27 @@ def test_no_connection_reached_the_loopback_listener(graded):
     assert report.startswith("127.0.0.1: ") and "connected" not in report
 
 
+def test_io_uring_is_not_there_for_a_socket(graded):
+    summary = load_snapshot(graded["out"] / "snapshots" / "hostile_io_uring_socket")["triage_summary"]
+    assert summary == "io_uring_setup: EPERM"
+
+
+def test_shared_memory_stays_within_the_cap(graded):
+    """SysV segments and memfd are refused; POSIX shared memory is a file in a /dev/shm the
+    size of a slice of the submission's memory cap, so the three 1 GiB files stop early."""
+    got = json.loads(load_snapshot(graded["out"] / "snapshots" / "hostile_shared_memory_3gib")["triage_summary"])
+    assert got == {"shmget 0": "EPERM", "shmget 1": "EPERM", "shmget 2": "EPERM", "memfd": "EPERM",
+                   "/dev/shm 0": "stopped", "/dev/shm 1": "stopped", "/dev/shm 2": "stopped"}
+
+
+def test_secret_writer_could_not_make_ipc_objects_or_keys(graded):
+    summary = load_snapshot(graded["out"] / "snapshots" / "hostile_leave_secret_everywhere")["triage_summary"]
+    tried = json.loads(summary[summary.index("-end") + 4:])
+    assert {k: tried[k] for k in ("sysv shm", "sysv msg", "sysv sem", "posix mq", "keyring")} == \
+        {"sysv shm": "EPERM", "sysv msg": "EPERM", "sysv sem": "EPERM", "posix mq": "EPERM", "keyring": "EPERM"}
+    assert tried["/tmp/marker.txt"] == "written"  # its own private /tmp, gone with it
+
+
 def test_detached_processes_are_gone(graded):
     assert graded["markers"] == []
     assert _marker_pids() == []
@@ -237,7 +264,7 @@ def test_grade_files_and_repository_untouched(graded):
 
 def test_summary_counts(graded):
     s = graded["summary"]
-    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 10, 4)
+    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 10, 5)
     assert s.mode == "bwrap" and "bubblewrap" in s.describe()
 
 
@@ -246,6 +273,7 @@ def test_summary_counts(graded):
 # Each attack is graded right before a copy of the victim, on a single worker (so in the same
 # sandbox): whatever an attack leaves behind would show in the victim's score.
 SEQUENCE = [
+    ("hostile_leave_secret_everywhere.ipynb", "victim_after_secret"),
     ("hostile_fill_disk_delete_data.ipynb", "victim_after_fill"),
     ("hostile_persist_in_tmp.ipynb", "victim_after_persist"),
     ("hostile_readonly_leftovers.ipynb", "victim_after_readonly"),
@@ -275,7 +303,8 @@ def sequence(tmp_path_factory):
     for attack, victim in SEQUENCE:
         files.append(CORPUS / attack)
         files.append(subs / f"{victim}.ipynb")
-        shutil.copyfile(CORPUS / "passes_all_sees_no_leftovers.ipynb", files[-1])
+        hunter = "passes_all_finds_no_secret.ipynb" if "secret" in attack else "passes_all_sees_no_leftovers.ipynb"
+        shutil.copyfile(CORPUS / hunter, files[-1])
     # The run's worker folders (and so the outboxes, on the host disk) go under `work`;
     # measure them while the batch runs.
     peak = {"outboxes": 0}

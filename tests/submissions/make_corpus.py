@@ -262,6 +262,114 @@ while True:
         pass
     i += 1'''
 
+# A secret left everywhere a later submission on the same worker could look: memory, IPC,
+# the kernel keyring, files. The victim after it hunts for it (issue: hostile-student review).
+MARK_WRITE = r"""import ctypes, errno, json, os
+secret = "ctlab-" + "secret-" + "q" * 3000 + "-end"
+kept_in_memory = [secret * 4 for _ in range(64)]
+libc = ctypes.CDLL(None, use_errno=True)
+tried = {}
+def attempt(name, call):
+    r = call()
+    tried[name] = "made" if r >= 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+IPC_CREAT, KEY_SPEC_USER_KEYRING, SYS_add_key = 0o1000, -4, 248
+attempt("sysv shm", lambda: libc.shmget(0x7C7AB, 1 << 20, IPC_CREAT | 0o666))
+attempt("sysv msg", lambda: libc.msgget(0x7C7AB, IPC_CREAT | 0o666))
+attempt("sysv sem", lambda: libc.semget(0x7C7AB, 1, IPC_CREAT | 0o666))
+attempt("posix mq", lambda: libc.mq_open(b"/ctlab-marker", os.O_CREAT | os.O_RDWR, 0o666, None))
+attempt("keyring", lambda: libc.syscall(SYS_add_key, b"user", b"ctlab-marker", secret.encode(), len(secret), KEY_SPEC_USER_KEYRING))
+for p in ("/tmp/marker.txt", "/dev/shm/marker.txt", "/var/tmp/marker.txt", os.path.expanduser("~/marker.txt")):
+    try:
+        with open(p, "w") as f:
+            f.write(secret)
+        tried[p] = "written"
+    except OSError as e:
+        tried[p] = errno.errorcode.get(e.errno, "?")
+triage_summary = secret + json.dumps(tried)"""
+
+MARK_HUNT = r"""import ctypes, json, os, re
+found = []
+pattern = re.compile(rb"secret-q{3000}")  # the earlier secret, never spelled out here
+with open("/proc/self/maps") as f:
+    maps = f.read().splitlines()
+with open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        fields = line.split()
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if "r" not in fields[1] or fields[-1] in ("[vvar]", "[vsyscall]", "[vvar_vclock]") or end - start > 1 << 31:
+            continue
+        pos, step = start, 16 << 20
+        while pos < end:
+            try:
+                mem.seek(pos)
+                chunk = mem.read(min(step + 4096, end - pos))
+            except (OSError, OverflowError, ValueError):
+                break
+            if pattern.search(chunk):
+                found.append("memory " + (fields[5] if len(fields) > 5 else "anonymous"))
+                break
+            pos += step
+        chunk = None
+for kind in ("shm", "msg", "sem"):
+    try:
+        with open(f"/proc/sysvipc/{kind}") as f:
+            found += [f"sysv {kind}: " + l.split()[0] for l in f.read().splitlines()[1:]]
+    except OSError:
+        pass
+try:
+    with open("/proc/keys") as f:
+        found += ["keyring " + l.split()[-1] for l in f if "ctlab-marker" in l]
+except OSError:
+    pass
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mq_open(b"/ctlab-marker", os.O_RDONLY, 0, None) >= 0:
+    found.append("posix mq")
+for top in ("/tmp", "/dev/shm", "/var/tmp", "/job", "/out", os.path.expanduser("~")):
+    for dirpath, dirnames, filenames in os.walk(top):
+        for n in filenames:
+            try:
+                with open(os.path.join(dirpath, n), "rb") as f:
+                    if n == "marker.txt" or pattern.search(f.read(1 << 20)):
+                        found.append(os.path.join(dirpath, n))
+            except OSError:
+                pass
+found += ["process " + d for d in os.listdir("/proc") if d.isdigit() and int(d) != os.getpid()
+          and os.path.exists(f"/proc/{d}/cmdline") and open(f"/proc/{d}/cmdline", "rb").read()]
+found"""
+
+IO_URING = r"""import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_io_uring_setup = 425
+fd = libc.syscall(SYS_io_uring_setup, 8, ctypes.create_string_buffer(120))
+triage_summary = "io_uring_setup: " + ("opened" if fd >= 0 else errno.errorcode.get(ctypes.get_errno(), "?"))"""
+
+SHARED_MEMORY = r"""import ctypes, errno, json
+libc = ctypes.CDLL(None, use_errno=True)
+got = {}
+for i in range(3):  # attach, fill, detach: RLIMIT_AS would never see them
+    shmid = libc.shmget(0, 1 << 30, 0o1000 | 0o600)
+    got[f"shmget {i}"] = "made" if shmid >= 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+got["memfd"] = "made" if libc.memfd_create(b"hog", 0) >= 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+for i in range(3):  # POSIX shared memory is a file in /dev/shm
+    try:
+        with open(f"/dev/shm/hog{i}", "wb") as f:
+            for _ in range(1024):
+                f.write(b"\1" * (1 << 20))
+        got[f"/dev/shm {i}"] = "1 GiB"
+    except OSError as e:
+        got[f"/dev/shm {i}"] = "stopped"
+triage_summary = json.dumps(got)"""
+
+FORGE_STATUS = r"""import glob, json, os
+stage = os.path.dirname(sorted(glob.glob("/*/*/progress.json") + glob.glob(os.path.abspath("../stage/progress.json")))[0])
+text = "## Instructor note\n<img src=x onerror=alert(1)> [regrade](javascript:alert(1))\nRegrade: full marks"
+with open(os.path.join(stage, "progress.json"), "w") as f:
+    json.dump({"started": text, "completed": text, "snapshot": 17, "done": text, "output_dropped": text,
+               "events": [{"cell": text, "kind": "MemoryError"}, {"cell": 3, "kind": text}],
+               "errors": [{"cell": 1, "error": text}]}, f)
+os.chmod(os.path.join(stage, "progress.json"), 0o444)
+os._exit(0)"""
+
 CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     # correct, in several styles
     "passes_all_reveal.ipynb": HEAD + REVEAL,
@@ -303,6 +411,13 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     + ['mitre_techniques = ["T9999"] if leftovers else ["T1078", "T1098", "T1530"]', CHECKS["q7"],
        "triage_summary = json.dumps(leftovers)"],
     "keeps_answers_output_flood_after.ipynb": HEAD + REVEAL + [FLOOD, "late_cell = 1"],
+    "hostile_leave_secret_everywhere.ipynb": HEAD + REVEAL + [MARK_WRITE],
+    "passes_all_finds_no_secret.ipynb": HEAD + [MARK_HUNT] + REVEAL[:-3]
+    + ['mitre_techniques = ["T9999"] if found else ["T1078", "T1098", "T1530"]', CHECKS["q7"],
+       "triage_summary = json.dumps(found)"],
+    "hostile_io_uring_socket.ipynb": HEAD + REVEAL + [IO_URING],
+    "hostile_shared_memory_3gib.ipynb": HEAD + REVEAL + [SHARED_MEMORY],
+    "hostile_forged_progress_status.ipynb": HEAD + REVEAL + [FORGE_STATUS],
 }
 
 

@@ -36,36 +36,74 @@ def _signame(sig: int) -> str:
         return f"signal {sig}"
 
 
-def describe(reply: dict, prog: dict | None, timeout: float, snap_cell: int) -> str:
-    """The gradebook status, in words, from the zygote's reply and the child's progress record."""
+EVENT_KINDS = frozenset({"SystemExit", "MemoryError", "SnapshotError"})
+MAX_CELL = 1_000_000
+MAX_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The progress record a submission's sandbox wrote, taken as data. Submission code can
+    rewrite that file, so only integers, booleans and a fixed set of event kinds are kept;
+    the one text, each error message, is the submission's own and is shown as such."""
+    started: int = 0
+    completed: int = 0
+    done: bool = False
+    output_dropped: int = 0
+    events: tuple[tuple[int, str], ...] = ()
+    errors: tuple[tuple[int, str], ...] = ()
+
+
+def _count(v: object, cap: int = MAX_CELL) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= cap else 0
+
+
+def parse_progress(data: object) -> Progress | None:
+    """A Progress from the decoded JSON record, or None when it is not a record at all."""
+    if not isinstance(data, dict):
+        return None
+    events, errors = [], []
+    for e in data.get("events") if isinstance(data.get("events"), list) else []:
+        if isinstance(e, dict) and e.get("kind") in EVENT_KINDS and _count(e.get("cell")):
+            events.append((_count(e.get("cell")), str(e["kind"])))
+    for e in data.get("errors") if isinstance(data.get("errors"), list) else []:
+        if isinstance(e, dict) and _count(e.get("cell")) and isinstance(e.get("error"), str):
+            errors.append((_count(e.get("cell")), e["error"][:500]))
+        if len(errors) >= MAX_ERRORS:
+            break
+    return Progress(started=_count(data.get("started")), completed=_count(data.get("completed")),
+                    done=data.get("done") is True, output_dropped=_count(data.get("output_dropped"), 1 << 62),
+                    events=tuple(events[-MAX_ERRORS:]), errors=tuple(errors))
+
+
+def describe(reply: dict, prog: dict | Progress | None, timeout: float, snap_cell: int) -> str:
+    """The gradebook status, in words, from the zygote's reply and the child's progress record.
+    Only the grader's own words and integers: nothing of the record's text."""
     if reply.get("zygote_error"):
         return f"grading worker failed ({reply['zygote_error']}): {_kept(snap_cell)}"
     if reply.get("prepare_error"):
         return f"grading worker could not prepare the submission: {reply['prepare_error']}"
-    prog = prog or {}
-    started = int(prog.get("started") or 0)
-    events = prog.get("events") or []
-    cell = started or 1
+    p = prog if isinstance(prog, Progress) or prog is None else parse_progress(prog)
+    cell = (p.started if p else 0) or 1
     if reply.get("timed_out"):
         return f"timed out in cell {cell} after {timeout:g} s: {_kept(snap_cell)}"
     if reply.get("output_limit"):
         return f"output limit exceeded in cell {cell}: {_kept(snap_cell)}"
-    mem = [e for e in events if e.get("kind") == "MemoryError"]
+    mem = [c for c, kind in (p.events if p else ()) if kind == "MemoryError"]
     if mem:
-        return f"memory limit exceeded in cell {mem[-1]['cell']}: {_kept(snap_cell)}"
-    if prog.get("done") and reply.get("exit_code") == 0:
+        return f"memory limit exceeded in cell {mem[-1]}: {_kept(snap_cell)}"
+    if p and p.done and reply.get("exit_code") == 0:
         notes = []
-        exits = [e for e in events if e.get("kind") == "SystemExit"]
+        exits = [c for c, kind in p.events if kind == "SystemExit"]
         if exits:
-            cells = ", ".join(str(e["cell"]) for e in exits)
-            notes.append(f"SystemExit in cell {cells} ignored, as Jupyter does")
-        if prog.get("output_dropped"):
-            notes.append(f"output past 1 MiB dropped ({prog['output_dropped']} bytes)")
-        bad = [e for e in events if e.get("kind") == "SnapshotError"]
+            notes.append(f"SystemExit in cell {', '.join(map(str, exits))} ignored, as Jupyter does")
+        if p.output_dropped:
+            notes.append(f"output past 1 MiB dropped ({p.output_dropped} bytes)")
+        bad = [c for c, kind in p.events if kind == "SnapshotError"]
         if bad:
-            notes.append(f"answers could not be saved after cell {bad[-1]['cell']}")
+            notes.append(f"answers could not be saved after cell {bad[-1]}")
         return "ok" + (f" ({'; '.join(notes)})" if notes else "")
-    if not prog:
+    if not p:
         if reply.get("signal") is not None:
             return f"kernel killed by {_signame(reply['signal'])} before running any cell: kept no answers"
         return f"kernel exited with code {reply.get('exit_code')} before running any cell: kept no answers"
@@ -117,13 +155,12 @@ def _copy_snapshot(src: Path, dest: Path) -> None:
     shutil.copyfile(src / snapshot.MANIFEST, dest / snapshot.MANIFEST, follow_symlinks=False)
 
 
-def _read_progress(outbox: Path) -> dict | None:
+def _read_progress(outbox: Path) -> Progress | None:
     p = outbox / "progress.json"
     try:
         if p.is_symlink() or not p.is_file() or p.stat().st_size > 4 * 1024 * 1024:
             return None
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else None
+        return parse_progress(json.loads(p.read_text(encoding="utf-8")))
     except (OSError, ValueError, RecursionError):
         return None
 
@@ -153,7 +190,7 @@ def run_phase1(worker: Worker, ag: check.Autograder, cells: list[str], *, timeou
     kept: Path | None = None
     if snap is not None:
         try:
-            snap_cell = int(snapshot.read_manifest(snap).get("cell") or 0)
+            snap_cell = _count(snapshot.read_manifest(snap).get("cell"), len(cells))
         except (snapshot.SnapshotError, ValueError, TypeError):
             snap_cell = 0
         # Keep it in OUT/snapshots/<name>/, replacing the previous one in one step.
@@ -169,7 +206,7 @@ def run_phase1(worker: Worker, ag: check.Autograder, cells: list[str], *, timeou
     worker.clean_outbox()
     return Ran(
         status=describe(job.reply, prog, timeout, snap_cell), kept=kept,
-        cells_run=int((prog or {}).get("completed") or 0),
-        cell_errors=list((prog or {}).get("errors") or [])[:50],
+        cells_run=min(prog.completed, len(cells)) if prog else 0,
+        cell_errors=[{"cell": c, "error": e} for c, e in prog.errors] if prog else [],
         snapshot_cell=snap_cell, cpu_s=job.reply.get("cpu_s"),
     )
