@@ -135,52 +135,94 @@ def technique_ids(x, strict=False):
 def attack_techniques():
     """The ATT&CK Enterprise techniques part 7 accepts, {ID: name}: the table shown in part 7.
 
-    A test checks that the student notebook's table is this one.
+    In ID order, so that a technique's place in the table says nothing about this incident. A test
+    checks that the student notebook's table is this one.
     """
     return {
+        'T1059.009': 'Command and Scripting Interpreter: Cloud API',
+        'T1069': 'Permission Groups Discovery',
+        'T1069.003': 'Permission Groups Discovery: Cloud Groups',
         'T1078': 'Valid Accounts',
         'T1078.001': 'Valid Accounts: Default Accounts',
         'T1078.004': 'Valid Accounts: Cloud Accounts',
+        'T1087': 'Account Discovery',
+        'T1087.004': 'Account Discovery: Cloud Account',
         'T1098': 'Account Manipulation',
         'T1098.001': 'Account Manipulation: Additional Cloud Credentials',
         'T1098.003': 'Account Manipulation: Additional Cloud Roles',
-        'T1087': 'Account Discovery',
-        'T1087.004': 'Account Discovery: Cloud Account',
-        'T1069': 'Permission Groups Discovery',
-        'T1069.003': 'Permission Groups Discovery: Cloud Groups',
-        'T1580': 'Cloud Infrastructure Discovery',
-        'T1619': 'Cloud Storage Object Discovery',
-        'T1526': 'Cloud Service Discovery',
-        'T1538': 'Cloud Service Dashboard',
-        'T1530': 'Data from Cloud Storage',
-        'T1537': 'Transfer Data to Cloud Account',
-        'T1556': 'Modify Authentication Process',
-        'T1556.006': 'Modify Authentication Process: Multi-Factor Authentication',
-        'T1550': 'Use Alternate Authentication Material',
-        'T1550.001': 'Use Alternate Authentication Material: Application Access Token',
-        'T1548': 'Abuse Elevation Control Mechanism',
-        'T1548.005': 'Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access',
-        'T1535': 'Unused/Unsupported Cloud Regions',
-        'T1136': 'Create Account',
-        'T1136.003': 'Create Account: Cloud Account',
         'T1110': 'Brute Force',
         'T1110.003': 'Brute Force: Password Spraying',
+        'T1136': 'Create Account',
+        'T1136.003': 'Create Account: Cloud Account',
         'T1190': 'Exploit Public-Facing Application',
-        'T1552': 'Unsecured Credentials',
-        'T1552.005': 'Unsecured Credentials: Cloud Instance Metadata API',
-        'T1528': 'Steal Application Access Token',
-        'T1578': 'Modify Cloud Compute Infrastructure',
-        'T1496': 'Resource Hijacking',
         'T1485': 'Data Destruction',
         'T1486': 'Data Encrypted for Impact',
+        'T1496': 'Resource Hijacking',
+        'T1526': 'Cloud Service Discovery',
+        'T1528': 'Steal Application Access Token',
+        'T1530': 'Data from Cloud Storage',
         'T1531': 'Account Access Removal',
+        'T1535': 'Unused/Unsupported Cloud Regions',
+        'T1537': 'Transfer Data to Cloud Account',
+        'T1538': 'Cloud Service Dashboard',
+        'T1548': 'Abuse Elevation Control Mechanism',
+        'T1548.005': 'Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access',
+        'T1550': 'Use Alternate Authentication Material',
+        'T1550.001': 'Use Alternate Authentication Material: Application Access Token',
+        'T1552': 'Unsecured Credentials',
+        'T1552.005': 'Unsecured Credentials: Cloud Instance Metadata API',
+        'T1556': 'Modify Authentication Process',
+        'T1556.006': 'Modify Authentication Process: Multi-Factor Authentication',
         'T1562': 'Impair Defenses',
         'T1562.008': 'Impair Defenses: Disable or Modify Cloud Logs (ATT&CK v18; v19 moved it to T1685.002)',
-        'T1685.002': 'Disable or Modify Cloud Log (ATT&CK v19; formerly T1562.008)',
-        'T1621': 'Multi-Factor Authentication Request Generation',
-        'T1059.009': 'Command and Scripting Interpreter: Cloud API',
         'T1567': 'Exfiltration Over Web Service',
+        'T1578': 'Modify Cloud Compute Infrastructure',
+        'T1580': 'Cloud Infrastructure Discovery',
+        'T1619': 'Cloud Storage Object Discovery',
+        'T1621': 'Multi-Factor Authentication Request Generation',
+        'T1685.002': 'Disable or Modify Cloud Log (ATT&CK v19; formerly T1562.008)',
     }
+
+
+def incident_techniques():
+    """The answer key of part 7: {"core": [...], "evidenced": [...]}. Only hidden tests may use it.
+
+    `core`: the incident's three core behaviours, the parent techniques a full answer must cover (the
+    key's `required_techniques`): the engineer's own key used by the intruder (Valid Accounts), the
+    policy attached to a role and the access key made for another user (Account Manipulation), and
+    the finance exports downloaded (Data from Cloud Storage).
+    `evidenced`: every ID of the table the logs give evidence for: the core ones with their fitting
+    sub-techniques, the discovery burst (IAM, groups and policies, EC2, S3 and other services), the
+    MFA device deactivated, the region the account never uses, the role's temporary credentials used
+    from a second address, the elevation through the role, the calls made with the CLI and the
+    downloads over HTTPS. The key's `techniques` are a subset; a test checks both against the key.
+    """
+    return {
+        "core": ["T1078", "T1098", "T1530"],
+        "evidenced": [
+            "T1059.009", "T1069", "T1069.003", "T1078", "T1078.004", "T1087", "T1087.004", "T1098",
+            "T1098.001", "T1098.003", "T1526", "T1530", "T1535", "T1548", "T1548.005", "T1550",
+            "T1550.001", "T1556", "T1556.006", "T1567", "T1580", "T1619",
+        ],
+    }
+
+
+def mapping_credit(x):
+    """Part 7's credit for the analysis, out of 2.5, as a Fraction: 2.5 x coverage x precision.
+
+    Entries are trimmed and upper-cased and count once. Coverage: the share of the core behaviours
+    named by an evidenced ID (a sub-technique counts for its parent). Precision: the share of the
+    listed entries that are evidenced; anything else (an ID of the table this incident does not show,
+    an ID not in the table, text that is no ID) lowers it. So padding costs in proportion: listing
+    the whole table keeps about half of the credit. Exact arithmetic, so thresholds are exact.
+    """
+    from fractions import Fraction
+    listed = {v.strip().upper() for v in strings(x, "mitre_techniques")}
+    assert listed, "mitre_techniques is empty"
+    key = incident_techniques()
+    supported = listed & set(key["evidenced"])
+    covered = {t.split(".")[0] for t in supported} & set(key["core"])
+    return Fraction(5, 2) * Fraction(len(covered), len(key["core"])) * Fraction(len(supported), len(listed))
 
 
 def number(x):

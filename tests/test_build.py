@@ -54,7 +54,7 @@ def test_committed_outputs_are_fresh(tmp_path):
     stale = [path for path, _, changed in summary.written if changed] + summary.removed
     assert stale == [], f"committed outputs are stale, run `ctlab build`: {stale}"
     assert _files(tmp_path) == _files(ROOT)
-    assert "q7: 3 points (public 1 + hidden 2)" in summary.describe()
+    assert "q7: 3 points (public 0.5 + hidden 2.5)" in summary.describe()
 
 
 def test_outputs_present():
@@ -101,11 +101,17 @@ def _notebook_text(path: Path) -> str:
 
 
 def test_assignment_has_no_hidden_tests_or_answer_key():
-    hidden_names = set()
+    hidden_names, hidden_helpers, public_helpers = set(), set(), set()
     for path in (ROOT / "autograder" / "tests").glob("q*.py"):
         for m in re.finditer(r"hidden=True\)\ndef (\w+)", path.read_text()):
             hidden_names.add(m.group(1))
+        for fn in ast.parse(path.read_text()).body:
+            if isinstance(fn, ast.FunctionDef):
+                inner = {n.name for n in ast.walk(fn) if isinstance(n, ast.FunctionDef) and n is not fn}
+                (hidden_helpers if fn.name in hidden_names else public_helpers).update(inner)
     assert len(hidden_names) >= 9
+    hidden_helpers -= public_helpers  # check functions only hidden tests use: q7's answer key among them
+    assert {"incident_techniques", "mapping_credit"} <= hidden_helpers
     secrets = [TRUTH["attacker_user"], TRUTH["attacker_access_key"], *TRUTH["attacker_ips"],
                TRUTH["created_access_key"], TRUTH["sensitive_bucket"]]
     for path in sorted((ROOT / "assignment").rglob("*")):
@@ -118,6 +124,8 @@ def test_assignment_has_no_hidden_tests_or_answer_key():
         assert "hidden=True" not in text, path
         for name in hidden_names:
             assert name not in text, f"{path.name} holds the hidden test {name}"
+        for name in hidden_helpers:
+            assert f"def {name}(" not in text, f"{path.name} holds {name}, which only hidden tests use"
         for secret in secrets:
             assert secret not in text, f"{path.name} mentions {secret!r} from the answer key"
         nb = nbformat.read(path, as_version=4)
@@ -211,38 +219,75 @@ def test_stretch_tests_agree_with_the_answer_key():
     assert not all(_run_tests("q10", {"minutes_to_exfil": str(minutes)}).values())
 
 
-def _q7_tables() -> tuple[dict, list]:
+def _q7_tables() -> tuple[dict, dict]:
+    """The part-7 table and the answer key ({"core": ..., "evidenced": ...}) as q7's tests hold them."""
     tree = ast.parse((ROOT / "autograder" / "tests" / "q7.py").read_text())
-    dicts = [ast.literal_eval(n) for n in ast.walk(tree) if isinstance(n, ast.Dict) and len(n.keys) > 10]
-    lists = [ast.literal_eval(n) for n in ast.walk(tree) if isinstance(n, ast.List) and len(n.elts) > 10]
-    return dicts[0], lists[0]
+    dicts = [ast.literal_eval(n) for n in ast.walk(tree)
+             if isinstance(n, ast.Dict) and all(isinstance(k, ast.Constant) for k in n.keys)]
+    table = next(d for d in dicts if len(d) > 10)
+    key = next(d for d in dicts if set(d) == {"core", "evidenced"})
+    return table, key
 
 
-def test_attack_table_and_scoring_rule():
-    table, fits = _q7_tables()
-    assert set(fits) <= set(table)
-    assert {"T1078", "T1098", "T1530"} <= set(fits)
+def _q7_score(ids) -> float:
+    results = _run_tests("q7", {"mitre_techniques": ids})
+    return sum(0.5 for passed in results.values() if passed)
+
+
+def test_attack_table_and_key():
+    table, key = _q7_tables()
+    assert list(table) == sorted(table, key=lambda t: tuple(int(p) for p in t[1:].split(".")))  # ID order
+    assert set(key["evidenced"]) <= set(table)
     assert "T1685.002" in table and "T1562.008" in table
-    # the key's techniques all exist and fit; the table shown to students is the tests' table
-    assert {t["id"] for t in TRUTH["techniques"]} <= set(fits)
+    # the key's techniques all exist and are evidenced; the core behaviours are the key's required ones
+    assert {t["id"] for t in TRUTH["techniques"]} <= set(key["evidenced"])
+    assert key["core"] == TRUTH["required_techniques"] and set(key["core"]) <= set(key["evidenced"])
     student_md = "\n".join(c.source for c in nbformat.read(STUDENT_NB, as_version=4).cells if c.cell_type == "markdown")
-    shown = dict(re.findall(r"^\| `(T\d{4}(?:\.\d{3})?)` \| (.+) \|$", student_md, re.M))
-    assert shown == table
+    shown = re.findall(r"^\| `(T\d{4}(?:\.\d{3})?)` \| (.+) \|$", student_md, re.M)
+    assert shown == list(table.items())
+    assert "listing the whole table earns\nat most 1.5" in student_md
 
-    def score(ids):
-        results = _run_tests("q7", {"mitre_techniques": ids})
-        return sum(0.5 for passed in results.values() if passed)
 
-    assert score(["T1078", "T1098", "T1530"]) == 3
-    assert score([t["id"] for t in TRUTH["techniques"]]) == 3
-    assert score((" t1078.004", "T1098.001 ", "t1530")) == 3  # trimmed, any case, tuple, sub-techniques
-    assert score(["T1078", "T1098"]) == 2.5
-    assert score(["T1078", "T1098", "T1530", "T1234"]) == 2.5  # does not exist
-    assert score(["T1078", "T1098", "T1530", "T1486"]) == 2.5  # exists, not this incident
-    assert score(["T1078 Valid Accounts", "T1098", "T1530"]) == 2.0  # not an ID: format and existence
-    assert score([]) == 0
-    assert score(["Valid Accounts", "persistence"]) == 0
-    assert score("T1078") == 0
+KEY = [t["id"] for t in TRUTH["techniques"]]
+TABLE = list(_q7_tables()[0]) if (ROOT / "autograder" / "tests" / "q7.py").is_file() else []
+
+
+@pytest.mark.parametrize("ids, points", [
+    # full marks: the reveal answer, the key, and the same answers written differently
+    (["T1078", "T1098", "T1530"], 3),
+    (KEY, 3),
+    ((" t1078.004", "T1098.001 ", "t1530"), 3),  # trimmed, any case, a tuple, sub-techniques
+    (["T1078", "T1078", "t1078", "T1098", "T1530"], 3),  # repeats count once
+    (["T1078.004", "T1087.004", "T1098.001", "T1098.003", "T1556.006", "T1535", "T1580", "T1619", "T1530"], 3),
+    # padding: 2.5 x coverage x precision, rounded down to 0.5, plus 0.5 for a well-formed list
+    (TABLE, 1.5),  # 3/3 x 22/42: 1.31 -> 1
+    (TABLE[:21], 1.0),  # first half (T1059.009 ... T1528): 2/3 x 11/21: 0.87 -> 0.5
+    (TABLE[21:], 0.5),  # second half (T1530 ... T1685.002): 1/3 x 11/21: 0.44 -> 0
+    (["T1078", "T1098", "T1530", "T1486"], 2.0),  # exists, not this incident: 3/4 -> 1.875
+    (KEY + ["T1486"], 2.5),  # one of twelve: 11/12 -> 2.29
+    (["T1078", "T1098", "T1530", "T1234"], 1.5),  # not in the table: the public test fails too
+    (["T1078.001", "T1098", "T1530"], 1.5),  # Default Accounts: no evidence, covers nothing
+    # coverage: each core behaviour is a third of 2.5
+    (["T1078", "T1098"], 2.0),
+    (["T1078"], 1.0),
+    (["T1087.004", "T1580"], 0.5),  # evidenced, but no core behaviour
+    # not an answer
+    (["T1078 Valid Accounts", "T1098", "T1530"], 1.0),  # not an ID: the public test, and precision 2/3
+    (["T9999"], 0),
+    ([], 0),
+    (["Valid Accounts", "persistence"], 0),
+    ("T1078", 0),
+    ([1078, 1098], 0),
+])
+def test_q7_scoring_rule(ids, points):
+    assert _q7_score(ids) == points
+
+
+def test_q7_whole_table_earns_at_most_half():
+    table = list(_q7_tables()[0])
+    assert _q7_score(table) <= 1.5
+    assert _q7_score(table + ["T9999", "T1234.567"]) <= 1.5
+    assert _q7_score([t.lower() for t in reversed(table)]) == _q7_score(table)
 
 
 def test_build_reports_missing_inputs(tmp_path):
@@ -329,7 +374,8 @@ def test_master_tests_call_checks_by_name_and_never_copy_them():
             assert not missing, f"{fn} uses {sorted(missing)}, which solutions/checks.py does not define"
             used |= reads
     assert {"ids_of", "rows_of", "log", "base", "ref_susp_iam", "strings", "technique_ids"} <= used
-    assert not names - used, f"check functions no test uses: {sorted(names - used)}"
+    reached = set(load_checks(CHECKS).closure(used & names))  # directly or through another check function
+    assert not names - reached, f"check functions no test uses: {sorted(names - reached)}"
     master = nbformat.read(MASTER_NB, as_version=4)
     for i, cell in enumerate(master.cells):
         if cell.cell_type != "code":

@@ -39,7 +39,8 @@ def _with(**changes):
     return d
 
 
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 1, "q8": 0, "q9": 0, "q10": 0}
+# q7 ["T9999"]: not in the table, and nothing with evidence
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0}
 ZERO = {q: 0 for q in QS}
 
 EXPECTED: dict[str, tuple[dict, str]] = {
@@ -54,8 +55,14 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "mistake_q3_missing_event_name.ipynb": (_with(q3=1), "ok"),
     "mistake_q4_contains_getobject.ipynb": (_with(q4=1), "ok"),
     "mistake_q5_actors_from_api_log.ipynb": (_with(q5=1), "ok"),
-    "mistake_q7_missing_technique.ipynb": (_with(q7=2.5), "ok"),
-    "mistake_q7_made_up_technique.ipynb": (_with(q7=2.5), "ok"),
+    # q7: 0.5 for a well-formed list from the table + 2.5 x coverage x precision, rounded down to 0.5
+    "passes_all_q7_key_as_series.ipynb": (FULL, "ok"),  # the key's 11 IDs, any case and spacing, a repeat
+    "mistake_q7_missing_technique.ipynb": (_with(q7=2.0), "ok"),  # 0.5 + 2.5 x 2/3 (1.67 -> 1.5)
+    "mistake_q7_made_up_technique.ipynb": (_with(q7=1.5), "ok"),  # T9999 not in the table: 0 + 2.5 x 3/4 (1.875 -> 1.5)
+    "mistake_q7_technique_not_in_incident.ipynb": (_with(q7=2.0), "ok"),  # T1486: 0.5 + 2.5 x 3/4 (1.875 -> 1.5)
+    "mistake_q7_single_technique.ipynb": (_with(q7=1.0), "ok"),  # 0.5 + 2.5 x 1/3 (0.83 -> 0.5)
+    "mistake_q7_lists_whole_table.ipynb": (_with(q7=1.5), "ok"),  # 0.5 + 2.5 x 22/42 (1.31 -> 1)
+    "mistake_q7_lists_half_table.ipynb": (_with(q7=1.0), "ok"),  # 0.5 + 2.5 x 2/3 x 11/21 (0.87 -> 0.5)
     "no_answers.ipynb": (ZERO, "ok"),
     "keeps_answers_system_exit_after.ipynb": (FULL, "ok (SystemExit in cell 18 ignored, as Jupyter does)"),
     "keeps_answers_os_exit_after.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 18: kept answers up to cell 17"),

@@ -151,9 +151,19 @@ EXPECTED_LOSS = {
     "fails_q4_getobject_lookalike": {"q4": 1.0},
     "fails_q5_actors_from_api_log": {"q5": 1.0},
     "fails_q5_related_rows_from_iam_log": {"q5": 1.5},
-    "fails_q7_missing_technique": {"q7": 0.5},
-    "fails_q7_made_up_technique": {"q7": 0.5},
-    "fails_q7_technique_not_in_incident": {"q7": 0.5},
+    # q7: 0.5 for a well-formed list from the table + 2.5 x coverage x precision, rounded down to 0.5
+    # one core behaviour of three missing: 2.5 x 2/3 = 1.67 -> 1.5
+    "fails_q7_missing_technique": {"q7": 1.0},
+    # T1999 is not in the table: the public test fails, and precision 3/4: 1.875 -> 1.5
+    "fails_q7_made_up_technique": {"q7": 1.5},
+    # T1485 is in the table but this incident shows nothing of it: precision 3/4: 1.875 -> 1.5
+    "fails_q7_technique_not_in_incident": {"q7": 1.0},
+    # all 42 IDs of the table, 22 with evidence: 2.5 x 22/42 = 1.31 -> 1
+    "fails_q7_lists_whole_table": {"q7": 1.5},
+    # its first 21 IDs (T1059.009 ... T1528): 11 with evidence, no data theft: 2.5 x 2/3 x 11/21 = 0.87 -> 0.5
+    "fails_q7_lists_half_table": {"q7": 2.0},
+    # one core behaviour of three: 2.5 x 1/3 = 0.83 -> 0.5
+    "fails_q7_single_technique": {"q7": 2.0},
 }
 
 

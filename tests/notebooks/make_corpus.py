@@ -5,11 +5,16 @@ answer with one common mistake put in; tests/test_notebooks.py asserts the exact
 scores each one earns.
 """
 
+import sys
 from pathlib import Path
 
 import nbformat
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parents[1] / "solutions"))
+from checks import attack_techniques  # noqa: E402  (the part-7 table, in ID order)
+
+TABLE = list(attack_techniques())
 
 BASE = {
     "setup": "import pandas as pd",
@@ -78,6 +83,9 @@ VARIANTS = {
     "fails_q7_missing_technique": {"q7": 'mitre_techniques = ["T1078.004", "T1098"]'},
     "fails_q7_made_up_technique": {"q7": 'mitre_techniques = ["t1078", " T1098.003 ", "T1530", "T1999"]'},
     "fails_q7_technique_not_in_incident": {"q7": 'mitre_techniques = ["T1078", "T1098", "T1530", "T1485"]'},
+    "fails_q7_lists_whole_table": {"q7": f"mitre_techniques = {TABLE!r}"},
+    "fails_q7_lists_half_table": {"q7": f"mitre_techniques = {TABLE[:len(TABLE) // 2]!r}"},
+    "fails_q7_single_technique": {"q7": 'mitre_techniques = ["T1078.004"]'},
 }
 
 

@@ -17,6 +17,8 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/, for the shared reveal answers
+sys.path.insert(0, str(HERE.parents[1] / "solutions"))  # for the part-7 table
+from checks import attack_techniques  # noqa: E402
 from reveal_answers import REVEAL as REVEAL_ANSWERS  # noqa: E402
 
 CORPUS = HERE / "corpus"
@@ -31,6 +33,9 @@ Q8 = '''triage_summary = """
 An IAM user was compromised and used to change permissions, create access keys and
 assume a privileged role, then enumerated IAM and S3 and read sensitive objects.
 """'''
+TABLE = list(attack_techniques())  # the part-7 table, in ID order
+KEY_AS_SERIES = ("mitre_techniques = pd.Series(['t1078.004', 'T1087.004 ', ' T1069.003', 'T1580', 'T1619', 'T1535',\n"
+                 "                              'T1098.003', 'T1098.001', 't1556.006', 'T1550.001', 'T1530', 'T1530'])")
 STRETCH = """compromised_user = 'd.whitfield'
 attacker_ip = '203.0.113.47'
 minutes_to_exfil = 10.65"""
@@ -388,6 +393,11 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     "mistake_q5_actors_from_api_log.ipynb": mistake(Q5, Q5.replace("susp_iam['user']", "susp_api['user']")),
     "mistake_q7_missing_technique.ipynb": mistake(Q7, 'mitre_techniques = ["T1078", "T1098"]'),
     "mistake_q7_made_up_technique.ipynb": mistake(Q7, 'mitre_techniques = ["T1078", "T1098", "T1530", "T9999"]'),
+    "mistake_q7_technique_not_in_incident.ipynb": mistake(Q7, 'mitre_techniques = ["T1078", "T1098", "T1530", "T1486"]'),
+    "mistake_q7_single_technique.ipynb": mistake(Q7, 'mitre_techniques = ["T1078"]'),
+    "mistake_q7_lists_whole_table.ipynb": mistake(Q7, f"mitre_techniques = {TABLE!r}"),
+    "mistake_q7_lists_half_table.ipynb": mistake(Q7, f"mitre_techniques = {TABLE[:len(TABLE) // 2]!r}"),
+    "passes_all_q7_key_as_series.ipynb": mistake(Q7, KEY_AS_SERIES),
     "no_answers.ipynb": HEAD + ["cloud_iam_df = ...", "susp_iam = ..."],
     # answers, then something that stops or hurts the kernel: credit kept
     "keeps_answers_system_exit_after.ipynb": HEAD + REVEAL + ["import sys\nsys.exit(3)", "late_cell = 1"],
