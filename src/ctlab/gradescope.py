@@ -69,7 +69,7 @@ SRC="$AG/source"
 VENV="${CTLAB_VENV:-$AG/ctlab-venv}"
 PY="${CTLAB_PYTHON:-python3}"
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3-venv >/dev/null) \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2 python3-venv >/dev/null) \
     || echo "warning: apt-get could not install bubblewrap; ctlab falls back to a separate user"
 fi
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \

@@ -429,8 +429,8 @@ def _enter_sandbox(job, files):
         _become(int(job["uid"]))
     with open(os.path.join(job["inbox"], "cells.json")) as f:
         cells = json.load(f)
-    kept = _keep_under_tmp(job.get("python_under_tmp", []))
     _enter_namespaces()
+    kept = _keep_under_tmp(job.get("python_under_tmp", []))  # handles on this mount namespace's mounts
     _tmpfs("/tmp", files["tmp"], "1777")
     for path, fd in kept:
         os.makedirs(path, exist_ok=True)
