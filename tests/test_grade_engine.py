@@ -447,3 +447,28 @@ def test_python_under_tmp_is_bound_again_over_each_submissions_fresh_tmp(tmp_pat
     (tmp_path / "run").mkdir()
     w = sandbox.Worker(0, "bwrap", tmp_path / "run", data)
     assert w._paths()["python_under_tmp"] == ["/tmp/ci-clone/.venv"]
+
+
+@pytest.mark.slow
+def test_a_grader_failing_for_most_submissions_stops_the_batch(tmp_path, root, monkeypatch):
+    """When the grader itself fails the same way for most submissions, the batch stops with that
+    error instead of writing a gradebook of zeros that reads as the students' fault."""
+    from ctlab.errors import CtlabError
+    from ctlab.grading import sandbox
+
+    subs = tmp_path / "subs"
+    for i in range(3):
+        write_nb(subs / f"s{i}.ipynb", GOOD)
+    real_paths = sandbox.Worker._paths
+
+    def broken_inbox(self):  # after the start-up probe, job processes find no inbox: the grader's fault
+        return real_paths(self) if self.probe else {**real_paths(self), "inbox": "/nonexistent-inbox"}
+
+    monkeypatch.setattr(sandbox.Worker, "_paths", broken_inbox)
+    out = tmp_path / "out"
+    with pytest.raises(CtlabError) as err:
+        run([subs], out, root, jobs=1, sandbox="bwrap")
+    msg = str(err.value)
+    assert msg.startswith("grading stopped: 3 of 3 submissions hit the same failure of the grader itself")
+    assert "could not prepare the submission: FileNotFoundError" in msg and "\n" not in msg
+    assert not (out / "gradebook.csv").exists()

@@ -315,6 +315,16 @@ def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, 
         undo()
 
 
+GRADER_FAILURES = ("grading worker", "grader error")
+FAILING_MIN = 3
+
+
+def _grader_is_failing(same: int, done: int, total: int) -> bool:
+    """Most submissions so far (at least FAILING_MIN, or all of a smaller batch) hit the same
+    grader error: the grader is broken, and zeros for everyone would hide it."""
+    return same >= min(FAILING_MIN, total) and same * 2 > done
+
+
 def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list[Worker], snaps_dir: Path,
               results_dir: Path, records: dict[str, dict], bar: _Progress, *, timeout: float, memory_mb: int,
               mode: str, pristine: Path) -> None:
@@ -338,11 +348,18 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
     futures: list[Future] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
+    failures: dict[str, int] = {}  # the grader's own errors, by status
+    stopped: list[str] = []
 
     def save(s: inputs.Submission, rec: dict) -> None:
         atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
         with lock:
             records[s.name] = rec
+            status = str(rec.get("status", ""))
+            if status.startswith(GRADER_FAILURES):
+                failures[status] = failures.get(status, 0) + 1
+                if not stopped and _grader_is_failing(failures[status], len(records), len(todo)):
+                    stopped.append(status)
         bar.step(s.name)
 
     def test(s: inputs.Submission, ran: Ran, phase1_s: float) -> None:
@@ -369,7 +386,7 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
                 errors.append(exc)
             return
         try:
-            while True:
+            while not stopped:
                 try:
                     s = q.get_nowait()
                 except queue.Empty:
@@ -400,6 +417,9 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
         for t in trusted_procs:
             t.close()
         local_undo()
+    if stopped:
+        raise CtlabError(f"grading stopped: {failures[stopped[0]]} of {len(records)} submissions hit the same "
+                         f"failure of the grader itself, not of the students' work: {stopped[0]}")
     missing = [s for s in todo if s.name not in records]
     if missing:
         if errors:
