@@ -472,3 +472,22 @@ def test_a_grader_failing_for_most_submissions_stops_the_batch(tmp_path, root, m
     assert msg.startswith("grading stopped: 3 of 3 submissions hit the same failure of the grader itself")
     assert "could not prepare the submission: FileNotFoundError" in msg and "\n" not in msg
     assert not (out / "gradebook.csv").exists()
+
+
+def test_progress_record_is_read_as_typed_data():
+    """Submission code can rewrite its progress record: only integers, booleans and the fixed
+    event kinds are taken from it, so no text of its own reaches a status."""
+    from ctlab.grading.execute import Progress, parse_progress
+
+    text = "## Instructor note\n<img src=x onerror=alert(1)> [regrade](javascript:alert(1))"
+    forged = {"started": text, "completed": 10**9, "done": "yes", "output_dropped": -5, "snapshot": 3,
+              "events": [{"cell": text, "kind": "MemoryError"}, {"cell": 4, "kind": text}, {"cell": True, "kind": "SystemExit"},
+                         {"cell": 6, "kind": "SystemExit"}, "junk"],
+              "errors": [{"cell": 2, "error": text}, {"cell": "2", "error": "x"}, {"cell": 3, "error": 7}]}
+    p = parse_progress(forged)
+    assert p == Progress(started=0, completed=0, done=False, output_dropped=0, events=((6, "SystemExit"),),
+                         errors=((2, text),))
+    assert parse_progress([1, 2]) is None and parse_progress("x") is None
+    status = describe({"exit_code": 0}, forged, 120, 3)
+    assert status == "kernel exited (os._exit(0)) in cell 1: kept answers up to cell 3"
+    assert describe({"exit_code": 0}, {"started": 5, "done": True, "output_dropped": text}, 120, 5) == "ok"
