@@ -23,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import msgspec
+
 from ctlab.errors import CtlabError
 from ctlab.safetext import one_line, quoted
 
@@ -207,6 +209,20 @@ def _read_regular(path: Path, limit: int) -> bytes:
     return data
 
 
+class _Head(msgspec.Struct):
+    cells: list[msgspec.Raw] | None = None
+
+
+def _cell_count(raw: bytes) -> int:
+    """How many cells the notebook's top-level list holds, without building them (the keys
+    counted above can be written with escapes); 0 when that cannot be told, for the full
+    parse below to say why."""
+    try:
+        return len(msgspec.json.decode(raw, type=_Head).cells or ())
+    except (msgspec.DecodeError, RecursionError):
+        return 0
+
+
 def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
     """Code cells of a notebook given as bytes; raises ValueError(status) if it is not one.
     The caps come first, the cheapest first: bytes, a count of cell markers, then the parsed
@@ -219,7 +235,7 @@ def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
     if not raw.strip():
         raise ValueError(prefix + "empty file")
     too_many = prefix + f"more than {MAX_CELLS} cells (limit {MAX_CELLS})"
-    if raw.count(b'"cell_type"') > MAX_CELLS:
+    if raw.count(b'"cell_type"') > MAX_CELLS or _cell_count(raw) > MAX_CELLS:
         raise ValueError(too_many)
     try:
         text = raw.decode("utf-8-sig")
