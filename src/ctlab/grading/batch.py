@@ -118,7 +118,7 @@ def _manual_for(s: inputs.Submission, stems: Counter[str],
     for key in (s.file, s.name):
         if key in scores:
             return scores[key]
-    base = s.file.replace("\\", "/").rsplit("/", 1)[-1]
+    base = s.file.rsplit("/", 1)[-1]
     stem = inputs.stem_of(s.file)
     if stems[stem] == 1:
         for key in (base, stem):

@@ -117,7 +117,7 @@ SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 def stem_of(file: str) -> str:
     """The file name without its folder and its .ipynb/.zip suffix."""
-    base = file.replace("\\", "/").rsplit("/", 1)[-1]
+    base = file.rsplit("/", 1)[-1]
     for suffix in SUFFIXES:
         if base.lower().endswith(suffix):
             return base[: -len(suffix)]
@@ -304,7 +304,7 @@ def _zip_notebook(raw: bytes) -> tuple[bytes, str]:
         for info in infos:
             name = info.filename.replace("\\", "/")
             parts = PurePosixPath(name).parts
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+            if name.startswith("/") or ".." in parts or (parts and re.match(r"[A-Za-z]:", parts[0])):
                 raise ValueError(f"unsafe zip: entry {quoted(info.filename)} escapes its folder")
             total += info.file_size
         if total > MAX_ZIP_UNCOMPRESSED:
@@ -331,10 +331,10 @@ def _zip_notebook(raw: bytes) -> tuple[bytes, str]:
                              "(save the zip with the standard deflate compression)")
         if info.file_size > MAX_NOTEBOOK_BYTES:
             raise ValueError(f"unsafe zip: {shown} expands to {info.file_size} bytes (limit {MAX_NOTEBOOK_BYTES})")
-        # Read as if the header allowed one byte past the cap: a member that expands past what its
+        # Read as if the header allowed more than the cap: a member that expands past what its
         # header says (a zip bomb with a lying header) is caught here, after at most cap + 1 bytes.
         probe = copy.copy(info)
-        probe.file_size = MAX_NOTEBOOK_BYTES + 1
+        probe.file_size = MAX_NOTEBOOK_BYTES + 2
         try:
             with zf.open(probe) as f:
                 data = f.read(MAX_NOTEBOOK_BYTES + 1)
