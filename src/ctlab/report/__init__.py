@@ -9,6 +9,7 @@ and OUT/report_files/.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,11 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
     files += sorted(Path(__file__).parent.glob("*.py"))
     for p in files:
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        try:
+            data = p.read_bytes()
+        except OSError:  # unreadable: the reports say so; key it as changed
+            data = os.urandom(16)
+        h.update(p.name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
 
 
