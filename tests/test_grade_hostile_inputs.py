@@ -89,6 +89,7 @@ NOT_FILE = "not graded: "
 FORMULA_NAMES = ['=HYPERLINK("https:evil.example","click me").ipynb', "@SUM(1+1)*cmd|'-C calc'!A0.ipynb",
                  "+1+2.ipynb", "-2+3.ipynb", "\t=1+1.ipynb"]
 MARKUP_NAME = HOSTILE + ".ipynb"
+BARE_FORMULA = '=HYPERLINK("https:evil.example","bare").ipynb'
 NEWLINE_NAME = "line one\n# Regrade: full marks.ipynb"
 NOT_UTF8_NAME = os.fsdecode(b"caf\xe9.ipynb")
 
@@ -175,8 +176,15 @@ def batch(tmp_path_factory):
     _copy(reveal, cmd / "...ipynb")
     _copy(wrong, cmd / "..ipynb")
     os.mkfifo(cmd / "pipe.ipynb")
+    _copy(reveal, base / BARE_FORMULA)  # given bare, so the gradebook's file cell starts with "="
     expected.update({"cmdline/...ipynb": (FULL, "ok"), "cmdline/..ipynb": (WRONG, "ok"),
-                     "cmdline/pipe.ipynb": (ZERO, NOT_FILE + "a named pipe (FIFO), not a file")})
+                     "cmdline/pipe.ipynb": (ZERO, NOT_FILE + "a named pipe (FIFO), not a file"),
+                     BARE_FORMULA: ({**FULL, "q8": 2}, "ok")})
+    # hand scores keyed as the gradebook shows the file; a bare name two submissions share matches neither
+    with open(base / "manual.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["file", "q8"], [safetext.csv_cell(BARE_FORMULA), "2"],
+                                 ["subs/dup_a/s1.ipynb", "1.5"], ["s1.ipynb", "3"]])
+    expected["subs/dup_a/s1.ipynb"] = ({**FULL, "q8": 1.5}, "ok")
 
     out.mkdir()
     for rel, text in SENTINELS.items():
@@ -195,7 +203,8 @@ def batch(tmp_path_factory):
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             code = main(["grade", "subs", "cmdline/...ipynb", "cmdline/..ipynb", "cmdline/pipe.ipynb",
-                         "subs/fifo.ipynb", "-o", "out", "--root", str(REPO), "--jobs", "2", "--timeout", "20"])
+                         "subs/fifo.ipynb", BARE_FORMULA, "-o", "out", "--root", str(REPO), "--jobs", "2",
+                         "--timeout", "20", "--manual", "manual.csv"])
             exports = {fmt: export(out=out, fmt=fmt) for fmt in ("csv", "canvas", "gradescope")}
     finally:
         os.chdir(old)
@@ -245,7 +254,8 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
         assert (out / rel).read_text() == text
     assert {p.name for p in out.iterdir()} == {
         "gradebook.csv", "results", "snapshots", "feedback", "report.html", "report.md", "report_files",
-        "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "instructor_notes.txt", "notes"}
+        "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "instructor_notes.txt", "notes",
+        "manual_scores.json"}
     records = {}
     for p in (out / "results").glob("*.json"):
         rec = json.loads(p.read_text())
@@ -268,7 +278,7 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
 def test_the_gradebook_keeps_the_path_as_given_and_no_csv_holds_a_formula(batch):
     out = batch["out"]
     raw_files = {r["file"] for r in batch["rows"]}
-    assert "'=HYPERLINK(\"https:evil.example\",\"click me\").ipynb" not in raw_files  # paths start with subs/
+    assert "'" + BARE_FORMULA in raw_files and BARE_FORMULA not in raw_files
     for path in [out / "gradebook.csv", *batch["exports"].values()]:
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.reader(f):
