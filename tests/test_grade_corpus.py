@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from ctlab.grading.batch import grade
+from ctlab.grading.inputs import hashed_id
 from ctlab.grading.snapshot import load_snapshot
 
 pytestmark = pytest.mark.slow
@@ -94,8 +95,8 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
     "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125833785 bytes (limit 104857600)"),
     "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
-    "duplicate_a/same_name.ipynb": (ZERO, "duplicate submission name 'same_name' (also {b}): not graded"),
-    "duplicate_b/same_name.ipynb": (ZERO, "duplicate submission name 'same_name' (also {a}): not graded"),
+    "duplicate_a/same_name.ipynb": (FULL, "ok"),  # the same name in two folders: each graded under its own id
+    "duplicate_b/same_name.ipynb": (WRONG, "ok"),
 }
 
 
@@ -182,15 +183,15 @@ def test_exact_outcome(graded, name):
     assert float(row["total_points_earned"]) == sum(points.values())
     # q1-q7 are possible (13 points); q8 has no hand score here; q9-q10 are extra credit
     assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 13, abs=1e-4)
-    assert row["grading_status"] == status.format(a="tests/submissions/corpus/duplicate_a/same_name.ipynb",
-                                                  b="tests/submissions/corpus/duplicate_b/same_name.ipynb")
+    assert row["grading_status"] == status
     assert float(row["runtime_s"]) >= 0
 
 
 def test_results_json_per_submission(graded):
     results = graded["out"] / "results"
     names = {p.stem for p in results.glob("*.json")} - {"zz_earlier"}
-    assert "same_name~1" in names and "same_name~2" in names  # neither overwrote the other
+    dup = [hashed_id(f"tests/submissions/corpus/duplicate_{x}/same_name.ipynb") for x in "ab"]
+    assert set(dup) <= names and dup[0] != dup[1]  # neither overwrote the other
     assert len(names) == len(EXPECTED)
     rec = json.loads((results / "passes_all_reveal.json").read_text())
     assert set(rec) >= {"file", "name", "status", "runtime_s", "cells_run", "questions", "tests",
@@ -271,7 +272,7 @@ def test_grade_files_and_repository_untouched(graded):
 
 def test_summary_counts(graded):
     s = graded["summary"]
-    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 10, 5)
+    assert (s.total, s.rejected, s.incomplete) == (len(EXPECTED), 8, 5)
     assert s.mode == "bwrap" and "bubblewrap" in s.describe()
 
 

@@ -283,12 +283,12 @@ def test_a_crash_leaves_the_old_gradebook_whole(tmp_path, root, monkeypatch):
 
 # ------------------------------------------------------------------ units
 
-def test_duplicate_names_both_flagged(tmp_path):
+def test_duplicate_names_each_get_their_own_id(tmp_path):
     a = write_nb(tmp_path / "x" / "s.ipynb", GOOD)
     b = write_nb(tmp_path / "y" / "s.ipynb", GOOD)
     subs = inputs.discover([tmp_path])
-    assert sorted(s.name for s in subs) == ["s~1", "s~2"]
-    assert all(s.status and s.status.startswith("duplicate submission name 's'") for s in subs)
+    assert sorted(s.name for s in subs) == sorted(inputs.hashed_id(str(p)) for p in (a, b))
+    assert all(s.name.startswith("s-") and s.status is None for s in subs)
     assert {str(a), str(b)} == {s.file for s in subs}
 
 

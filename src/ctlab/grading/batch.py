@@ -18,11 +18,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctlab import atomic, contract
+from ctlab import atomic, contract, safetext
 from ctlab.errors import CtlabError
 from ctlab.grading import check, inputs, snapshot
 from ctlab.grading.execute import Ran, run_phase1
@@ -110,6 +111,22 @@ def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]]) -> di
     return kept
 
 
+def _manual_for(s: inputs.Submission, stems: Counter[str],
+                scores: dict[str, dict[str, float]]) -> dict[str, float] | None:
+    """The hand scores for `s`: keyed by its path as given or its id, or by its bare file name
+    or stem when no other submission in the batch shares that."""
+    for key in (s.file, s.name):
+        if key in scores:
+            return scores[key]
+    base = s.file.rsplit("/", 1)[-1]
+    stem = inputs.stem_of(s.file)
+    if stems[stem] == 1:
+        for key in (base, stem):
+            if key in scores:
+                return scores[key]
+    return None
+
+
 def _load_manual(manual: Path, manual_q: frozenset[str]) -> dict[str, dict[str, float]]:
     """{file or name: {q: points}} from a CSV with a `file` column and manual question columns."""
     try:
@@ -124,7 +141,7 @@ def _load_manual(manual: Path, manual_q: frozenset[str]) -> dict[str, dict[str, 
         raise CtlabError(f"{manual}: no manual question column ({', '.join(sorted(manual_q))})")
     scores: dict[str, dict[str, float]] = {}
     for i, row in enumerate(reader, start=2):
-        key = (row.get("file") or "").strip()
+        key = safetext.csv_value((row.get("file") or "").strip())  # as ctlab's own CSVs wrote it
         if not key:
             continue
         entry = {}
@@ -158,7 +175,8 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     root = Path(root).resolve()
     out = Path(out).resolve()
     fp = check.fingerprint(root)
-    subs = inputs.discover([Path(s) for s in submissions])
+    notes: list[str] = []
+    subs = inputs.discover([Path(s) for s in submissions], notes=notes)
     if out.exists() and not out.is_dir():
         raise CtlabError(f"{out}: exists and is not a folder")
     manual_scores = _load_manual(manual, contract.MANUAL_QUESTIONS) if manual else {}
@@ -171,7 +189,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
     manual_scores = _kept_manual_scores(out, update=manual_scores)
 
-    summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs))
+    summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs), warnings=notes)
     if mode == "user":
         exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
                    if p.exists() and _readable_by_others(p)]
@@ -244,11 +262,12 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 
     # Manual scores, gradebook.
     rows = []
+    stems = Counter(inputs.stem_of(s.file) for s in subs)
     for s in subs:
         rec = records[s.name]
         qpoints = {q: float((rec.get("questions", {}).get(q) or {}).get("points", 0.0)) for q in ag.questions}
-        mscore = manual_scores.get(s.file) or manual_scores.get(s.name) or manual_scores.get(s.path.name)
-        if mscore and not rec.get("status", "").startswith(("invalid", "unsafe", "duplicate", "unreadable")):
+        mscore = _manual_for(s, stems, manual_scores)
+        if mscore and s.status is None:  # never for input that could not be graded
             for q, v in mscore.items():
                 qpoints[q] = v
         possible = _points_possible(ag, graded_by_hand=set(mscore or ()))
@@ -256,17 +275,13 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         row = {"file": s.file, **{q: _fmt(qpoints[q]) for q in ag.questions},
                "total_points_earned": _fmt(total),
                "percent_correct": f"{(total / possible) if possible else 0.0:.4f}",
-               "grading_status": rec.get("status", ""),
+               "grading_status": safetext.one_line(rec.get("status", "")),
                "runtime_s": f"{float(rec.get('runtime_s', 0.0)):.2f}"}
         rows.append(row)
         if not rec.get("status", "ok").startswith("ok") and s.status is None:
             summary.incomplete += 1
-    buf = io.StringIO()
     fields = ["file", *ag.questions, "total_points_earned", "percent_correct", "grading_status", "runtime_s"]
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    atomic.write_text(out / "gradebook.csv", buf.getvalue(), mode=0o640)
+    atomic.write_text(out / "gradebook.csv", safetext.csv_text(fields, ([r[f] for f in fields] for r in rows)), mode=0o640)
     summary.rows = rows
     summary.wall_s = time.monotonic() - t_start
     return summary

@@ -1,86 +1,242 @@
-"""Finding submissions and reading their code cells, with a clear status for bad input."""
+"""Finding submissions and reading their code cells, with a clear status for bad input.
+
+Everything here treats a submission as hostile bytes under a hostile name. Only regular
+files are ever opened (never a FIFO, device, socket or folder, and never through a symbolic
+link); sizes and cell counts are capped before anything is parsed; a zip is read in memory,
+one bounded member at a time. Whatever is wrong becomes that submission's status, never an
+exception. Names are data: each submission's files under OUT use an id made here from
+[A-Za-z0-9._-] only.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import io
 import json
+import os
+import re
+import stat
 import zipfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ctlab.errors import CtlabError
+import msgspec
 
-MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+from ctlab.errors import CtlabError
+from ctlab.safetext import one_line, quoted
+
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
+MAX_CELLS = 2000
+MAX_ZIP_BYTES = 32 * 1024 * 1024
 MAX_ZIP_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_ZIP_MEMBERS = 10_000
 SUFFIXES = (".ipynb", ".zip")
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+ZIP_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma", 9: "deflate64", 93: "zstandard"}
+NOT_GRADED = "not graded: "
 
 
 @dataclass
 class Submission:
-    path: Path  # absolute
-    file: str  # as shown in the gradebook
-    name: str = ""  # unique key: results/<name>.json, snapshots/<name>/
+    path: Path  # absolute, symbolic links not resolved
+    file: str  # as given (as shown in the gradebook)
+    name: str = ""  # unique id: results/<name>.json, snapshots/<name>/, feedback/<name>.*
     cells: list[str] = field(default_factory=list)
     status: str | None = None  # set when the input cannot be graded
     sha256: str = ""
 
 
-def discover(paths: list[Path]) -> list[Submission]:
-    """Expand folders (recursively) into .ipynb/.zip files; keep the given order otherwise."""
+def _shown(path: str | os.PathLike) -> str:
+    """A path as text that can always be written out (bytes that are not UTF-8 as \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _named_like_submission(name: str) -> bool:
+    return name.lower().endswith(SUFFIXES) and not name.startswith(".")
+
+
+def _walk(top: Path, notes: list[str]) -> list[Path]:
+    """Every entry under `top` named like a submission, whatever its type (each gets a row);
+    folders named like one are not entered, nor are symbolic links to folders."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        keep = []
+        for d in sorted(dirnames):
+            p = Path(dirpath) / d
+            if d == ".ipynb_checkpoints" or d == "__MACOSX":
+                continue
+            if _named_like_submission(d):
+                found.append(p)
+            elif p.is_symlink():
+                notes.append(f"{quoted(_shown(p), limit=200)}: a symbolic link to a folder, not followed")
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        found += [Path(dirpath) / f for f in filenames if _named_like_submission(f)]
+    return sorted(found)
+
+
+def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Submission]:
+    """Expand folders (recursively) into entries named .ipynb/.zip; keep the given order
+    otherwise. A folder named on the command line is expanded (through a link, too: the
+    instructor named it); anything else named like a submission gets a row, whatever it is."""
+    notes = [] if notes is None else notes
     found: list[Submission] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for given in paths:
         p = Path(given)
-        if p.is_dir():
-            members = sorted(
-                q for q in p.rglob("*")
-                if q.is_file() and q.suffix.lower() in SUFFIXES
-                and ".ipynb_checkpoints" not in q.parts and not q.name.startswith(".")
-            )
+        try:
+            os.lstat(p)
+        except FileNotFoundError:
+            raise CtlabError(f"{_shown(p)}: no such file or folder") from None
+        except OSError as exc:
+            raise CtlabError(f"{_shown(p)}: cannot be read ({exc.strerror})") from None
+        if p.is_dir() and not _named_like_submission(p.name):
+            members = _walk(p, notes)
             if not members:
-                raise CtlabError(f"{p}: folder holds no .ipynb or .zip submissions")
-        elif p.exists():
-            members = [p]
+                raise CtlabError(f"{_shown(p)}: folder holds no .ipynb or .zip submissions")
         else:
-            raise CtlabError(f"{p}: no such file or folder")
+            members = [p]
         for q in members:
-            a = q.resolve()
-            if a in seen:
+            key = os.path.abspath(q)
+            if key in seen:
                 continue
-            seen.add(a)
-            found.append(Submission(path=a, file=str(q)))
+            seen.add(key)
+            found.append(Submission(path=Path(key), file=_shown(q)))
     _assign_names(found)
     return found
 
 
+# ---------------------------------------------------------------- ids
+
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def stem_of(file: str) -> str:
+    """The file name without its folder and its .ipynb/.zip suffix."""
+    base = file.rsplit("/", 1)[-1]
+    for suffix in SUFFIXES:
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def plain_id(stem: str) -> bool:
+    """Whether a stem can be an id as it is (ctlab's own files never end in .tmp)."""
+    return bool(SAFE_ID.fullmatch(stem)) and not stem.lower().endswith(".tmp")
+
+
+def hashed_id(file: str, *, digits: int = 10) -> str:
+    """A readable id for a name that is not one: the stem's safe characters and a hash of the
+    path as given (so the same path gets the same id in every run)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", stem_of(file))
+    base = re.sub(r"^[^A-Za-z0-9]+", "", base)[:40] or "submission"
+    digest = hashlib.sha256(file.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{base}-{digest[:digits]}"
+
+
 def _assign_names(subs: list[Submission]) -> None:
-    by_stem: dict[str, list[Submission]] = {}
-    for s in subs:
-        by_stem.setdefault(s.path.stem, []).append(s)
+    """Ids unique within the batch, case-insensitively (OUT may live on such a file system):
+    the stem where it is safe and no other submission has it, otherwise stem and hash."""
+    stems = Counter(stem_of(s.file).casefold() for s in subs)
     used: set[str] = set()
-    for stem, group in by_stem.items():
-        if len(group) == 1:
-            group[0].name = stem
-            used.add(stem)
-            continue
-        for i, s in enumerate(group, start=1):
-            others = ", ".join(o.file for o in group if o is not s)
-            s.status = f"duplicate submission name '{stem}' (also {others}): not graded"
-            name = f"{stem}~{i}"
-            while name in used:
-                name += "_"
-            s.name = name
-            used.add(name)
+    for s in subs:
+        stem = stem_of(s.file)
+        if plain_id(stem) and stems[stem.casefold()] == 1:
+            s.name = stem
+            used.add(stem.casefold())
+    for s in sorted((s for s in subs if not s.name), key=lambda s: s.file):
+        digits = 10
+        name = hashed_id(s.file, digits=digits)
+        while name.casefold() in used:  # a stem chosen to look like another's id
+            digits += 6
+            name = hashed_id(s.file, digits=digits) if digits <= 64 else f"{name}-{len(used)}"
+        s.name = name
+        used.add(name.casefold())
+
+
+# ---------------------------------------------------------------- reading
+
+def _kind(mode: int) -> str | None:
+    """Why an entry of this type is no submission, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder named like a submission, not a file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    return "not a regular file"
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, at most `limit` + 1 of them; raises ValueError(status).
+    Never opens anything else: the type is checked before opening and again on the open file."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise ValueError(f"unreadable submission: {exc.strerror or exc}") from None
+    why = _kind(st.st_mode)
+    if why == "a symbolic link":
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise ValueError(f"{NOT_GRADED}a symbolic link (to {quoted(_shown(target))}); submit the file itself")
+    if why:
+        raise ValueError(NOT_GRADED + why)
+    if st.st_size > limit:
+        raise ValueError(f"invalid submission: file is {st.st_size} bytes (limit {limit})")
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ValueError(f"unreadable submission: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the check above
+            raise ValueError(NOT_GRADED + "not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"invalid submission: file is over {limit} bytes (limit {limit})")
+    return data
+
+
+class _Head(msgspec.Struct):
+    cells: list[msgspec.Raw] | None = None
+
+
+def _cell_count(raw: bytes) -> int:
+    """How many cells the notebook's top-level list holds, without building them (the keys
+    counted above can be written with escapes); 0 when that cannot be told, for the full
+    parse below to say why."""
+    try:
+        return len(msgspec.json.decode(raw, type=_Head).cells or ())
+    except (msgspec.DecodeError, RecursionError):
+        return 0
 
 
 def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
-    """Code cells of a notebook given as bytes; raises ValueError(status) if it is not one."""
+    """Code cells of a notebook given as bytes; raises ValueError(status) if it is not one.
+    The caps come first, the cheapest first: bytes, a count of cell markers, then the parsed
+    cell list, and only then the notebook format's validation."""
     import nbformat
 
     prefix = f"invalid notebook{where}: "
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise ValueError(prefix + f"over {MAX_NOTEBOOK_BYTES} bytes (limit {MAX_NOTEBOOK_BYTES})")
     if not raw.strip():
         raise ValueError(prefix + "empty file")
+    too_many = prefix + f"more than {MAX_CELLS} cells (limit {MAX_CELLS})"
+    if raw.count(b'"cell_type"') > MAX_CELLS or _cell_count(raw) > MAX_CELLS:
+        raise ValueError(too_many)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -93,21 +249,53 @@ def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
         raise ValueError(prefix + "JSON but not a notebook")
     major = data.get("nbformat")
     if major != 4:
-        raise ValueError(prefix + f"nbformat {major} notebook (nbformat 4 needed; open and save it in Jupyter)")
+        raise ValueError(prefix + f"nbformat {one_line(major, limit=20)} notebook "
+                         "(nbformat 4 needed; open and save it in Jupyter)")
+    if isinstance(data.get("cells"), list) and len(data["cells"]) > MAX_CELLS:  # the markers can be escaped
+        raise ValueError(too_many)
     try:
-        nb = nbformat.reads(text, as_version=4)
+        nb = nbformat.v4.to_notebook_json(data)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat.ValidationError and friends
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(prefix + f"does not match the notebook format ({msg[:120]})") from None
+        msg = one_line(exc, limit=120) or type(exc).__name__
+        raise ValueError(prefix + f"does not match the notebook format ({msg})") from None
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
-def _zip_notebook(path: Path) -> bytes:
+def _damage(exc: BaseException) -> str:
+    """What a zip error says, in fixed words (its own message may quote a member's name)."""
+    msg = str(exc)
+    if isinstance(exc, zlib.error):
+        return "its compressed data is corrupt"
+    if isinstance(exc, EOFError):
+        return "its compressed data ends early"
+    if "CRC" in msg:
+        return "bad CRC-32 (the data is damaged)"
+    if "file header" in msg:
+        return "bad local file header"
+    if "differ" in msg:
+        return "its local header does not match the zip's directory"
+    if "Overlapped" in msg or "overlap" in msg:
+        return "overlapping entries (a zip bomb)"
+    return f"damaged ({type(exc).__name__})"
+
+
+def _open_zip(raw: bytes) -> zipfile.ZipFile:
+    if raw.count(b"PK\x01\x02") > MAX_ZIP_MEMBERS:  # each entry of the directory starts with it
+        raise ValueError(f"invalid zip: more than {MAX_ZIP_MEMBERS} entries")
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        raise ValueError("invalid zip: not a zip file") from None
+        return zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as exc:
+        if "not a zip file" in str(exc):
+            raise ValueError("invalid zip: not a zip file") from None
+        raise ValueError(f"invalid zip: its directory is damaged ({_damage(exc)})") from None
+    except Exception as exc:  # anything else the directory can provoke
+        raise ValueError(f"invalid zip: its directory cannot be read ({type(exc).__name__})") from None
+
+
+def _zip_notebook(raw: bytes) -> tuple[bytes, str]:
+    """The one notebook in an export zip, read in memory and bounded; raises ValueError(status)."""
+    zf = _open_zip(raw)
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
@@ -116,47 +304,66 @@ def _zip_notebook(path: Path) -> bytes:
         for info in infos:
             name = info.filename.replace("\\", "/")
             parts = PurePosixPath(name).parts
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                raise ValueError(f"unsafe zip: entry '{info.filename}' escapes its folder")
+            if name.startswith("/") or ".." in parts or (parts and re.match(r"[A-Za-z]:", parts[0])):
+                raise ValueError(f"unsafe zip: entry {quoted(info.filename)} escapes its folder")
             total += info.file_size
         if total > MAX_ZIP_UNCOMPRESSED:
             raise ValueError(f"unsafe zip: expands to {total} bytes (limit {MAX_ZIP_UNCOMPRESSED})")
-        notebooks = [
-            i for i in infos
-            if not i.is_dir() and i.filename.lower().endswith(".ipynb")
-            and "__MACOSX" not in i.filename and ".ipynb_checkpoints" not in i.filename
-        ]
+        usable = [i for i in infos if not i.is_dir() and "__MACOSX" not in i.filename
+                  and ".ipynb_checkpoints" not in i.filename]
+        notebooks = [i for i in usable if i.filename.lower().endswith(".ipynb")]
         if not notebooks:
+            inner = [i for i in usable if i.filename.lower().endswith(".zip")]
+            if inner:
+                raise ValueError(f"invalid zip: no notebook inside, only another zip ({quoted(inner[0].filename)}); "
+                                 "zips inside zips are not opened")
             raise ValueError("invalid zip: no notebook (.ipynb) inside")
         if len(notebooks) > 1:
-            names = ", ".join(i.filename for i in notebooks[:3])
+            names = ", ".join(quoted(i.filename, limit=40) for i in notebooks[:3])
             raise ValueError(f"invalid zip: {len(notebooks)} notebooks inside ({names}); expected one")
         info = notebooks[0]
-        with zf.open(info) as f:
-            data = f.read(MAX_NOTEBOOK_BYTES + 1)  # the header's size can lie: read bounded
+        shown = quoted(info.filename)
+        if info.flag_bits & 0x1:
+            raise ValueError(f"invalid zip: {shown} is encrypted; submit it without a password")
+        if info.compress_type not in ZIP_METHODS:
+            method = ZIP_METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+            raise ValueError(f"invalid zip: {shown} uses compression {method}, which is not accepted "
+                             "(save the zip with the standard deflate compression)")
+        if info.file_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"unsafe zip: {shown} expands to {info.file_size} bytes (limit {MAX_NOTEBOOK_BYTES})")
+        # Read as if the header allowed more than the cap: a member that expands past what its
+        # header says (a zip bomb with a lying header) is caught here, after at most cap + 1 bytes.
+        probe = copy.copy(info)
+        probe.file_size = MAX_NOTEBOOK_BYTES + 2
+        try:
+            with zf.open(probe) as f:
+                data = f.read(MAX_NOTEBOOK_BYTES + 1)
+        except Exception as exc:  # zlib.error, BadZipFile, EOFError, ...: all mean damaged input
+            raise ValueError(f"invalid zip: {shown}: {_damage(exc)}") from None
         if len(data) > MAX_NOTEBOOK_BYTES:
-            raise ValueError(f"unsafe zip: {info.filename} expands past {MAX_NOTEBOOK_BYTES} bytes")
+            raise ValueError(f"unsafe zip: {shown} expands past {MAX_NOTEBOOK_BYTES} bytes "
+                             f"(its header says {info.file_size})")
+        if len(data) != info.file_size:
+            raise ValueError(f"unsafe zip: {shown} expands to {len(data)} bytes, "
+                             f"not the {info.file_size} its header says")
+        if zlib.crc32(data) != info.CRC:
+            raise ValueError(f"invalid zip: {shown}: bad CRC-32 (the data is damaged)")
         return data, info.filename
 
 
 def load(sub: Submission) -> None:
     """Fill in cells, sha256 and (for bad input) status."""
+    is_zip = sub.path.name.lower().endswith(".zip")
     try:
-        size = sub.path.stat().st_size
-        if size > MAX_NOTEBOOK_BYTES * 2:
-            sub.status = f"invalid submission: file is {size} bytes (limit {MAX_NOTEBOOK_BYTES * 2})"
-            return
-        raw = sub.path.read_bytes()
-    except OSError as exc:
-        sub.status = f"unreadable submission: {exc.strerror or exc}"
+        raw = _read_regular(sub.path, MAX_ZIP_BYTES if is_zip else MAX_NOTEBOOK_BYTES)
+    except ValueError as exc:
+        sub.status = str(exc)
         return
     sub.sha256 = hashlib.sha256(raw).hexdigest()
-    if sub.status:  # duplicate name: hashed, not graded
-        return
     try:
-        if sub.path.suffix.lower() == ".zip":
-            data, inner = _zip_notebook(sub.path)
-            sub.cells = _notebook_cells(data, where=f" ({inner} in zip)")
+        if is_zip:
+            data, inner = _zip_notebook(raw)
+            sub.cells = _notebook_cells(data, where=f" ({quoted(inner)} in zip)")
         else:
             sub.cells = _notebook_cells(raw)
     except ValueError as exc:

@@ -9,6 +9,7 @@ and OUT/report_files/.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ctlab import atomic
 
 from .batch_report import compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
-from .feedback import build_feedback, write_feedback
+from .feedback import build_feedback, fallback_feedback, write_feedback
 from .inputs import load_snapshots, load_submissions, max_points_by_question
 from .reference import find_data_dir, reference_answers
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
@@ -60,7 +61,11 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
     files += sorted(Path(__file__).parent.glob("*.py"))
     for p in files:
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        try:
+            data = p.read_bytes()
+        except OSError:  # unreadable: the reports say so; key it as changed
+            data = os.urandom(16)
+        h.update(p.name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
 
 
@@ -86,7 +91,11 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
 
     written: list[Path] = []
     for sub in subs:
-        fb = build_feedback(sub, maxima, config)
+        try:
+            fb = build_feedback(sub, maxima, config)
+        except Exception as exc:  # an odd record costs only this student's details
+            sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
+            fb = fallback_feedback(sub, config)
         written.extend(write_feedback(feedback_dir, fb))
 
     snapshots = load_snapshots(out, subs)
@@ -101,7 +110,8 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
         note = "No exercise data found under the project folder, so answers are described without a reference."
     groups = group_wrong_answers(subs, snapshots, ref, maxima)
     stats = compute_stats(subs, maxima, len(snapshots))
-    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note)
+    problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
+    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,

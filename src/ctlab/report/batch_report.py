@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 import statistics
 from collections import Counter
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS
+from ctlab.safetext import html_text, markdown
 
 from ._format import fmt_points
 from .inputs import Submission
@@ -145,7 +145,9 @@ def _summary_lines(stats: BatchStats) -> list[str]:
     return lines
 
 
-def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str) -> str:
+def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
+                    problems: list[tuple[str, str]] = ()) -> str:
+    """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
     md = [f"# {TITLE}", ""]
     md += [f"- {line}" for line in _summary_lines(stats)]
     md += ["", "## Score distribution", "", f"![Score distribution](report_files/{SCORE_PNG})", ""]
@@ -159,7 +161,7 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
         )
     md += ["", "## Grading status", "", "| status | submissions |", "|---|---|"]
     for status, n in stats.statuses:
-        md.append(f"| {status.replace('|', '/')} | {n} |")
+        md.append(f"| {markdown(status)} | {n} |")
     md += ["", "## Common wrong answers", "", reference_note, ""]
     any_group = False
     for q, items in groups.items():
@@ -170,10 +172,14 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
         md.append(f"### {q} ({_students(wrong)} without full points)")
         md.append("")
         for rank, g in enumerate(items, 1):
-            md.append(f"{rank}. {g.line()}")
+            md.append(f"{rank}. {markdown(g.line())}")
         md.append("")
     if not any_group:
         md += ["No wrong answers among the saved answers.", ""]
+    if problems:
+        md += ["## Notes", "", "What the report could not use; everything else about these submissions is above.", ""]
+        md += [f"- {markdown(file)}: {markdown(why)}" for file, why in problems]
+        md.append("")
     return "\n".join(md)
 
 
@@ -187,9 +193,11 @@ th{background:#f3f5f7}img{max-width:100%;height:auto;border:1px solid #eaeef2}
 
 
 def render_html(
-    stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str
+    stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
+    problems: list[tuple[str, str]] = (),
 ) -> str:
-    e = html.escape
+    """HTML in which every text is escaped (safetext.html_text)."""
+    e = html_text
 
     def img(name: str, alt: str) -> str:
         data = base64.b64encode(charts[name]).decode("ascii")
@@ -228,7 +236,7 @@ def render_html(
         wrong = sum(g.count for g in items)
         out.append(f"<h3>{e(q)} ({_students(wrong)} without full points)</h3><ol>")
         for g in items:
-            files = ", ".join(Path(f).name for f in g.files)
+            files = ", ".join(f.rsplit("/", 1)[-1] for f in g.files)
             out.append(
                 f'<li>{e(g.description)}: <span class="count">{_students(g.count)}</span>'
                 f"<details><summary>who</summary>{e(files)}</details></li>"
@@ -236,12 +244,18 @@ def render_html(
         out.append("</ol>")
     if not any_group:
         out.append("<p>No wrong answers among the saved answers.</p>")
+    if problems:
+        out.append('<h2>Notes</h2><p class="note">What the report could not use; everything else about '
+                   "these submissions is above.</p><ul>")
+        out += [f"<li>{e(file)}: {e(why)}</li>" for file, why in problems]
+        out.append("</ul>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 
 def write_batch_report(
-    out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str
+    out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
+    *, problems: list[tuple[str, str]] = (),
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -249,6 +263,6 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems))
     return html_path, md_path, files_dir

@@ -12,12 +12,11 @@ so name submissions after the ID the LMS knows (Canvas SIS User ID, Gradescope S
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 
 from ctlab import atomic
+from ctlab.safetext import csv_text
 from ctlab.contract import QUESTIONS, STRETCH_QUESTIONS
 
 from ._format import fmt_points
@@ -25,14 +24,6 @@ from .inputs import QUESTION_COLUMNS, load_submissions, max_points_by_question, 
 
 FORMATS = ("canvas", "gradescope", "csv")
 ASSIGNMENT = "Scenario 03B"
-
-
-def _csv_text(header: list[str], rows: list[list[str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def _pts(value: float | None) -> str:
@@ -72,5 +63,5 @@ def export(*, out: Path, fmt: str) -> Path:
             email = ident if "@" in ident else ""
             sid = "" if email else ident
             rows.append([ident, sid, email, _pts(s.total), *[_pts(s.points.get(q)) for q in questions]])
-    atomic.write_text(target, _csv_text(header, rows))
+    atomic.write_text(target, csv_text(header, rows))  # every cell: no spreadsheet formula
     return target

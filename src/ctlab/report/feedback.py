@@ -8,12 +8,12 @@ messages and code, and the reference answers, never appear.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS
+from ctlab.safetext import html_text, markdown
 
 from ._format import fmt_points
 from .config import FeedbackConfig
@@ -135,29 +135,41 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
     return Feedback(sub.file, sub.name, status_in_words(sub), score, questions, footer)
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def fallback_feedback(sub: Submission, config: FeedbackConfig) -> Feedback:
+    """Score and status only, for a submission whose details could not be put together."""
+    return Feedback(
+        sub.file, sub.name, status_in_words(sub), f"Score: {fmt_points(sub.total)} points.", [],
+        "The details of this feedback could not be prepared; this is not a problem with your "
+        "submission, and your instructor has the details.",
+    )
+
+
+def _name(file: str) -> str:
+    return file.rsplit("/", 1)[-1]
 
 
 def render_markdown(fb: Feedback) -> str:
-    lines = [f"# {TITLE} feedback: {Path(fb.file).name}", "", fb.status_text, "", fb.score_text, ""]
+    """Markdown in which every text that came from the submission is escaped (safetext.markdown)."""
+    md = markdown
+    lines = [f"# {TITLE} feedback: {md(_name(fb.file))}", "", md(fb.status_text, limit=800), "",
+             md(fb.score_text), ""]
     lines += ["| question | points |", "|---|---|"]
     for q in fb.questions:
-        lines.append(f"| {q.question} | {_md_cell(q.points)} |")
+        lines.append(f"| {md(q.question)} | {md(q.points)} |")
     lines.append("")
     for q in fb.questions:
-        lines.append(f"## {q.question}: {q.points}")
+        lines.append(f"## {md(q.question)}: {md(q.points)}")
         lines.append("")
         for passed, text in q.public:
-            lines.append(f"- {'passed' if passed else 'FAILED'}: {text}")
+            lines.append(f"- {'passed' if passed else 'FAILED'}: {md(text)}")
         if q.hidden:
-            lines.append(f"- {q.hidden}")
+            lines.append(f"- {md(q.hidden)}")
         if q.note:
-            lines.append(f"- {q.note}")
+            lines.append(f"- {md(q.note)}")
         if not q.public and not q.hidden and not q.note:
             lines.append("- No tests ran for this question.")
         lines.append("")
-    lines.append(f"_{fb.footer}_")
+    lines.append(f"_{md(fb.footer)}_")
     lines.append("")
     return "\n".join(lines)
 
@@ -172,13 +184,14 @@ th{background:#f3f5f7}.pass{color:#1a7f37}.fail{color:#b42318}.note{color:#57606
 
 
 def render_html(fb: Feedback) -> str:
-    e = html.escape
+    """HTML in which every text is escaped (safetext.html_text)."""
+    e = html_text
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(TITLE)} feedback: {e(Path(fb.file).name)}</title>",
+        f"<title>{e(TITLE)} feedback: {e(_name(fb.file))}</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>{e(TITLE)} feedback: {e(Path(fb.file).name)}</h1>",
+        f"<h1>{e(TITLE)} feedback: {e(_name(fb.file))}</h1>",
         f'<p class="status">{e(fb.status_text)}</p>',
         f"<p><strong>{e(fb.score_text)}</strong></p>",
         "<table><thead><tr><th>question</th><th>points</th></tr></thead><tbody>",

@@ -15,6 +15,7 @@ from typing import Any
 
 from ctlab.contract import question_order
 from ctlab.errors import CtlabError
+from ctlab.safetext import csv_value, one_line
 
 QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 11))
 
@@ -44,6 +45,7 @@ class Submission:
     percent: float | None  # 0-100 (the gradebook's percent_correct is a fraction, as otter writes it)
     tests: list[TestOutcome] = field(default_factory=list)
     has_results: bool = False
+    problems: list[str] = field(default_factory=list)  # what the report could not use, in words
 
 
 def _num(text: str | None) -> float | None:
@@ -72,6 +74,10 @@ def read_gradebook(out: Path) -> list[dict[str, str]]:
         raise CtlabError(f"{path}: cannot read the gradebook ({exc})") from None
     if "file" not in columns or "total_points_earned" not in columns:
         raise CtlabError(f"{path}: not a ctlab gradebook (needs the columns file and total_points_earned)")
+    for row in rows:  # text cells as they were before the gradebook neutralised formulas
+        for col in ("file", "grading_status"):
+            if isinstance(row.get(col), str):
+                row[col] = csv_value(row[col])
     return rows
 
 
@@ -85,56 +91,103 @@ def submission_name(file: str) -> str:
 
 
 def _read_results(out: Path) -> dict[str, dict[str, Any]]:
-    """results/<name>.json keyed both by their "file" and by their "name"."""
+    """results/<name>.json keyed both by their "file" and by their "name". A file that cannot
+    be read is left out (its submission is then reported without results); of two records for
+    the same file (an earlier run used another id), the newer counts."""
     found: dict[str, dict[str, Any]] = {}
+    newest: dict[str, int] = {}
     folder = out / "results"
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CtlabError(f"{path}: cannot read grading results ({exc})") from None
+            mtime = path.stat().st_mtime_ns
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            continue
         if not isinstance(data, dict):
-            raise CtlabError(f"{path}: grading results must be a JSON object")
-        data.setdefault("name", path.stem)
-        found[str(data["name"])] = data
-        if data.get("file"):
-            found.setdefault("file:" + str(data["file"]), data)
+            continue
+        data["name"] = str(data.get("name") or path.stem)
+        found[data["name"]] = data
+        if isinstance(data.get("file"), str) and data["file"]:
+            key = "file:" + data["file"]
+            if mtime >= newest.get(key, -1):
+                found[key], newest[key] = data, mtime
     return found
+
+
+def _number(value: object) -> float:
+    """A number from a results record; anything else counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return 0.0
+    return float(value)
+
+
+def _results_of(data: dict[str, Any]) -> tuple[dict[str, float], list[TestOutcome]]:
+    max_points: dict[str, float] = {}
+    tests: list[TestOutcome] = []
+    questions = data.get("questions")
+    for q, info in (questions.items() if isinstance(questions, dict) else ()):
+        mp = info.get("max_points") if isinstance(info, dict) else None
+        if isinstance(mp, (int, float)) and not isinstance(mp, bool) and math.isfinite(mp):
+            max_points[str(q)] = float(mp)
+    raw_tests = data.get("tests")
+    for t in raw_tests if isinstance(raw_tests, list) else ():
+        if not isinstance(t, dict):
+            continue
+        tests.append(
+            TestOutcome(
+                name=str(t.get("name", "")),
+                question=str(t.get("question", "")),
+                points=_number(t.get("points")),
+                max_points=_number(t.get("max_points")),
+                hidden=bool(t.get("hidden", False)),
+                passed=bool(t.get("passed", False)),
+                message=str(t.get("message") or ""),
+            )
+        )
+    return max_points, tests
+
+
+def _unique_name(wanted: str, file: str, used: set[str]) -> str:
+    """The id feedback/ and snapshots/ use: the record's own when it is a safe one and no other
+    row has it, else one made from the file's path."""
+    from ctlab.grading.inputs import hashed_id
+
+    name = wanted if safe_id(wanted) and wanted.casefold() not in used else hashed_id(file)
+    while name.casefold() in used:
+        name += "_"
+    used.add(name.casefold())
+    return name
+
+
+def safe_id(name: str) -> bool:
+    """Whether `name` can name files under OUT: [A-Za-z0-9._-] only, no leading dot."""
+    import re
+
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", name)) and not name.lower().endswith(".tmp")
 
 
 def load_submissions(out: Path) -> list[Submission]:
     rows = read_gradebook(out)
     results = _read_results(out)
     subs: list[Submission] = []
+    used: set[str] = set()
     for row in rows:
-        file = row.get("file", "")
+        file = row.get("file") or ""
         data = results.get("file:" + file) or results.get(submission_name(file))
-        name = str(data["name"]) if data else submission_name(file)
+        name = _unique_name(str(data["name"]) if data else submission_name(file), file, used)
         points = {q: _num(row.get(q)) for q in QUESTION_COLUMNS if q in row}
+        problems: list[str] = []
         max_points: dict[str, float] = {}
         tests: list[TestOutcome] = []
         if data:
-            for q, info in (data.get("questions") or {}).items():
-                mp = info.get("max_points") if isinstance(info, dict) else None
-                if isinstance(mp, (int, float)):
-                    max_points[q] = float(mp)
-            for t in data.get("tests") or []:
-                if not isinstance(t, dict):
-                    continue
-                tests.append(
-                    TestOutcome(
-                        name=str(t.get("name", "")),
-                        question=str(t.get("question", "")),
-                        points=float(t.get("points") or 0.0),
-                        max_points=float(t.get("max_points") or 0.0),
-                        hidden=bool(t.get("hidden", False)),
-                        passed=bool(t.get("passed", False)),
-                        message=str(t.get("message") or ""),
-                    )
-                )
-        status = (row.get("grading_status") or (data or {}).get("status") or "").strip()
+            try:
+                max_points, tests = _results_of(data)
+            except Exception as exc:  # an odd record costs only its own details
+                problems.append(f"its grading results could not be read ({type(exc).__name__})")
+                data = None
+        status = one_line(row.get("grading_status") or (data or {}).get("status") or "")
         runtime = _num(row.get("runtime_s"))
         if runtime is None and data and isinstance(data.get("runtime_s"), (int, float)):
             runtime = float(data["runtime_s"])
@@ -150,6 +203,7 @@ def load_submissions(out: Path) -> list[Submission]:
                 percent=None if _num(row.get("percent_correct")) is None else 100.0 * _num(row.get("percent_correct")),
                 tests=tests,
                 has_results=data is not None,
+                problems=problems,
             )
         )
     return subs
@@ -218,7 +272,8 @@ def load_snapshot_dir(path: Path) -> dict[str, object]:
 
 
 def load_snapshots(out: Path, subs: list[Submission]) -> dict[str, dict[str, object]]:
-    """Snapshots by submission name; submissions without one (or with an unreadable one) are left out."""
+    """Snapshots by submission name; submissions without one (or with an unreadable one, which
+    is noted on the submission) are left out."""
     found: dict[str, dict[str, object]] = {}
     for sub in subs:
         folder = out / "snapshots" / sub.name
@@ -226,8 +281,6 @@ def load_snapshots(out: Path, subs: list[Submission]) -> dict[str, dict[str, obj
             continue
         try:
             found[sub.name] = load_snapshot_dir(folder)
-        except CtlabError:
-            raise
-        except Exception:  # a damaged snapshot: the report notes the submission as unreadable
-            continue
+        except Exception as exc:  # a damaged snapshot costs only this submission's answers
+            sub.problems.append(f"its saved answers could not be read ({type(exc).__name__})")
     return found

@@ -26,6 +26,7 @@ STRETCH_QUESTIONS: dict[str, tuple[str, ...]] = {
 FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
 LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
 MAX_NAMES = 4
+UNDESCRIBED = "an answer of a shape the report cannot describe"
 MAX_ITEMS = 6
 
 
@@ -278,7 +279,8 @@ def group_wrong_answers(
     """For each auto-graded question, wrong answers grouped by their difference, most common first.
 
     A submission's answer to a question is wrong when it earned less than the question's
-    maximum; only submissions with a saved snapshot are described.
+    maximum; only submissions with a saved snapshot are described. An answer that cannot be
+    described is counted as such and noted on its submission.
     """
     ref = ref or {}
     groups: dict[str, list[WrongAnswerGroup]] = {}
@@ -293,7 +295,11 @@ def group_wrong_answers(
                 continue
             if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(ref):
                 continue
-            desc = describe_answer(q, ns, ref)
+            try:
+                desc = str(describe_answer(q, ns, ref))
+            except Exception as exc:  # an answer of an odd shape costs only its own description
+                desc = UNDESCRIBED
+                sub.problems.append(f"its answer to {q} could not be described ({type(exc).__name__})")
             by_desc.setdefault(desc, []).append(sub.file)
         ranked = sorted(by_desc.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         groups[q] = [WrongAnswerGroup(q, d, len(files), sorted(files)) for d, files in ranked]

@@ -1,0 +1,105 @@
+"""Text that came from a submission (a file name, a value, a message), made safe to write out.
+
+A name or value may hold anything a student can type into a file name or a string: line
+breaks, Markdown, HTML, spreadsheet formulas, bidirectional-text controls. Every writer of
+Markdown, HTML or CSV passes such text through one of these functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import unicodedata
+from typing import Iterable
+
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}  # controls, format (bidi) and unassigned code points
+
+
+def one_line(text: object, *, limit: int = 500) -> str:
+    """`text` on one line: line breaks, tabs and invisible or bidirectional controls become
+    spaces, runs of spaces one space, and anything past `limit` characters is cut (with "...")."""
+    s = str(text)
+    s = "".join(" " if unicodedata.category(c) in _INVISIBLE else c for c in s)
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 3].rstrip() + "..."
+
+
+def quoted(name: object, *, limit: int = 80) -> str:
+    """A name to quote inside a status: in single quotes, control characters shown as escapes
+    (so two names that differ only in them still look different), cut to `limit`."""
+    s = "".join(c if unicodedata.category(c) not in _INVISIBLE else c.encode("unicode_escape").decode("ascii")
+                for c in str(name))
+    if len(s) > limit:
+        s = s[: limit - 3] + "..."
+    return f"'{s}'"
+
+
+# Markdown: characters that start inline syntax anywhere in a line (links, images, HTML,
+# entities, code, emphasis, tables, strikethrough, math) are backslash-escaped; CommonMark
+# renders an escaped ASCII punctuation character as itself.
+_MD_ANYWHERE = set("\\`*[]<>&|~$")
+_MD_LINE_START = re.compile(r"(#{1,6}|[-+*]|\d{1,9}[.)])(?= |$)|-(?=-)")
+
+
+def markdown(text: object, *, limit: int = 500) -> str:
+    """`text` as inert Markdown on one line: it renders as the same characters and can start
+    no heading, list, quote, link, image, HTML tag, table cell or emphasis."""
+    s = one_line(text, limit=limit)
+    out = []
+    for i, c in enumerate(s):
+        if c in _MD_ANYWHERE:
+            out.append("\\" + c)
+        elif c == "_" and not (0 < i < len(s) - 1 and s[i - 1].isalnum() and s[i + 1].isalnum()):
+            out.append("\\_")  # an underscore inside a word never makes emphasis; elsewhere it can
+        else:
+            out.append(c)
+    s = "".join(out)
+    m = _MD_LINE_START.match(s)
+    if m:  # would start a heading, list or rule where the text begins a line or a list item
+        mark = m.group(0)
+        s = mark[:-1] + "\\" + mark[-1] + s[len(mark):]
+    if s.startswith(">"):
+        s = "\\" + s
+    return s
+
+
+def html_text(text: object, *, limit: int = 2000) -> str:
+    """`text` on one line, escaped for HTML element content and quoted attribute values."""
+    return html.escape(one_line(text, limit=limit), quote=True)
+
+
+# CSV: a cell a spreadsheet would run as a formula. The full-width forms are included
+# because some spreadsheets fold them to the ASCII ones.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(value: object) -> str:
+    """A cell that no spreadsheet runs as a formula: text starting with =, +, -, @, a tab or a
+    carriage return gets a leading apostrophe, as does text that itself starts with one (so
+    `csv_value` can undo it exactly). Numbers stay numbers."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    s = "" if value is None else str(value)
+    if s.startswith(_FORMULA_START + ("'",)) and not _PLAIN_NUMBER.fullmatch(s):
+        return "'" + s
+    return s
+
+
+def csv_value(cell: str | None) -> str:
+    """The text `csv_cell` was given, from the cell it wrote."""
+    s = cell or ""
+    if s.startswith("'") and (s[1:].startswith(_FORMULA_START + ("'",))):
+        return s[1:]
+    return s
+
+
+def csv_text(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+    """A whole CSV file ("\\n" line ends), every cell through `csv_cell`."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([csv_cell(h) for h in header])
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
+    return buf.getvalue()
