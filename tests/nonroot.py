@@ -3,14 +3,15 @@
 Tests run as root, but the grader must hold as the instructor's own user. This module makes
 an unprivileged account (or, when not root, uses the caller), builds a virtual environment
 for it from the system's Python (the machine's own Python and the repository's .venv may not
-be readable by that user), installs the project into a per-run copy of that environment, and
+be readable by that user), installs this checkout's project into it (non-editable), and
 copies what grading reads (autograder/, assignment/, data/, solutions/, tests/submissions/) to
 a folder the user can read but not write.
 
 Cached under /var/tmp/ctlab-nonroot-<key>/, keyed by pyproject.toml and the system Python:
-the dependencies are installed once; each run hard-links that environment and installs only
-the project. Runs are serialised with a lock, so checks for leftovers of the user's uid see
-only the run at hand. CTLAB_NONROOT_KEEP=1 keeps the last run's folder (runs/run-*) to look at.
+the dependencies are installed once; each run reinstalls only the project. Runs are
+serialised with a lock, so no other checkout's run reinstalls the project meanwhile and checks
+for leftovers of the user's uid see only the run at hand. CTLAB_NONROOT_KEEP=1 keeps the last
+run's folder (runs/run-*) to look at.
 
 Re-pointing at a changed sandbox: the expectation tables are the root tests' own (BATCHES);
 how isolation is made to fail is in `fake_bwrap`; how the summary names the mode is in
@@ -320,14 +321,15 @@ def _install_project(venv: Path, scratch: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     subprocess.run([*_pip(), "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--disable-pip-version-check", str(src)], check=True)
+                    "--no-build-isolation", "--force-reinstall", "--disable-pip-version-check", str(src)], check=True)
     shutil.rmtree(src)
 
 
 @contextlib.contextmanager
 def prepared_run(account: Account, python: str, timings: Timings) -> Iterator[Run]:
-    """A fresh run: per-run environment, project copy, the account's folders; removed afterwards.
-    Holds the runs' lock throughout (one non-root run on this machine at a time)."""
+    """A fresh run: this checkout's project installed into the cached environment, the project
+    copy, the account's folders; removed afterwards. Holds the runs' lock throughout (one
+    non-root run on this machine at a time, so no other checkout reinstalls the project meanwhile)."""
     base = base_environment(python, timings)
     runs = base / "runs"
     runs.mkdir(mode=0o755, exist_ok=True)
@@ -335,11 +337,11 @@ def prepared_run(account: Account, python: str, timings: Timings) -> Iterator[Ru
         t0 = time.monotonic()
         for old in runs.iterdir():  # an earlier run that was killed before it cleaned up
             shutil.rmtree(old, ignore_errors=True)
+        remove_leftovers_of(account)
         rundir = Path(tempfile.mkdtemp(prefix="run-", dir=runs))
         os.chmod(rundir, 0o755)
         try:
-            venv = rundir / "venv"
-            subprocess.run(["cp", "-al", str(base / "venv"), str(venv)], check=True)
+            venv = base / "venv"
             _install_project(venv, rundir)
             for p in (venv / "lib").glob("python3*/site-packages/ctlab*"):
                 _open_to_all(p)
@@ -383,11 +385,25 @@ def kill_processes_of(account: Account, *, since: set[int]) -> None:
             os.kill(pid, 9)
 
 
+def remove_leftovers_of(account: Account) -> None:
+    """Start from a clean account: what an earlier, interrupted run left in the shared places."""
+    if not account.switches:
+        return
+    kill_processes_of(account, since=set())
+    for p in sorted(files_of(account), key=len):
+        if os.path.lexists(p):
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(p)
+
+
 def files_of(account: Account, tops: tuple[str, ...] = ("/tmp", "/var/tmp", "/dev/shm"),
              skip: tuple[Path, ...] = ()) -> set[str]:
     """Files and folders owned by the account under the shared scratch places."""
     found = set()
-    skipped = {str(p) for p in skip}
+    skipped = {str(p) for p in skip} | {str(p / "venv") for p in CACHE_PARENT.glob("ctlab-nonroot-*")}
     for top in tops:
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in skipped]
