@@ -12,13 +12,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# bubblewrap is the grading sandbox; install it when missing and apt is usable.
+# bubblewrap is the grading sandbox; install it when missing and apt is usable. The system's
+# python3 builds the environment in which the tests grade as a normal user (tests/nonroot.py).
 sysdeps:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
 	      || echo "warning: could not install bubblewrap; ctlab grade will fall back"; \
 	  else echo "warning: bwrap not found and apt-get unavailable; ctlab grade will fall back"; fi; }
+	@[ -x /usr/bin/python3 ] || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null) \
+	      || echo "warning: could not install python3; the non-root grading tests will fail"; \
+	  else echo "warning: /usr/bin/python3 not found; the non-root grading tests need a system Python 3.11+"; fi; }
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

@@ -1,0 +1,221 @@
+"""`ctlab grade` as a normal user: the hostile corpus gets the same exact rows as under root,
+the run leaves nothing behind, and where isolation cannot be had it refuses instead of
+giving everyone zeros. See tests/nonroot.py for how the user and its environment are made."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import nonroot
+from nonroot import BATCHES, QS
+
+pytestmark = pytest.mark.slow
+
+PORT = nonroot.test_grade_corpus.PORT  # where hostile_loopback_connection tries to connect
+SMALL = ("passes_all_reveal.ipynb", "wrong_answers_plain.ipynb", "no_answers.ipynb")
+
+
+@pytest.fixture(scope="module")
+def run():
+    account = nonroot.grader_account()
+    if isinstance(account, str):
+        pytest.fail(f"cannot grade as a normal user: {account}")
+    python = nonroot.system_python()
+    if python is None:
+        pytest.fail(f"no Python >= 3.11 that any user can run among {nonroot.SYSTEM_PYTHONS} (run `make sysdeps`)")
+    timings = nonroot.Timings()
+    with nonroot.prepared_run(account, python, timings) as r:
+        yield r
+
+
+def _listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    deadline = time.monotonic() + 120
+    while True:  # another checkout's corpus test may hold the port for a while
+        try:
+            listener.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    listener.listen(5)
+    listener.settimeout(0.2)
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                connections.append(conn.recv(100) or b"connected")
+                conn.close()
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    return listener, t
+
+
+@pytest.fixture(scope="module")
+def graded(run):
+    """Every batch graded once as the account, with what it left behind."""
+    acct = run.account
+    before = {"procs": nonroot.processes_of(acct), "files": nonroot.files_of(acct, skip=(run.dir,)),
+              "ipc": nonroot.ipc_of(acct)}
+    copy_before = nonroot.tree_hashes(run.root)
+    connections: list[bytes] = []
+    stop = threading.Event()
+    listener, t = _listen(PORT, connections, stop)
+    results = {}
+    try:
+        for key, batch in BATCHES.items():
+            out = run.work / f"out-{key}"
+            t0 = time.monotonic()
+            r = run.ctlab("grade", batch.folder, "-o", str(out), "--root", str(run.root), *batch.args())
+            run.timings.grade_s[key] = time.monotonic() - t0
+            rows = nonroot.gradebook_rows(out, batch.folder) if (out / "gradebook.csv").is_file() else {}
+            results[key] = {"proc": r, "out": out, "rows": rows}
+    finally:
+        stop.set()
+        t.join()
+        listener.close()
+    time.sleep(0.5)  # a detached child of a submission would still be here
+    left = {"procs": nonroot.processes_of(acct) - before["procs"],
+            "files": nonroot.files_of(acct, skip=(run.dir,)) - before["files"],
+            "ipc": nonroot.ipc_of(acct) - before["ipc"]}
+    nonroot.kill_processes_of(acct, since=before["procs"])
+    return {"batches": results, "connections": connections, "left": left,
+            "copy_changed": nonroot.tree_hashes(run.root) != copy_before}
+
+
+def _cases() -> list[tuple[str, str]]:
+    return [(key, name) for key, batch in BATCHES.items() for name in sorted(batch.expected())]
+
+
+def _row_outcome(row: dict[str, str]) -> tuple[dict[str, float], str]:
+    return {q: float(row[q]) for q in QS}, row["grading_status"]
+
+
+def _expected_outcome(points: dict, status: str) -> tuple[dict[str, float], str]:
+    return {q: float(points.get(q, 0)) for q in QS}, status
+
+
+def test_every_hostile_folder_is_graded():
+    assert nonroot.unregistered_hostile_folders() == [], "add each folder and its expectation table to nonroot.BATCHES"
+
+
+@pytest.mark.parametrize("key", sorted(BATCHES))
+def test_grade_exits_0_with_a_row_for_every_file(graded, key):
+    res = graded["batches"][key]
+    proc = res["proc"]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert set(res["rows"]) == set(BATCHES[key].expected())
+
+
+@pytest.mark.parametrize("key,name", _cases(), ids=[f"{k}/{n}" for k, n in _cases()])
+def test_exact_outcome_as_normal_user(graded, key, name):
+    rows = graded["batches"][key]["rows"]
+    assert name in rows, f"no row for {name} (exit {graded['batches'][key]['proc'].returncode})"
+    row = rows[name]
+    points, status = BATCHES[key].expected()[name]
+    assert _row_outcome(row) == _expected_outcome(points, status)
+    assert float(row["total_points_earned"]) == sum(points.values())
+
+
+@pytest.mark.parametrize("key", sorted(BATCHES))
+def test_summary_names_the_sandbox_mode_used(graded, key):
+    res = graded["batches"][key]
+    modes = {rec.get("sandbox") for rec in (json.loads(p.read_text()) for p in (res["out"] / "results").rglob("*.json"))
+             if isinstance(rec, dict) and not rec.get("cached")}
+    modes.discard(None)
+    assert len(modes) == 1, modes
+    mode = modes.pop()
+    assert mode != "none"
+    lines = [ln.strip() for ln in res["proc"].stdout.splitlines()]
+    assert nonroot.mode_line(mode) in lines or any(ln.startswith(nonroot.mode_line(mode) + " [") for ln in lines), \
+        res["proc"].stdout
+
+
+def test_no_connection_reached_the_loopback_listener(graded):
+    assert graded["connections"] == []
+
+
+def test_nothing_left_outside_the_output_folder(graded, run):
+    assert graded["left"] == {"procs": set(), "files": set(), "ipc": set()}
+    assert not graded["copy_changed"]
+    assert sorted(p.name for p in run.work.iterdir()) == sorted(f"out-{k}" for k in BATCHES)
+    assert nonroot.unexpected_in_home(run.home) == []
+    assert [str(p.relative_to(run.tmp)) for p in run.tmp.rglob("*")] == []
+
+
+# ------------------------------------------------------------------ when isolation cannot be had
+
+
+@pytest.fixture(scope="module")
+def small_batch(run):
+    folder = run.dir / "small"
+    folder.mkdir(mode=0o755)
+    for name in SMALL:
+        shutil.copyfile(nonroot.REPO / BATCHES["corpus"].folder / name, folder / name)
+        os.chmod(folder / name, 0o644)
+    return folder
+
+
+def _refused_or_exact(proc, out: Path, folder: Path) -> str:
+    """Either a one-line refusal with a non-zero exit and no gradebook, or the exact rows:
+    never a gradebook of zeros that blames the students."""
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ctlab: error: "), proc.stderr[-2000:]
+        assert not (out / "gradebook.csv").exists()
+        return "refused"
+    rows = nonroot.gradebook_rows(out, str(folder))
+    expected = BATCHES["corpus"].expected()
+    assert {n: _row_outcome(r) for n, r in rows.items()} == {n: _expected_outcome(*expected[n]) for n in SMALL}
+    return "graded"
+
+
+def _calls(calls: Path) -> int:
+    return len(list(calls.glob("call.*")))
+
+
+def test_refuses_when_the_forced_bwrap_cannot_run(run, small_batch):
+    env, calls = run.fake_bwrap(real_first=False)
+    env[nonroot.SANDBOX_ENV] = "bwrap"
+    out = run.work / "out-forced-bwrap-broken"
+    proc = run.ctlab("grade", str(small_batch), "-o", str(out), "--root", str(run.root), "--jobs", "2",
+                     "--timeout", "20", env=env)
+    assert _calls(calls) >= 1, "the fake bwrap was never run: re-point nonroot.Run.fake_bwrap"
+    assert proc.returncode != 0, proc.stdout
+    assert _refused_or_exact(proc, out, small_batch) == "refused"
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def test_broken_bwrap_gives_a_refusal_or_the_right_grades(run, small_batch):
+    env, calls = run.fake_bwrap(real_first=False)
+    out = run.work / "out-auto-bwrap-broken"
+    proc = run.ctlab("grade", str(small_batch), "-o", str(out), "--root", str(run.root), "--jobs", "2",
+                     "--timeout", "20", env=env)
+    assert _calls(calls) >= 1, "the fake bwrap was never run: re-point nonroot.Run.fake_bwrap"
+    _refused_or_exact(proc, out, small_batch)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def test_bwrap_failing_after_the_probe_gives_a_refusal_or_the_right_grades(run, small_batch):
+    env, calls = run.fake_bwrap(real_first=True)
+    out = run.work / "out-bwrap-fails-after-probe"
+    proc = run.ctlab("grade", str(small_batch), "-o", str(out), "--root", str(run.root), "--jobs", "2",
+                     "--timeout", "20", env=env)
+    assert _calls(calls) >= 2, "grading never ran bwrap after the probe: re-point nonroot.Run.fake_bwrap"
+    _refused_or_exact(proc, out, small_batch)
+    shutil.rmtree(out, ignore_errors=True)
