@@ -58,6 +58,11 @@ for d in os.listdir("/proc"):
         except Exception as e:
             kills[d] = type(e).__name__
 facts["kills"] = kills
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+ring = libc.syscall(425, 8, ctypes.create_string_buffer(120))  # io_uring_setup, the socket-less route out
+facts["io_uring"] = "opened" if ring >= 0 else errno.errorcode[ctypes.get_errno()]
+facts["seccomp"] = [l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")][0]
 try:
     import socket
     socket.create_connection(("1.1.1.1", 53), timeout=1)
@@ -136,7 +141,8 @@ def test_sandbox_isolation_and_credit(tmp_path, root, mode):
     facts = json.loads(snapshot.load_snapshot(out / "snapshots" / "probe")["triage_summary"])
     assert facts["capeff"] == "0000000000000000"
     assert facts["nonewprivs"] == "1"
-    assert facts["net"] != "open"
+    assert facts["net"] == "PermissionError"  # the same network guarantee in both modes: no socket at all
+    assert (facts["io_uring"], facts["seccomp"]) == ("EPERM", "2")
     assert "killed" not in facts["kills"].values()
     assert not any(facts["readable"].values()), facts["readable"]
     if mode == "bwrap":
