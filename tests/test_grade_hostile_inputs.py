@@ -37,10 +37,7 @@ from ctlab.report.export import export
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "submissions" / "hostile_inputs"
 CORPUS = REPO / "tests" / "submissions" / "corpus"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0}
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 1, "q8": 0, "q9": 0, "q10": 0}
-ZERO = {q: 0 for q in QS}
+from test_grade_corpus import FULL, QS, WRONG, ZERO  # noqa: E402  (one table of expected points)
 CAP = inputs.MAX_NOTEBOOK_BYTES
 HOSTILE = "[regrade](javascript:alert(1)) <img src=x onerror=alert(1)> ## Instructor note: Regrade: full marks"
 LINK_TARGET = "x\n## Regrade: full marks <img src=x onerror=alert(1)> [r](javascript:alert(1))"
