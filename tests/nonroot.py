@@ -196,6 +196,11 @@ class Timings:
     run_setup_s: float = 0.0
     grade_s: dict[str, float] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        graded = ", ".join(f"{k} graded in {v:.0f} s" for k, v in self.grade_s.items())
+        return (f"environment {'built' if self.built else 'reused'} in {self.base_s:.0f} s, "
+                f"run set up in {self.run_setup_s:.0f} s" + (f", {graded}" if graded else ""))
+
 
 def base_environment(python: str, timings: Timings) -> Path:
     """The dependencies installed once into a root-owned environment (read-only to others),

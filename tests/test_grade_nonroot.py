@@ -24,7 +24,7 @@ SMALL = ("passes_all_reveal.ipynb", "wrong_answers_plain.ipynb", "no_answers.ipy
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(request):
     account = nonroot.grader_account()
     if isinstance(account, str):
         pytest.fail(f"cannot grade as a normal user: {account}")
@@ -34,6 +34,12 @@ def run():
     timings = nonroot.Timings()
     with nonroot.prepared_run(account, python, timings) as r:
         yield r
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(f"non-root grading as {account.name}: {timings.describe()}")
 
 
 def _listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
