@@ -24,6 +24,7 @@ import contextlib
 import csv
 import fcntl
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -42,12 +43,14 @@ REPO = Path(__file__).resolve().parents[1]
 GRADER_USER = "ctlab-grader"
 SYSTEM_PYTHONS = ("/usr/bin/python3.11", "/usr/bin/python3")
 CACHE_PARENT = Path("/var/tmp")
+# Root's cache is shared by every checkout; a normal user running the tests gets one of its own.
+CACHE_PREFIX = "ctlab-nonroot" if os.geteuid() == 0 else f"ctlab-nonroot-u{os.geteuid()}"
 HARNESS_VERSION = "1"  # bump to rebuild every cached environment
 STALE_AFTER_S = 3 * 24 * 3600
 GRADE_TIMEOUT_S = 900
 # What grading (and its reports) reads under --root, plus the submissions; copied per run.
 COPIED = ("autograder", "assignment", "data", "solutions", "tests/submissions")
-SANDBOX_ENV = "CTLAB_SANDBOX"  # how a mode is forced (see ctlab.grading.sandbox.choose_mode)
+FORCE_BWRAP = {"CTLAB_SANDBOX": "bwrap"}  # how bubblewrap mode is forced (ctlab.grading.sandbox.choose_mode)
 # What the trusted side may leave in the instructor's home: matplotlib's font cache and config
 # folder (the batch report draws its charts with matplotlib). Nothing else, and nothing in TMPDIR.
 HOME_CACHES = (".cache/matplotlib", ".config/matplotlib")
@@ -91,8 +94,18 @@ def unregistered_hostile_folders() -> list[str]:
     return [f for f in found if f not in known]
 
 
+def recorded_modes(out: Path) -> set[str]:
+    """The sandbox modes the results under OUT say their submissions ran in."""
+    modes = set()
+    for p in (out / "results").rglob("*.json"):
+        rec = json.loads(p.read_text())
+        if isinstance(rec, dict) and isinstance(rec.get("sandbox"), str):
+            modes.add(rec["sandbox"])
+    return modes
+
+
 def mode_line(mode: str) -> str:
-    """The summary's line for the sandbox mode a run recorded (as `ctlab grade` prints it)."""
+    """The summary's line for a sandbox mode, as `ctlab grade` prints it (a note in brackets may follow)."""
     from ctlab.grading.sandbox import MODE_TEXT
 
     return MODE_TEXT[mode]
@@ -122,13 +135,17 @@ def grader_account() -> Account | str:
         pw = pwd.getpwnam(GRADER_USER)
     except KeyError:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        r = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                            "--shell", "/usr/sbin/nologin", "--comment", "ctlab non-root grading tests", GRADER_USER],
-                           capture_output=True, text=True)
+        try:
+            r = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                                "--shell", "/usr/sbin/nologin", "--comment", "ctlab non-root grading tests", GRADER_USER],
+                               capture_output=True, text=True)
+            why = r.stderr.strip() or f"useradd exited {r.returncode}"
+        except OSError as exc:
+            why = f"{useradd}: {exc.strerror}"
         try:
             pw = pwd.getpwnam(GRADER_USER)  # also when a concurrent run made it first
         except KeyError:
-            return f"cannot create the user {GRADER_USER!r}: {r.stderr.strip() or r.returncode}"
+            return f"cannot create the user {GRADER_USER!r}: {why}"
     if pw.pw_uid == 0:
         return f"the account {GRADER_USER!r} has uid 0"
     return Account(pw.pw_name, pw.pw_uid, pw.pw_gid)
@@ -168,9 +185,9 @@ def _dependencies() -> list[str]:
 
 
 @contextlib.contextmanager
-def _locked(path: Path, *, exclusive: bool = True) -> Iterator[None]:
+def _locked(path: Path) -> Iterator[None]:
     with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -196,15 +213,20 @@ class Timings:
     run_setup_s: float = 0.0
     grade_s: dict[str, float] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        graded = ", ".join(f"{k} graded in {v:.0f} s" for k, v in self.grade_s.items())
+        return (f"environment {'built' if self.built else 'reused'} in {self.base_s:.0f} s, "
+                f"run set up in {self.run_setup_s:.0f} s" + (f", {graded}" if graded else ""))
+
 
 def base_environment(python: str, timings: Timings) -> Path:
     """The dependencies installed once into a root-owned environment (read-only to others),
     reused while pyproject.toml and the system Python stay the same."""
     key = _key(python)
-    base = CACHE_PARENT / f"ctlab-nonroot-{key}"
+    base = CACHE_PARENT / f"{CACHE_PREFIX}-{key}"
     venv, stamp = base / "venv", base / "complete"
     t0 = time.monotonic()
-    with _locked(CACHE_PARENT / f"ctlab-nonroot-{key}.lock"):
+    with _locked(CACHE_PARENT / f"{CACHE_PREFIX}-{key}.lock"):
         if not stamp.is_file():
             timings.built = True
             shutil.rmtree(base, ignore_errors=True)
@@ -225,8 +247,8 @@ def base_environment(python: str, timings: Timings) -> Path:
 
 def _remove_stale(*, keep: Path) -> None:
     """Environments of older pyproject.toml versions unused for days."""
-    for d in CACHE_PARENT.glob("ctlab-nonroot-*"):
-        if d == keep or not d.is_dir():
+    for d in CACHE_PARENT.glob(f"{CACHE_PREFIX}-*"):
+        if d == keep or not d.is_dir() or not (d / "venv").is_dir():
             continue
         stamp = d / "complete"
         try:
@@ -333,7 +355,7 @@ def prepared_run(account: Account, python: str, timings: Timings) -> Iterator[Ru
     base = base_environment(python, timings)
     runs = base / "runs"
     runs.mkdir(mode=0o755, exist_ok=True)
-    with _locked(CACHE_PARENT / "ctlab-nonroot-runs.lock"):
+    with _locked(CACHE_PARENT / f"{CACHE_PREFIX}-runs.lock"):
         t0 = time.monotonic()
         for old in runs.iterdir():  # an earlier run that was killed before it cleaned up
             shutil.rmtree(old, ignore_errors=True)

@@ -4,7 +4,6 @@ giving everyone zeros. See tests/nonroot.py for how the user and its environment
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -24,7 +23,7 @@ SMALL = ("passes_all_reveal.ipynb", "wrong_answers_plain.ipynb", "no_answers.ipy
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(request):
     account = nonroot.grader_account()
     if isinstance(account, str):
         pytest.fail(f"cannot grade as a normal user: {account}")
@@ -34,6 +33,12 @@ def run():
     timings = nonroot.Timings()
     with nonroot.prepared_run(account, python, timings) as r:
         yield r
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(f"non-root grading as {account.name}: {timings.describe()}")
 
 
 def _listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
@@ -128,6 +133,7 @@ def test_exact_outcome_as_normal_user(graded, key, name):
     assert name in rows, f"no row for {name} (exit {graded['batches'][key]['proc'].returncode})"
     row = rows[name]
     points, status = BATCHES[key].expected()[name]
+    assert row["grading_status"] == status
     assert _row_outcome(row) == _expected_outcome(points, status)
     assert float(row["total_points_earned"]) == sum(points.values())
 
@@ -135,9 +141,7 @@ def test_exact_outcome_as_normal_user(graded, key, name):
 @pytest.mark.parametrize("key", sorted(BATCHES))
 def test_summary_names_the_sandbox_mode_used(graded, key):
     res = graded["batches"][key]
-    modes = {rec.get("sandbox") for rec in (json.loads(p.read_text()) for p in (res["out"] / "results").rglob("*.json"))
-             if isinstance(rec, dict) and not rec.get("cached")}
-    modes.discard(None)
+    modes = nonroot.recorded_modes(res["out"])
     assert len(modes) == 1, modes
     mode = modes.pop()
     assert mode != "none"
@@ -163,12 +167,13 @@ def test_nothing_left_outside_the_output_folder(graded, run):
 
 @pytest.fixture(scope="module")
 def small_batch(run):
+    """Three gradable notebooks (a full, a wrong and an empty one) and a folder for outputs."""
     folder = run.dir / "small"
     folder.mkdir(mode=0o755)
     for name in SMALL:
         shutil.copyfile(nonroot.REPO / BATCHES["corpus"].folder / name, folder / name)
         os.chmod(folder / name, 0o644)
-    return folder
+    return folder, run.mkdir_for_account(run.dir / "refusals")
 
 
 def _refused_or_exact(proc, out: Path, folder: Path) -> str:
@@ -179,6 +184,7 @@ def _refused_or_exact(proc, out: Path, folder: Path) -> str:
         assert len(lines) == 1 and lines[0].startswith("ctlab: error: "), proc.stderr[-2000:]
         assert not (out / "gradebook.csv").exists()
         return "refused"
+    assert "none" not in nonroot.recorded_modes(out)  # never unisolated unless asked
     rows = nonroot.gradebook_rows(out, str(folder))
     expected = BATCHES["corpus"].expected()
     assert {n: _row_outcome(r) for n, r in rows.items()} == {n: _expected_outcome(*expected[n]) for n in SMALL}
@@ -191,31 +197,31 @@ def _calls(calls: Path) -> int:
 
 def test_refuses_when_the_forced_bwrap_cannot_run(run, small_batch):
     env, calls = run.fake_bwrap(real_first=False)
-    env[nonroot.SANDBOX_ENV] = "bwrap"
-    out = run.work / "out-forced-bwrap-broken"
-    proc = run.ctlab("grade", str(small_batch), "-o", str(out), "--root", str(run.root), "--jobs", "2",
+    env.update(nonroot.FORCE_BWRAP)
+    folder, outs = small_batch
+    out = outs / "forced-bwrap-broken"
+    proc = run.ctlab("grade", str(folder), "-o", str(out), "--root", str(run.root), "--jobs", "2",
                      "--timeout", "20", env=env)
     assert _calls(calls) >= 1, "the fake bwrap was never run: re-point nonroot.Run.fake_bwrap"
     assert proc.returncode != 0, proc.stdout
-    assert _refused_or_exact(proc, out, small_batch) == "refused"
-    shutil.rmtree(out, ignore_errors=True)
+    assert _refused_or_exact(proc, out, folder) == "refused"
 
 
 def test_broken_bwrap_gives_a_refusal_or_the_right_grades(run, small_batch):
     env, calls = run.fake_bwrap(real_first=False)
-    out = run.work / "out-auto-bwrap-broken"
-    proc = run.ctlab("grade", str(small_batch), "-o", str(out), "--root", str(run.root), "--jobs", "2",
+    folder, outs = small_batch
+    out = outs / "auto-bwrap-broken"
+    proc = run.ctlab("grade", str(folder), "-o", str(out), "--root", str(run.root), "--jobs", "2",
                      "--timeout", "20", env=env)
     assert _calls(calls) >= 1, "the fake bwrap was never run: re-point nonroot.Run.fake_bwrap"
-    _refused_or_exact(proc, out, small_batch)
-    shutil.rmtree(out, ignore_errors=True)
+    _refused_or_exact(proc, out, folder)
 
 
 def test_bwrap_failing_after_the_probe_gives_a_refusal_or_the_right_grades(run, small_batch):
     env, calls = run.fake_bwrap(real_first=True)
-    out = run.work / "out-bwrap-fails-after-probe"
-    proc = run.ctlab("grade", str(small_batch), "-o", str(out), "--root", str(run.root), "--jobs", "2",
+    folder, outs = small_batch
+    out = outs / "bwrap-fails-after-probe"
+    proc = run.ctlab("grade", str(folder), "-o", str(out), "--root", str(run.root), "--jobs", "2",
                      "--timeout", "20", env=env)
     assert _calls(calls) >= 2, "grading never ran bwrap after the probe: re-point nonroot.Run.fake_bwrap"
-    _refused_or_exact(proc, out, small_batch)
-    shutil.rmtree(out, ignore_errors=True)
+    _refused_or_exact(proc, out, folder)
