@@ -80,10 +80,19 @@ def _corpus_expected() -> dict[str, tuple[dict, str]]:
             for name, (points, status) in test_grade_corpus.EXPECTED.items()}
 
 
+def _hostile_inputs_expected() -> dict[str, tuple[dict, str]]:
+    """The committed hostile inputs (the large ones are written at test time by the root test)."""
+    import test_grade_hostile_inputs as t
+
+    folder = REPO / "tests" / "submissions" / "hostile_inputs"
+    return {name: row for name, row in t.FILE_ROWS.items() if (folder / name).is_file()}
+
+
 # Every folder of hostile submissions the root tests grade, with the table they check it against.
 # A tests/submissions/hostile_* folder that is missing here fails test_every_hostile_folder_is_graded.
 BATCHES: dict[str, Batch] = {
     "corpus": Batch("tests/submissions/corpus", _corpus_expected, timeout=test_grade_corpus.TIMEOUT),
+    "hostile_inputs": Batch("tests/submissions/hostile_inputs", _hostile_inputs_expected),
 }
 QS = test_grade_corpus.QS
 
