@@ -117,24 +117,21 @@ def _marker_pids() -> list[int]:
     return pids
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    if not sorted((REPO / "autograder" / "tests").glob("q*.py")):
-        pytest.fail("autograder/tests is missing: run `ctlab build`")
-    out = tmp_path_factory.mktemp("grade") / "out"
-    (out / "results").mkdir(parents=True)
-    sentinel = {out / "sentinel.txt": "instructor notes\n", out / "results" / "zz_earlier.json": '{"kept": true}\n'}
-    for p, text in sentinel.items():
-        p.write_text(text)
-    protected = {d: _tree_hashes(REPO / d) for d in ("autograder", "tests/submissions", "solutions", "data")}
-
-    connections: list[bytes] = []
+def listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
+    """A loopback listener that records every connection a notebook manages to make."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", PORT))
+    deadline = time.monotonic() + 120
+    while True:  # another checkout's corpus test may hold the port for a while
+        try:
+            listener.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
     listener.listen(5)
     listener.settimeout(0.2)
-    stop = threading.Event()
 
     def accept():
         while not stop.is_set():
@@ -147,6 +144,23 @@ def graded(tmp_path_factory):
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()
+    return listener, t
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not sorted((REPO / "autograder" / "tests").glob("q*.py")):
+        pytest.fail("autograder/tests is missing: run `ctlab build`")
+    out = tmp_path_factory.mktemp("grade") / "out"
+    (out / "results").mkdir(parents=True)
+    sentinel = {out / "sentinel.txt": "instructor notes\n", out / "results" / "zz_earlier.json": '{"kept": true}\n'}
+    for p, text in sentinel.items():
+        p.write_text(text)
+    protected = {d: _tree_hashes(REPO / d) for d in ("autograder", "tests/submissions", "solutions", "data")}
+
+    connections: list[bytes] = []
+    stop = threading.Event()
+    listener, t = listen(PORT, connections, stop)
     old = os.getcwd()
     os.chdir(REPO)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -14,11 +13,12 @@ from pathlib import Path
 import pytest
 
 import nonroot
+import test_grade_corpus
 from nonroot import BATCHES, QS
 
 pytestmark = pytest.mark.slow
 
-PORT = nonroot.test_grade_corpus.PORT  # where hostile_loopback_connection tries to connect
+PORT = test_grade_corpus.PORT  # where hostile_loopback_connection tries to connect
 SMALL = ("passes_all_reveal.ipynb", "wrong_answers_plain.ipynb", "no_answers.ipynb")
 
 
@@ -41,35 +41,6 @@ def run(request):
             reporter.write_line(f"non-root grading as {account.name}: {timings.describe()}")
 
 
-def _listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    deadline = time.monotonic() + 120
-    while True:  # another checkout's corpus test may hold the port for a while
-        try:
-            listener.bind(("127.0.0.1", port))
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-    listener.listen(5)
-    listener.settimeout(0.2)
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-                connections.append(conn.recv(100) or b"connected")
-                conn.close()
-            except OSError:
-                pass
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    return listener, t
-
-
 @pytest.fixture(scope="module")
 def graded(run):
     """Every batch graded once as the account, with what it left behind."""
@@ -79,7 +50,7 @@ def graded(run):
     copy_before = nonroot.tree_hashes(run.root)
     connections: list[bytes] = []
     stop = threading.Event()
-    listener, t = _listen(PORT, connections, stop)
+    listener, t = test_grade_corpus.listen(PORT, connections, stop)
     results = {}
     try:
         for key, batch in BATCHES.items():
