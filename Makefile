@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# bubblewrap is the grading sandbox; install it when missing and apt is usable. The system's
+# bubblewrap is the grading sandbox and libseccomp its syscall policy; install them when missing and apt is usable. The system's
 # python3 builds the environment in which the tests grade as a normal user (tests/nonroot.py).
 sysdeps:
 	@command -v bwrap >/dev/null 2>&1 || { \
@@ -20,6 +20,11 @@ sysdeps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
 	      || echo "warning: could not install bubblewrap; ctlab grade will fall back"; \
 	  else echo "warning: bwrap not found and apt-get unavailable; ctlab grade will fall back"; fi; }
+	@/sbin/ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null) \
+	      || echo "warning: could not install libseccomp2; ctlab grade cannot build its syscall policy"; \
+	  else echo "warning: libseccomp2 not found; ctlab grade cannot build its syscall policy"; fi; }
 	@[ -x /usr/bin/python3 ] || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null) \
