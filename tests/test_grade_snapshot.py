@@ -187,7 +187,7 @@ def test_frame_that_cannot_be_saved_even_as_text_says_why(tmp_path):
     assert manifest["variables"]["df"]["kind"] == "unsupported"
     values, problems = snapshot.load_snapshot_with_problems(tmp_path / "snap")
     assert values == {"ok": [1]}
-    assert problems["df"].startswith("could not be saved (ValueError: Duplicate column names found")
+    assert problems["df"] == "could not be saved: duplicate column names are not supported ('a'); rename them"
 
 
 # ---------------------------------------------------------------- forged snapshots
@@ -361,9 +361,12 @@ def test_forged_series_without_its_column(tmp_path):
 
 
 def test_unknown_kind(tmp_path):
-    snap = _forge(tmp_path, {"kind": "pickle", "file": "v0.pkl"}, payload=b"\x80\x04")
+    snap = _forge(tmp_path, {"kind": "pickle", "file": "v0.json"}, payload=b"\x80\x04")
     values, problems = snapshot.load_snapshot_with_problems(snap)
     assert problems["x"] == "could not be loaded (SnapshotError: unknown kind 'pickle')"
+    snap = _forge(tmp_path, {"kind": "json", "file": "v0.pkl"}, payload=b"[]")
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert problems["x"] == "could not be loaded (SnapshotError: bad file name in manifest)"
 
 
 # ---------------------------------------------------------------- graded for real
