@@ -23,6 +23,7 @@ imports nothing from ctlab and only stdlib at import time.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -376,7 +377,8 @@ def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike,
         except Exception as exc:  # unsupported or unwritable: say why, as a code
             if isinstance(exc, Unsupported):
                 why, detail = exc.why, exc.detail
-            elif isinstance(exc, MemoryError):
+            elif isinstance(exc, MemoryError) or getattr(exc, "errno", None) == errno.EFBIG \
+                    or "File too large" in str(exc):  # Arrow reports EFBIG in words only
                 why, detail = "too_large", {}
             elif isinstance(exc, RecursionError):
                 why, detail = "nested", {}
@@ -439,12 +441,15 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
         return tuple(_items(v, depth, budget))
     if tag in ("set", "frozenset"):
         items = _items(v, depth, budget)
+        _check_hashes(items)
         return set(items) if tag == "set" else frozenset(items)
     if tag == "dict":
         pairs = _items(v, depth, budget)
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise SnapshotError("bad dict value")
-        return {_freeze(k): x for k, x in pairs}
+        keys = [_freeze(k) for k, _ in pairs]
+        _check_hashes(keys)
+        return dict(zip(keys, (x for _, x in pairs)))
     if tag == "ndarray":
         return _decode_ndarray(obj, depth, budget)
     if tag in ("NaT", "NA", "Timestamp", "Timedelta", "Index"):
@@ -468,6 +473,24 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
 
         return dt.timedelta(seconds=float(v))
     raise SnapshotError(f"unknown tag {str(tag)[:40]!r}")
+
+
+MAX_EQUAL_HASHES = 64
+
+
+def _check_hashes(items: list) -> None:
+    """Refuse keys chosen to share a hash (numbers' hashes are predictable): building a set or
+    dict of them takes time quadratic in their number."""
+    if len(items) <= MAX_EQUAL_HASHES:
+        return
+    from collections import Counter
+
+    try:
+        worst = Counter(map(hash, items)).most_common(1)[0][1]
+    except TypeError:
+        raise SnapshotError("unhashable values in a set or dict") from None
+    if worst > MAX_EQUAL_HASHES:
+        raise SnapshotError(f"{worst} values of a set or dict share one hash")
 
 
 def _str(v: Any) -> str:
