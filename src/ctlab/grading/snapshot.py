@@ -803,9 +803,9 @@ WHY = {
     "multiindex_columns": "MultiIndex columns are not supported; flatten them, for example "
                           "df.columns = ['_'.join(map(str, c)) for c in df.columns]",
     "duplicate_columns": "duplicate column names are not supported ({labels}); rename them",
-    "too_wide": f"it has more than {MAX_COLUMNS} columns",
+    "too_wide": "it has more than {max_columns} columns",
     "too_large": "it is too large to save",
-    "nested": f"it is nested more than {MAX_JSON_DEPTH} levels deep",
+    "nested": "it is nested more than {max_depth} levels deep",
     "type": "values of type {type} cannot be saved",
     "array": "only one-dimensional numpy arrays of plain values can be saved (this one: shape {shape}, dtype {dtype})",
     "unstorable": "its values cannot be saved, even as text",
@@ -832,6 +832,7 @@ def _why(entry: dict) -> str:
     words["shape"] = (str(tuple(shape)) if isinstance(shape, list) and len(shape) <= 8
                       and all(type(x) is int for x in shape) else "unknown")
     words.setdefault("labels", "")
+    words.update(max_columns=str(MAX_COLUMNS), max_depth=str(MAX_JSON_DEPTH))
     return "could not be saved: " + WHY[why].format(**words)
 
 

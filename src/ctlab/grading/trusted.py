@@ -37,7 +37,7 @@ NOT_TESTED = "answers could not be tested"
 
 
 @dataclass
-class Tested:
+class Phase2Result:
     """What the tests made of one snapshot. `failure` says why the `untested` questions (0 points)
     were not tested; it is empty when every test file ran."""
     points: dict[str, float]
@@ -46,7 +46,7 @@ class Tested:
     untested: list[str] = field(default_factory=list)
 
 
-def status_with(phase1: str, tested: Tested) -> str:
+def status_with(phase1: str, tested: Phase2Result) -> str:
     """The gradebook status: phase 1's, plus why some answers could not be tested."""
     if not tested.failure:
         return phase1
@@ -65,7 +65,7 @@ class TrustedGrader:
     """Client side: one test process, one request at a time, restarted after any failure."""
 
     def __init__(self, root: Path, pristine: Path, *, memory_mb: int, timeout: float):
-        self.root, self.pristine = Path(root), Path(pristine)
+        self.root, self.pristine = Path(root).resolve(), Path(pristine).resolve()
         self.memory_mb, self.timeout = memory_mb, timeout
         self.description: dict | None = None
         self._start()
@@ -126,7 +126,7 @@ class TrustedGrader:
         assert self.description is not None
         return self.description
 
-    def grade(self, snapshot_dir: str | None) -> Tested:
+    def grade(self, snapshot_dir: str | None) -> Phase2Result:
         """Run every test file against one snapshot, within the time and memory limits."""
         self._wait_until("ready")
         desc = self.autograder()
@@ -174,18 +174,18 @@ class TrustedGrader:
                 done.append(q)
                 where = at()
             elif msg.get("done"):
-                return Tested(points, tests)
+                return Phase2Result(points, tests)
         self._restart()
         untested = [f for f in files if f not in done]
         if not untested:
-            return Tested(points, tests)
+            return Phase2Result(points, tests)
         maxima = desc.get("max_points") or {}
         for q in untested:
             points[q] = 0.0
             tests.append({"name": f"{q} (not tested)", "question": q, "points": 0.0,
                           "max_points": float(maxima.get(q, 0.0)), "hidden": False, "passed": False,
                           "message": f"❌ Not tested: {failure}"})
-        return Tested(points, tests, failure=failure, untested=untested)
+        return Phase2Result(points, tests, failure=failure, untested=untested)
 
     def _restart(self) -> None:
         self._kill()
