@@ -4,18 +4,23 @@ A snapshot is a folder holding `manifest.json` plus one file per variable:
 DataFrames, Series, pandas arrays (string, Arrow, categorical, datetime...) and
 Indexes as Parquet (pyarrow); everything else that is plain data (None, bool,
 int, float, complex, str, list, tuple, set, dict, numpy scalars and 1-d arrays,
-Timestamps, Timedeltas) as tagged JSON. Values of any other type are recorded as
-unsupported, with the reason, and are absent when loaded.
+Timestamps, Timedeltas) as tagged JSON.
 
-A frame column that Parquet cannot store as it is (values of mixed types, dicts,
-lists) is saved as text instead, and the manifest entry lists it under
-`text_columns` with a `note`; the other columns keep their types.
+A frame column (or index level) that Parquet cannot store as it is (values of mixed
+types, dicts, lists, intervals, periods) is saved as text instead, and the manifest entry
+lists it under `text_columns` with a `note`; the other columns keep their types. Column
+labels other than text or integers are saved as their text, with a note. Values the
+writer refuses (MultiIndex columns, duplicate column names, too large, unsupported
+types) are recorded as unsupported with a reason code (`why`, see WHY) and are absent
+when loaded; the loader puts the code in words, as the manifest is written beside the
+submission's code.
 
 Loading is done by the trusted grader, but the files come from the sandbox that
 ran the submission, so they may be forged: the loader accepts only known tags and
 a short list of numpy dtypes, only flat, uncompressed Parquet columns of plain
-types, and refuses any file or decoded value larger than the limits below before
-it is built in memory.
+types, builds frames from their Arrow columns and a few checked labels of the pandas
+metadata (never pyarrow's own reading of that metadata), and refuses any file or
+decoded value larger than the limits below before it is built in memory.
 
 This module is also loaded inside the grading sandbox by the cell runner, so it
 imports nothing from ctlab and only stdlib at import time.
