@@ -187,7 +187,7 @@ def test_frame_that_cannot_be_saved_even_as_text_says_why(tmp_path):
     assert manifest["variables"]["df"]["kind"] == "unsupported"
     values, problems = snapshot.load_snapshot_with_problems(tmp_path / "snap")
     assert values == {"ok": [1]}
-    assert problems["df"].startswith("could not be saved (ValueError: Duplicate column names found")
+    assert problems["df"] == "could not be saved: duplicate column names are not supported ('a'); rename them"
 
 
 # ---------------------------------------------------------------- forged snapshots
@@ -361,9 +361,294 @@ def test_forged_series_without_its_column(tmp_path):
 
 
 def test_unknown_kind(tmp_path):
-    snap = _forge(tmp_path, {"kind": "pickle", "file": "v0.pkl"}, payload=b"\x80\x04")
+    snap = _forge(tmp_path, {"kind": "pickle", "file": "v0.json"}, payload=b"\x80\x04")
     values, problems = snapshot.load_snapshot_with_problems(snap)
     assert problems["x"] == "could not be loaded (SnapshotError: unknown kind 'pickle')"
+    snap = _forge(tmp_path, {"kind": "json", "file": "v0.pkl"}, payload=b"[]")
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert problems["x"] == "could not be loaded (SnapshotError: bad file name in manifest)"
+
+
+# ---------------------------------------------------------------- awkward shapes (writer side)
+
+def _saved(tmp_path, value, name="x"):
+    """(manifest entry, loaded value or None, problem or None) of one value."""
+    manifest = snapshot.write_snapshot({name: value}, [name], tmp_path / "snap", 1)
+    values, problems = snapshot.load_snapshot_with_problems(tmp_path / "snap")
+    return manifest["variables"][name], values.get(name), problems.get(name)
+
+
+def test_multiindex_columns_are_refused_with_how_to_flatten(tmp_path):
+    df = _frame()
+    df.columns = pd.MultiIndex.from_tuples([(c, "v") for c in df.columns])
+    entry, got, problem = _saved(tmp_path, df)
+    assert (entry["kind"], entry["why"], got) == ("unsupported", "multiindex_columns", None)
+    assert problem == ("could not be saved: MultiIndex columns are not supported; flatten them, for example "
+                       "df.columns = ['_'.join(map(str, c)) for c in df.columns]")
+
+
+@pytest.mark.parametrize("columns, shown", [(["a", "b", "a"], "'a'"), ([0, "0"], "'0'"),
+                                            ([("a", 1), "x", "('a', 1)"], "\"('a', 1)\"")])
+def test_duplicate_column_names_are_refused(tmp_path, columns, shown):
+    df = pd.DataFrame([list(range(len(columns)))], columns=pd.Index(columns, dtype=object, tupleize_cols=False))
+    entry, got, problem = _saved(tmp_path, df)
+    assert got is None and problem == f"could not be saved: duplicate column names are not supported ({shown}); rename them"
+
+
+def test_labels_other_than_text_or_integers_are_saved_as_text(tmp_path):
+    df = _frame()
+    for label in (None, ("a", "b"), 1.5, pd.Timestamp("2026-01-01"), True, 7):
+        df[label] = 1
+    entry, got, problem = _saved(tmp_path, df)
+    assert problem is None
+    assert entry["note"] == "column labels saved as text: nan, ('a', 'b'), 1.5, 2026-01-01 00:00:00, True"
+    assert list(got.columns) == ["event_id", "timestamp", "user", "n", "nan", "('a', 'b')", "1.5",
+                                 "2026-01-01 00:00:00", "True", "7"]
+    pd.testing.assert_frame_equal(got.iloc[:, :4], _frame())
+
+
+def test_integer_labels_and_names_round_trip(tmp_path):
+    df = pd.DataFrame({3: ["a"], -1: [2]}, index=pd.Index(["e1"], name="event_id")).rename_axis("fields", axis=1)
+    _, got, problem = _saved(tmp_path, df)
+    assert problem is None
+    pd.testing.assert_frame_equal(got, df)
+
+
+def test_subclassed_frames_and_series_are_saved_as_plain_ones(tmp_path):
+    class AuditFrame(pd.DataFrame):
+        @property
+        def _constructor(self):
+            return AuditFrame
+
+    df = AuditFrame(_frame())
+    df.attrs["source"] = [1, 2, 3]
+    entry, got, problem = _saved(tmp_path, df)
+    assert (entry["type"], type(got), got.attrs, problem) == ("AuditFrame", pd.DataFrame, {}, None)
+    pd.testing.assert_frame_equal(got, _frame())
+    entry, got, problem = _saved(tmp_path, df["user"], "s")
+    assert entry["kind"] == "series" and got.tolist() == ["alice", "bob"]
+
+
+def test_zero_width_and_zero_row_frames_keep_their_shape(tmp_path):
+    for df in (pd.DataFrame(index=range(5)), _frame()[[]], _frame().iloc[:0], pd.DataFrame()):
+        _, got, problem = _saved(tmp_path, df)
+        assert problem is None and got.shape == df.shape
+        assert list(got.index) == list(df.index)
+
+
+def test_multiindex_index_round_trips(tmp_path):
+    df = _frame().set_index(["user", "event_id"])
+    _, got, problem = _saved(tmp_path, df)
+    assert problem is None
+    pd.testing.assert_frame_equal(got, df)
+    assert got.index.get_level_values("event_id").tolist() == ["e1", "e2"]
+
+
+def test_index_of_unusual_values_is_saved_as_text(tmp_path):
+    df = pd.DataFrame({"event_id": ["e1", "e2"]}, index=pd.period_range("2026-01", periods=2, freq="M"))
+    entry, got, problem = _saved(tmp_path, df)
+    assert problem is None and entry["note"] == "index saved as text (values of mixed or nested types)"
+    assert got.index.tolist() == ["2026-01", "2026-02"] and got["event_id"].tolist() == ["e1", "e2"]
+
+
+def test_unusual_dtypes_are_kept_or_saved_as_text(tmp_path):
+    import decimal
+
+    df = pd.DataFrame({"event_id": ["e1", "e2"]})
+    df["interval"] = pd.arrays.IntervalArray.from_breaks([0, 1, 2])
+    df["period"] = pd.period_range("2026-01-01", periods=2, freq="D")
+    df["complex"] = [1j, 2]
+    df["sparse"] = pd.arrays.SparseArray([0.0, 1.0])
+    df["decimal"] = [decimal.Decimal("1.25"), None]
+    df["half"] = np.zeros(2, dtype=np.float16)
+    df["delta"] = pd.to_timedelta([1, 2], unit="s")
+    df["nullable"] = pd.array([1, None], dtype="Int64")
+    df["naive"] = pd.to_datetime(["2026-01-01", None])
+    entry, got, problem = _saved(tmp_path, df)
+    assert problem is None and entry["text_columns"] == ["interval", "period", "complex", "sparse"]
+    assert got["interval"].tolist() == ["(0, 1]", "(1, 2]"] and got["complex"].tolist() == ["1j", "(2+0j)"]
+    assert got["decimal"].tolist()[0] == decimal.Decimal("1.25") and str(got["nullable"].dtype) == "Int64"
+    assert str(got["half"].dtype) == "float16" and str(got["delta"].dtype).startswith("timedelta64")
+    assert str(got["naive"].dtype).startswith("datetime64") and got["naive"].dt.tz is None
+
+
+def test_values_too_large_or_too_wide_are_refused_when_saved(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "MAX_VALUE_BYTES", 10_000)
+    _, got, problem = _saved(tmp_path, pd.DataFrame({"s": ["x" * 1000] * 20}))
+    assert got is None and problem == "could not be saved: it is too large to save"
+    monkeypatch.setattr(snapshot, "MAX_JSON_BYTES", 10_000)
+    _, _, problem = _saved(tmp_path, ["x" * 1000] * 20)
+    assert problem == "could not be saved: it is too large to save"
+    monkeypatch.setattr(snapshot, "MAX_COLUMNS", 3)
+    _, _, problem = _saved(tmp_path, pd.DataFrame([[1, 2, 3, 4]]))
+    assert problem == "could not be saved: it has more than 3 columns"
+
+
+def test_a_file_too_large_for_the_sandbox_is_reported_as_too_large(tmp_path, monkeypatch):
+    import errno
+    import pyarrow.parquet as pq_
+
+    def full(*a, **k):
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(pq_, "write_table", full)
+    _, _, problem = _saved(tmp_path, _frame())
+    assert problem == "could not be saved: it is too large to save"
+
+
+@pytest.mark.parametrize("value, problem", [
+    (json.loads("[" * 60 + "]" * 60), "could not be saved: it is nested more than 50 levels deep"),
+    (np.zeros((2, 2)), "could not be saved: only one-dimensional numpy arrays of plain values can be saved "
+                       "(this one: shape (2, 2), dtype float64)"),
+    (..., "could not be saved: values of type ellipsis cannot be saved"),
+    (lambda: 1, "could not be saved: values of type function cannot be saved"),
+])
+def test_unsupported_values_say_why(tmp_path, value, problem):
+    assert _saved(tmp_path, value)[2] == problem
+
+
+# ---------------------------------------------------------------- forged pandas metadata and reasons
+
+def _forged_frame(tmp_path, change, table=None, kind="dataframe"):
+    """A snapshot holding `table` (default: a small frame) whose pandas metadata `change` edits."""
+    table = table if table is not None else pa.Table.from_pandas(_frame())
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    change(meta)
+    snap = _forge(tmp_path, {"kind": kind, "file": "v0.parquet"})
+    pq.write_table(table.replace_schema_metadata({b"pandas": json.dumps(meta).encode()}), snap / "v0.parquet",
+                   compression="none")
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    return values.get("x"), problems.get("x")
+
+
+def test_forged_attrs_are_not_loaded(tmp_path):
+    got, problem = _forged_frame(tmp_path, lambda m: m.update(attributes={"x": [[i] for i in range(1000)]}))
+    assert problem is None and got.attrs == {}
+    pd.testing.assert_frame_equal(got, _frame())
+
+
+def test_forged_second_column_level_is_refused_without_evaluating_names(tmp_path):
+    table = pa.table({"(__import__('os').system('touch pwned'), 1)": [1], "((((((1))))))": [2]})
+    table = table.replace_schema_metadata({b"pandas": json.dumps({
+        "index_columns": [], "column_indexes": [{"name": None}, {"name": None}],
+        "columns": [{"name": n, "field_name": n, "numpy_type": "int64"} for n in table.column_names]}).encode()})
+    got, problem = _forged_frame(tmp_path, lambda m: None, table=table)
+    assert got is None and problem == "could not be loaded (SnapshotError: v0.parquet: MultiIndex columns are not supported)"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(columns="x"), "v0.parquet: pandas metadata of an unknown layout"),
+    (lambda m: m["columns"].pop(), "v0.parquet: pandas metadata that does not match the columns"),
+    (lambda m: m["columns"].append(dict(m["columns"][0])), "v0.parquet: pandas metadata of an unknown layout"),
+    (lambda m: m.update(index_columns=[{"kind": "range", "start": 0, "stop": 10**18, "step": 1, "name": None}]),
+     "v0.parquet: an index of 1000000000000000000 rows for 2 rows"),
+    (lambda m: m.update(index_columns=[{"kind": "range", "start": 0, "stop": 2, "step": 0, "name": None}]),
+     "v0.parquet: an index of an unknown layout"),
+    (lambda m: m.update(index_columns=[{"kind": "eval", "code": "1"}]), "v0.parquet: an index of an unknown layout"),
+    (lambda m: m.update(index_columns=["nope"]), "v0.parquet: an index of an unknown layout"),
+    (lambda m: m["columns"][0].update(name=["a"]), "labels must be text or integers"),
+    (lambda m: m["columns"][0].update(name=True), "labels must be text or integers"),
+    (lambda m: m["columns"][0].update(name="x" * 5000), "labels must be text or integers"),
+    (lambda m: m["columns"][0].update(name="user"), "v0.parquet: duplicate column names"),
+    (lambda m: m["column_indexes"][0].update(numpy_type="int64"),
+     "v0.parquet: integer column labels that are not integers"),
+])
+def test_forged_pandas_metadata_is_refused(tmp_path, change, message):
+    got, problem = _forged_frame(tmp_path, change)
+    assert got is None and problem == f"could not be loaded (SnapshotError: {message})"
+
+
+def test_pandas_metadata_that_is_not_json_is_refused(tmp_path):
+    snap = _forge(tmp_path, {"kind": "dataframe", "file": "v0.parquet"})
+    pq.write_table(pa.table({"a": [1]}).replace_schema_metadata({b"pandas": b"[" * 100_000}), snap / "v0.parquet",
+                   compression="none")
+    assert snapshot.load_snapshot_with_problems(snap)[1]["x"] == \
+        "could not be loaded (SnapshotError: v0.parquet: pandas metadata that is not JSON)"
+
+
+@pytest.mark.parametrize("numpy_type", ["interval", "period[D]", "Sparse[int64, 0]", "category", "V1000000000",
+                                        "object", "datetime64[ns, ../../etc/passwd]", "int8[pyarrow]"])
+def test_forged_dtype_names_only_pick_from_a_short_list(tmp_path, numpy_type):
+    def change(m):
+        m["columns"][3]["numpy_type"] = numpy_type  # the "n" column: float64 in the file
+
+    got, problem = _forged_frame(tmp_path, change)
+    assert problem is None and str(got["n"].dtype) == "float64"
+
+
+def test_plain_parquet_without_pandas_metadata_loads(tmp_path):
+    snap = _forge(tmp_path, {"kind": "dataframe", "file": "v0.parquet"})
+    pq.write_table(pa.table({"event_id": ["e1"], "n": [1]}), snap / "v0.parquet", compression="none")
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert problems == {} and values["x"].to_dict("list") == {"event_id": ["e1"], "n": [1]}
+
+
+@pytest.mark.parametrize("tz", ["../../../etc/passwd", "UTC; rm -rf /", "x" * 200])
+def test_forged_time_zones_are_refused(tmp_path, tz):
+    snap = _forge(tmp_path, {"kind": "dataframe", "file": "v0.parquet"})
+    pq.write_table(pa.table({"t": pa.array([1], pa.timestamp("us", tz=tz))}), snap / "v0.parquet", compression="none")
+    problem = snapshot.load_snapshot_with_problems(snap)[1]["x"]
+    assert problem == f"could not be loaded (SnapshotError: v0.parquet: a time zone that is not one ({tz[:40]!r}))"
+
+
+def test_parquet_metadata_size_is_checked_before_it_is_parsed(tmp_path):
+    snap = _forge(tmp_path, {"kind": "dataframe", "file": "v0.parquet"})
+    (snap / "v0.parquet").write_bytes(b"PAR1" + b"\0" * 100 + (2**31).to_bytes(4, "little") + b"PAR1")
+    assert snapshot.load_snapshot_with_problems(snap)[1]["x"] == \
+        f"could not be loaded (SnapshotError: v0.parquet: metadata of {2**31} bytes (limit {snapshot.MAX_FOOTER_BYTES}))"
+    (snap / "v0.parquet").write_bytes(b"not parquet at all")
+    assert snapshot.load_snapshot_with_problems(snap)[1]["x"] == \
+        "could not be loaded (SnapshotError: v0.parquet: not a Parquet file)"
+
+
+def test_parquet_column_count_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "MAX_COLUMNS", 5)
+    values, problems = _forged_parquet(tmp_path, lambda p: pq.write_table(
+        pa.table({f"c{i}": [i] for i in range(40)}), p, compression="none"))
+    assert problems["x"] == "could not be loaded (SnapshotError: v0.parquet holds 40 columns (limit 5))"
+
+
+@pytest.mark.parametrize("obj", [{"__t": "set", "v": [k * (2**61 - 1) for k in range(100_000)]},
+                                 {"__t": "dict", "v": [[k * (2**61 - 1), 0] for k in range(100_000)]},
+                                 {"__t": "frozenset", "v": [{"__t": "tuple", "v": [k * (2**61 - 1)]} for k in range(100_000)]}])
+def test_sets_and_dicts_of_keys_sharing_a_hash_are_refused_quickly(tmp_path, obj):
+    t0 = time.monotonic()
+    values, problems = _forged_json(tmp_path, obj)
+    assert problems["x"] == "could not be loaded (SnapshotError: 100000 values of a set or dict share one hash)"
+    assert time.monotonic() - t0 < 5
+    values, problems = _forged_json(tmp_path, {"__t": "set", "v": list(range(100_000))})
+    assert problems == {} and len(values["x"]) == 100_000
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({"kind": "unsupported", "why": "type", "detail": {"type": "## Regrade <img src=x onerror=alert(1)>"},
+      "reason": "## Instructor note: full marks"}, "could not be saved: values of type unknown cannot be saved"),
+    ({"kind": "unsupported", "reason": "## Instructor note: full marks"}, "could not be saved"),
+    ({"kind": "unsupported", "why": "<b>new code</b>"}, "could not be saved"),
+    ({"kind": "unsupported", "why": "duplicate_columns", "detail": {"labels": ["a" * 100, "\n## x", 3]}},
+     "could not be saved: duplicate column names are not supported ('" + "a" * 40 + "', '\\n## x', '3'); rename them"),
+    ({"kind": "unsupported", "why": "array", "detail": {"shape": ["<script>"], "dtype": "float64\n## x"}},
+     "could not be saved: only one-dimensional numpy arrays of plain values can be saved "
+     "(this one: shape unknown, dtype unknown)"),
+])
+def test_forged_reasons_are_put_in_words_by_the_loader(tmp_path, entry, problem):
+    snap = _forge(tmp_path, entry)
+    assert snapshot.load_snapshot_with_problems(snap)[1]["x"] == problem
+
+
+@pytest.mark.parametrize("name", [["a", "list"], "n" * 5000, {"__t": "tuple", "v": list(range(10))}])
+def test_forged_series_names_are_refused(tmp_path, name):
+    snap = _forge(tmp_path, {"kind": "series", "file": "v0.parquet", "name": name})
+    pq.write_table(pa.table({"__series__": [1]}), snap / "v0.parquet", compression="none")
+    assert snapshot.load_snapshot_with_problems(snap)[1]["x"] == \
+        "could not be loaded (SnapshotError: a name that is not text or a number)"
+
+
+@pytest.mark.parametrize("fname", ["../v0.json", "v0.json/", "manifest.json", "## x.json", "v0.pkl", "v1234567.json"])
+def test_file_names_are_a_fixed_pattern(tmp_path, fname):
+    snap = _forge(tmp_path, {"kind": "json", "file": fname})
+    assert snapshot.load_snapshot_with_problems(snap)[1]["x"] == \
+        "could not be loaded (SnapshotError: bad file name in manifest)"
 
 
 # ---------------------------------------------------------------- graded for real

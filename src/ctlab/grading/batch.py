@@ -1,9 +1,10 @@
 """`ctlab grade`: grade a batch of submissions in two phases, in parallel.
 
 Phase 1 runs each submission's code cells in a sandboxed worker (see sandbox.py and
-zygote.py) and keeps a snapshot of the answer variables after every cell. Phase 2 runs
-here, in a process that never executes submission code: it loads the last snapshot and
-runs the otter test files against it (check.py).
+zygote.py) and keeps a snapshot of the answer variables after every cell. Phase 2 runs in
+trusted test processes that never execute submission code, each test of a snapshot within
+a time and memory limit (trusted.py): they load the last snapshot and run the otter test
+files against it (check.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ctlab.errors import CtlabError
 from ctlab.grading import check, inputs, snapshot
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
-from ctlab.grading.trusted import TrustedGrader
+from ctlab.grading.trusted import NOT_TESTED, TrustedGrader, status_with
 
 
 @dataclass
@@ -215,48 +216,54 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                 old = None
             same_run = (isinstance(old, dict) and old.get("submission_sha256") == s.sha256
                         and old.get("file") == s.file and isinstance(old.get("questions"), dict))
-            if same_run and old.get("autograder_sha256") == fp.sha256:
+            if same_run and old.get("autograder_sha256") == fp.sha256 and NOT_TESTED not in str(old.get("status")):
                 old["cached"] = True
                 records[s.name] = old
                 summary.cached += 1
                 continue
             if same_run and old.get("data_sha256") == fp.data_sha256 and not str(old.get("status", "")).startswith(("grader error", "grading worker")):
-                # Only the tests changed: the notebook's run still stands, so test its kept snapshot again.
+                # Only the tests changed, or its answers could not be tested: the notebook's run still
+                # stands, so test its kept snapshot again.
                 retest.append((s, old))
                 continue
         (rejected if s.status is not None else todo).append(s)
 
     workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-")) if todo or retest else None
     workers: list[Worker] = []
-    old_cwd = os.getcwd()
+    graders: list[TrustedGrader] = []
     try:
         if todo:
             os.chmod(workdir, 0o711 if mode == "user" else 0o700)
-            # The workers load their libraries while this process loads the tests.
             workers = [Worker(i, mode, workdir, fp.data_dir) for i in range(max(1, min(jobs, len(todo))))]
             for w in workers:
                 w.launch()
-        ag = check.load_autograder(root, fp)
+        if workdir is not None:
+            # The test processes load their libraries and the tests while the workers load theirs.
+            # One per two workers (at least one) keeps up with them: testing is the lighter phase.
+            pristine = workdir / "pristine"
+            shutil.copytree(fp.data_dir, pristine / "data")
+            graders = [TrustedGrader(fp.root, pristine, memory_mb=memory_mb, timeout=timeout)
+                       for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
+            ag = check.from_description(fp, graders[0].autograder())
+        else:
+            ag = check.load_autograder(root, fp)
         for s in rejected:
             records[s.name] = _record(s, ag, s.status, {}, [], 0.0, mode)
             atomic.write_text(results_dir / f"{s.name}.json", json.dumps(records[s.name], indent=1, ensure_ascii=False))
             shutil.rmtree(snaps_dir / s.name, ignore_errors=True)
             summary.rejected += 1
-        if workdir is not None:
-            pristine = workdir / "pristine"
-            shutil.copytree(ag.data_dir, pristine / "data")
-            os.chdir(pristine)  # phase 2: tests read data/ from a copy no submission touched
-            if retest:
-                _retest(retest, ag, pristine, snaps_dir, results_dir, records)
-            if todo:
-                _run_pool(todo, ag, workers, snaps_dir, results_dir, records, _Progress(len(todo), progress),
-                          timeout=timeout, memory_mb=memory_mb, mode=mode, pristine=pristine)
-            summary.graded = len(todo)
-            summary.retested = len(retest)
+        if retest:
+            _retest(retest, ag, graders[0], snaps_dir, results_dir, records)
+        if todo:
+            _run_pool(todo, ag, workers, graders, snaps_dir, results_dir, records, _Progress(len(todo), progress),
+                      timeout=timeout, memory_mb=memory_mb, mode=mode)
+        summary.graded = len(todo)
+        summary.retested = len(retest)
     finally:
         for w in workers:
             w.stop()
-        os.chdir(old_cwd)
+        for g in graders:
+            g.close()
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -311,23 +318,24 @@ def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dic
     }
 
 
-def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, pristine: Path,
+def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, grader: TrustedGrader,
             snaps_dir: Path, results_dir: Path, records: dict[str, dict]) -> None:
     """Phase 2 alone, on the snapshots an earlier run kept: for a batch whose tests changed
-    but whose notebooks and data did not."""
-    undo = check.pool_init(str(ag.root), str(pristine))
-    try:
-        for s, old in retest:
-            snap = snaps_dir / s.name
-            points, tests = check.pool_grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
-            rec = {**old, **_record(s, ag, old.get("status", ""), points, tests, float(old.get("runtime_s") or 0.0),
-                                    old.get("sandbox", ""), cells_run=old.get("cells_run", 0)),
-                   "data_sha256": ag.data_sha256, "retested": True}
-            rec.pop("cached", None)
-            atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
-            records[s.name] = rec
-    finally:
-        undo()
+    but whose notebooks and data did not, or whose answers could not be tested last time."""
+    for s, old in retest:
+        snap = snaps_dir / s.name
+        phase1 = str(old.get("phase1_status", old.get("status", "")))
+        try:
+            tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
+            status, points, tests = status_with(phase1, tested), tested.points, tested.tests
+        except Exception as exc:  # a grader bug on one submission: report it, go on
+            status, points, tests = f"grader error: {type(exc).__name__}: {exc}", {}, []
+        rec = {**old, **_record(s, ag, status, points, tests, float(old.get("runtime_s") or 0.0),
+                                old.get("sandbox", ""), cells_run=old.get("cells_run", 0)),
+               "data_sha256": ag.data_sha256, "retested": True, "phase1_status": phase1}
+        rec.pop("cached", None)
+        atomic.write_text(results_dir / f"{s.name}.json", json.dumps(rec, indent=1, ensure_ascii=False, default=str))
+        records[s.name] = rec
 
 
 GRADER_FAILURES = ("grading worker", "grader error")
@@ -340,26 +348,20 @@ def _grader_is_failing(same: int, done: int, total: int) -> bool:
     return same >= min(FAILING_MIN, total) and same * 2 > done
 
 
-def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list[Worker], snaps_dir: Path,
-              results_dir: Path, records: dict[str, dict], bar: _Progress, *, timeout: float, memory_mb: int,
-              mode: str, pristine: Path) -> None:
+def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list[Worker],
+              trusted: list[TrustedGrader], snaps_dir: Path, results_dir: Path, records: dict[str, dict],
+              bar: _Progress, *, timeout: float, memory_mb: int, mode: str) -> None:
     """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
-    runs beside them, in this process or in trusted processes, so a worker starts its next
-    submission while the last one is being tested."""
+    runs beside them in the `trusted` test processes, so a worker starts its next submission
+    while the last one is being tested."""
     q: queue.Queue = queue.Queue()
     for s in todo:
         q.put(s)
     n = len(workers)
-    cwd = os.getcwd()
-    local_undo = check.pool_init(str(ag.root), str(pristine))
-    os.chdir(cwd)
-    # Phase 2 graders: this process, plus fresh interpreters (which only load snapshots and run
-    # tests) when there are enough workers to keep more than one core busy with tests.
-    trusted_procs = [TrustedGrader(ag.root, pristine) for _ in range((n - 1) // 2)]
     graders: queue.Queue = queue.Queue()  # each grader tests one snapshot at a time
-    for fn in (check.pool_grade, *(t.grade for t in trusted_procs)):
-        graders.put(fn)
-    phase2 = ThreadPoolExecutor(max_workers=graders.qsize(), thread_name_prefix="ctlab-phase2")
+    for g in trusted:
+        graders.put(g)
+    phase2 = ThreadPoolExecutor(max_workers=len(trusted), thread_name_prefix="ctlab-phase2")
     futures: list[Future] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -379,17 +381,20 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
 
     def test(s: inputs.Submission, ran: Ran, phase1_s: float) -> None:
         t0 = time.monotonic()
-        fn = graders.get()
+        g = graders.get()
         try:
-            oc = ran.outcome(*fn(str(ran.kept) if ran.kept else None))
-            rec = _record(s, ag, oc.status, oc.points, oc.tests, phase1_s + time.monotonic() - t0, mode,
+            tested = g.grade(str(ran.kept) if ran.kept else None)
+            oc = ran.outcome(tested.points, tested.tests)
+            extra = {"phase1_status": oc.status} if tested.failure else {}
+            rec = _record(s, ag, status_with(oc.status, tested), oc.points, oc.tests,
+                          phase1_s + time.monotonic() - t0, mode,
                           cells_run=oc.cells_run, cells_total=len(s.cells), cell_errors=oc.cell_errors,
-                          snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s)
+                          snapshot_cell=oc.snapshot_cell, cpu_s=oc.cpu_s, **extra)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             rec = _record(s, ag, f"grader error: {type(exc).__name__}: {exc}", {}, [],
                           phase1_s + time.monotonic() - t0, mode)
         finally:
-            graders.put(fn)
+            graders.put(g)
         save(s, rec)
 
     def work(index: int) -> None:
@@ -429,9 +434,6 @@ def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list
             f.result()
     finally:
         phase2.shutdown(wait=True)
-        for t in trusted_procs:
-            t.close()
-        local_undo()
     if stopped:
         raise CtlabError(f"grading stopped: {failures[stopped[0]]} of {len(records)} submissions hit the same "
                          f"failure of the grader itself, not of the students' work: {stopped[0]}")

@@ -1,8 +1,8 @@
 """Phase 2 (trusted): run the otter test files against a loaded answer snapshot.
 
-This runs in the grading process, which never executes submission code. Each test
-file is parsed once with otter's own ExceptionTestFile; each submission's values are
-passed to it as the global environment, as `otter run` would.
+This runs in trusted processes of its own (trusted.py), which never execute submission
+code. Each test file is parsed with otter's own ExceptionTestFile; each submission's values
+are passed to it as the global environment, as `otter run` would.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import inspect
 import json
 import os
-import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ctlab.errors import CtlabError
@@ -97,17 +98,51 @@ def _parse(path: Path):
         raise CtlabError(f"{path}: not a valid otter exception-format test file ({type(exc).__name__}: {exc})") from None
 
 
+MAX_MESSAGE = 2000  # characters of one test message: messages may quote a submission's values
+
+
+def _cut(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[:MAX_MESSAGE] + f"… ({len(message) - MAX_MESSAGE} more characters cut)"
+
+
+def _run_file(tf, env: dict) -> None:
+    """otter's ExceptionTestFile.run, except that a MemoryError ends the run instead of failing
+    one test case: running out of memory says nothing about the answer, and the process that
+    ran out is not fit to go on."""
+    from otter.test_files.abstract_test import TestCaseResult
+
+    tf.test_case_results = []
+    for tc in tf.test_cases:
+        passed, message = True, "✅ Test case passed"
+        try:
+            tc.body.call_func(env)
+        except MemoryError:
+            raise
+        except Exception as e:
+            passed = False
+            try:
+                message = "❌ Test case failed\n" + tf._generate_error_message(e)
+            except MemoryError:
+                raise
+            except Exception:
+                message = f"❌ Test case failed\n{type(e).__name__}: {e}"
+        tf.test_case_results.append(TestCaseResult(test_case=tc, message=message, passed=passed))
+
+
 def run_tests(ag: Autograder, values: dict, problems: dict[str, str]) -> tuple[dict, list[dict]]:
     """Run every test file against `values`. Returns ({q: points}, [test records]).
 
-    Must be called with the working directory holding a pristine `data/`.
+    Must be called with the working directory holding a pristine `data/`. Raises MemoryError
+    when a test runs out of memory.
     """
     points: dict[str, float] = {q: 0.0 for q in ag.questions}
     records: list[dict] = []
     for path in ag.test_paths:
         tf = _parse(path)  # fresh objects: test files keep results on themselves
         env = {k: _copy(v) for k, v in values.items()}
-        tf.run(env)
+        _run_file(tf, env)
         for res in tf.test_case_results:
             tc = res.test_case
             params = [a for a in inspect.signature(tc.body.test_func).parameters if a != "env"]
@@ -123,7 +158,7 @@ def run_tests(ag: Autograder, values: dict, problems: dict[str, str]) -> tuple[d
                 "name": tc.name, "question": tf.name,
                 "points": float(tc.points or 0) if res.passed else 0.0,
                 "max_points": float(tc.points or 0), "hidden": bool(tc.hidden),
-                "passed": bool(res.passed), "message": message,
+                "passed": bool(res.passed), "message": _cut(str(message)),
             })
         points[tf.name] = points.get(tf.name, 0.0) + float(tf.score)
     return points, records
@@ -132,17 +167,39 @@ def run_tests(ag: Autograder, values: dict, problems: dict[str, str]) -> tuple[d
 def _copy(v):
     try:
         return copy.deepcopy(v)
+    except MemoryError:
+        raise
     except Exception:
         return v
 
 
+def describe(ag: Autograder) -> dict:
+    """What the grading process needs of an autograder, as JSON: sent by a trusted process."""
+    return {"questions": ag.questions, "max_points": ag.max_points, "variables": ag.variables,
+            "manual": sorted(ag.manual), "files": [_file_info(p)[0] for p in ag.test_paths]}
+
+
+def from_description(fp: Fingerprint, desc: dict) -> Autograder:
+    """The Autograder a trusted process described (see `describe`), for the tests `fp` names."""
+    try:
+        questions = [str(q) for q in desc["questions"]]
+        max_points = {str(q): float(v) for q, v in desc["max_points"].items()}
+        variables = [str(v) for v in desc["variables"]]
+        manual = frozenset(str(q) for q in desc["manual"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CtlabError(f"the test process described the autograder wrongly ({type(exc).__name__}: {exc})") from None
+    return Autograder(root=fp.root, test_paths=fp.test_paths, data_dir=fp.data_dir, sha256=fp.sha256,
+                      data_sha256=fp.data_sha256, questions=questions, max_points=max_points,
+                      variables=variables, manual=manual)
+
+
 # ---------------------------------------------------------------- trusted grading processes
 #
-# Phase 2 runs in a pool of fresh interpreters (spawned, never forked from anything that
-# ran submission code), one per worker, so the tests of several submissions run on
-# several cores. Each process reads the pristine data files once: pandas.read_csv calls
-# on files under its data folder return a fresh copy of the cached frame, which is what
-# reading the unchanged file again would return.
+# Phase 2 runs in fresh interpreters (spawned, never forked from anything that ran submission
+# code; see trusted.py), so the tests of several submissions run on several cores. Each process
+# reads the pristine data files once: pandas.read_csv calls on files under its data folder
+# return a fresh copy of the cached frame, which is what reading the unchanged file again
+# would return.
 
 _POOL_AG: Autograder | None = None
 
@@ -202,7 +259,8 @@ _MEMO: dict = {}
 _PARAMS: dict = {}
 
 
-def _file_params(path: Path) -> tuple[str, ...]:
+def _file_info(path: Path) -> tuple[str, tuple[str, ...]]:
+    """(question name, variables its test cases read) of one test file."""
     if path not in _PARAMS:
         tf = _parse(path)
         names: list[str] = []
@@ -210,8 +268,12 @@ def _file_params(path: Path) -> tuple[str, ...]:
             for a in inspect.signature(tc.body.test_func).parameters:
                 if a not in names:
                     names.append(a)
-        _PARAMS[path] = tuple(names)
+        _PARAMS[path] = (str(tf.name), tuple(names))
     return _PARAMS[path]
+
+
+def _file_params(path: Path) -> tuple[str, ...]:
+    return _file_info(path)[1]
 
 
 def _digests(snapshot_dir: str) -> dict[str, str]:
@@ -225,7 +287,8 @@ def _digests(snapshot_dir: str) -> dict[str, str]:
         f = entry.get("file")
         if entry.get("kind") in ("json", "dataframe", "series", "index", "array") and isinstance(f, str) and "/" not in f and not f.startswith("."):
             try:
-                h = hashlib.sha256(Path(snapshot_dir, f).read_bytes())
+                with open(Path(snapshot_dir, f), "rb") as fh:
+                    h = hashlib.file_digest(fh, "sha256")
                 h.update(json.dumps([entry.get("kind"), entry.get("name")], default=str).encode())
                 out[name] = h.hexdigest()
             except OSError:
@@ -233,8 +296,11 @@ def _digests(snapshot_dir: str) -> dict[str, str]:
     return out
 
 
-def pool_grade(snapshot_dir: str | None) -> tuple[dict, list[dict]]:
-    """Load a snapshot (or nothing) and run every test file against it."""
+def pool_grade_files(snapshot_dir: str | None, *,
+                     loading: Callable[[bool], None] = lambda on: None) -> Iterator[tuple[str, float, list[dict]]]:
+    """Load a snapshot (or nothing) and run each test file against it, yielding
+    (question, points, [test records]) per file as it completes. `loading(True)` and
+    `loading(False)` are called around the loading of the snapshot (only when a test needs it)."""
     from ctlab.grading import snapshot
 
     ag = _POOL_AG
@@ -245,8 +311,6 @@ def pool_grade(snapshot_dir: str | None) -> tuple[dict, list[dict]]:
         digests, snapshot_dir = {}, None
     values: dict | None = None
     problems: dict[str, str] = {}
-    points: dict[str, float] = {q: 0.0 for q in ag.questions}
-    records: list[dict] = []
     for path in ag.test_paths:
         key = (str(path), tuple((p, digests.get(p)) for p in _file_params(path) if p != "env"))
         if "env" in _file_params(path) or any(d is None for _, d in key[1]):
@@ -256,17 +320,28 @@ def pool_grade(snapshot_dir: str | None) -> tuple[dict, list[dict]]:
             if values is None:
                 values = {}
                 if snapshot_dir:
+                    loading(True)
                     try:
                         values, problems = snapshot.load_snapshot_with_problems(snapshot_dir)
                     except snapshot.SnapshotError:
                         values, problems = {}, {}
+                    loading(False)
             one = dataclasses.replace(ag, test_paths=[path])
-            pts, recs = run_tests(one, values, problems)
-            hit = (pts, recs)
+            hit = run_tests(one, values, problems)
             if key:
                 _MEMO[key] = hit
         pts, recs = hit
-        for q, v in pts.items():
-            points[q] = points.get(q, 0.0) + v
-        records.extend(dict(r) for r in recs)
+        q = _file_info(path)[0]
+        yield q, float(pts.get(q, 0.0)), [dict(r) for r in recs]
+
+
+def pool_grade(snapshot_dir: str | None) -> tuple[dict, list[dict]]:
+    """Load a snapshot (or nothing) and run every test file against it."""
+    ag = _POOL_AG
+    assert ag is not None
+    points: dict[str, float] = {q: 0.0 for q in ag.questions}
+    records: list[dict] = []
+    for q, pts, recs in pool_grade_files(snapshot_dir):
+        points[q] = points.get(q, 0.0) + pts
+        records.extend(recs)
     return points, records

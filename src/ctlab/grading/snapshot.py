@@ -4,18 +4,23 @@ A snapshot is a folder holding `manifest.json` plus one file per variable:
 DataFrames, Series, pandas arrays (string, Arrow, categorical, datetime...) and
 Indexes as Parquet (pyarrow); everything else that is plain data (None, bool,
 int, float, complex, str, list, tuple, set, dict, numpy scalars and 1-d arrays,
-Timestamps, Timedeltas) as tagged JSON. Values of any other type are recorded as
-unsupported, with the reason, and are absent when loaded.
+Timestamps, Timedeltas) as tagged JSON.
 
-A frame column that Parquet cannot store as it is (values of mixed types, dicts,
-lists) is saved as text instead, and the manifest entry lists it under
-`text_columns` with a `note`; the other columns keep their types.
+A frame column (or index level) that Parquet cannot store as it is (values of mixed
+types, dicts, lists, intervals, periods) is saved as text instead, and the manifest entry
+lists it under `text_columns` with a `note`; the other columns keep their types. Column
+labels other than text or integers are saved as their text, with a note. Values the
+writer refuses (MultiIndex columns, duplicate column names, too large, unsupported
+types) are recorded as unsupported with a reason code (`why`, see WHY) and are absent
+when loaded; the loader puts the code in words, as the manifest is written beside the
+submission's code.
 
 Loading is done by the trusted grader, but the files come from the sandbox that
 ran the submission, so they may be forged: the loader accepts only known tags and
 a short list of numpy dtypes, only flat, uncompressed Parquet columns of plain
-types, and refuses any file or decoded value larger than the limits below before
-it is built in memory.
+types, builds frames from their Arrow columns and a few checked labels of the pandas
+metadata (never pyarrow's own reading of that metadata), and refuses any file or
+decoded value larger than the limits below before it is built in memory.
 
 This module is also loaded inside the grading sandbox by the cell runner, so it
 imports nothing from ctlab and only stdlib at import time.
@@ -23,11 +28,13 @@ imports nothing from ctlab and only stdlib at import time.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,10 @@ MAX_JSON_BYTES = 8 * 1024 * 1024  # on disk; Python objects built from it stay w
 MAX_VALUE_BYTES = 256 * 1024 * 1024  # decoded size of one variable
 MAX_PARQUET_BYTES = MAX_VALUE_BYTES  # kept for callers of the old name
 MAX_CELLS = 16 * 1024 * 1024  # rows x columns of one Parquet file
+MAX_COLUMNS = 10_000  # of one frame
+MAX_INDEX_LEVELS = 32
+MAX_FOOTER_BYTES = 16 * 1024 * 1024  # Parquet metadata (schema, row groups), checked before it is parsed
+MAX_LABEL_CHARS = 1000  # of a column label or index name
 MAX_JSON_DEPTH = 50
 # Rough in-memory cost of one decoded JSON item (object header plus its slot in a container).
 _ITEM_COST = 48
@@ -54,7 +65,7 @@ class SnapshotError(Exception):
 def _encode(value: Any, depth: int = 0) -> Any:
     """Tagged JSON for plain data; raises TypeError for anything else."""
     if depth > MAX_JSON_DEPTH:
-        raise TypeError("nested too deeply")
+        raise Unsupported("nested")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -111,13 +122,13 @@ def _encode(value: Any, depth: int = 0) -> Any:
         return {"__t": "datetime", "v": value.isoformat()}
     if isinstance(value, dt.timedelta):
         return {"__t": "timedelta", "v": value.total_seconds()}
-    raise TypeError(f"values of type {type(value).__name__} cannot be saved")
+    raise Unsupported("type", type=type(value).__name__[:60])
 
 
 def _encode_ndarray(value: Any, depth: int) -> dict:
     kind = value.dtype.kind
     if value.ndim != 1 or kind not in "biufcUSOMm":
-        raise TypeError(f"numpy array of shape {value.shape} and dtype {value.dtype}")
+        raise Unsupported("array", shape=[int(n) for n in value.shape[:8]], dtype=str(value.dtype)[:40])
     if kind in "Mm":  # int64 counts of the dtype's unit; NaT is the smallest int64
         return {"__t": "ndarray", "dtype": str(value.dtype), "i8": value.view("i8").tolist()}
     if kind in "biufc":
@@ -160,11 +171,74 @@ def _column_ok(col: Any) -> bool:
         return False
 
 
-def _frame_to_table(frame: Any) -> tuple[Any, list]:
-    """An Arrow table of `frame`; columns Parquet cannot hold as they are become text.
+class Unsupported(Exception):
+    """A value the snapshot refuses, with a reason code the trusted side turns into words
+    (see WHY): the manifest carries codes and typed details, never text to be shown."""
 
-    Returns (table, labels of the columns saved as text).
-    """
+    def __init__(self, why: str, **detail: Any):
+        super().__init__(why)
+        self.why, self.detail = why, detail
+
+
+def _plain_label(label: Any) -> bool:
+    import numpy as np
+
+    return isinstance(label, str) or (isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)))
+
+
+def _label_text(labels: list) -> list[str]:
+    """A few labels as short text, for a reason or a note."""
+    return [str(x)[:40] for x in labels[:5]]
+
+
+def _plain_frame(frame: Any) -> tuple[Any, list[str]]:
+    """`frame` as a plain DataFrame whose labels Parquet keeps: labels other than str and int
+    become their text, a frame of no columns keeps its rows, attrs are dropped. Returns
+    (frame, notes); raises Unsupported for MultiIndex or duplicate column labels."""
+    from collections import Counter
+
+    import pandas as pd
+
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise Unsupported("multiindex_columns")
+    frame = pd.DataFrame(frame, copy=False)  # a subclass becomes a plain frame, no attrs
+    frame.attrs = {}
+    notes = []
+    labels = list(frame.columns)
+    # Parquet names columns with text; labels come back as integers only when all were
+    non_text = [x for x in labels if not isinstance(x, str)]
+    all_int = len(non_text) == len(labels) and all(_plain_label(x) for x in non_text)
+    odd = [] if all_int else non_text
+    dups = [k for k, n in Counter(str(x) for x in labels).items() if n > 1]
+    if dups:
+        raise Unsupported("duplicate_columns", labels=_label_text(dups))
+    if odd:
+        frame = frame.set_axis(pd.Index([str(x) for x in labels], dtype=object, tupleize_cols=False), axis=1)
+        notes.append(f"column labels saved as text: {', '.join(_label_text(odd))}")
+    names = list(frame.index.names)
+    if any(n is not None and not _plain_label(n) for n in names):
+        frame = frame.rename_axis([n if n is None or _plain_label(n) else str(n) for n in names])
+        notes.append("index names saved as text")
+    return frame, notes
+
+
+def _index_as_text(frame: Any) -> tuple[Any, bool]:
+    """`frame` with every index level Parquet cannot hold as it is turned into text."""
+    import pandas as pd
+
+    levels = [frame.index.get_level_values(i) for i in range(frame.index.nlevels)]
+    bad = [i for i, level in enumerate(levels) if not _column_ok(level)]
+    if not bad:
+        return frame, False
+    for i in bad:
+        levels[i] = pd.Index([_text(v) for v in levels[i]], dtype=object, name=levels[i].name)
+    index = levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels, names=frame.index.names)
+    return frame.set_axis(index, axis=0), True
+
+
+def _frame_to_table(frame: Any) -> tuple[Any, list, bool]:
+    """An Arrow table of `frame`; columns (and index levels) Parquet cannot hold as they are
+    become text. Returns (table, labels of the columns saved as text, whether the index was)."""
     import warnings
 
     import pyarrow as pa
@@ -174,14 +248,15 @@ def _frame_to_table(frame: Any) -> tuple[Any, list]:
         return _frame_to_table_quiet(frame, pa)
 
 
-def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list]:
+def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
+    # A frame of no columns would lose its rows (Parquet counts rows by column): keep its index as one.
+    keep = True if frame.shape[1] == 0 else None
     try:
-        table = pa.Table.from_pandas(frame)
+        table = pa.Table.from_pandas(frame, preserve_index=keep)
         if all(_is_flat(f.type) for f in table.schema):
-            return table, []
-    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
-        if "Duplicate column names" in str(exc):
-            raise
+            return table, [], False
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        pass
     converted = []
     frame = frame.copy(deep=False)
     for j in range(frame.shape[1]):
@@ -190,11 +265,11 @@ def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list]:
             frame.isetitem(j, [_text(v) for v in col])
             frame.isetitem(j, frame.iloc[:, j].astype(object))
             converted.append(frame.columns[j])
-    table = pa.Table.from_pandas(frame)
-    bad = [f.name for f in table.schema if not _is_flat(f.type)]
-    if bad:
-        raise TypeError(f"the index holds values Parquet cannot store ({', '.join(bad)})")
-    return table, converted
+    frame, index_text = _index_as_text(frame)
+    table = pa.Table.from_pandas(frame, preserve_index=keep)
+    if not all(_is_flat(f.type) for f in table.schema):
+        raise Unsupported("unstorable")
+    return table, converted, index_text
 
 
 def _write_parquet(value: Any, path: Path) -> tuple[str, dict]:
@@ -206,25 +281,71 @@ def _write_parquet(value: Any, path: Path) -> tuple[str, dict]:
         frame, kind = value, "dataframe"
     else:
         if isinstance(value, pd.Series):
-            kind, series = "series", value
+            kind, series = "series", pd.Series(value, copy=False)
         elif isinstance(value, pd.Index):
             kind, series = "index", pd.Series(value, index=pd.RangeIndex(len(value)), copy=False)
         else:  # a pandas ExtensionArray (ArrowStringArray, Categorical, DatetimeArray...)
             kind, series = "array", pd.Series(value, copy=False)
         if kind != "array":
-            extra["name"] = _encode(value.name) if value.name is not None else None
+            name = value.name
+            if name is not None and not isinstance(name, (str, int, float)):
+                name = str(name)[:200]
+            extra["name"] = _encode(name) if name is not None else None
         frame = series.to_frame(name=_SERIES_COLUMN)
-    table, converted = _frame_to_table(frame)
+    if frame.shape[1] > MAX_COLUMNS:
+        raise Unsupported("too_wide", columns=int(frame.shape[1]))
+    if frame.shape[0] * max(frame.shape[1], 1) > MAX_CELLS:
+        raise Unsupported("too_large")
+    frame, notes = _plain_frame(frame)
+    table, converted, index_text = _frame_to_table(frame)
+    if table.nbytes > MAX_VALUE_BYTES:
+        raise Unsupported("too_large")
     if converted:
         if kind == "dataframe":
             labels = [str(c) for c in converted]
             extra["text_columns"] = labels
-            extra["note"] = f"saved as text (values of mixed or nested types): {', '.join(labels)}"
+            notes.insert(0, f"saved as text (values of mixed or nested types): {', '.join(labels)}")
         else:
             extra["text_columns"] = [_SERIES_COLUMN]
-            extra["note"] = "values saved as text (values of mixed or nested types)"
+            notes.insert(0, "values saved as text (values of mixed or nested types)")
+    if index_text:
+        notes.append("index saved as text (values of mixed or nested types)")
+    if notes:
+        extra["note"] = "; ".join(notes)
     pq.write_table(table, path, compression="none")
     return kind, extra
+
+
+def _is_pandas_value(value: Any) -> bool:
+    """A frame, Series, single-level Index or pandas array (subclasses too): saved as Parquet."""
+    if "pandas" not in sys.modules:
+        return False
+    import pandas as pd
+
+    return isinstance(value, (pd.DataFrame, pd.Series, pd.api.extensions.ExtensionArray)) or (
+        isinstance(value, pd.Index) and not isinstance(value, pd.MultiIndex))
+
+
+def _save(value: Any, folder: Path, i: int) -> dict[str, Any]:
+    """Write one value; returns its manifest entry (without "type")."""
+    if _is_pandas_value(value):
+        import pandas as pd
+
+        fname = f"v{i}.parquet"
+        try:
+            kind, extra = _write_parquet(value, folder / fname)
+            return {"kind": kind, "file": fname, **extra}
+        except Exception:
+            (folder / fname).unlink(missing_ok=True)
+            if isinstance(value, (pd.DataFrame, pd.Series)):
+                raise
+            # an array or Index Parquet cannot hold: its values, as JSON below
+    data = json.dumps(_encode(value), allow_nan=False)
+    if len(data) > MAX_JSON_BYTES:
+        raise Unsupported("too_large")
+    fname = f"v{i}.json"
+    (folder / fname).write_text(data, encoding="utf-8")
+    return {"kind": "json", "file": fname}
 
 
 def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike, cell: int,
@@ -257,28 +378,19 @@ def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike,
                 except OSError:
                     pass
         try:
-            if (type(value).__module__ or "").startswith("pandas"):
-                import pandas as pd
-
-                if isinstance(value, (pd.DataFrame, pd.Series, pd.api.extensions.ExtensionArray)) or (
-                        isinstance(value, pd.Index) and not isinstance(value, pd.MultiIndex)):
-                    fname = f"v{i}.parquet"
-                    try:
-                        kind, extra = _write_parquet(value, tmp / fname)
-                        entry.update(kind=kind, file=fname, **extra)
-                        entries[name] = entry
-                        continue
-                    except Exception:
-                        (tmp / fname).unlink(missing_ok=True)
-                        if isinstance(value, (pd.DataFrame, pd.Series)):
-                            raise
-                        # an array or Index Parquet cannot hold: its values, as JSON below
-            data = json.dumps(_encode(value), allow_nan=False)
-            fname = f"v{i}.json"
-            (tmp / fname).write_text(data, encoding="utf-8")
-            entry.update(kind="json", file=fname)
-        except Exception as exc:  # unsupported or unwritable: say why
-            entry.update(kind="unsupported", reason=f"{type(exc).__name__}: {exc}"[:300])
+            entry.update(_save(value, tmp, i))
+        except Exception as exc:  # unsupported or unwritable: say why, as a code
+            if isinstance(exc, Unsupported):
+                why, detail = exc.why, exc.detail
+            elif isinstance(exc, MemoryError) or getattr(exc, "errno", None) == errno.EFBIG \
+                    or "File too large" in str(exc):  # Arrow reports EFBIG in words only
+                why, detail = "too_large", {}
+            elif isinstance(exc, RecursionError):
+                why, detail = "nested", {}
+            else:
+                why, detail = "error", {"error": type(exc).__name__}
+            entry.update(kind="unsupported", why=why, **({"detail": detail} if detail else {}),
+                         reason=f"{type(exc).__name__}: {exc}"[:300])
         entries[name] = entry
     manifest = {"format": FORMAT, "cell": cell, "variables": entries}
     (tmp / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
@@ -334,12 +446,15 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
         return tuple(_items(v, depth, budget))
     if tag in ("set", "frozenset"):
         items = _items(v, depth, budget)
+        _check_hashes(items)
         return set(items) if tag == "set" else frozenset(items)
     if tag == "dict":
         pairs = _items(v, depth, budget)
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise SnapshotError("bad dict value")
-        return {_freeze(k): x for k, x in pairs}
+        keys = [_freeze(k) for k, _ in pairs]
+        _check_hashes(keys)
+        return dict(zip(keys, (x for _, x in pairs)))
     if tag == "ndarray":
         return _decode_ndarray(obj, depth, budget)
     if tag in ("NaT", "NA", "Timestamp", "Timedelta", "Index"):
@@ -363,6 +478,24 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
 
         return dt.timedelta(seconds=float(v))
     raise SnapshotError(f"unknown tag {str(tag)[:40]!r}")
+
+
+MAX_EQUAL_HASHES = 64
+
+
+def _check_hashes(items: list) -> None:
+    """Refuse keys chosen to share a hash (numbers' hashes are predictable): building a set or
+    dict of them takes time quadratic in their number."""
+    if len(items) <= MAX_EQUAL_HASHES:
+        return
+    from collections import Counter
+
+    try:
+        worst = Counter(map(hash, items)).most_common(1)[0][1]
+    except TypeError:
+        raise SnapshotError("unhashable values in a set or dict") from None
+    if worst > MAX_EQUAL_HASHES:
+        raise SnapshotError(f"{worst} values of a set or dict share one hash")
 
 
 def _str(v: Any) -> str:
@@ -428,13 +561,29 @@ def _read_json(path: Path) -> Any:
     return _decode(raw)
 
 
+def _check_footer(path: Path, size: int) -> None:
+    """Refuse a Parquet file whose metadata is too large to parse, before parsing it."""
+    if size < 12:
+        raise SnapshotError(f"{path.name}: not a Parquet file")
+    with open(path, "rb") as f:
+        f.seek(size - 8)
+        tail = f.read(8)
+    if tail[4:] != b"PAR1":
+        raise SnapshotError(f"{path.name}: not a Parquet file")
+    footer = int.from_bytes(tail[:4], "little")
+    if footer > MAX_FOOTER_BYTES or footer + 12 > size:
+        raise SnapshotError(f"{path.name}: metadata of {footer} bytes (limit {MAX_FOOTER_BYTES})")
+
+
 def _read_parquet(path: Path):
     """A Parquet file as a DataFrame, refusing anything that would expand past MAX_VALUE_BYTES.
 
-    The file's metadata is checked first (size on disk, no compression, flat columns of
-    plain types, rows x columns); text columns are then read as dictionaries, so a value
-    repeated by the encoding is held once, and the size they expand to is computed
-    before they are decoded.
+    The file's metadata is checked first (size on disk and of the metadata, no compression,
+    flat columns of plain types, columns, rows x columns); text columns are then read as
+    dictionaries, so a value repeated by the encoding is held once, and the size they expand
+    to is computed before they are decoded. The frame is then built from the columns and the
+    few labels the pandas metadata may give (see _frame_from_table), never by pyarrow's own
+    reading of that metadata.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -443,8 +592,11 @@ def _read_parquet(path: Path):
     size = path.stat().st_size
     if size > MAX_VALUE_BYTES:
         raise SnapshotError(f"{path.name} is {size} bytes (limit {MAX_VALUE_BYTES})")
-    pf = pq.ParquetFile(path)
+    _check_footer(path, size)
+    pf = pq.ParquetFile(path, thrift_string_size_limit=MAX_FOOTER_BYTES)
     meta, schema = pf.metadata, pf.schema_arrow
+    if meta.num_columns > MAX_COLUMNS + MAX_INDEX_LEVELS:
+        raise SnapshotError(f"{path.name} holds {meta.num_columns} columns (limit {MAX_COLUMNS})")
     odd = [f.name for f in schema if not _is_flat(f.type)]
     if odd:
         raise SnapshotError(f"{path.name}: columns of unsupported types ({', '.join(map(str, odd[:5]))})")
@@ -466,7 +618,9 @@ def _read_parquet(path: Path):
             or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if len(set(schema.names)) != len(schema.names):
         raise SnapshotError(f"{path.name}: duplicate column names")
-    table = pq.ParquetFile(path, read_dictionary=text).read(use_threads=False)
+    for f in schema:
+        _check_tz(f.type, path.name)
+    table = pq.ParquetFile(path, read_dictionary=text, thrift_string_size_limit=MAX_FOOTER_BYTES).read(use_threads=False)
     expanded = table.nbytes
     for name in text:
         for chunk in table.column(name).chunks:
@@ -481,7 +635,143 @@ def _read_parquet(path: Path):
     table = table.cast(schema)
     if table.nbytes > MAX_VALUE_BYTES:
         raise SnapshotError(f"{path.name} expands to {table.nbytes} bytes (limit {MAX_VALUE_BYTES})")
-    return table.to_pandas()
+    return _frame_from_table(table, schema, path.name)
+
+
+# Time zones as Arrow names them: UTC, a fixed offset, or an IANA name.
+_TZ = re.compile(r"UTC|[+-]\d{2}:\d{2}|[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,3}")
+
+
+def _check_tz(t: Any, fname: str) -> None:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_timestamp(t) and t.tz is not None and not _TZ.fullmatch(t.tz):
+        raise SnapshotError(f"{fname}: a time zone that is not one ({t.tz[:40]!r})")
+
+
+# pandas dtypes a column may be given back (by name, from the pandas metadata); any other
+# column gets the type pyarrow gives its Arrow type.
+_EXT_DTYPE = re.compile(r"U?Int(8|16|32|64)|Float(32|64)|boolean|string|str|[a-z0-9_\[\], :=/+-]{1,80}\[pyarrow\]")
+
+
+def _ext_dtype(name: Any, arrow_type: Any) -> Any:
+    import pandas as pd
+
+    if not isinstance(name, str) or not _EXT_DTYPE.fullmatch(name):
+        return None
+    try:
+        dtype = pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(dtype, pd.ArrowDtype):
+        return dtype if dtype.pyarrow_dtype == arrow_type else None
+    masked = (pd.Int8Dtype, pd.Int16Dtype, pd.Int32Dtype, pd.Int64Dtype, pd.UInt8Dtype, pd.UInt16Dtype,
+              pd.UInt32Dtype, pd.UInt64Dtype, pd.Float32Dtype, pd.Float64Dtype, pd.BooleanDtype, pd.StringDtype)
+    return dtype if isinstance(dtype, masked) else None
+
+
+_INT_DTYPE = re.compile(r"u?int(8|16|32|64)")
+
+
+def _label(x: Any, *, none_ok: bool) -> Any:
+    """A column label or index name from the metadata: str or int (or None for names)."""
+    if x is None and none_ok:
+        return None
+    if isinstance(x, str) and len(x) <= MAX_LABEL_CHARS:
+        return x
+    if type(x) is int and -(2**63) <= x < 2**63:
+        return x
+    raise SnapshotError("labels must be text or integers")
+
+
+def _pandas_layout(schema: Any, fname: str) -> tuple[list[tuple[str, Any, Any]], list[str], Any, Any]:
+    """From the pandas metadata of `schema`, checked as data: ([(field, label, pandas dtype)] of
+    the columns, index fields, a RangeIndex description or None, the name of the columns)."""
+    raw = (schema.metadata or {}).get(b"pandas")
+    fields = list(schema.names)
+    if raw is None:  # a plain Arrow table: its field names, a RangeIndex
+        return [(f, f, None) for f in fields], [], None, None
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise SnapshotError(f"{fname}: pandas metadata that is not JSON") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("columns"), list) \
+            or not isinstance(meta.get("index_columns"), list) or not isinstance(meta.get("column_indexes", []), list):
+        raise SnapshotError(f"{fname}: pandas metadata of an unknown layout")
+    if len(meta.get("column_indexes", [])) > 1:
+        raise SnapshotError(f"{fname}: MultiIndex columns are not supported")
+    colname, int_labels = None, False
+    for ci in meta.get("column_indexes", []):
+        if not isinstance(ci, dict):
+            raise SnapshotError(f"{fname}: pandas metadata of an unknown layout")
+        colname = _label(ci.get("name"), none_ok=True)
+        int_labels = isinstance(ci.get("numpy_type"), str) and bool(_INT_DTYPE.fullmatch(ci["numpy_type"]))
+    described: dict[str, tuple[Any, Any]] = {}
+    for c in meta["columns"]:
+        if not isinstance(c, dict) or not isinstance(c.get("field_name"), str) or c["field_name"] in described:
+            raise SnapshotError(f"{fname}: pandas metadata of an unknown layout")
+        described[c["field_name"]] = (c.get("name"), c.get("numpy_type"))
+    if set(described) != set(fields):
+        raise SnapshotError(f"{fname}: pandas metadata that does not match the columns")
+    index_fields: list[str] = []
+    rng = None
+    index = meta["index_columns"]
+    if len(index) > MAX_INDEX_LEVELS:
+        raise SnapshotError(f"{fname}: more than {MAX_INDEX_LEVELS} index levels")
+    for d in index:
+        if isinstance(d, str) and d in described and d not in index_fields:
+            index_fields.append(d)
+        elif isinstance(d, dict) and d.get("kind") == "range" and len(index) == 1 \
+                and all(type(d.get(k)) is int for k in ("start", "stop", "step")) and d["step"] != 0:
+            rng = (d["start"], d["stop"], d["step"], _label(d.get("name"), none_ok=True))
+        else:
+            raise SnapshotError(f"{fname}: an index of an unknown layout")
+    columns = []
+    for i, f in enumerate(fields):
+        if f in index_fields:
+            continue
+        name, numpy_type = described[f]
+        label = _label(name, none_ok=False)
+        if int_labels:  # Parquet keeps labels as text; these were integers
+            if not isinstance(label, str) or not re.fullmatch(r"-?\d{1,19}", label):
+                raise SnapshotError(f"{fname}: integer column labels that are not integers")
+            label = int(label)
+        columns.append((f, label, _ext_dtype(numpy_type, schema.field(i).type)))
+    labels = [c[1] for c in columns]
+    if len(set(map(repr, labels))) != len(labels):
+        raise SnapshotError(f"{fname}: duplicate column names")
+    names = [_label(described[f][0], none_ok=True) for f in index_fields]
+    return columns, list(zip(index_fields, names)), rng, colname
+
+
+def _frame_from_table(table: Any, schema: Any, fname: str) -> Any:
+    """The DataFrame of an Arrow table: one column per field, typed by pyarrow from its Arrow
+    type (or as one of a few pandas dtypes the metadata names), labelled as the metadata says."""
+    import pandas as pd
+
+    columns, index_fields, rng, colname = _pandas_layout(schema, fname)
+
+    def values(field: str, dtype: Any = None) -> Any:
+        col = table.column(field)
+        if dtype is not None:
+            return dtype.__from_arrow__(col)
+        return col.to_pandas().array
+
+    n = table.num_rows
+    if rng is not None:
+        index = pd.RangeIndex(rng[0], rng[1], rng[2], name=rng[3])
+        if len(index) != n:
+            raise SnapshotError(f"{fname}: an index of {len(index)} rows for {n} rows")
+    elif index_fields:
+        levels = [pd.Index(values(f), name=name) for f, name in index_fields]
+        index = levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels, names=[x for _, x in index_fields])
+    else:
+        index = pd.RangeIndex(n)
+    data = {i: values(f, dtype) for i, (f, _, dtype) in enumerate(columns)}
+    frame = pd.DataFrame(data, index=index, copy=False) if data else pd.DataFrame(index=index)
+    return frame.set_axis(pd.Index([label for _, label, _ in columns], name=colname, tupleize_cols=False), axis=1)
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
@@ -505,12 +795,60 @@ def _series_of(frame: Any, entry: dict) -> Any:
         raise SnapshotError(f"no {_SERIES_COLUMN} column")
     series = frame[_SERIES_COLUMN]
     raw = entry.get("name")
-    series.name = _decode(raw) if raw is not None else None
+    name = _decode(raw) if raw is not None else None
+    if not (name is None or isinstance(name, (int, float)) or (isinstance(name, str) and len(name) <= MAX_LABEL_CHARS)):
+        raise SnapshotError("a name that is not text or a number")
+    series.name = name
     return series
 
 
+# Why a variable could not be saved, by the code the writer records (see Unsupported); the
+# writer runs beside the submission, so only codes and checked details come from it.
+WHY = {
+    "multiindex_columns": "MultiIndex columns are not supported; flatten them, for example "
+                          "df.columns = ['_'.join(map(str, c)) for c in df.columns]",
+    "duplicate_columns": "duplicate column names are not supported ({labels}); rename them",
+    "too_wide": "it has more than {max_columns} columns",
+    "too_large": "it is too large to save",
+    "nested": "it is nested more than {max_depth} levels deep",
+    "type": "values of type {type} cannot be saved",
+    "array": "only one-dimensional numpy arrays of plain values can be saved (this one: shape {shape}, dtype {dtype})",
+    "unstorable": "its values cannot be saved, even as text",
+    "error": "saving it failed ({error})",
+}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
+_DTYPE_NAME = re.compile(r"[A-Za-z0-9_\[\], ]{1,40}")
+
+
+def _why(entry: dict) -> str:
+    """The words for an unsupported entry, built here from its code and checked details."""
+    why, detail = entry.get("why"), entry.get("detail")
+    detail = detail if isinstance(detail, dict) else {}
+    if not isinstance(why, str) or why not in WHY:
+        return "could not be saved"
+    words: dict[str, str] = {}
+    labels = detail.get("labels")
+    if isinstance(labels, list):
+        words["labels"] = ", ".join(repr(str(x)[:40]) for x in labels[:5])
+    for key, pattern in (("type", _NAME), ("error", _NAME), ("dtype", _DTYPE_NAME)):
+        v = detail.get(key)
+        words[key] = v if isinstance(v, str) and pattern.fullmatch(v) else "unknown"
+    shape = detail.get("shape")
+    words["shape"] = (str(tuple(shape)) if isinstance(shape, list) and len(shape) <= 8
+                      and all(type(x) is int for x in shape) else "unknown")
+    words.setdefault("labels", "")
+    words.update(max_columns=str(MAX_COLUMNS), max_depth=str(MAX_JSON_DEPTH))
+    return "could not be saved: " + WHY[why].format(**words)
+
+
+_FILE = re.compile(r"v\d{1,6}\.(json|parquet)")
+
+
 def load_snapshot_with_problems(path: str | os.PathLike) -> tuple[dict[str, object], dict[str, str]]:
-    """Load a snapshot; return (values, {name: why it is missing}) for unsupported or bad entries."""
+    """Load a snapshot; return (values, {name: why it is missing}) for unsupported or bad entries.
+
+    Raises MemoryError when a value does not fit in memory: the caller decides what that costs.
+    """
     path = Path(path)
     manifest = read_manifest(path)
     values: dict[str, object] = {}
@@ -522,9 +860,9 @@ def load_snapshot_with_problems(path: str | os.PathLike) -> tuple[dict[str, obje
         fname = entry.get("file")
         try:
             if kind == "unsupported":
-                problems[name] = f"could not be saved ({entry.get('reason', 'unsupported type')})"
+                problems[name] = _why(entry)
                 continue
-            if not isinstance(fname, str) or "/" in fname or "\\" in fname or fname.startswith("."):
+            if not isinstance(fname, str) or not _FILE.fullmatch(fname):
                 raise SnapshotError("bad file name in manifest")
             fpath = path / fname
             if kind == "json":
@@ -541,6 +879,8 @@ def load_snapshot_with_problems(path: str | os.PathLike) -> tuple[dict[str, obje
                 values[name] = _series_of(_read_parquet(fpath), {}).array
             else:
                 raise SnapshotError(f"unknown kind {str(kind)[:40]!r}")
+        except MemoryError:
+            raise
         except Exception as exc:
             problems[name] = f"could not be loaded ({type(exc).__name__}: {exc})"[:300]
     return values, problems

@@ -1,43 +1,208 @@
-"""Phase 2 worker: `python -m ctlab.grading.trusted ROOT PRISTINE`.
+"""Phase 2 in processes of its own: `python -m ctlab.grading.trusted ROOT PRISTINE MEMORY_MB`.
 
-A fresh interpreter that never runs submission code: it reads one snapshot path per line
-on stdin (an empty line for "no snapshot"), runs every otter test file against it and
-writes one JSON line with the points and test records. The grading process starts one
-per worker so the tests of several submissions run on several cores.
+A fresh interpreter that never runs submission code: it loads the autograder and the
+pristine data, then caps its own address space (RLIMIT_AS) at what it holds plus
+MEMORY_MB, and tests one answer snapshot per request. A snapshot is made by the
+submission, so loading or testing it may take any time or memory. The grading process
+gives each request a wall-clock limit; when the tests overrun it, run out of memory or
+crash, it kills the process, starts a fresh one, and only that submission's untested
+questions score 0. The batch goes on.
+
+Protocol, one JSON object a line. The child writes {"autograder": {...}} once the tests
+are loaded and {"ready": true} once it is capped. Each request {"snapshot": PATH or null}
+gets {"loading": true} and {"loading": false} around the loading of the snapshot,
+{"file": Q, "points": P, "tests": [...]} per test file, then {"done": true} (or
+{"error": TEXT} for a fault of the grader itself). Out of memory, the child exits with
+EXIT_MEMORY.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ctlab.errors import CtlabError
+
+EXIT_MEMORY = 86
+START_TIMEOUT = 600.0  # seconds for a test process to import its libraries and load the tests
+NOT_TESTED = "answers could not be tested"
+
+
+@dataclass
+class Phase2Result:
+    """What the tests made of one snapshot. `failure` says why the `untested` questions (0 points)
+    were not tested; it is empty when every test file ran."""
+    points: dict[str, float]
+    tests: list[dict]
+    failure: str = ""
+    untested: list[str] = field(default_factory=list)
+
+
+def status_with(phase1: str, tested: Phase2Result) -> str:
+    """The gradebook status: phase 1's, plus why some answers could not be tested."""
+    if not tested.failure:
+        return phase1
+    text = f"{NOT_TESTED}: {tested.failure}; not tested (0 points): {', '.join(tested.untested)}"
+    return text if phase1.startswith("ok") else f"{phase1}; {text}"
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
 
 
 class TrustedGrader:
-    """Client side: one subprocess, one request at a time."""
+    """Client side: one test process, one request at a time, restarted after any failure."""
 
-    def __init__(self, root: Path, pristine: Path):
+    def __init__(self, root: Path, pristine: Path, *, memory_mb: int, timeout: float):
+        self.root, self.pristine = Path(root).resolve(), Path(pristine).resolve()
+        self.memory_mb, self.timeout = memory_mb, timeout
+        self.description: dict | None = None
+        self._start()
+
+    def _start(self) -> None:
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # malloc, not Arrow's own allocator, which reserves address space ahead of use
+        env.update(ARROW_DEFAULT_MEMORY_POOL="system", MALLOC_ARENA_MAX="2", PYTHONHASHSEED="random")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ctlab.grading.trusted", str(root), str(pristine)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(pristine), env=env, text=True,
+            [sys.executable, "-m", "ctlab.grading.trusted", str(self.root), str(self.pristine), str(self.memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=str(self.pristine),
+            env=env, text=True, encoding="utf-8", errors="replace",
         )
+        self.lines: queue.Queue = queue.Queue()
+        self.ready = False
+        threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
 
-    def grade(self, snapshot_dir: str | None) -> tuple[dict, list[dict]]:
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write((snapshot_dir or "") + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the test process stopped")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply["points"], reply["tests"]
+    @staticmethod
+    def _read(proc: subprocess.Popen, lines: queue.Queue) -> None:
+        assert proc.stdout
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def _next(self, timeout: float) -> dict | None:
+        """The child's next message; None once it has exited. Raises queue.Empty after `timeout`."""
+        line = self.lines.get(timeout=max(timeout, 0.0))
+        if line is None:
+            return None
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return {"error": "the test process wrote something that is not JSON"}
+        return msg if isinstance(msg, dict) else {"error": "the test process wrote something unexpected"}
+
+    def _wait_until(self, key: str) -> None:
+        """Read start-up messages up to `key` ("autograder" or "ready")."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (self.ready if key == "ready" else self.description is not None):
+            try:
+                msg = self._next(deadline - time.monotonic())
+            except queue.Empty:
+                raise CtlabError(f"the test process did not start within {START_TIMEOUT:g} s") from None
+            if msg is None:
+                raise CtlabError(f"the test process stopped while starting (exit status {self.proc.wait()})")
+            if "error" in msg:
+                raise CtlabError(str(msg["error"])[:500])
+            if "autograder" in msg:
+                self.description = msg["autograder"]
+            elif msg.get("ready"):
+                self.ready = True
+
+    def autograder(self) -> dict:
+        """The autograder as the test process loaded it (see check.describe)."""
+        self._wait_until("autograder")
+        assert self.description is not None
+        return self.description
+
+    def grade(self, snapshot_dir: str | None) -> Phase2Result:
+        """Run every test file against one snapshot, within the time and memory limits."""
+        self._wait_until("ready")
+        desc = self.autograder()
+        files = [str(f) for f in desc.get("files", [])]
+        points: dict[str, float] = {}
+        tests: list[dict] = []
+        done: list[str] = []
+
+        def at() -> str:
+            left = [f for f in files if f not in done]
+            return f"in {left[0]}" if left else "after the last test"
+
+        where = at()
+        failure = ""
+        try:
+            assert self.proc.stdin
+            self.proc.stdin.write(json.dumps({"snapshot": snapshot_dir}) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # it has exited: reading says how
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                msg = self._next(deadline - time.monotonic())
+            except queue.Empty:
+                failure = f"the tests took longer than {self.timeout:g} s {where}"
+                break
+            if msg is None:
+                code = self.proc.wait()
+                if code == EXIT_MEMORY:
+                    failure = f"the tests ran out of memory (limit {self.memory_mb} MB) {where}"
+                elif code < 0:
+                    failure = f"the test process crashed ({_signame(-code)}) {where}"
+                else:
+                    failure = f"the test process stopped (exit status {code}) {where}"
+                break
+            if "error" in msg:
+                raise RuntimeError(str(msg["error"])[:500])
+            if "loading" in msg:
+                where = "while loading the answers" if msg["loading"] else at()
+            elif "file" in msg:
+                q = str(msg["file"])
+                points[q] = points.get(q, 0.0) + float(msg.get("points") or 0.0)
+                tests.extend(t for t in msg.get("tests") or [] if isinstance(t, dict))
+                done.append(q)
+                where = at()
+            elif msg.get("done"):
+                return Phase2Result(points, tests)
+        self._restart()
+        untested = [f for f in files if f not in done]
+        if not untested:
+            return Phase2Result(points, tests)
+        maxima = desc.get("max_points") or {}
+        for q in untested:
+            points[q] = 0.0
+            tests.append({"name": f"{q} (not tested)", "question": q, "points": 0.0,
+                          "max_points": float(maxima.get(q, 0.0)), "hidden": False, "passed": False,
+                          "message": f"❌ Not tested: {failure}"})
+        return Phase2Result(points, tests, failure=failure, untested=untested)
+
+    def _restart(self) -> None:
+        self._kill()
+        self._start()
+
+    def _kill(self) -> None:
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                if f:
+                    f.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         try:
@@ -45,26 +210,77 @@ class TrustedGrader:
                 self.proc.stdin.close()
             self.proc.wait(timeout=10)
         except Exception:
-            self.proc.kill()
-            self.proc.wait()
+            self._kill()
+
+
+# ---------------------------------------------------------------- the test process
+
+def _warm_up() -> None:
+    """Do once, before the cap, what every request does: the thread pools and lazy imports
+    it leaves behind then count as held, not against the budget."""
+    import tempfile
+
+    import pandas as pd
+
+    from ctlab.grading import snapshot
+
+    frame = pd.DataFrame({"event_id": ["e1", "e2"], "n": [1, None],
+                          "t": pd.to_datetime(["2026-01-01", None], utc=True)})
+    with tempfile.TemporaryDirectory(prefix="ctlab-warm-") as d:
+        snapshot.write_snapshot({"f": frame, "s": frame["n"], "l": [1, (2,), {3}]}, ["f", "s", "l"],
+                                Path(d) / "s", 0)
+        snapshot.load_snapshot_with_problems(Path(d) / "s")
+
+
+def _cap_memory(memory_mb: int) -> None:
+    import resource
+
+    with open("/proc/self/status") as f:
+        held = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
+    limit = held + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def main() -> None:
-    from ctlab.grading import check
+    root, pristine, memory_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    # The protocol gets a descriptor of its own; anything else written to stdout goes to stderr.
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
-    root, pristine = sys.argv[1], sys.argv[2]
-    check.pool_init(root, pristine)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # anything the tests print stays off the protocol
+    def send(obj: dict) -> None:
+        proto.write(json.dumps(obj, default=str) + "\n")
+        proto.flush()
+
+    try:
+        from ctlab.grading import check
+
+        check.pool_init(root, pristine)
+        ag = check._POOL_AG
+        assert ag is not None
+        send({"autograder": check.describe(ag)})
+        _warm_up()
+        _cap_memory(memory_mb)
+    except Exception as exc:
+        send({"error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, CtlabError) else str(exc)})
+        return
+    send({"ready": True})
     for line in sys.stdin:
-        path = line.rstrip("\n")
         try:
-            points, tests = check.pool_grade(path or None)
-            reply = {"points": points, "tests": tests}
+            request = json.loads(line)
+            path = request.get("snapshot") if isinstance(request, dict) else None
+            for q, points, tests in check.pool_grade_files(path if isinstance(path, str) else None,
+                                                           loading=lambda on: send({"loading": on})):
+                send({"file": q, "points": points, "tests": tests})
+            send({"done": True})
+        except MemoryError:
+            os._exit(EXIT_MEMORY)
         except Exception as exc:
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        out.write(json.dumps(reply, default=str) + "\n")
-        out.flush()
+            try:
+                send({"error": f"{type(exc).__name__}: {exc}"[:500]})
+            except MemoryError:
+                os._exit(EXIT_MEMORY)
 
 
 if __name__ == "__main__":
