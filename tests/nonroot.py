@@ -68,6 +68,10 @@ class Batch:
     timeout: float = 20.0
     jobs: int = 2
     memory_mb: int = 2048
+    names: tuple[str, ...] = ()  # only these files of the folder (default: the whole folder)
+
+    def paths(self) -> list[str]:
+        return [f"{self.folder}/{n}" for n in self.names] if self.names else [self.folder]
 
     def args(self) -> list[str]:
         return ["--jobs", str(self.jobs), "--timeout", f"{self.timeout:g}", "--memory", str(self.memory_mb)]
@@ -88,11 +92,30 @@ def _hostile_inputs_expected() -> dict[str, tuple[dict, str]]:
     return {name: row for name, row in t.FILE_ROWS.items() if (folder / name).is_file()}
 
 
+def _hostile_answers(table: str) -> Callable[[], dict[str, tuple[dict, str]]]:
+    def expected() -> dict[str, tuple[dict, str]]:
+        import test_grade_hostile_answers as t
+
+        return {name: (points, status) for name, (points, status, _) in getattr(t, table).items()}
+    return expected
+
+
+def _hostile_answers_batch(table: str, **settings) -> Batch:
+    import test_grade_hostile_answers as t
+
+    return Batch("tests/submissions/hostile_answers", _hostile_answers(table), timeout=t.TIMEOUT,
+                 names=tuple(sorted(getattr(t, table))), **settings)
+
+
 # Every folder of hostile submissions the root tests grade, with the table they check it against.
 # A tests/submissions/hostile_* folder that is missing here fails test_every_hostile_folder_is_graded.
 BATCHES: dict[str, Batch] = {
     "corpus": Batch("tests/submissions/corpus", _corpus_expected, timeout=test_grade_corpus.TIMEOUT),
     "hostile_inputs": Batch("tests/submissions/hostile_inputs", _hostile_inputs_expected),
+    # As the root tests grade them: the blow-ups in batches of their own, on one worker.
+    "hostile_answers": _hostile_answers_batch("EXPECTED"),
+    "hostile_answers_time": _hostile_answers_batch("TIME_BATCH", jobs=1),
+    "hostile_answers_memory": _hostile_answers_batch("MEMORY_BATCH", jobs=1, memory_mb=512),
 }
 QS = test_grade_corpus.QS
 

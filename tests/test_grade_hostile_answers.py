@@ -179,8 +179,10 @@ EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
                   "'cloud_iam')\nAssertionError: susp_iam has no event_id column",
         "q4 - 1": "❌ Test case failed\nError at line 34 in test q4:\n      rows_of(susp_api, 'susp_api', "
                   "'cloud_api')\nAssertionError: susp_api is empty"}),
-    "huge_string_answer_message_cut.ipynb": (_with(q7=2.5), "ok", {
-        "q7 - 1": "❌ Test case failed\nError at line 29 in test q7:\n      technique_ids(mitre_techniques, "
+    # The reveal answer plus one huge made-up ID: the public test fails (its message cut) and
+    # precision drops to 3/4 (2.5 x 0.75 = 1.88, rounded down to 1.5).
+    "huge_string_answer_message_cut.ipynb": (_with(q7=1.5), "ok", {
+        "q7 - 1": "❌ Test case failed\nError at line 32 in test q7:\n      ids = technique_ids(mitre_techniques, "
                   "strict=True)\nAssertionError: T1111…"}),
     "forged_colliding_hashes_refused.ipynb": (_with(q7=0), FORGED_END, {
         "q7 - 1": "❌ Test case failed: 'mitre_techniques' could not be loaded (SnapshotError: 200000 values "

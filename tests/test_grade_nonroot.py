@@ -56,7 +56,7 @@ def graded(run):
         for key, batch in BATCHES.items():
             out = run.work / f"out-{key}"
             t0 = time.monotonic()
-            r = run.ctlab("grade", batch.folder, "-o", str(out), "--root", str(run.root), *batch.args())
+            r = run.ctlab("grade", *batch.paths(), "-o", str(out), "--root", str(run.root), *batch.args())
             run.timings.grade_s[key] = time.monotonic() - t0
             rows = nonroot.gradebook_rows(out, batch.folder) if (out / "gradebook.csv").is_file() else {}
             results[key] = {"proc": r, "out": out, "rows": rows}
