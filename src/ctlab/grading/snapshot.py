@@ -844,8 +844,10 @@ def _why(entry: dict) -> str:
 _FILE = re.compile(r"v\d{1,6}\.(json|parquet)")
 
 
-def load_snapshot_with_problems(path: str | os.PathLike) -> tuple[dict[str, object], dict[str, str]]:
+def load_snapshot_with_problems(path: str | os.PathLike, *, max_file_bytes: int | None = None
+                                ) -> tuple[dict[str, object], dict[str, str]]:
     """Load a snapshot; return (values, {name: why it is missing}) for unsupported or bad entries.
+    With `max_file_bytes`, a value whose file is larger is left out (with that reason), unread.
 
     Raises MemoryError when a value does not fit in memory: the caller decides what that costs.
     """
@@ -865,6 +867,9 @@ def load_snapshot_with_problems(path: str | os.PathLike) -> tuple[dict[str, obje
             if not isinstance(fname, str) or not _FILE.fullmatch(fname):
                 raise SnapshotError("bad file name in manifest")
             fpath = path / fname
+            if max_file_bytes is not None and fpath.lstat().st_size > max_file_bytes:
+                problems[name] = f"is too large to load here ({fpath.lstat().st_size} bytes saved)"
+                continue
             if kind == "json":
                 values[name] = _read_json(fpath)
             elif kind == "dataframe":

@@ -240,6 +240,11 @@ class Unsaved:
     reason: str
 
 
+# An answer saved in a file past this is not described in the report: the course's own frames
+# take well under 1 MiB, and describing a crafted giant would cost the whole report minutes.
+REPORT_VALUE_FILE_CAP = 8 * 1024 * 1024
+
+
 def load_snapshot_dir(path: Path) -> dict[str, object]:
     """The answer variables saved for one submission.
 
@@ -254,7 +259,7 @@ def load_snapshot_dir(path: Path) -> dict[str, object]:
     if grading_snapshot is not None:
         loader = getattr(grading_snapshot, "load_snapshot_with_problems", None)
         if loader is not None:
-            values, problems = loader(path)
+            values, problems = loader(path, max_file_bytes=REPORT_VALUE_FILE_CAP)
             values = dict(values)
             for var, why in problems.items():
                 values.setdefault(var, Unsaved(str(why)))
