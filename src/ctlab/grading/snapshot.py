@@ -254,7 +254,7 @@ def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
     # A frame of no columns would lose its rows (Parquet counts rows by column): keep its index as one.
     keep = True if frame.shape[1] == 0 else None
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=keep)
+        table = pa.Table.from_pandas(frame, preserve_index=keep, nthreads=1)
         if all(_is_flat(f.type) for f in table.schema):
             return table, [], False
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -268,7 +268,7 @@ def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
             frame.isetitem(j, frame.iloc[:, j].astype(object))
             converted.append(frame.columns[j])
     frame, index_text = _index_as_text(frame)
-    table = pa.Table.from_pandas(frame, preserve_index=keep)
+    table = pa.Table.from_pandas(frame, preserve_index=keep, nthreads=1)
     if not all(_is_flat(f.type) for f in table.schema):
         raise Unsupported("unstorable")
     return table, converted, index_text
