@@ -651,6 +651,25 @@ def test_file_names_are_a_fixed_pattern(tmp_path, fname):
         "could not be loaded (SnapshotError: bad file name in manifest)"
 
 
+def test_parquet_row_group_count_is_bounded(tmp_path):
+    values, problems = _forged_parquet(tmp_path, lambda p: pq.write_table(
+        pa.table({"a": list(range(1001))}), p, row_group_size=1, compression="none"))
+    assert problems["x"] == "could not be loaded (SnapshotError: v0.parquet holds 1001 row groups (limit 1000))"
+
+
+def test_a_file_named_by_two_variables_is_loaded_once(tmp_path):
+    snap = tmp_path / "forged"
+    snap.mkdir()
+    (snap / "v0.json").write_text(json.dumps(["x"] * 1000))
+    entries = {f"n{i}": {"kind": "json", "file": "v0.json"} for i in range(3)}
+    (snap / "manifest.json").write_text(json.dumps({"format": 1, "cell": 1, "variables": entries}))
+    values, problems = snapshot.load_snapshot_with_problems(snap)
+    assert list(values) == ["n0"]
+    assert problems == {f"n{i}": "could not be loaded (SnapshotError: a file the manifest names twice)" for i in (1, 2)}
+    values, problems = snapshot.load_snapshot_with_problems(snap, only={"n2"})
+    assert list(values) == ["n2"] and problems == {}
+
+
 # ---------------------------------------------------------------- graded for real
 
 VARIANTS_Q5_Q6 = {

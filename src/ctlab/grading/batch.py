@@ -244,6 +244,8 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
             shutil.copytree(fp.data_dir, pristine / "data")
             graders = [TrustedGrader(fp.root, pristine, memory_mb=memory_mb, timeout=timeout)
                        for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
+            # This process only waits from here on; the reports that follow grading need pandas.
+            threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
             ag = check.from_description(fp, graders[0].autograder())
         else:
             ag = check.load_autograder(root, fp)
@@ -292,6 +294,16 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     summary.rows = rows
     summary.wall_s = time.monotonic() - t_start
     return summary
+
+
+def _preload(*modules: str) -> None:
+    import importlib
+
+    for m in modules:
+        try:
+            importlib.import_module(m)
+        except Exception:  # only a head start: whoever needs it imports it again and sees the error
+            pass
 
 
 def _points_possible(ag: check.Autograder, *, graded_by_hand: set[str]) -> float:

@@ -13,7 +13,7 @@ import hashlib
 import inspect
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from ctlab.errors import CtlabError
@@ -276,13 +276,13 @@ def _file_params(path: Path) -> tuple[str, ...]:
     return _file_info(path)[1]
 
 
-def _digests(snapshot_dir: str) -> dict[str, str]:
+def _digests(snapshot_dir: str, names: Collection[str]) -> dict[str, str]:
     from ctlab.grading import snapshot
 
     manifest = snapshot.read_manifest(snapshot_dir)
     out = {}
     for name, entry in manifest["variables"].items():
-        if not isinstance(entry, dict):
+        if not isinstance(entry, dict) or name not in names:
             continue
         f = entry.get("file")
         if entry.get("kind") in ("json", "dataframe", "series", "index", "array") and isinstance(f, str) and "/" not in f and not f.startswith("."):
@@ -306,7 +306,7 @@ def pool_grade_files(snapshot_dir: str | None, *,
     ag = _POOL_AG
     assert ag is not None
     try:
-        digests = _digests(snapshot_dir) if snapshot_dir else {}
+        digests = _digests(snapshot_dir, ag.variables) if snapshot_dir else {}
     except snapshot.SnapshotError:
         digests, snapshot_dir = {}, None
     values: dict | None = None
@@ -322,7 +322,7 @@ def pool_grade_files(snapshot_dir: str | None, *,
                 if snapshot_dir:
                     loading(True)
                     try:
-                        values, problems = snapshot.load_snapshot_with_problems(snapshot_dir)
+                        values, problems = snapshot.load_snapshot_with_problems(snapshot_dir, ag.variables)
                     except snapshot.SnapshotError:
                         values, problems = {}, {}
                     loading(False)

@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ MAX_PARQUET_BYTES = MAX_VALUE_BYTES  # kept for callers of the old name
 MAX_CELLS = 16 * 1024 * 1024  # rows x columns of one Parquet file
 MAX_COLUMNS = 10_000  # of one frame
 MAX_INDEX_LEVELS = 32
+MAX_ROW_GROUPS = 1000  # of one Parquet file (the writer makes one per million rows)
 MAX_FOOTER_BYTES = 16 * 1024 * 1024  # Parquet metadata (schema, row groups), checked before it is parsed
 MAX_LABEL_CHARS = 1000  # of a column label or index name
 MAX_JSON_DEPTH = 50
@@ -252,7 +254,7 @@ def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
     # A frame of no columns would lose its rows (Parquet counts rows by column): keep its index as one.
     keep = True if frame.shape[1] == 0 else None
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=keep)
+        table = pa.Table.from_pandas(frame, preserve_index=keep, nthreads=1)
         if all(_is_flat(f.type) for f in table.schema):
             return table, [], False
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -266,7 +268,7 @@ def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
             frame.isetitem(j, frame.iloc[:, j].astype(object))
             converted.append(frame.columns[j])
     frame, index_text = _index_as_text(frame)
-    table = pa.Table.from_pandas(frame, preserve_index=keep)
+    table = pa.Table.from_pandas(frame, preserve_index=keep, nthreads=1)
     if not all(_is_flat(f.type) for f in table.schema):
         raise Unsupported("unstorable")
     return table, converted, index_text
@@ -600,6 +602,8 @@ def _read_parquet(path: Path):
     odd = [f.name for f in schema if not _is_flat(f.type)]
     if odd:
         raise SnapshotError(f"{path.name}: columns of unsupported types ({', '.join(map(str, odd[:5]))})")
+    if meta.num_row_groups > MAX_ROW_GROUPS:
+        raise SnapshotError(f"{path.name} holds {meta.num_row_groups} row groups (limit {MAX_ROW_GROUPS})")
     cells = meta.num_rows * max(meta.num_columns, 1)
     if cells > MAX_CELLS:
         raise SnapshotError(f"{path.name} holds {cells} cells (limit {MAX_CELLS})")
@@ -844,10 +848,11 @@ def _why(entry: dict) -> str:
 _FILE = re.compile(r"v\d{1,6}\.(json|parquet)")
 
 
-def load_snapshot_with_problems(path: str | os.PathLike, *, max_file_bytes: int | None = None
-                                ) -> tuple[dict[str, object], dict[str, str]]:
-    """Load a snapshot; return (values, {name: why it is missing}) for unsupported or bad entries.
-    With `max_file_bytes`, a value whose file is larger is left out (with that reason), unread.
+def load_snapshot_with_problems(path: str | os.PathLike, only: Collection[str] | None = None, *,
+                                max_file_bytes: int | None = None) -> tuple[dict[str, object], dict[str, str]]:
+    """Load a snapshot (only the variables named in `only`, when given); return
+    (values, {name: why it is missing}) for unsupported or bad entries. With `max_file_bytes`,
+    a value whose file is larger is left out (with that reason), unread.
 
     Raises MemoryError when a value does not fit in memory: the caller decides what that costs.
     """
@@ -855,8 +860,9 @@ def load_snapshot_with_problems(path: str | os.PathLike, *, max_file_bytes: int 
     manifest = read_manifest(path)
     values: dict[str, object] = {}
     problems: dict[str, str] = {}
+    files: set[str] = set()
     for name, entry in manifest["variables"].items():
-        if not isinstance(name, str) or not isinstance(entry, dict):
+        if not isinstance(name, str) or not isinstance(entry, dict) or (only is not None and name not in only):
             continue
         kind = entry.get("kind")
         fname = entry.get("file")
@@ -866,6 +872,9 @@ def load_snapshot_with_problems(path: str | os.PathLike, *, max_file_bytes: int 
                 continue
             if not isinstance(fname, str) or not _FILE.fullmatch(fname):
                 raise SnapshotError("bad file name in manifest")
+            if fname in files:
+                raise SnapshotError("a file the manifest names twice")
+            files.add(fname)
             fpath = path / fname
             if max_file_bytes is not None and fpath.lstat().st_size > max_file_bytes:
                 problems[name] = f"is too large to load here ({fpath.lstat().st_size} bytes saved)"

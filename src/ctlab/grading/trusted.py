@@ -83,14 +83,20 @@ class TrustedGrader:
         )
         self.lines: queue.Queue = queue.Queue()
         self.ready = False
+        self.start_error: CtlabError | None = None
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
 
     @staticmethod
     def _read(proc: subprocess.Popen, lines: queue.Queue) -> None:
         assert proc.stdout
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
+        try:
+            for line in proc.stdout:
+                lines.put(line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            lines.put(None)
+            proc.stdout.close()
 
     def _next(self, timeout: float) -> dict | None:
         """The child's next message; None once it has exited. Raises queue.Empty after `timeout`."""
@@ -105,16 +111,19 @@ class TrustedGrader:
 
     def _wait_until(self, key: str) -> None:
         """Read start-up messages up to `key` ("autograder" or "ready")."""
+        if self.start_error is not None:
+            raise self.start_error
         deadline = time.monotonic() + START_TIMEOUT
         while not (self.ready if key == "ready" else self.description is not None):
             try:
                 msg = self._next(deadline - time.monotonic())
             except queue.Empty:
-                raise CtlabError(f"the test process did not start within {START_TIMEOUT:g} s") from None
+                msg = {"error": f"the test process did not start within {START_TIMEOUT:g} s"}
             if msg is None:
-                raise CtlabError(f"the test process stopped while starting (exit status {self.proc.wait()})")
+                msg = {"error": f"the test process stopped while starting (exit status {self.proc.wait()})"}
             if "error" in msg:
-                raise CtlabError(str(msg["error"])[:500])
+                self.start_error = CtlabError(str(msg["error"])[:500])
+                raise self.start_error
             if "autograder" in msg:
                 self.description = msg["autograder"]
             elif msg.get("ready"):
@@ -128,6 +137,8 @@ class TrustedGrader:
 
     def grade(self, snapshot_dir: str | None) -> Phase2Result:
         """Run every test file against one snapshot, within the time and memory limits."""
+        if self.ready and self.proc.poll() is not None:  # it died between requests: not this one's doing
+            self._restart()
         self._wait_until("ready")
         desc = self.autograder()
         files = [str(f) for f in desc.get("files", [])]
@@ -197,12 +208,11 @@ class TrustedGrader:
         except OSError:
             pass
         self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                if f:
-                    f.close()
-            except OSError:
-                pass
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
 
     def close(self) -> None:
         try:
@@ -214,6 +224,29 @@ class TrustedGrader:
 
 
 # ---------------------------------------------------------------- the test process
+
+def _import_otter_test_files() -> None:
+    """Import otter's test-file classes without the package's own __init__, whose notebook API,
+    exporters and runner (nbconvert and more) this process never uses: a second of start-up
+    saved. Falls back to the whole package if the test files need more of it."""
+    import importlib.util
+    import types
+
+    if "otter" in sys.modules:
+        return
+    spec = importlib.util.find_spec("otter")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = types.ModuleType("otter")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__, package.__file__ = spec, spec.origin
+    sys.modules["otter"] = package
+    try:
+        importlib.import_module("otter.test_files.exception_test")
+    except Exception:
+        for name in [n for n in sys.modules if n == "otter" or n.startswith("otter.")]:
+            del sys.modules[name]
+
 
 def _warm_up() -> None:
     """Do once, before the cap, what every request does: the thread pools and lazy imports
@@ -254,6 +287,7 @@ def main() -> None:
         proto.flush()
 
     try:
+        _import_otter_test_files()
         from ctlab.grading import check
 
         check.pool_init(root, pristine)
