@@ -225,7 +225,11 @@ leftovers = []
 if os.path.exists("/tmp/persist.txt"):
     leftovers.append("/tmp/persist.txt")
 mine = lambda p: os.lstat(p).st_uid == os.getuid()  # what submissions (all this uid) could leave
-leftovers += ["/tmp/" + n for n in os.listdir("/tmp") if mine("/tmp/" + n)]
+# The sandbox's own mount points (a checkout under /tmp binds its Python there) are no leftover:
+# submissions cannot mount.
+mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+mounted = lambda p: any(m == p or m.startswith(p + "/") for m in mounts)
+leftovers += ["/tmp/" + n for n in os.listdir("/tmp") if mine("/tmp/" + n) and not mounted("/tmp/" + n)]
 if os.path.isdir("/job"):
     leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work" and mine("/job/" + n)]
 leftovers += [n for n in os.listdir(".") if n not in ("data", ".OTTER_LOG")]  # the log is its own
@@ -329,8 +333,10 @@ except OSError:
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.mq_open(b"/ctlab-marker", os.O_RDONLY, 0, None) >= 0:
     found.append("posix mq")
+mounts = {line.split()[4] for line in open("/proc/self/mountinfo")}
 for top in ("/tmp", "/dev/shm", "/var/tmp", "/job", "/out", os.path.expanduser("~")):
     for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in mounts]  # the sandbox's own
         for n in filenames:
             try:
                 with open(os.path.join(dirpath, n), "rb") as f:
