@@ -421,14 +421,18 @@ def _keep_under_tmp(paths):
     return [(p, os.open(p, O_PATH | os.O_DIRECTORY)) for p in paths if os.path.isdir(p)]
 
 
+def _read_cells(job):
+    with open(os.path.join(job["inbox"], "cells.json")) as f:
+        return json.load(f)
+
+
 def _enter_sandbox(job, files):
     """Bubblewrap mode, in the job process: become the sandbox user, enter new namespaces and
     give the submission fresh, size-capped tmpfs; hide the inbox and outbox. Returns the
     cells and an fd on the outbox, which only this process keeps."""
     if os.geteuid() == 0 and job.get("uid") is not None:
         _become(int(job["uid"]))
-    with open(os.path.join(job["inbox"], "cells.json")) as f:
-        cells = json.load(f)
+    cells = _read_cells(job)
     _enter_namespaces()
     kept = _keep_under_tmp(job.get("python_under_tmp", []))  # handles on this mount namespace's mounts
     _tmpfs("/tmp", files["tmp"], "1777")
@@ -475,8 +479,7 @@ def _job(job, seccomp):
             left = _wipe(job)
             if left:
                 raise PrepareError("the sandbox is not clean: " + "; ".join(left))
-            with open(os.path.join(job["inbox"], "cells.json")) as f:
-                cells = json.load(f)
+            cells = _read_cells(job)
             _prepare(job)
             outbox = os.open(job["out"], os.O_RDONLY | os.O_DIRECTORY)
     except Exception as exc:  # noqa: BLE001 - the grader's failure, not the submission's
@@ -578,9 +581,7 @@ def _kill_sandbox_user(uid):
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
+            _become(uid)
             me = os.getpid()
             for _ in range(2000):
                 try:
