@@ -30,30 +30,32 @@ def test_plain_csv(out):
     path = export(out=out, fmt="csv")
     assert path == out / "export-csv.csv"
     lines = _lines(path)
-    assert lines[0] == "file,q1,q2,q3,q4,q5,q6,q7,q8,q9,q10,total,percent,status"
-    assert lines[1] == "full_marks.ipynb,1,2,2,2,2,1,3,,1,1,15,93.75,ok"
-    assert lines[2] == "contains_a.ipynb,1,2,2,0,2,1,3,,0.5,0,11.5,71.88,ok"
-    assert lines[9] == "timeout.ipynb,1,2,2,0,0,0,0,,0,0,5,31.25,timed out after cell 9: kept answers up to cell 8"
-    assert lines[10] == "broken.ipynb,0,0,0,0,0,0,0,,0,0,0,0.00,invalid notebook: not JSON"
+    assert lines[0] == "file,student,late,q1,q2,q3,q4,q5,q6,q7,q8,q9,q10,total,late_penalty,score,percent,status"
+    assert lines[1] == "full_marks.ipynb,,,1,2,2,2,2,1,3,,1,1,15,,15,93.75,ok"
+    assert lines[2] == "contains_a.ipynb,,,1,2,2,0,2,1,3,,0.5,0,11.5,,11.5,71.88,ok"
+    assert lines[9] == "timeout.ipynb,,,1,2,2,0,0,0,0,,0,0,5,,5,31.25,timed out after cell 9: kept answers up to cell 8"
+    assert lines[10] == "broken.ipynb,,,0,0,0,0,0,0,0,,0,0,0,,0,0.00,invalid notebook: not JSON"
     assert len(lines) == 11
 
 
-def test_canvas(out, monkeypatch):
-    monkeypatch.delenv("CTLAB_CANVAS_ASSIGNMENT_ID", raising=False)
+def test_canvas(out):
     lines = _lines(export(out=out, fmt="canvas"))
     assert lines[:3] == [
-        "Student,ID,SIS User ID,Section,Scenario 03B",
-        "    Points Possible,,,,16",
-        "full_marks,,full_marks,,15",
+        "Student,ID,SIS User ID,SIS Login ID,Section,Scenario 03B",
+        "    Points Possible,,,,,16",
+        "full_marks,,full_marks,,,15",
     ]
-    monkeypatch.setenv("CTLAB_CANVAS_ASSIGNMENT_ID", "4711")
-    assert _lines(export(out=out, fmt="canvas"))[0] == "Student,ID,SIS User ID,Section,Scenario 03B (4711)"
+    assert _lines(export(out=out, fmt="canvas", assignment_id="4711"))[0] == \
+        "Student,ID,SIS User ID,SIS Login ID,Section,Scenario 03B (4711)"
+    assert _lines(export(out=out, fmt="canvas"))[0] == "Student,ID,SIS User ID,SIS Login ID,Section,Scenario 03B (4711)"
+    with pytest.raises(CtlabError, match="--assignment-id must be the number in the assignment's Canvas URL"):
+        export(out=out, fmt="canvas", assignment_id="https://x")
 
 
 def test_gradescope_csv(out):
     lines = _lines(export(out=out, fmt="gradescope"))
-    assert lines[0] == "Name,SID,Email,Total Score,q1,q2,q3,q4,q5,q6,q7,q8,q9,q10"
-    assert lines[5] == "no_utc,no_utc,,11,1,0,2,2,2,1,3,,0,0"
+    assert lines[0] == "Name,SID,Email,Total Score"
+    assert lines[5] == "no_utc,no_utc,,11"
 
 
 def test_email_stems_go_to_the_email_column(tmp_path):
@@ -62,7 +64,7 @@ def test_email_stems_go_to_the_email_column(tmp_path):
         "ada@example.edu.ipynb,1,1,100.0,ok,1.0\n"
     )
     lines = _lines(export(out=tmp_path, fmt="gradescope"))
-    assert lines == ["Name,SID,Email,Total Score,q1", "ada@example.edu,,ada@example.edu,1,1"]
+    assert lines == ["Name,SID,Email,Total Score", "ada@example.edu,,ada@example.edu,1"]
 
 
 def test_missing_gradebook_names_the_file(tmp_path, capsys):
@@ -76,4 +78,4 @@ def test_missing_gradebook_names_the_file(tmp_path, capsys):
 
 def test_cli_writes_and_prints(out, capsys):
     assert main(["export", str(out), "--format", "csv"]) == 0
-    assert capsys.readouterr().out.strip() == f"wrote {out / 'export-csv.csv'}"
+    assert capsys.readouterr().out.strip() == f"wrote {out / 'export-csv.csv'} (rewritten whenever scores change)"

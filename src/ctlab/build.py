@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 
-from ctlab import atomic
+from ctlab import atomic, sources
 from ctlab.errors import CtlabError
 from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import (
@@ -179,7 +179,8 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
         out[f"autograder/tests/{q}.py"] = blob
     out["autograder/rubric.md"] = rubric
     questions = _manifest(tests, master)
-    manifest = {"assignment": NAME, "total_points": sum(q["points"] for q in questions.values()), "questions": questions}
+    manifest = {"assignment": NAME, "total_points": sum(q["points"] for q in questions.values()), "questions": questions,
+                "sources": sources.digests(root)}
     out["autograder/manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
     return dict(sorted(out.items())), questions
 

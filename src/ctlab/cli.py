@@ -49,6 +49,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     from ctlab.grading.batch import grade
+    from ctlab.roster import load_roster
+
+    roster = load_roster(args.roster) if args.roster is not None else None  # a bad roster stops before grading
 
     summary = grade(
         submissions=args.submissions,
@@ -61,8 +64,16 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         force=args.force,
         manual=args.manual,
         progress=sys.stderr.isatty(),
+        due=args.due,
+        late_penalty=args.late_penalty,
+        allow_stale=args.allow_stale,
     )
     print(summary.describe())
+    if roster is not None:
+        from ctlab.report.export import check_roster, keep_roster
+
+        keep_roster(out=args.out, roster=roster)
+        print("\n".join(check_roster(out=args.out).describe()))
     from ctlab.report import write_reports
 
     print(write_reports(out=args.out, root=args.root).describe())
@@ -72,9 +83,22 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from ctlab.report.export import export
 
-    path = export(out=args.out_dir, fmt=args.format)
-    print(f"wrote {path}")
+    path = export(out=args.out_dir, fmt=args.format, roster=args.roster, assignment_id=args.assignment_id,
+                  assignment_name=args.assignment_name)
+    print(f"wrote {path} (rewritten whenever scores change)")
     return 0
+
+
+def _when(text: str) -> "datetime.datetime":
+    import datetime
+
+    try:
+        when = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (use 2026-03-02T09:00+01:00)") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add +01:00, Z, ...)")
+    return when
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,11 +183,26 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true", help="run student code without isolation (unsafe)")
     grade.add_argument("--force", action="store_true", help="re-grade everything, ignoring cached results")
     grade.add_argument("--manual", type=Path, default=None, help="CSV of manual scores (file, q8) to merge")
+    grade.add_argument("--roster", type=Path, default=None,
+                       help="the class roster as the LMS exports it (Canvas gradebook or Gradescope roster CSV); "
+                            "kept in OUT for exports")
+    grade.add_argument("--due", type=_when, default=None, metavar="TIME",
+                       help="due time with its zone (2026-03-02T09:00+01:00): later submissions are late where "
+                            "the LMS gives a submission time")
+    grade.add_argument("--late-penalty", type=float, default=None, metavar="PERCENT",
+                       help="take this percentage of a late submission's total off, in its own column")
+    grade.add_argument("--allow-stale", action="store_true",
+                       help="grade even when solutions/ or data/ changed since the last `make build` (warns)")
     grade.set_defaults(func=_cmd_grade)
 
     export = sub.add_parser("export", help="write the gradebook in an LMS import format")
     export.add_argument("out_dir", type=Path, metavar="OUT", help="a folder written by ctlab grade")
     export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv")
+    export.add_argument("--roster", type=Path, default=None,
+                        help="the class roster (Canvas gradebook or Gradescope roster CSV); default: the one kept in OUT")
+    export.add_argument("--assignment-id", default=None,
+                        help="Canvas: the assignment's id (the number in its URL), so that the import updates it")
+    export.add_argument("--assignment-name", default=None, help="Canvas: the assignment's name (default: Scenario 03B)")
     export.set_defaults(func=_cmd_export)
     return parser
 

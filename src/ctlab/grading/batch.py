@@ -10,6 +10,7 @@ files against it (check.py).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -24,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctlab import atomic, contract, safetext
+from ctlab import atomic, contract, lms, safetext, sources
 from ctlab.errors import CtlabError
 from ctlab.grading import check, inputs, snapshot
 from ctlab.grading.execute import Ran, run_phase1
@@ -160,22 +161,33 @@ def _load_manual(manual: Path, manual_q: frozenset[str]) -> dict[str, dict[str, 
 
 def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
           no_sandbox: bool, force: bool, manual: Path | None, progress: bool,
-          sandbox: str | None = None) -> GradeSummary:
+          sandbox: str | None = None, due: dt.datetime | None = None,
+          late_penalty: float | None = None, allow_stale: bool = False) -> GradeSummary:
     """Grade `submissions` (files or folders) into `out`. See the module docstring.
 
     `sandbox` forces a mode ("bwrap" or "user"); by default bwrap is used when it works,
     else the unprivileged-user fallback (also selectable with CTLAB_SANDBOX=user).
+    A submission is late when its LMS says so or it was submitted after `due` (where the LMS
+    gives a time); `late_penalty` (percent of its total) is then taken off in its own column.
     """
     t_start = time.monotonic()
     if jobs < 1:
         raise CtlabError(f"--jobs must be at least 1, not {jobs}")
     if timeout <= 0:
         raise CtlabError(f"--timeout must be positive, not {timeout:g}")
+    if late_penalty is not None and not 0 <= late_penalty <= 100:
+        raise CtlabError(f"--late-penalty must be a percentage from 0 to 100, not {late_penalty:g}")
+    if due is not None and due.tzinfo is None:
+        raise CtlabError("--due needs a time zone (for example 2026-03-02T09:00+01:00 or ...Z)")
     if memory_mb < 256:
         raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
     root = Path(root).resolve()
     out = Path(out).resolve()
     fp = check.fingerprint(root)
+    stale = sources.changed_since_build(root)
+    if stale and not allow_stale:
+        raise CtlabError(f"{root / sources.MANIFEST}: autograder/ is older than {', '.join(stale)}; "
+                         "run `make build` (or pass --allow-stale to grade with the old tests)")
     notes: list[str] = []
     subs = inputs.discover([Path(s) for s in submissions], notes=notes)
     if out.exists() and not out.is_dir():
@@ -191,6 +203,8 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     manual_scores = _kept_manual_scores(out, update=manual_scores)
 
     summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs), warnings=notes)
+    if stale:
+        summary.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
     if mode == "user":
         exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
                    if p.exists() and _readable_by_others(p)]
@@ -218,6 +232,9 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                         and old.get("file") == s.file and isinstance(old.get("questions"), dict))
             if same_run and old.get("autograder_sha256") == fp.sha256 and NOT_TESTED not in str(old.get("status")):
                 old["cached"] = True
+                if old.get("identity") != s.identity.to_dict():  # kept from a run before identities
+                    old["identity"] = s.identity.to_dict()
+                    atomic.write_text(rpath, json.dumps(old, indent=1, ensure_ascii=False))
                 records[s.name] = old
                 summary.cached += 1
                 continue
@@ -281,19 +298,31 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                 qpoints[q] = v
         possible = _points_possible(ag, graded_by_hand=set(mscore or ()))
         total = sum(qpoints.values())
+        late = is_late(s.identity, due)
+        penalty = round(total * late_penalty / 100, 4) if late and late_penalty else 0.0
         row = {"file": s.file, **{q: _fmt(qpoints[q]) for q in ag.questions},
                "total_points_earned": _fmt(total),
                "percent_correct": f"{(total / possible) if possible else 0.0:.4f}",
                "grading_status": safetext.one_line(rec.get("status", "")),
-               "runtime_s": f"{float(rec.get('runtime_s', 0.0)):.2f}"}
+               "runtime_s": f"{float(rec.get('runtime_s', 0.0)):.2f}",
+               "late": "yes" if late else "", "late_penalty": _fmt(penalty) if penalty else ""}
         rows.append(row)
         if not rec.get("status", "ok").startswith("ok") and s.status is None:
             summary.incomplete += 1
-    fields = ["file", *ag.questions, "total_points_earned", "percent_correct", "grading_status", "runtime_s"]
+    fields = ["file", *ag.questions, "total_points_earned", "percent_correct", "grading_status", "runtime_s",
+              "late", "late_penalty"]
     atomic.write_text(out / "gradebook.csv", safetext.csv_text(fields, ([r[f] for f in fields] for r in rows)), mode=0o640)
     summary.rows = rows
     summary.wall_s = time.monotonic() - t_start
     return summary
+
+
+def is_late(identity: lms.Identity, due: dt.datetime | None) -> bool:
+    """Late as the LMS marked it, or submitted after `due` where the LMS gives the time."""
+    if identity.late:
+        return True
+    when = identity.submitted()
+    return bool(due and when and when > due)
 
 
 def _preload(*modules: str) -> None:
@@ -326,7 +355,7 @@ def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dic
                       for q in ag.questions},
         "tests": tests,
         "submission_sha256": s.sha256, "autograder_sha256": ag.sha256, "data_sha256": ag.data_sha256,
-        "sandbox": mode, **extra,
+        "sandbox": mode, "identity": s.identity.to_dict(), **extra,
     }
 
 

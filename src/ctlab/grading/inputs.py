@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 import msgspec
 
+from ctlab import lms
 from ctlab.errors import CtlabError
 from ctlab.safetext import one_line, quoted
 
@@ -33,6 +34,8 @@ MAX_CELLS = 2000
 MAX_ZIP_BYTES = 32 * 1024 * 1024
 MAX_ZIP_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_ZIP_MEMBERS = 10_000
+MAX_BULK_ZIP_BYTES = 4 * 1024 * 1024 * 1024  # an LMS's download of a whole class
+MAX_BULK_UNCOMPRESSED = 8 * 1024 * 1024 * 1024
 SUFFIXES = (".ipynb", ".zip")
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 ZIP_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma", 9: "deflate64", 93: "zstandard"}
@@ -47,6 +50,8 @@ class Submission:
     cells: list[str] = field(default_factory=list)
     status: str | None = None  # set when the input cannot be graded
     sha256: str = ""
+    member: str = ""  # its name inside a bulk zip (an LMS's download of many submissions), if in one
+    identity: lms.Identity = field(default_factory=lambda: lms.Identity(source="file", key=""))
 
 
 def _shown(path: str | os.PathLike) -> str:
@@ -82,7 +87,9 @@ def _walk(top: Path, notes: list[str]) -> list[Path]:
 def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Submission]:
     """Expand folders (recursively) into entries named .ipynb/.zip; keep the given order
     otherwise. A folder named on the command line is expanded (through a link, too: the
-    instructor named it); anything else named like a submission gets a row, whatever it is."""
+    instructor named it); anything else named like a submission gets a row, whatever it is.
+    A zip named on the command line that holds several submissions (an LMS's bulk download)
+    is a batch: each member is a submission, read from the zip under the same rules."""
     notes = [] if notes is None else notes
     found: list[Submission] = []
     seen: set[str] = set()
@@ -99,6 +106,13 @@ def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Submi
             if not members:
                 raise CtlabError(f"{_shown(p)}: folder holds no .ipynb or .zip submissions")
         else:
+            bulk = _bulk_members(p) if p.name.lower().endswith(".zip") else None
+            if bulk is not None:
+                key = os.path.abspath(p)
+                if key not in seen:
+                    seen.add(key)
+                    found += _bulk_submissions(Path(key), _shown(p), bulk, notes)
+                continue
             members = [p]
         for q in members:
             key = os.path.abspath(q)
@@ -106,8 +120,77 @@ def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Submi
                 continue
             seen.add(key)
             found.append(Submission(path=Path(key), file=_shown(q)))
+    for s in found:
+        if not s.member:
+            s.identity = _identity_on_disk(s.path, notes)
     _assign_names(found)
     return found
+
+
+_METADATA_CACHE: dict[str, dict[str, lms.Identity]] = {}
+
+
+def _identity_on_disk(path: Path, notes: list[str]) -> lms.Identity:
+    """From the file's name, or from the Gradescope metadata beside its `submission_<id>/` folder."""
+    folder = path.parent
+    if lms.GRADESCOPE_FOLDER.fullmatch(folder.name):
+        meta_path = folder.parent / lms.GRADESCOPE_METADATA
+        key = str(meta_path)
+        if key not in _METADATA_CACHE:
+            try:
+                _METADATA_CACHE[key] = lms.gradescope_metadata(meta_path) if os.path.lexists(meta_path) else {}
+            except lms.MetadataError as exc:
+                notes.append(f"{quoted(_shown(meta_path), limit=200)}: {exc}; submissions there are known by file name")
+                _METADATA_CACHE[key] = {}
+        ident = _METADATA_CACHE[key].get(folder.name)
+        if ident is not None:
+            return ident
+    return lms.from_filename(_shown(path.name))
+
+
+def _bulk_members(path: Path) -> list[zipfile.ZipInfo] | None:
+    """The submissions in `path` if it is an LMS's bulk download (more than one notebook or zip
+    inside, or a Gradescope export's metadata), else None (then it is one student's export)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return None  # graded (and refused, with its reason) as one submission
+    if len(infos) > MAX_ZIP_MEMBERS:
+        return None
+    usable = [i for i in infos if not i.is_dir() and "__MACOSX" not in i.filename
+              and ".ipynb_checkpoints" not in i.filename]
+    candidates = [i for i in usable if _named_like_submission(PurePosixPath(i.filename.replace("\\", "/")).name)]
+    has_metadata = any(PurePosixPath(i.filename).name == lms.GRADESCOPE_METADATA for i in usable)
+    if len(candidates) > 1 or (has_metadata and candidates):
+        return candidates
+    return None
+
+
+def _bulk_submissions(path: Path, shown: str, members: list[zipfile.ZipInfo], notes: list[str]) -> list[Submission]:
+    meta: dict[str, lms.Identity] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if PurePosixPath(info.filename).name == lms.GRADESCOPE_METADATA and not info.is_dir():
+                    try:
+                        meta.update(lms.parse_gradescope_metadata(_member_bytes(zf, info, lms.MAX_METADATA_BYTES)))
+                    except (ValueError, lms.MetadataError) as exc:
+                        notes.append(f"{quoted(shown + '/' + info.filename, limit=200)}: {exc}; "
+                                     "submissions there are known by file name")
+    except (OSError, zipfile.BadZipFile):
+        pass
+    subs = []
+    for info in members:
+        member = info.filename
+        posix = PurePosixPath(member.replace("\\", "/"))
+        folder = posix.parent.name
+        ident = meta.get(folder) if lms.GRADESCOPE_FOLDER.fullmatch(folder) else None
+        subs.append(Submission(path=path, file=f"{shown}/{member}", member=member,
+                               identity=ident or lms.from_filename(posix.name)))
+    return subs
 
 
 # ---------------------------------------------------------------- ids
@@ -293,6 +376,35 @@ def _open_zip(raw: bytes) -> zipfile.ZipFile:
         raise ValueError(f"invalid zip: its directory cannot be read ({type(exc).__name__})") from None
 
 
+def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """One member's bytes, bounded; raises ValueError(status). Read as if the header allowed more
+    than the cap: a member that expands past what its header says (a zip bomb with a lying
+    header) is caught after at most cap + 1 bytes."""
+    shown = quoted(info.filename)
+    if info.flag_bits & 0x1:
+        raise ValueError(f"invalid zip: {shown} is encrypted; submit it without a password")
+    if info.compress_type not in ZIP_METHODS:
+        method = ZIP_METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+        raise ValueError(f"invalid zip: {shown} uses compression {method}, which is not accepted "
+                         "(save the zip with the standard deflate compression)")
+    if info.file_size > limit:
+        raise ValueError(f"unsafe zip: {shown} expands to {info.file_size} bytes (limit {limit})")
+    probe = copy.copy(info)
+    probe.file_size = limit + 2
+    try:
+        with zf.open(probe) as f:
+            data = f.read(limit + 1)
+    except Exception as exc:  # zlib.error, BadZipFile, EOFError, ...: all mean damaged input
+        raise ValueError(f"invalid zip: {shown}: {_damage(exc)}") from None
+    if len(data) > limit:
+        raise ValueError(f"unsafe zip: {shown} expands past {limit} bytes (its header says {info.file_size})")
+    if len(data) != info.file_size:
+        raise ValueError(f"unsafe zip: {shown} expands to {len(data)} bytes, not the {info.file_size} its header says")
+    if zlib.crc32(data) != info.CRC:
+        raise ValueError(f"invalid zip: {shown}: bad CRC-32 (the data is damaged)")
+    return data
+
+
 def _zip_notebook(raw: bytes) -> tuple[bytes, str]:
     """The one notebook in an export zip, read in memory and bounded; raises ValueError(status)."""
     zf = _open_zip(raw)
@@ -322,40 +434,40 @@ def _zip_notebook(raw: bytes) -> tuple[bytes, str]:
             names = ", ".join(quoted(i.filename, limit=40) for i in notebooks[:3])
             raise ValueError(f"invalid zip: {len(notebooks)} notebooks inside ({names}); expected one")
         info = notebooks[0]
-        shown = quoted(info.filename)
-        if info.flag_bits & 0x1:
-            raise ValueError(f"invalid zip: {shown} is encrypted; submit it without a password")
-        if info.compress_type not in ZIP_METHODS:
-            method = ZIP_METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
-            raise ValueError(f"invalid zip: {shown} uses compression {method}, which is not accepted "
-                             "(save the zip with the standard deflate compression)")
-        if info.file_size > MAX_NOTEBOOK_BYTES:
-            raise ValueError(f"unsafe zip: {shown} expands to {info.file_size} bytes (limit {MAX_NOTEBOOK_BYTES})")
-        # Read as if the header allowed more than the cap: a member that expands past what its
-        # header says (a zip bomb with a lying header) is caught here, after at most cap + 1 bytes.
-        probe = copy.copy(info)
-        probe.file_size = MAX_NOTEBOOK_BYTES + 2
+        return _member_bytes(zf, info, MAX_NOTEBOOK_BYTES), info.filename
+
+
+def _bulk_member(sub: Submission) -> bytes:
+    """A bulk zip member's bytes: the zip is opened again (never through a link) and the member
+    read under the same caps as a submission of its kind on disk; raises ValueError(status)."""
+    limit = MAX_ZIP_BYTES if sub.member.lower().endswith(".zip") else MAX_NOTEBOOK_BYTES
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(sub.path, flags)
+    except OSError as exc:
+        raise ValueError(f"unreadable submission: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(NOT_GRADED + "not a regular file")
+        if st.st_size > MAX_BULK_ZIP_BYTES:
+            raise ValueError(f"invalid zip: the bulk download is {st.st_size} bytes (limit {MAX_BULK_ZIP_BYTES})")
         try:
-            with zf.open(probe) as f:
-                data = f.read(MAX_NOTEBOOK_BYTES + 1)
-        except Exception as exc:  # zlib.error, BadZipFile, EOFError, ...: all mean damaged input
-            raise ValueError(f"invalid zip: {shown}: {_damage(exc)}") from None
-        if len(data) > MAX_NOTEBOOK_BYTES:
-            raise ValueError(f"unsafe zip: {shown} expands past {MAX_NOTEBOOK_BYTES} bytes "
-                             f"(its header says {info.file_size})")
-        if len(data) != info.file_size:
-            raise ValueError(f"unsafe zip: {shown} expands to {len(data)} bytes, "
-                             f"not the {info.file_size} its header says")
-        if zlib.crc32(data) != info.CRC:
-            raise ValueError(f"invalid zip: {shown}: bad CRC-32 (the data is damaged)")
-        return data, info.filename
+            with zipfile.ZipFile(f) as zf:
+                info = zf.getinfo(sub.member)
+                return _member_bytes(zf, info, limit)
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+            raise ValueError(f"invalid zip: the bulk download cannot be read ({type(exc).__name__})") from None
 
 
 def load(sub: Submission) -> None:
     """Fill in cells, sha256 and (for bad input) status."""
-    is_zip = sub.path.name.lower().endswith(".zip")
+    is_zip = (sub.member or sub.path.name).lower().endswith(".zip")
     try:
-        raw = _read_regular(sub.path, MAX_ZIP_BYTES if is_zip else MAX_NOTEBOOK_BYTES)
+        if sub.member:
+            raw = _bulk_member(sub)
+        else:
+            raw = _read_regular(sub.path, MAX_ZIP_BYTES if is_zip else MAX_NOTEBOOK_BYTES)
     except ValueError as exc:
         sub.status = str(exc)
         return

@@ -18,7 +18,8 @@ from ctlab import atomic
 from .batch_report import compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .feedback import build_feedback, fallback_feedback, write_feedback
-from .inputs import load_snapshots, load_submissions, max_points_by_question
+from .export import check_roster, refresh_exports
+from .inputs import Submission, load_snapshots, load_submissions, max_points_by_question
 from .reference import find_data_dir, reference_answers
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
@@ -38,6 +39,7 @@ class ReportSummary:
     reference_source: str | None
     wrong_answers: dict[str, list[WrongAnswerGroup]] = field(default_factory=dict)
     unchanged: bool = False  # nothing it reads changed since it was written: kept as it was
+    exports: list[Path] = field(default_factory=list)  # LMS exports rewritten with the current scores
 
     def describe(self) -> str:
         n = len(self.feedback_files) // 2
@@ -46,6 +48,7 @@ class ReportSummary:
                 f"report:   {self.report_html}" + (" (inputs unchanged: kept)" if self.unchanged else ""),
                 f"          {self.report_md} (pictures in {self.report_files})",
                 f"feedback: {self.feedback_dir}/ ({n} submissions, .html and .md; hidden tests: {self.hidden_mode})",
+                *[f"export:   {p} (rewritten with the current scores)" for p in self.exports],
             ]
         )
 
@@ -53,11 +56,21 @@ class ReportSummary:
 KEY_FILE = ".inputs-sha256"
 
 
+def _student_lines(out: Path, subs: list[Submission]) -> list[str]:
+    """Who submitted late, and how the batch met the roster (when one was given)."""
+    late = [s for s in subs if s.late]
+    lines = [f"late: {len(late)} of {len(subs)} submissions" + (
+        f" ({sum(1 for s in late if s.late_penalty)} with a late penalty)" if late else "")] if late else []
+    check = check_roster(out=out)
+    return lines + (check.describe() if check else [])
+
+
 def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str:
     """What the reports are a function of: the grading output, the feedback config, the data
     the reference answers come from, and this package's code."""
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
+    files += [p for p in (out / "roster.json",) if p.exists()]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
     files += sorted(Path(__file__).parent.glob("*.py"))
     for p in files:
@@ -80,13 +93,14 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
     feedback_dir = out / "feedback"
     files_dir = out / "report_files"
     key = _inputs_key(out, config, data_dir)
+    exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
             p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
         return ReportSummary(out=out, feedback_dir=feedback_dir, feedback_files=kept, report_html=out / "report.html",
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
                              hidden_mode=config.hidden_mode, reference_source=str(data_dir) if data_dir else None,
-                             unchanged=True)
+                             unchanged=True, exports=exports)
     maxima = max_points_by_question(subs)
 
     written: list[Path] = []
@@ -111,7 +125,8 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
     groups = group_wrong_answers(subs, snapshots, ref, maxima)
     stats = compute_stats(subs, maxima, len(snapshots))
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
-    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems)
+    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems,
+                                                       students=_student_lines(out, subs))
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,
@@ -124,4 +139,5 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
         hidden_mode=config.hidden_mode,
         reference_source=str(data_dir) if data_dir else None,
         wrong_answers=groups,
+        exports=exports,
     )

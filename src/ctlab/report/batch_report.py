@@ -146,7 +146,7 @@ def _summary_lines(stats: BatchStats) -> list[str]:
 
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-                    problems: list[tuple[str, str]] = ()) -> str:
+                    problems: list[tuple[str, str]] = (), students: list[str] = ()) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
     md = [f"# {TITLE}", ""]
     md += [f"- {line}" for line in _summary_lines(stats)]
@@ -176,6 +176,8 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
         md.append("")
     if not any_group:
         md += ["No wrong answers among the saved answers.", ""]
+    if students:
+        md += ["## Students", ""] + [f"- {markdown(line)}" for line in students] + [""]
     if problems:
         md += ["## Notes", "", "What the report could not use; everything else about these submissions is above.", ""]
         md += [f"- {markdown(file)}: {markdown(why)}" for file, why in problems]
@@ -194,7 +196,7 @@ th{background:#f3f5f7}img{max-width:100%;height:auto;border:1px solid #eaeef2}
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
-    problems: list[tuple[str, str]] = (),
+    problems: list[tuple[str, str]] = (), students: list[str] = (),
 ) -> str:
     """HTML in which every text is escaped (safetext.html_text)."""
     e = html_text
@@ -244,6 +246,8 @@ def render_html(
         out.append("</ol>")
     if not any_group:
         out.append("<p>No wrong answers among the saved answers.</p>")
+    if students:
+        out.append("<h2>Students</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in students) + "</ul>")
     if problems:
         out.append('<h2>Notes</h2><p class="note">What the report could not use; everything else about '
                    "these submissions is above.</p><ul>")
@@ -255,7 +259,7 @@ def render_html(
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-    *, problems: list[tuple[str, str]] = (),
+    *, problems: list[tuple[str, str]] = (), students: list[str] = (),
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -263,6 +267,6 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, students))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, students))
     return html_path, md_path, files_dir

@@ -1,67 +1,251 @@
-"""`ctlab export OUT --format canvas|gradescope|csv`: the gradebook in LMS import formats.
+"""`ctlab export OUT --format canvas|gradescope|csv`: the gradebook in the LMS's own import formats.
 
-Students are identified by the submission's file name stem (`s1234567.ipynb` -> `s1234567`),
-so name submissions after the ID the LMS knows (Canvas SIS User ID, Gradescope SID or email).
+- canvas:     OUT/export-canvas.csv  Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID,
+              Section, then one column "<assignment> (<assignment id>)"; a "Points Possible" row first
+              (the required questions: stretch questions are extra credit).
+- gradescope: OUT/export-gradescope.csv  Gradescope's score upload: Name, SID, Email, Total Score.
+- csv:        OUT/export-csv.csv  file, student, late, q1..., total, late_penalty, score, percent, status.
 
-- csv:        OUT/export-csv.csv        file, q1..q10, total, percent (0-100), status
-- canvas:     OUT/export-canvas.csv     Student, ID, SIS User ID, Section, "Scenario 03B[ (<id>)]"
-              (a "Points Possible" row first: q1..q8, stretch questions count as extra;
-              <id> from $CTLAB_CANVAS_ASSIGNMENT_ID)
-- gradescope: OUT/export-gradescope.csv Name, SID, Email, Total Score, q1..q10
+Students come from a roster (`--roster`, kept in OUT/roster.json by `ctlab grade --roster` or an
+earlier export): every roster student gets a row, with the score of their newest submission and a
+blank where they have none (a blank never overwrites a grade in either LMS). Without a roster, a row
+per submission, identified by what its LMS file name says (Canvas user id and login; Gradescope
+email and SID) or else by its file name's stem. Scores are after any late penalty.
+
+The settings of each export made (format, assignment name and id) are kept in OUT/exports.json, and
+every later change of scores (`ctlab grade`, a hand-score merge, a review) rewrites those exports.
 """
 
 from __future__ import annotations
 
-import os
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic
-from ctlab.safetext import csv_text
 from ctlab.contract import QUESTIONS, STRETCH_QUESTIONS
+from ctlab.errors import CtlabError
+from ctlab.lms import Identity
+from ctlab.roster import Roster, Student, load_roster, match
+from ctlab.safetext import csv_text
 
 from ._format import fmt_points
-from .inputs import QUESTION_COLUMNS, load_submissions, max_points_by_question, submission_name
+from .inputs import QUESTION_COLUMNS, Submission, load_submissions, max_points_by_question
 
 FORMATS = ("canvas", "gradescope", "csv")
 ASSIGNMENT = "Scenario 03B"
+ROSTER_KEPT = "roster.json"
+SETTINGS = "exports.json"
+
+
+@dataclass
+class ExportSettings:
+    fmt: str
+    assignment_name: str = ASSIGNMENT
+    assignment_id: str = ""
+
+
+@dataclass
+class RosterCheck:
+    """How the batch's submissions met the roster."""
+
+    students: int = 0
+    matched: int = 0
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # (submission file, why)
+    missing: list[str] = field(default_factory=list)  # students with no submission
+    superseded: list[str] = field(default_factory=list)  # older submissions of a student with a newer one
+
+    def describe(self) -> list[str]:
+        lines = [f"roster: {self.matched} of {self.students} students have a submission"]
+        lines += [f"  no roster student for {f} ({why})" for f, why in self.unmatched]
+        if self.missing:
+            lines.append(f"  {len(self.missing)} student(s) with no submission: " + ", ".join(self.missing))
+        lines += [f"  not exported (the same student has a newer one): {f}" for f in self.superseded]
+        return lines
 
 
 def _pts(value: float | None) -> str:
     return "" if value is None else fmt_points(round(value, 4))
 
 
-def export(*, out: Path, fmt: str) -> Path:
-    from ctlab.errors import CtlabError
+def keep_roster(*, out: Path, roster: Roster) -> None:
+    """Keep a roster in OUT, so later exports and reports use it."""
+    atomic.write_text(Path(out) / ROSTER_KEPT, json.dumps(roster.to_dict(), indent=1, ensure_ascii=False) + "\n",
+                      mode=0o640)
 
+
+def kept_roster(out: Path) -> Roster | None:
+    path = Path(out) / ROSTER_KEPT
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CtlabError(f"{path}: cannot read the kept roster ({exc})") from None
+    return Roster.from_dict(data, where=str(path))
+
+
+def _identity(s: Submission) -> Identity:
+    from ctlab.grading.inputs import stem_of
+
+    return s.identity or Identity(source="file", key=stem_of(s.file))
+
+
+def _newness(s: Submission) -> tuple:
+    ident = _identity(s)
+    when = ident.submitted()
+    return (when.timestamp() if when else float("-inf"),
+            int(ident.submission_id) if ident.submission_id.isdigit() else -1, ident.attempt, s.file)
+
+
+def roster_rows(subs: list[Submission], roster: Roster) -> tuple[list[tuple[Student, Submission | None]], RosterCheck]:
+    """Each roster student with their newest submission (or None), and how the batch met the roster."""
+    by_name = {s.name: s for s in subs}
+    m = match(roster, {s.name: _identity(s) for s in subs})
+    check = RosterCheck(students=len(roster.students))
+    chosen: dict[int, Submission] = {}
+    for sub_name, i in m.student_of.items():
+        s = by_name[sub_name]
+        if i in chosen:
+            older, newer = sorted((chosen[i], s), key=_newness)
+            check.superseded.append(older.file)
+            chosen[i] = newer
+        else:
+            chosen[i] = s
+    check.matched = len(chosen)
+    check.unmatched = [(by_name[n].file, why) for n, why in m.unmatched.items()]
+    check.missing = [roster.students[i].label() for i in m.missing]
+    check.superseded.sort()
+    return [(st, chosen.get(i)) for i, st in enumerate(roster.students)], check
+
+
+def check_roster(*, out: Path) -> RosterCheck | None:
+    roster = kept_roster(out)
+    if roster is None:
+        return None
+    return roster_rows(load_submissions(out), roster)[1]
+
+
+def _possible(subs: list[Submission]) -> float:
+    maxima = max_points_by_question(subs)
+    return sum(mx for q, mx in maxima.items() if q in QUESTIONS and q not in STRETCH_QUESTIONS)
+
+
+def _score(s: Submission | None) -> str:
+    return "" if s is None else _pts(s.final)
+
+
+def _canvas(subs: list[Submission], roster: Roster | None, settings: ExportSettings) -> tuple[list[str], list[list[str]]]:
+    name = settings.assignment_name.strip() or ASSIGNMENT
+    column = f"{name} ({settings.assignment_id})" if settings.assignment_id else name
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
+    rows = [["    Points Possible", "", "", "", "", _pts(_possible(subs))]]
+    if roster is not None:
+        for st, s in roster_rows(subs, roster)[0]:
+            rows.append([st.name, st.canvas_id, st.sis_user_id, st.sis_login_id, st.section, _score(s)])
+        return header, rows
+    for s in subs:
+        ident = _identity(s)
+        if ident.source == "canvas":
+            rows.append([ident.key, ident.user_id, "", "", "", _score(s)])
+        else:
+            rows.append([ident.name or ident.key, "", ident.sid or ident.key, "", "", _score(s)])
+    return header, rows
+
+
+def _gradescope(subs: list[Submission], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
+    header = ["Name", "SID", "Email", "Total Score"]
+    rows = []
+    if roster is not None:
+        for st, s in roster_rows(subs, roster)[0]:
+            rows.append([st.name, st.sid or st.sis_user_id, st.email, _score(s)])
+        return header, rows
+    for s in subs:
+        ident = _identity(s)
+        if ident.source == "gradescope":
+            rows.append([ident.name, ident.sid, ident.email, _score(s)])
+        else:
+            email = ident.key if "@" in ident.key else ""
+            rows.append([ident.key, "" if email else ident.key, email, _score(s)])
+    return header, rows
+
+
+def _plain(subs: list[Submission], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
+    questions = [q for q in QUESTION_COLUMNS if any(q in s.points for s in subs)]
+    student_of: dict[str, str] = {}
+    if roster is not None:
+        m = match(roster, {s.name: _identity(s) for s in subs})
+        student_of = {n: roster.students[i].label() for n, i in m.student_of.items()}
+    header = ["file", "student", "late", *questions, "total", "late_penalty", "score", "percent", "status"]
+    rows = [
+        [s.file, student_of.get(s.name, ""), "yes" if s.late else "",
+         *[_pts(s.points.get(q)) for q in questions], _pts(s.total),
+         _pts(s.late_penalty) if s.late_penalty else "", _pts(s.final),
+         "" if s.percent is None else f"{s.percent:.2f}", s.status]
+        for s in subs
+    ]
+    return header, rows
+
+
+def _settings(out: Path) -> dict[str, ExportSettings]:
+    path = out / SETTINGS
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {fmt: ExportSettings(fmt=fmt, assignment_name=str(v.get("assignment_name", ASSIGNMENT)),
+                                    assignment_id=str(v.get("assignment_id", "")))
+                for fmt, v in data.items() if fmt in FORMATS and isinstance(v, dict)}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CtlabError(f"{path}: cannot read the export settings ({exc})") from None
+
+
+def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: str | None = None,
+           assignment_name: str | None = None) -> Path:
+    """Write OUT/export-<fmt>.csv and remember its settings so that score changes rewrite it."""
     out = Path(out)
     if fmt not in FORMATS:
         raise CtlabError(f"unknown export format {fmt!r} (choose one of {', '.join(FORMATS)})")
     subs = load_submissions(out)  # CtlabError naming OUT/gradebook.csv when missing
-    maxima = max_points_by_question(subs)
-    questions = [q for q in QUESTION_COLUMNS if any(q in s.points for s in subs)]
-    target = out / f"export-{fmt}.csv"
+    if roster is not None:
+        roster_obj: Roster | None = load_roster(roster)
+        keep_roster(out=out, roster=roster_obj)
+    else:
+        roster_obj = kept_roster(out)
+    settings = _settings(out)
+    current = settings.get(fmt, ExportSettings(fmt=fmt))
+    if assignment_id is not None:
+        if assignment_id and not assignment_id.isdigit():
+            raise CtlabError(f"--assignment-id must be the number in the assignment's Canvas URL, not {assignment_id!r}")
+        current.assignment_id = assignment_id
+    if assignment_name is not None:
+        current.assignment_name = assignment_name
+    settings[fmt] = current
+    target = _write(out, subs, roster_obj, current)
+    atomic.write_text(out / SETTINGS, json.dumps(
+        {f: {"assignment_name": st.assignment_name, "assignment_id": st.assignment_id} for f, st in sorted(settings.items())},
+        indent=1) + "\n", mode=0o640)
+    return target
 
-    if fmt == "csv":
-        header = ["file", *questions, "total", "percent", "status"]
-        rows = [
-            [s.file, *[_pts(s.points.get(q)) for q in questions], _pts(s.total),
-             "" if s.percent is None else f"{s.percent:.2f}", s.status]
-            for s in subs
-        ]
-    elif fmt == "canvas":
-        assignment_id = os.environ.get("CTLAB_CANVAS_ASSIGNMENT_ID", "").strip()
-        column = f"{ASSIGNMENT} ({assignment_id})" if assignment_id else ASSIGNMENT
-        header = ["Student", "ID", "SIS User ID", "Section", column]
-        possible = sum(mx for q, mx in maxima.items() if q in QUESTIONS and q not in STRETCH_QUESTIONS)  # stretch questions are extra
-        rows = [["    Points Possible", "", "", "", _pts(possible)]]
-        rows += [[submission_name(s.file), "", submission_name(s.file), "", _pts(s.total)] for s in subs]
-    else:  # gradescope
-        header = ["Name", "SID", "Email", "Total Score", *questions]
-        rows = []
-        for s in subs:
-            ident = submission_name(s.file)
-            email = ident if "@" in ident else ""
-            sid = "" if email else ident
-            rows.append([ident, sid, email, _pts(s.total), *[_pts(s.points.get(q)) for q in questions]])
+
+def _write(out: Path, subs: list[Submission], roster: Roster | None, settings: ExportSettings) -> Path:
+    if settings.fmt == "canvas":
+        header, rows = _canvas(subs, roster, settings)
+    elif settings.fmt == "gradescope":
+        header, rows = _gradescope(subs, roster)
+    else:
+        header, rows = _plain(subs, roster)
+    target = out / f"export-{settings.fmt}.csv"
     atomic.write_text(target, csv_text(header, rows))  # every cell: no spreadsheet formula
     return target
+
+
+def refresh_exports(*, out: Path) -> list[Path]:
+    """Rewrite every export made before in OUT with the current scores."""
+    out = Path(out)
+    settings = _settings(out)
+    if not settings:
+        return []
+    subs = load_submissions(out)
+    roster = kept_roster(out)
+    return [_write(out, subs, roster, st) for _, st in sorted(settings.items())]

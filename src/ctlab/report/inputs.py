@@ -15,6 +15,7 @@ from typing import Any
 
 from ctlab.contract import question_order
 from ctlab.errors import CtlabError
+from ctlab.lms import Identity
 from ctlab.safetext import csv_value, one_line
 
 QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 11))
@@ -46,6 +47,14 @@ class Submission:
     tests: list[TestOutcome] = field(default_factory=list)
     has_results: bool = False
     problems: list[str] = field(default_factory=list)  # what the report could not use, in words
+    identity: Identity | None = None  # who the LMS says it is from (None: an older results file)
+    late: bool = False
+    late_penalty: float = 0.0  # points taken off for lateness (the gradebook's own column)
+
+    @property
+    def final(self) -> float:
+        """The score an LMS gets: the total less any late penalty."""
+        return self.total - self.late_penalty
 
 
 def _num(text: str | None) -> float | None:
@@ -204,6 +213,9 @@ def load_submissions(out: Path) -> list[Submission]:
                 tests=tests,
                 has_results=data is not None,
                 problems=problems,
+                identity=Identity.from_dict(data.get("identity")) if data else None,
+                late=(row.get("late") or "").strip() == "yes",
+                late_penalty=_num(row.get("late_penalty")) or 0.0,
             )
         )
     return subs
