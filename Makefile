@@ -42,8 +42,14 @@ test: $(STAMP) sysdeps
 data: $(STAMP)
 	$(BIN)/ctlab data build --out data
 
+# Everything that depends on the master notebook: assignment/, autograder/, then the demo and test
+# submissions made from the student notebook.
 build: $(STAMP)
 	$(BIN)/ctlab build
+	$(BIN)/python tests/test_report_demo.py
+	$(BIN)/python tests/submissions/make_corpus.py
+	$(BIN)/python tests/submissions/make_hostile_inputs.py
+	$(BIN)/python tests/submissions/make_hostile_answers.py
 
 demo: $(STAMP) sysdeps
 	$(BIN)/ctlab grade tests/submissions/demo -o demo-out

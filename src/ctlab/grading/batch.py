@@ -115,9 +115,9 @@ def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]]) -> di
 
 def _manual_for(s: inputs.Submission, stems: Counter[str],
                 scores: dict[str, dict[str, float]]) -> dict[str, float] | None:
-    """The hand scores for `s`: keyed by its path as given or its id, or by its bare file name
-    or stem when no other submission in the batch shares that."""
-    for key in (s.file, s.name):
+    """The hand scores for `s`: keyed by its id (as `--manual` keeps them), or (kept by older
+    versions) its path as given, or its bare file name or stem when no other submission shares it."""
+    for key in (s.name, s.file):
         if key in scores:
             return scores[key]
     base = s.file.rsplit("/", 1)[-1]
@@ -129,34 +129,84 @@ def _manual_for(s: inputs.Submission, stems: Counter[str],
     return None
 
 
-def _load_manual(manual: Path, manual_q: frozenset[str]) -> dict[str, dict[str, float]]:
-    """{file or name: {q: points}} from a CSV with a `file` column and manual question columns."""
+def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[tuple[int, str, dict[str, float]]], list[str]]:
+    """The CSV's rows as (line, key, {q: points}) with a `file` column and manual question
+    columns, and what is wrong with any of its lines."""
     try:
         text = Path(manual).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise CtlabError(f"{manual}: cannot read manual scores ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CtlabError(f"{manual}: manual scores are not UTF-8 text (save them as CSV UTF-8)") from None
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "file" not in reader.fieldnames:
         raise CtlabError(f"{manual}: needs a 'file' column and one column per manual question ({', '.join(sorted(manual_q))})")
     cols = [c for c in reader.fieldnames if c in manual_q]
     if not cols:
         raise CtlabError(f"{manual}: no manual question column ({', '.join(sorted(manual_q))})")
-    scores: dict[str, dict[str, float]] = {}
-    for i, row in enumerate(reader, start=2):
+    rows: list[tuple[int, str, dict[str, float]]] = []
+    bad: list[str] = []
+    for row in reader:
+        line = reader.line_num
         key = safetext.csv_value((row.get("file") or "").strip())  # as ctlab's own CSVs wrote it
-        if not key:
-            continue
-        entry = {}
+        entry: dict[str, float] = {}
+        bad_before = len(bad)
         for c in cols:
             v = (row.get(c) or "").strip()
             if v == "":
                 continue
             try:
-                entry[c] = float(v)
+                value = float(v)
             except ValueError:
-                raise CtlabError(f"{manual}: line {i}: {c} is not a number: {v!r}") from None
-        scores[key] = entry
-    return scores
+                bad.append(f"line {line}: {c} is not a number: {safetext.quoted(v, limit=40)}")
+                continue
+            top = float(contract.POINTS[c])
+            if not 0 <= value <= top:  # also refuses nan
+                bad.append(f"line {line}: {c} = {v} is outside 0..{_fmt(top)}")
+                continue
+            entry[c] = value
+        if not key:
+            if entry:
+                bad.append(f"line {line}: no file named")
+            continue
+        if len(bad) == bad_before:  # a line with a bad value is reported once, for its value
+            rows.append((line, key, entry))
+    return rows, bad
+
+
+def _resolve_manual(manual: Path, rows: list[tuple[int, str, dict[str, float]]], bad: list[str],
+                    subs: list[inputs.Submission]) -> dict[str, dict[str, float]]:
+    """{submission id: {q: points}}: each row's key matched to exactly one submission of this
+    batch (its file as the gradebook shows it, its id, its file name or its stem). Any bad line
+    stops the merge, with every bad line listed, before anything is written."""
+    keys: dict[str, set[str]] = {}
+    for s in subs:
+        base = s.file.rsplit("/", 1)[-1]
+        for key in {s.file, s.name, base, inputs.stem_of(s.file)}:
+            keys.setdefault(key, set()).add(s.name)
+    files = {s.name: s.file for s in subs}
+    resolved: dict[str, dict[str, float]] = {}
+    first_line: dict[str, int] = {}
+    bad = list(bad)
+    for line, key, entry in rows:
+        found = keys.get(key, set())
+        shown = safetext.quoted(key, limit=80)
+        if not found:
+            bad.append(f"line {line}: no submission in this batch is {shown}")
+        elif len(found) > 1:
+            names = ", ".join(safetext.quoted(f, limit=200) for f in sorted(files[n] for n in found)[:3])
+            bad.append(f"line {line}: {shown} fits {len(found)} submissions ({names}); use the file as the gradebook shows it")
+        else:
+            sid = next(iter(found))
+            if sid in first_line:
+                bad.append(f"line {line}: scores the same submission as line {first_line[sid]}")
+            else:
+                first_line[sid] = line
+                resolved[sid] = entry
+    if bad:
+        bad.sort(key=lambda b: int(b.split(":", 1)[0].split()[1]))
+        raise CtlabError(f"{manual}: {len(bad)} bad line(s); no hand score was merged:\n  " + "\n  ".join(bad))
+    return resolved
 
 
 def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
@@ -192,7 +242,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     subs = inputs.discover([Path(s) for s in submissions], notes=notes)
     if out.exists() and not out.is_dir():
         raise CtlabError(f"{out}: exists and is not a folder")
-    manual_scores = _load_manual(manual, contract.MANUAL_QUESTIONS) if manual else {}
+    manual_scores = _resolve_manual(manual, *_load_manual(manual, contract.MANUAL_QUESTIONS), subs) if manual else {}
     mode, note = choose_mode(no_sandbox, sandbox)
 
     results_dir, snaps_dir = out / "results", out / "snapshots"

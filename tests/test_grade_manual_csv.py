@@ -1,0 +1,66 @@
+"""`ctlab grade --manual`: every bad line of a hand-score CSV is listed and nothing is merged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ctlab.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "tests" / "submissions" / "demo"
+
+
+@pytest.fixture
+def batch(tmp_path):
+    folder = tmp_path / "subs"
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+        shutil.copy(DEMO / "broken_not_json.ipynb", folder / sub / "scenario03b.ipynb")
+    shutil.copy(DEMO / "broken_not_json.ipynb", folder / "s1001.ipynb")
+    shutil.copy(DEMO / "broken_not_json.ipynb", folder / "s1002.ipynb")
+    return folder
+
+
+def test_every_bad_line_is_listed_and_nothing_changes(tmp_path, batch, capsys):
+    manual = tmp_path / "manual.csv"
+    manual.write_text(
+        "file,q8\n"
+        "s1001,5\n"                      # 2: above the question's 3 points
+        "s1002,-2\n"                     # 3: below 0
+        "s1O01.ipynb,2\n"                # 4: misspelled (a letter O)
+        "scenario03b,1\n"                # 5: fits both a/ and b/
+        f"{batch}/s1001.ipynb,abc\n"     # 6: not a number
+        "s1002.ipynb,2\n"                # 7: fine
+        "s1002,2.5\n"                    # 8: the same submission again
+        "s1001,nan\n"                    # 9: not a score
+    )
+    out = tmp_path / "out"
+    code = main(["grade", str(batch), "-o", str(out), "--root", str(REPO), "--manual", str(manual)])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"ctlab: error: {manual}: 7 bad line(s); no hand score was merged:\n"
+        "  line 2: q8 = 5 is outside 0..3\n"
+        "  line 3: q8 = -2 is outside 0..3\n"
+        "  line 4: no submission in this batch is 's1O01.ipynb'\n"
+        f"  line 5: 'scenario03b' fits 2 submissions ('{batch}/a/scenario03b.ipynb', '{batch}/b/scenario03b.ipynb'); "
+        "use the file as the gradebook shows it\n"
+        f"  line 6: q8 is not a number: 'abc'\n"
+        "  line 8: scores the same submission as line 7\n"
+        "  line 9: q8 = nan is outside 0..3\n"
+    )
+    assert not out.exists()
+
+
+def test_keys_are_one_identity_so_a_correction_replaces(tmp_path, batch):
+    out = tmp_path / "out"
+    first = tmp_path / "first.csv"
+    first.write_text(f"file,q8\n{batch}/s1001.ipynb,1\n")
+    assert main(["grade", str(batch), "-o", str(out), "--root", str(REPO), "--manual", str(first)]) == 0
+    fix = tmp_path / "fix.csv"
+    fix.write_text("file,q8\ns1001,2.5\n")
+    assert main(["grade", str(batch), "-o", str(out), "--root", str(REPO), "--manual", str(fix)]) == 0
+    assert json.loads((out / "manual_scores.json").read_text()) == {"s1001": {"q8": 2.5}}
