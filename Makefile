@@ -47,6 +47,7 @@ data: $(STAMP)
 build: $(STAMP)
 	$(BIN)/ctlab build
 	$(BIN)/python tests/test_report_demo.py
+	$(BIN)/python tests/notebooks/make_corpus.py
 	$(BIN)/python tests/submissions/make_corpus.py
 	$(BIN)/python tests/submissions/make_hostile_inputs.py
 	$(BIN)/python tests/submissions/make_hostile_answers.py
