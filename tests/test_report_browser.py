@@ -62,5 +62,5 @@ def test_report_pictures_load_in_chromium(tmp_path):
     images = json.loads(match.group(1).replace("&quot;", '"'))
     assert [i["name"] for i in images] == ["score_distribution.png", "pass_rates.png"]
     for img in images:
-        # figures are 6.4 x 3.4 inches at 100 dpi
-        assert (img["w"], img["h"], img["complete"]) == (640, 340, True), img
+        # figures are 7.6 x 3.4 inches at 100 dpi
+        assert (img["w"], img["h"], img["complete"]) == (760, 340, True), img

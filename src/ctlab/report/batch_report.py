@@ -6,16 +6,16 @@ import base64
 import io
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic
-from ctlab.contract import MANUAL_QUESTIONS
+from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
 from ctlab.safetext import html_text, markdown
 
 from ._format import fmt_points
 from .inputs import Submission
-from .wrong_answers import WrongAnswerGroup
+from .wrong_answers import WrongAnswerGroup, by_kind
 
 TITLE = "Scenario 03B: batch report"
 SCORE_PNG = "score_distribution.png"
@@ -30,10 +30,20 @@ class QuestionStats:
     graded: int
     mean_points: float
     manual: bool
+    stretch: bool = False
 
     @property
     def pass_rate(self) -> float:
         return self.full_marks / self.graded if self.graded else 0.0
+
+
+@dataclass
+class TestStats:
+    question: str
+    name: str
+    hidden: bool
+    passed: int
+    run: int
 
 
 @dataclass
@@ -46,6 +56,12 @@ class BatchStats:
     statuses: list[tuple[str, int]]
     questions: list[QuestionStats]
     with_snapshot: int
+    required_percents: list[float] = field(default_factory=list)  # percent from the required questions only
+    extra_points: list[float] = field(default_factory=list)  # stretch points per submission
+    tests: list[TestStats] = field(default_factory=list)
+    exceptions: list[tuple[int, str, int]] = field(default_factory=list)  # (cell, type, submissions)
+    late_totals: list[float] = field(default_factory=list)
+    on_time_totals: list[float] = field(default_factory=list)
 
 
 def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
@@ -65,8 +81,28 @@ def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapsho
         vals = [0.0 if v is None else v for v in vals]
         full = sum(1 for v in vals if v >= mx - 1e-9)
         questions.append(
-            QuestionStats(q, mx, full, len(vals), (sum(vals) / len(vals)) if vals else 0.0, manual)
+            QuestionStats(q, mx, full, len(vals), (sum(vals) / len(vals)) if vals else 0.0, manual,
+                          stretch=q in STRETCH_QUESTIONS)
         )
+    required, extra = [], []
+    for s in subs:
+        stretch = sum(v or 0.0 for q, v in s.points.items() if q in STRETCH_QUESTIONS)
+        extra.append(stretch)
+        if s.percent is not None:
+            # percent_correct is the total over the points possible; the required part is the same
+            # fraction of it as the required points are of the total
+            required.append(s.percent * (s.total - stretch) / s.total if s.total else 0.0)
+    tests: dict[tuple[str, str, bool], list[int]] = {}
+    for s in subs:
+        for t in s.tests:
+            tally = tests.setdefault((t.question, t.name, t.hidden), [0, 0])
+            tally[0] += t.passed
+            tally[1] += 1
+    order = {q: i for i, q in enumerate(maxima)}
+    test_stats = [TestStats(q, n, h, p, r) for (q, n, h), (p, r) in
+                  sorted(tests.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
+    raised = Counter((cell, kind) for s in subs for cell, kind in dict.fromkeys(s.cell_errors))
+    exceptions = [(cell, kind, n) for (cell, kind), n in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))]
     return BatchStats(
         count=len(subs),
         percents=percents,
@@ -76,6 +112,12 @@ def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapsho
         statuses=statuses,
         questions=questions,
         with_snapshot=with_snapshot,
+        required_percents=required,
+        extra_points=extra,
+        tests=test_stats,
+        exceptions=exceptions,
+        late_totals=[s.total for s in subs if s.late],
+        on_time_totals=[s.total for s in subs if not s.late] if any(s.late for s in subs) else [],
     )
 
 
@@ -95,29 +137,36 @@ def make_charts(stats: BatchStats) -> dict[str, bytes]:
 
     charts: dict[str, bytes] = {}
 
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.add_subplot()
-    # stretch points can lift a percentage past 100: count those in the top bin
-    ax.hist([min(p, 100.0) for p in stats.percents], bins=[i * 10 for i in range(11)], color="#3b6ea8", edgecolor="white")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("percent correct")
-    ax.set_ylabel("submissions")
-    ax.set_title(f"Score distribution ({stats.count} submissions)")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    stretch_max = sum(q.max_points for q in stats.questions if q.stretch)
+    fig = Figure(figsize=(7.6, 3.4))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
+    left.hist(stats.required_percents, bins=[i * 10 for i in range(11)], color="#3b6ea8", edgecolor="white")
+    left.set_xlim(0, 100)
+    left.set_xlabel("percent of the required points")
+    left.set_ylabel("submissions")
+    left.set_title(f"Score distribution ({stats.count} submissions)")
+    left.yaxis.get_major_locator().set_params(integer=True)
+    steps = sorted(Counter(stats.extra_points).items())
+    right.bar([fmt_points(v) for v, _ in steps], [n for _, n in steps], color="#c08a2e")
+    right.set_xlabel(f"extra-credit points (of {fmt_points(stretch_max)})")
+    right.set_title("Extra credit")
+    right.yaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     charts[SCORE_PNG] = _png(fig)
 
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.add_subplot()
-    names = [q.question for q in stats.questions]
-    rates = [100.0 * q.pass_rate for q in stats.questions]
-    colors = ["#8c6bb1" if q.manual else "#2e8b57" for q in stats.questions]
-    ax.bar(names, rates, color=colors)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("% with full points")
-    ax.set_title("Pass rate per question")
-    for i, r in enumerate(rates):
-        ax.text(i, min(r + 2, 95), f"{r:.0f}%", ha="center", fontsize=8)
+    groups = [[q for q in stats.questions if not q.stretch], [q for q in stats.questions if q.stretch]]
+    groups = [g for g in groups if g]
+    fig = Figure(figsize=(7.6, 3.4))
+    axes = fig.subplots(1, len(groups), squeeze=False, gridspec_kw={"width_ratios": [len(g) for g in groups]})[0]
+    for ax, group in zip(axes, groups):
+        rates = [100.0 * q.pass_rate for q in group]
+        colors = ["#8c6bb1" if q.manual else "#c08a2e" if q.stretch else "#2e8b57" for q in group]
+        ax.bar([q.question for q in group], rates, color=colors)
+        ax.set_ylim(0, 100)
+        ax.set_title("Stretch (extra credit)" if group[0].stretch else "Required questions")
+        for i, r in enumerate(rates):
+            ax.text(i, min(r + 2, 95), f"{r:.0f}%", ha="center", fontsize=8)
+    axes[0].set_ylabel("% with full points")
     fig.tight_layout()
     charts[PASS_PNG] = _png(fig)
     return charts
@@ -138,11 +187,34 @@ def _summary_lines(stats: BatchStats) -> list[str]:
         )
     if stats.percents:
         lines.append(f"Percent correct: median {statistics.median(stats.percents):.1f}%")
+    if stats.extra_points and any(stats.extra_points):
+        lines.append(f"Extra credit: {sum(1 for v in stats.extra_points if v)} of {stats.count} submissions "
+                     "earned stretch points")
+    if stats.late_totals:
+        lines.append(f"On time: {len(stats.on_time_totals)}, median {_median(stats.on_time_totals)} points; "
+                     f"late: {len(stats.late_totals)}, median {_median(stats.late_totals)} points (before any penalty)")
     if stats.median_runtime is not None:
         lines.append(
             f"Runtime per submission: median {stats.median_runtime:.2f} s, max {stats.max_runtime:.2f} s"
         )
     return lines
+
+
+def _median(values: list[float]) -> str:
+    return fmt_points(statistics.median(values)) if values else "-"
+
+
+MAX_EXAMPLES = 3
+MAX_EXAMPLE_CHARS = 240
+MAX_EXCEPTION_ROWS = 15
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_EXAMPLE_CHARS else text[: MAX_EXAMPLE_CHARS - 3] + "..."
+
+
+def _answers(n: int) -> str:
+    return "1 answer" if n == 1 else f"{n} different answers"
 
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
@@ -154,14 +226,22 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
     md += ["## Questions", "", f"![Pass rate per question](report_files/{PASS_PNG})", ""]
     md += ["| question | max | full points | pass rate | mean points |", "|---|---|---|---|---|"]
     for q in stats.questions:
-        label = f"{q.question} (manual)" if q.manual else q.question
         md.append(
-            f"| {label} | {fmt_points(q.max_points)} | {q.full_marks} of {q.graded} | "
+            f"| {_label(q)} | {fmt_points(q.max_points)} | {q.full_marks} of {q.graded} | "
             f"{100 * q.pass_rate:.0f}% | {q.mean_points:.2f} |"
         )
+    if stats.tests:
+        md += ["", "### Tests", "", "| question | test | kind | passed |", "|---|---|---|---|"]
+        md += [f"| {t.question} | {markdown(t.name)} | {'hidden' if t.hidden else 'public'} | "
+               f"{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%) |" for t in stats.tests]
     md += ["", "## Grading status", "", "| status | submissions |", "|---|---|"]
     for status, n in stats.statuses:
         md.append(f"| {markdown(status)} | {n} |")
+    if stats.exceptions:
+        md += ["", "## Errors raised by cells", "", "| cell | exception | submissions |", "|---|---|---|"]
+        md += [f"| {cell} | {markdown(kind)} | {n} |" for cell, kind, n in stats.exceptions[:MAX_EXCEPTION_ROWS]]
+        if len(stats.exceptions) > MAX_EXCEPTION_ROWS:
+            md.append(f"| ... | {len(stats.exceptions) - MAX_EXCEPTION_ROWS} more | |")
     md += ["", "## Common wrong answers", "", reference_note, ""]
     any_group = False
     for q, items in groups.items():
@@ -171,8 +251,14 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
         wrong = sum(g.count for g in items)
         md.append(f"### {q} ({_students(wrong)} without full points)")
         md.append("")
-        for rank, g in enumerate(items, 1):
-            md.append(f"{rank}. {markdown(g.line())}")
+        for rank, k in enumerate(by_kind(items), 1):
+            if len(k.groups) == 1:
+                md.append(f"{rank}. {markdown(_short(k.groups[0].description))}: {_students(k.count)}")
+                continue
+            md.append(f"{rank}. {markdown(k.kind)}: {_students(k.count)}, {_answers(len(k.groups))}; most common:")
+            md += [f"    - {markdown(_short(g.description))}: {_students(g.count)}" for g in k.groups[:MAX_EXAMPLES]]
+            if len(k.groups) > MAX_EXAMPLES:
+                md.append(f"    - and {len(k.groups) - MAX_EXAMPLES} more (all of them, with who, in report.html)")
         md.append("")
     if not any_group:
         md += ["No wrong answers among the saved answers.", ""]
@@ -192,6 +278,18 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padd
 th{background:#f3f5f7}img{max-width:100%;height:auto;border:1px solid #eaeef2}
 .count{font-weight:600}details{margin:.2rem 0 .6rem 1rem;color:#57606a}.note{color:#57606a}
 """.strip()
+
+
+def _label(q: QuestionStats) -> str:
+    return f"{q.question} (manual)" if q.manual else f"{q.question} (extra credit)" if q.stretch else q.question
+
+
+def _who(files: list[str], *, shortened: str = "") -> str:
+    """The files behind an answer, folded; with the whole answer when the line shows it cut short."""
+    e = html_text
+    shown = ", ".join(f.rsplit("/", 1)[-1] for f in files)
+    full = f"<p>{e(shortened)}</p>" if len(shortened) > MAX_EXAMPLE_CHARS else ""
+    return f"<details><summary>who</summary>{full}{e(shown)}</details>"
 
 
 def render_html(
@@ -219,16 +317,31 @@ def render_html(
         "<th>mean points</th></tr></thead><tbody>"
     )
     for q in stats.questions:
-        label = f"{q.question} (manual)" if q.manual else q.question
         out.append(
-            f"<tr><td>{e(label)}</td><td>{fmt_points(q.max_points)}</td><td>{q.full_marks} of {q.graded}</td>"
+            f"<tr><td>{e(_label(q))}</td><td>{fmt_points(q.max_points)}</td><td>{q.full_marks} of {q.graded}</td>"
             f"<td>{100 * q.pass_rate:.0f}%</td><td>{q.mean_points:.2f}</td></tr>"
         )
-    out.append("</tbody></table><h2>Grading status</h2>")
+    out.append("</tbody></table>")
+    if stats.tests:
+        out.append("<h3>Tests</h3><table><thead><tr><th>question</th><th>test</th><th>kind</th><th>passed</th>"
+                   "</tr></thead><tbody>")
+        out += [f"<tr><td>{e(t.question)}</td><td>{e(t.name)}</td><td>{'hidden' if t.hidden else 'public'}</td>"
+                f"<td>{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%)</td></tr>" for t in stats.tests]
+        out.append("</tbody></table>")
+    out.append("<h2>Grading status</h2>")
     out.append("<table><thead><tr><th>status</th><th>submissions</th></tr></thead><tbody>")
     for status, n in stats.statuses:
         out.append(f"<tr><td>{e(status)}</td><td>{n}</td></tr>")
     out.append("</tbody></table>")
+    if stats.exceptions:
+        out.append("<h2>Errors raised by cells</h2><table><thead><tr><th>cell</th><th>exception</th>"
+                   "<th>submissions</th></tr></thead><tbody>")
+        out += [f"<tr><td>{cell}</td><td>{e(kind)}</td><td>{n}</td></tr>"
+                for cell, kind, n in stats.exceptions[:MAX_EXCEPTION_ROWS]]
+        out.append("</tbody></table>")
+        if len(stats.exceptions) > MAX_EXCEPTION_ROWS:
+            out.append("<details><summary>all of them</summary><ul>" + "".join(
+                f"<li>cell {cell}: {e(kind)}: {n}</li>" for cell, kind, n in stats.exceptions) + "</ul></details>")
     out.append(f'<h2>Common wrong answers</h2><p class="note">{e(reference_note)}</p>')
     any_group = False
     for q, items in groups.items():
@@ -237,12 +350,19 @@ def render_html(
         any_group = True
         wrong = sum(g.count for g in items)
         out.append(f"<h3>{e(q)} ({_students(wrong)} without full points)</h3><ol>")
-        for g in items:
-            files = ", ".join(f.rsplit("/", 1)[-1] for f in g.files)
-            out.append(
-                f'<li>{e(g.description)}: <span class="count">{_students(g.count)}</span>'
-                f"<details><summary>who</summary>{e(files)}</details></li>"
-            )
+        for k in by_kind(items):
+            if len(k.groups) == 1:
+                g = k.groups[0]
+                out.append(f'<li>{e(_short(g.description))}: <span class="count">{_students(g.count)}</span>'
+                           f"{_who(g.files, shortened=g.description)}</li>")
+                continue
+            out.append(f'<li>{e(k.kind)}: <span class="count">{_students(k.count)}</span>, {_answers(len(k.groups))}; '
+                       "most common:<ul>")
+            out += [f'<li>{e(_short(g.description))}: <span class="count">{_students(g.count)}</span></li>'
+                    for g in k.groups[:MAX_EXAMPLES]]
+            out.append(f"</ul><details><summary>all {len(k.groups)}, with who</summary><ol>")
+            out += [f"<li>{e(g.description)}: {_students(g.count)}{_who(g.files)}</li>" for g in k.groups]
+            out.append("</ol></details></li>")
         out.append("</ol>")
     if not any_group:
         out.append("<p>No wrong answers among the saved answers.</p>")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class Submission:
     identity: Identity | None = None  # who the LMS says it is from (None: an older results file)
     late: bool = False
     late_penalty: float = 0.0  # points taken off for lateness (the gradebook's own column)
+    cell_errors: list[tuple[int, str]] = field(default_factory=list)  # (cell, exception type) per raising cell
 
     @property
     def final(self) -> float:
@@ -158,6 +160,26 @@ def _results_of(data: dict[str, Any]) -> tuple[dict[str, float], list[TestOutcom
     return max_points, tests
 
 
+_ERROR_TYPE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,79})(?::|$)")
+
+
+def error_type(text: str) -> str:
+    """The exception's type from a cell's error text (its last line starts `Type: message`)."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    m = _ERROR_TYPE.match(lines[-1].strip()) if lines else None
+    return m.group(1).rsplit(".", 1)[-1] if m else "an error"
+
+
+def _cell_errors(data: dict[str, Any]) -> list[tuple[int, str]]:
+    found = []
+    raw = data.get("cell_errors")
+    for e in raw if isinstance(raw, list) else ():
+        if isinstance(e, dict) and isinstance(e.get("cell"), int) and not isinstance(e.get("cell"), bool) \
+                and isinstance(e.get("error"), str):
+            found.append((e["cell"], error_type(e["error"])))
+    return found
+
+
 def _unique_name(wanted: str, file: str, used: set[str]) -> str:
     """The id feedback/ and snapshots/ use: the record's own when it is a safe one and no other
     row has it, else one made from the file's path."""
@@ -216,6 +238,7 @@ def load_submissions(out: Path) -> list[Submission]:
                 identity=Identity.from_dict(data.get("identity")) if data else None,
                 late=(row.get("late") or "").strip() == "yes",
                 late_penalty=_num(row.get("late_penalty")) or 0.0,
+                cell_errors=_cell_errors(data) if data else [],
             )
         )
     return subs

@@ -8,6 +8,7 @@ misconception to address. Rows are compared by event_id, never by printed output
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -51,6 +52,45 @@ class WrongAnswerGroup:
     def line(self) -> str:
         noun = "student" if self.count == 1 else "students"
         return f"{self.description}: {self.count} {noun}"
+
+
+_LISTED = re.compile(r"((?:[A-Za-z_]\w*: )?(?:extra|missing|repeated))\b")
+
+
+def kind_of(description: str) -> str:
+    """A description without its particulars, so that 300 different lists of extra names are
+    one kind of mistake: "actors: extra a, b; missing c" -> "actors: extra ...; actors: missing ..."."""
+    parts = []
+    for part in description.split("; "):
+        m = _LISTED.match(part)
+        if m:
+            parts.append(m.group(1) + " ...")
+            continue
+        part = re.sub(r"(event_name|user) .*", r"\1 ...", part)
+        parts.append(re.sub(r"\d+(?:\.\d+)?", "N", part))
+    return "; ".join(parts)
+
+
+@dataclass
+class WrongAnswerKind:
+    """Wrong answers to one question that differ only in their particulars, most common first."""
+
+    question: str
+    kind: str
+    groups: list[WrongAnswerGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
+def by_kind(groups: list[WrongAnswerGroup]) -> list[WrongAnswerKind]:
+    kinds: dict[str, list[WrongAnswerGroup]] = {}
+    for g in groups:
+        kinds.setdefault(kind_of(g.description), []).append(g)
+    found = [WrongAnswerKind(gs[0].question, k, sorted(gs, key=lambda g: (-g.count, g.description)))
+             for k, gs in kinds.items()]
+    return sorted(found, key=lambda k: (-k.count, k.kind))
 
 
 # ---------------------------------------------------------------- building blocks
