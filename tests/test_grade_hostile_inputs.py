@@ -177,10 +177,11 @@ def batch(tmp_path_factory):
     expected.update({"cmdline/...ipynb": (FULL, "ok"), "cmdline/..ipynb": (WRONG, "ok"),
                      "cmdline/pipe.ipynb": (ZERO, NOT_FILE + "a named pipe (FIFO), not a file"),
                      BARE_FORMULA: ({**FULL, "q8": 2}, "ok")})
-    # hand scores keyed as the gradebook shows the file; a bare name two submissions share matches neither
+    # hand scores keyed as the gradebook shows the file (a bare name two submissions share is refused:
+    # tests/test_grade_manual_csv.py)
     with open(base / "manual.csv", "w", newline="") as f:
         csv.writer(f).writerows([["file", "q8"], [safetext.csv_cell(BARE_FORMULA), "2"],
-                                 ["subs/dup_a/s1.ipynb", "1.5"], ["s1.ipynb", "3"]])
+                                 ["subs/dup_a/s1.ipynb", "1.5"]])
     expected["subs/dup_a/s1.ipynb"] = ({**FULL, "q8": 1.5}, "ok")
 
     out.mkdir()
@@ -251,8 +252,8 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
         assert (out / rel).read_text() == text
     assert {p.name for p in out.iterdir()} == {
         "gradebook.csv", "results", "snapshots", "feedback", "report.html", "report.md", "report_files",
-        "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "instructor_notes.txt", "notes",
-        "manual_scores.json"}
+        "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "exports.json", "instructor_notes.txt",
+        "notes", "manual_scores.json"}
     records = {}
     for p in (out / "results").glob("*.json"):
         rec = json.loads(p.read_text())
@@ -299,7 +300,7 @@ class _Tags(HTMLParser):
 
 OUR_HEADINGS = re.compile(r"Scenario 03B feedback: .*|Scenario 03B: batch report|q\d+: .*|"
                           r"q\d+ \(\d+ students? without full points\)|Score distribution|Questions|"
-                          r"Grading status|Common wrong answers|Notes")
+                          r"Grading status|Common wrong answers|Notes|Tests|Errors raised by cells|Students")
 SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em", "table",
              "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "details", "summary", "img", "span"}
 
