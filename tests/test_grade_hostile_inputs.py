@@ -299,7 +299,7 @@ class _Tags(HTMLParser):
 
 OUR_HEADINGS = re.compile(r"Scenario 03B feedback: .*|Scenario 03B: batch report|q\d+: .*|"
                           r"q\d+ \(\d+ students? without full points\)|Score distribution|Questions|"
-                          r"Grading status|Common wrong answers|Notes")
+                          r"Grading status|Common wrong answers|Possibly copied work|Notes")
 SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em", "table",
              "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "details", "summary", "img", "span"}
 

@@ -22,6 +22,26 @@ SCORE_PNG = "score_distribution.png"
 PASS_PNG = "pass_rates.png"
 
 
+@dataclass(frozen=True)
+class CopiedPair:
+    kind: str  # "summary" or "own code"
+    a: str  # gradebook file
+    b: str
+    score: float  # 0-100
+
+
+COPIED_NOTE = ("Pairs of submissions whose triage summaries are near-duplicates (word-sequence similarity "
+               "of at least {summary:g} of 100), and pairs whose own code, without the notebook's template and the "
+               "help notebook's reveal code, is at least {code:g} alike. A score is a lead to read both, not a "
+               "verdict; `ctlab review` shows each pair side by side.")
+
+
+def _copied_note() -> str:
+    from .similarity import CODE_THRESHOLD, SUMMARY_THRESHOLD
+
+    return COPIED_NOTE.format(summary=SUMMARY_THRESHOLD, code=CODE_THRESHOLD)
+
+
 @dataclass
 class QuestionStats:
     question: str
@@ -146,7 +166,7 @@ def _summary_lines(stats: BatchStats) -> list[str]:
 
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-                    problems: list[tuple[str, str]] = ()) -> str:
+                    problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = ()) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
     md = [f"# {TITLE}", ""]
     md += [f"- {line}" for line in _summary_lines(stats)]
@@ -176,6 +196,13 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
         md.append("")
     if not any_group:
         md += ["No wrong answers among the saved answers.", ""]
+    md += ["## Possibly copied work", "", markdown(_copied_note()), ""]
+    if copied:
+        md += ["| compared | submission | submission | score |", "|---|---|---|---|"]
+        md += [f"| {c.kind} | {markdown(c.a)} | {markdown(c.b)} | {c.score:.1f} |" for c in copied]
+        md.append("")
+    else:
+        md += ["No pair above the thresholds.", ""]
     if problems:
         md += ["## Notes", "", "What the report could not use; everything else about these submissions is above.", ""]
         md += [f"- {markdown(file)}: {markdown(why)}" for file, why in problems]
@@ -194,7 +221,7 @@ th{background:#f3f5f7}img{max-width:100%;height:auto;border:1px solid #eaeef2}
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
-    problems: list[tuple[str, str]] = (),
+    problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (),
 ) -> str:
     """HTML in which every text is escaped (safetext.html_text)."""
     e = html_text
@@ -244,6 +271,15 @@ def render_html(
         out.append("</ol>")
     if not any_group:
         out.append("<p>No wrong answers among the saved answers.</p>")
+    out.append(f'<h2>Possibly copied work</h2><p class="note">{e(_copied_note())}</p>')
+    if copied:
+        out.append("<table><thead><tr><th>compared</th><th>submission</th><th>submission</th><th>score</th>"
+                   "</tr></thead><tbody>")
+        out += [f"<tr><td>{e(c.kind)}</td><td>{e(c.a)}</td><td>{e(c.b)}</td><td>{c.score:.1f}</td></tr>"
+                for c in copied]
+        out.append("</tbody></table>")
+    else:
+        out.append("<p>No pair above the thresholds.</p>")
     if problems:
         out.append('<h2>Notes</h2><p class="note">What the report could not use; everything else about '
                    "these submissions is above.</p><ul>")
@@ -255,7 +291,7 @@ def render_html(
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-    *, problems: list[tuple[str, str]] = (),
+    *, problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (),
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -263,6 +299,6 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied))
     return html_path, md_path, files_dir
