@@ -44,6 +44,7 @@ def _lines(source: str) -> list[str]:
     """Code lines as compared: no blanks, comments, magics or bare names (a display), one kind of
     quote, single spaces."""
     out = []
+    source = re.sub(r'"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'', "''", source)  # prose (the summary) is not code
     for line in source.splitlines():
         line = re.sub(r"\s+", " ", line.strip()).replace('"', "'")
         if line and not line.startswith(("#", "%", "!")) and not _NAME_ONLY.fullmatch(line):
@@ -56,9 +57,8 @@ def _is_shared(line: str, shared: set[str]) -> bool:
     return line in shared or _ASSIGN.sub("", line) in shared
 
 
-def shared_lines(root: Path) -> set[str]:
-    """The code lines everyone may use: the student notebook's template and the help notebook's code."""
-    found: set[str] = set()
+def _code_cells(root: Path) -> list[str]:
+    found: list[str] = []
     for name in NOTEBOOKS:
         try:
             nb = json.loads((Path(root) / "assignment" / name).read_text(encoding="utf-8"))
@@ -67,9 +67,23 @@ def shared_lines(root: Path) -> set[str]:
         for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 src = cell.get("source", "")
-                lines = _lines("".join(src) if isinstance(src, list) else str(src))
-                found.update(lines)
-                found.update(_ASSIGN.sub("", line) for line in lines if _ASSIGN.match(line))
+                found.append("".join(src) if isinstance(src, list) else str(src))
+    return found
+
+
+def shared_texts(root: Path) -> list[str]:
+    """The long strings of the notebooks' code (the help notebook's example summary): a summary
+    alike to one of them was pasted from there, not from a classmate."""
+    return [m for c in _code_cells(root) for m in re.findall(r'"""(.*?)"""', c, re.S) if len(words(m)) >= MIN_SUMMARY_WORDS]
+
+
+def shared_lines(root: Path) -> set[str]:
+    """The code lines everyone may use: the student notebook's template and the help notebook's code."""
+    found: set[str] = set()
+    for cell in _code_cells(root):
+        lines = _lines(cell)
+        found.update(lines)
+        found.update(_ASSIGN.sub("", line) for line in lines if _ASSIGN.match(line))
     return found
 
 
@@ -103,10 +117,16 @@ class CopiedWork:
 
 
 def copied_work(summaries: dict[str, str], code: dict[str, list[str]], *, root: Path) -> CopiedWork:
-    """Near-duplicate summaries and unusually alike own code, by submission name."""
+    """Near-duplicate summaries and unusually alike own code, by submission name. Summaries alike
+    to the help notebook's example are left out (everyone may start from it)."""
+    from rapidfuzz import fuzz
+
     shared = shared_lines(root)
+    examples = [words(t) for t in shared_texts(root)]
+    tokens = {n: words(t) for n, t in summaries.items()}
+    mine = {n: w for n, w in tokens.items() if not any(fuzz.ratio(w, e) >= SUMMARY_THRESHOLD for e in examples)}
     return CopiedWork(
-        summaries=similar_pairs({n: words(t) for n, t in summaries.items()},
+        summaries=similar_pairs(mine,
                                 threshold=SUMMARY_THRESHOLD, min_tokens=MIN_SUMMARY_WORDS),
         code=similar_pairs({n: code_tokens(own_code(c, shared)) for n, c in code.items()},
                            threshold=CODE_THRESHOLD, min_tokens=MIN_CODE_TOKENS),
