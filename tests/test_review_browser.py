@@ -42,7 +42,10 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
 
     out = make_out(tmp_path / "out", {"all_facts": full_summary(), "some_facts": "d.whitfield did something.",
                                       "script": SCRIPT, "ungraded": "nothing yet"})
-    subprocess.run([CTLAB, "export", str(out), "--format", "canvas"], check=True, capture_output=True)
+    from ctlab.report.export import export
+    from ctlab.review.apply import apply_scores
+
+    export(out=out, fmt="canvas")
     proc, url = start_review(out)
     try:
         with sync_playwright() as p:
@@ -90,9 +93,8 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
 
-    done = subprocess.run([CTLAB, "review", str(out), "--root", str(ROOT), "--apply"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "hand scores applied to 3 of 4 submission(s)" in done.stdout
+    done = apply_scores(out=out, root=ROOT)  # what `ctlab review OUT --apply` prints the summary of
+    assert (done.applied, done.students, done.exports) == (3, 4, [out / "export-canvas.csv"])
     with (out / "gradebook.csv").open() as fh:
         rows = {r["file"]: r for r in csv.DictReader(fh)}
     got = {f: (r["q8"], r["total_points_earned"], r["percent_correct"]) for f, r in rows.items()}

@@ -30,9 +30,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def page_data(batch: Batch) -> dict:
     """The page's whole state as JSON: facts are listed once, each student carries only which it names."""
     store = hand_scores.read(batch.out)
-    facts = list(batch.students[0].evidence.facts) if batch.students and any(s.evidence for s in batch.students) else []
-    if not facts:
-        facts = next((list(s.evidence.facts) for s in batch.students if s.evidence), [])
+    facts = next((list(s.evidence.facts) for s in batch.students if s.evidence), [])
     students = []
     for s in batch.students:
         score = store.get(s.file, {}).get(QUESTION) or (store.get(s.stored_key, {}).get(QUESTION) if s.stored_key else None)

@@ -78,7 +78,7 @@ def apply_scores(*, out: Path, root: Path) -> ApplySummary:
     if not need <= set(header):
         raise CtlabError(f"{path}: not a ctlab gradebook (needs the columns {', '.join(sorted(need))})")
     col = {c: i for i, c in enumerate(header)}
-    questions = [c for c in header if c in POINTS]
+    questions = header[header.index("file") + 1:header.index("total_points_earned")]
     scores = hand_scores.points(hand_scores.read(out))
     results = _results(out)
     files = [safetext.csv_value(r[col["file"]]) for r in body if len(r) == len(header)]
@@ -115,10 +115,11 @@ def apply_scores(*, out: Path, root: Path) -> ApplySummary:
             if q in STRETCH_QUESTIONS:
                 continue
             if q in MANUAL_QUESTIONS:
-                possible += float(POINTS[q]) if q in hand else 0.0
+                possible += float(POINTS.get(q, 0)) if q in hand else 0.0
             else:
                 info = qrec.get(q) if isinstance(qrec.get(q), dict) else {}
-                possible += float(info.get("max_points", POINTS[q]) or 0.0)
+                mp = info.get("max_points", POINTS.get(q, 0))
+                possible += float(mp) if isinstance(mp, (int, float)) and not isinstance(mp, bool) else 0.0
         row["total_points_earned"] = _fmt(total)
         row["percent_correct"] = f"{(total / possible) if possible else 0.0:.4f}"
         rows.append([row[c] if c not in ("file", "grading_status") else r[col[c]] for c in header])

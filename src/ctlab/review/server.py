@@ -29,6 +29,7 @@ def serve(*, out: Path, root: Path, port: int, open_browser: bool, announce: Cal
         sock.bind(("127.0.0.1", port))
     except OSError as exc:
         raise CtlabError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror})") from None
+    sock.listen(128)  # from here on a request waits for the server instead of being refused
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
     config = uvicorn.Config(create_app(batch=batch, token=token), log_level="warning", access_log=False,
                             lifespan="off")

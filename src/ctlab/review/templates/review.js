@@ -76,7 +76,7 @@
       if (have === undefined) all = false; else total += have;
     });
     const max = C.reduce((a, c) => a + c.points, 0);
-    $("total").textContent = (all ? fmt(total) : (Object.keys(s.criteria).length ? fmt(total) + "+" : "-")) + " / " + fmt(max);
+    $("total").textContent = (all ? fmt(total) : (Object.keys(s.criteria).length ? fmt(total) + " so far" : "-")) + " / " + fmt(max);
   }
 
   function renderFacts(s) {
@@ -130,7 +130,14 @@
     $("error").textContent = text || "";
   }
 
-  async function save(i, body) {
+  // Saves go one at a time, in the order made: two quick presses must reach the store in that order.
+  let queue = Promise.resolve();
+  function save(i, body) {
+    queue = queue.then(() => send(i, body));
+    return queue;
+  }
+
+  async function send(i, body) {
     $("saved").textContent = "saving...";
     try {
       const r = await fetch("/api/score", {method: "PUT", headers: {"Content-Type": "application/json",
@@ -138,7 +145,8 @@
       const out = await r.json();
       if (!r.ok) throw new Error(out.error || r.statusText);
       const s = S[i];
-      s.criteria = out.criteria; s.points = out.points; s.comment = out.comment;
+      s.points = out.points; s.comment = out.comment;
+      s.criteria = Object.assign({}, out.criteria, s.criteria);  // later presses already queued win
       $("saved").textContent = "saved";
       showError("");
     } catch (e) {
