@@ -19,7 +19,8 @@ ROOT = HERE.parent
 
 def test_threshold_separates_the_corpus():
     rows = scores()
-    assert precision_recall(rows, SUMMARY_THRESHOLD) == (1.0, 42 / 48)
+    precision, recall = precision_recall(rows, SUMMARY_THRESHOLD)
+    assert precision == 1.0 and recall >= 0.85  # 42 of 48 with the course data: six paraphrases missed
     assert precision_recall(rows, SUMMARY_THRESHOLD, paraphrase=False) == (1.0, 1.0)
 
 
