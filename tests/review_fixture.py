@@ -1,5 +1,5 @@
 """A graded OUT for the review tests and benchmark, written in the format `ctlab grade` writes
-(gradebook, results, snapshots holding `triage_summary`, sources), without grading anything:
+(gradebook, results, snapshots holding `triage_summary`, code), without grading anything:
 every autograded question has full points, q8 awaits its hand score."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def make_out(out: Path, summaries: dict[str, str]) -> Path:
         (out / "results").mkdir(exist_ok=True)
         (out / "results" / f"{name}.json").write_text(json.dumps(rec))
         write_snapshot({"triage_summary": summary}, ["triage_summary"], out / "snapshots" / name, cell=1)
-        (out / "sources").mkdir(exist_ok=True)
-        (out / "sources" / f"{name}.json").write_text(json.dumps(
+        (out / "code").mkdir(exist_ok=True)
+        (out / "code" / f"{name}.json").write_text(json.dumps(
             {"file": file, "cells": [f'triage_summary = """{summary}"""']}))
     (out / "gradebook.csv").write_text("\n".join(lines) + "\n")
     return out

@@ -252,7 +252,7 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
     assert {p.name for p in out.iterdir()} == {
         "gradebook.csv", "results", "snapshots", "feedback", "report.html", "report.md", "report_files",
         "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "instructor_notes.txt", "notes",
-        "manual_scores.json", "sources"}
+        "manual_scores.json", "code"}
     records = {}
     for p in (out / "results").glob("*.json"):
         rec = json.loads(p.read_text())

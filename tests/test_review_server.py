@@ -49,7 +49,7 @@ def test_token_host_scores_and_escaping(tmp_path):
         assert (status, json.loads(text)) == (200, {"index": 1, "criteria": {"1": 1.0, "2": 0.5, "3": 0.0},
                                                     "points": 1.5, "comment": "<b>x</b>"})
         stored = json.loads((out / "manual_scores.json").read_text())
-        assert stored["scores"]["subs/script.ipynb"]["q8"]["points"] == 1.5
+        assert stored["scores"]["script"]["q8"]["points"] == 1.5
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ctlab import atomic, contract, safetext
 from ctlab.errors import CtlabError
-from ctlab.grading import check, inputs, snapshot, sources
+from ctlab.grading import check, inputs, kept_code, snapshot
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
@@ -184,7 +184,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 
     for s in subs:
         inputs.load(s)
-    sources.save(out, subs)
+    kept_code.save(out, subs)
 
     records: dict[str, dict] = {}
     todo: list[inputs.Submission] = []

@@ -166,9 +166,9 @@ def clear(out: Path, *, key: str, question: str) -> None:
 
 def lookup(scores: dict[str, dict[str, float]] | Store, *, file: str, name: str, stem: str, base: str,
            stem_unique: bool):
-    """The entry for one submission: keyed by its path as given or its id, or by its bare file
-    name or stem when no other submission in the batch shares that."""
-    for k in (file, name):
+    """The entry for one submission: keyed by its id (as the review page keeps them) or its path as
+    given, or by its bare file name or stem when no other submission in the batch shares that."""
+    for k in (name, file):
         if k in scores:
             return scores[k]
     if stem_unique:

@@ -60,7 +60,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
-    files += sorted((out / "sources").glob("*.json"))
+    files += sorted((out / "code").glob("*.json"))
     files += sorted(Path(__file__).parent.glob("*.py"))
     for p in files:
         try:
@@ -73,11 +73,11 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
 
 def _copied_work(out: Path, root: Path, subs: list, snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
     """Pairs of near-duplicate summaries and of unusually alike own code, as (kind, file, file, score)."""
-    from ctlab.grading import sources
+    from ctlab.grading import kept_code
 
     files = {sub.name: sub.file for sub in subs}
     summaries = {n: v for n, snap in snapshots.items() if isinstance(v := snap.get("triage_summary"), str)}
-    code = {sub.name: c for sub in subs if (c := sources.load(out, sub.name))}
+    code = {sub.name: c for sub in subs if (c := kept_code.load(out, sub.name))}
     work = copied_work(summaries, code, root=root)
     return ([CopiedPair("summary", files[p.a], files[p.b], p.score) for p in work.summaries]
             + [CopiedPair("own code", files[p.a], files[p.b], p.score) for p in work.code])

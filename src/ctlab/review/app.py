@@ -33,7 +33,7 @@ def page_data(batch: Batch) -> dict:
     facts = next((list(s.evidence.facts) for s in batch.students if s.evidence), [])
     students = []
     for s in batch.students:
-        score = store.get(s.file, {}).get(QUESTION) or (store.get(s.stored_key, {}).get(QUESTION) if s.stored_key else None)
+        score = store.get(s.name, {}).get(QUESTION) or (store.get(s.stored_key, {}).get(QUESTION) if s.stored_key else None)
         ev = s.evidence
         students.append({
             "file": s.file, "status": s.status, "summary": s.summary, "note": s.note,
@@ -89,7 +89,7 @@ def create_app(*, batch: Batch, token: str) -> Starlette:
                         or abs(v / step - round(v / step)) > 1e-9:
                     raise ValueError(f"criterion {c}: {v!r} is not a score it allows")
             s = batch.students[i]
-            saved = hand_scores.set_score(batch.out, key=s.file, question=QUESTION, criteria=crit,
+            saved = hand_scores.set_score(batch.out, key=s.name, question=QUESTION, criteria=crit,
                                           comment=comment, all_criteria=crit_ids)
         except (ValueError, AttributeError, CtlabError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab.grading import manual_scores as hand_scores
-from ctlab.grading import sources
+from ctlab.grading import kept_code
 from ctlab.grading.inputs import NOT_GRADED, stem_of
 from ctlab.grading.snapshot import load_snapshot_with_problems
 from ctlab.report.inputs import load_submissions
@@ -25,8 +25,8 @@ MAX_SHOWN = 20_000  # characters of a summary the page shows
 @dataclass
 class Student:
     index: int
-    file: str  # the gradebook's path as given: the key its scores are stored under
-    name: str
+    file: str  # the gradebook's path as given
+    name: str  # the submission's id: the key its scores are stored under
     status: str
     summary: str  # as written ("" when there is none)
     note: str  # why there is no summary, or that it was cut
@@ -86,14 +86,14 @@ def load_batch(*, out: Path, root: Path) -> Batch:
     for i, s in enumerate(subs):
         text, note = _summary(out, s.name)
         stem = stem_of(s.file)
-        stored = next((k for k in (s.file, s.name, s.file.rsplit("/", 1)[-1], stem)
+        stored = next((k for k in (s.name, s.file, s.file.rsplit("/", 1)[-1], stem)
                        if k in store and (k in (s.file, s.name) or stems[stem] == 1)), None)
         students.append(Student(i, s.file, s.name, s.status, text, note,
                                 evidence(text, key=key) if key and text else None, stored))
     index = {s.name: s.index for s in students}
     work = copied_work({s.name: s.summary for s in students if s.summary},
                        {s.name: c for s in students if not s.status.startswith(NOT_GRADED)
-                        and (c := sources.load(out, s.name))}, root=root)
+                        and (c := kept_code.load(out, s.name))}, root=root)
     pairs = [PairView(kind, index[p.a], index[p.b], p.score)
              for kind, found in (("summary", work.summaries), ("own code", work.code)) for p in found]
     for n, p in enumerate(pairs):
@@ -103,5 +103,5 @@ def load_batch(*, out: Path, root: Path) -> Batch:
 
 
 def own_code_of(batch: Batch, index: int) -> str:
-    cells = sources.load(batch.out, batch.students[index].name) or []
+    cells = kept_code.load(batch.out, batch.students[index].name) or []
     return own_code(cells, shared_lines(batch.root))

@@ -1,4 +1,4 @@
-"""OUT/sources/<name>.json: each graded submission's code cells, kept as data (never run from
+"""OUT/code/<name>.json: each graded submission's code cells, kept as data (never run from
 here), so that the report and the review page can compare students' own code without the
 submission files at hand."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ctlab import atomic
 
-DIR = "sources"
+DIR = "code"
 MAX_CHARS = 1_000_000  # a submission's code past this is not compared (the course's takes ~5 KB)
 
 
