@@ -61,3 +61,4 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_data.py
 	$(BIN)/python tests/benchmarks/bench_grade.py
+	$(BIN)/python tests/benchmarks/bench_review.py

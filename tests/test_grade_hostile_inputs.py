@@ -253,7 +253,7 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
     assert {p.name for p in out.iterdir()} == {
         "gradebook.csv", "results", "snapshots", "feedback", "report.html", "report.md", "report_files",
         "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "exports.json", "instructor_notes.txt",
-        "notes", "manual_scores.json"}
+        "notes", "manual_scores.json", "code", "grading.json"}
     records = {}
     for p in (out / "results").glob("*.json"):
         rec = json.loads(p.read_text())
@@ -300,7 +300,8 @@ class _Tags(HTMLParser):
 
 OUR_HEADINGS = re.compile(r"Scenario 03B feedback: .*|Scenario 03B: batch report|q\d+: .*|"
                           r"q\d+ \(\d+ students? without full points\)|Score distribution|Questions|"
-                          r"Grading status|Common wrong answers|Notes|Tests|Errors raised by cells|Students")
+                          r"Grading status|Common wrong answers|Possibly copied work|Notes|Tests|Errors raised by cells|"
+                          r"Students")
 SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em", "table",
              "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "details", "summary", "img", "span"}
 

@@ -101,6 +101,22 @@ def _when(text: str) -> "datetime.datetime":
     return when
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    if args.apply:
+        from ctlab.review.apply import apply_scores
+
+        print(apply_scores(out=args.out_dir, root=args.root).describe())
+        return 0
+    from ctlab.review.server import serve
+
+    def announce(url: str) -> None:
+        print(f"review page: {url}\n(scores are saved as you grade; Ctrl-C to stop, then `ctlab review "
+              f"{args.out_dir} --apply`)", flush=True)
+
+    serve(out=args.out_dir, root=args.root, port=args.port, open_browser=not args.no_browser, announce=announce)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ctlab",
@@ -194,6 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--allow-stale", action="store_true",
                        help="grade even when solutions/ or data/ changed since the last `make build` (warns)")
     grade.set_defaults(func=_cmd_grade)
+
+    review = sub.add_parser(
+        "review",
+        help="hand-grade the triage summary in a local web page; --apply merges the scores",
+        description=(
+            "Serve a page on 127.0.0.1 for grading q8 over a graded batch: each summary as text, the rubric, "
+            "the answer key's facts it names, pairs of possibly copied work. Every change is saved to "
+            "OUT/manual_scores.json. --apply rewrites the gradebook, feedback, report and exports from it "
+            "without grading again."
+        ),
+    )
+    review.add_argument("out_dir", type=Path, metavar="OUT", help="a folder written by ctlab grade")
+    review.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    review.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    review.add_argument("--no-browser", action="store_true", help="only print the URL")
+    review.add_argument("--apply", action="store_true", help="apply the stored scores and exit")
+    review.set_defaults(func=_cmd_review)
 
     export = sub.add_parser("export", help="write the gradebook in an LMS import format")
     export.add_argument("out_dir", type=Path, metavar="OUT", help="a folder written by ctlab grade")

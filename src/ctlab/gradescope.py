@@ -45,7 +45,7 @@ SOURCE_README = b"# ctlab\n\nThe Scenario 03B grading engine, as shipped inside 
 # Making the exercise's data is no part of grading it; leaving it out keeps the zip stable
 # while that code changes.
 UNSHIPPED = {"data"}
-SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".sh", ".css", ".html", ".txt", ".toml"}
+SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".sh", ".css", ".html", ".js", ".txt", ".toml"}
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope entry point: grade /autograder/submission with ctlab, write /autograder/results/results.json.

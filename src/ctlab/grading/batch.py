@@ -27,7 +27,8 @@ from pathlib import Path
 
 from ctlab import atomic, contract, lms, safetext, sources
 from ctlab.errors import CtlabError
-from ctlab.grading import check, inputs, snapshot
+from ctlab.grading import check, inputs, kept_code, snapshot
+from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
 from ctlab.grading.trusted import NOT_TESTED, TrustedGrader, status_with
@@ -93,40 +94,21 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
-MANUAL_KEPT = "manual_scores.json"
+MANUAL_KEPT = hand_scores.FILE
 
 
 def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Hand scores merged in earlier runs, updated with this run's `--manual` CSV and kept in
-    OUT, so that a re-grade without the CSV never loses them."""
-    path = out / MANUAL_KEPT
-    kept: dict[str, dict[str, float]] = {}
-    if path.is_file():
-        try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CtlabError(f"{path}: cannot read the kept hand scores ({exc})") from None
-    if update:
-        for key, scores in update.items():
-            kept[key] = {**kept.get(key, {}), **scores}
-        atomic.write_text(path, json.dumps(kept, indent=1, sort_keys=True) + "\n", mode=0o640)
-    return kept
+    """Hand scores merged in earlier runs (or given in `ctlab review`), updated with this run's
+    `--manual` CSV and kept in OUT, so that a re-grade without the CSV never loses them."""
+    return hand_scores.merge_points(out, update)
 
 
 def _manual_for(s: inputs.Submission, stems: Counter[str],
                 scores: dict[str, dict[str, float]]) -> dict[str, float] | None:
-    """The hand scores for `s`: keyed by its id (as `--manual` keeps them), or (kept by older
-    versions) its path as given, or its bare file name or stem when no other submission shares it."""
-    for key in (s.name, s.file):
-        if key in scores:
-            return scores[key]
-    base = s.file.rsplit("/", 1)[-1]
+    """The hand scores for `s` (see hand_scores.lookup)."""
     stem = inputs.stem_of(s.file)
-    if stems[stem] == 1:
-        for key in (base, stem):
-            if key in scores:
-                return scores[key]
-    return None
+    return hand_scores.lookup(scores, file=s.file, name=s.name, stem=stem, base=s.file.rsplit("/", 1)[-1],
+                                stem_unique=stems[stem] == 1)
 
 
 def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[tuple[int, str, dict[str, float]]], list[str]]:
@@ -266,6 +248,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 
     for s in subs:
         inputs.load(s)
+    kept_code.save(out, subs)
 
     records: dict[str, dict] = {}
     todo: list[inputs.Submission] = []
@@ -361,6 +344,9 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
             summary.incomplete += 1
     fields = ["file", *ag.questions, "total_points_earned", "percent_correct", "grading_status", "runtime_s",
               "late", "late_penalty"]
+    # what a later `ctlab review --apply` needs to recompute a late row's penalty as this run did
+    atomic.write_text(out / GRADING_SETTINGS, json.dumps({"late_penalty_percent": late_penalty or 0.0,
+                                                          "due": due.isoformat() if due else None}) + "\n", mode=0o640)
     atomic.write_text(out / "gradebook.csv", safetext.csv_text(fields, ([r[f] for f in fields] for r in rows)), mode=0o640)
     summary.rows = rows
     summary.wall_s = time.monotonic() - t_start

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from ctlab import atomic
 
-from .batch_report import compute_stats, write_batch_report
+from .batch_report import CopiedPair, compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .feedback import build_feedback, fallback_feedback, write_feedback
 from .export import check_roster, refresh_exports
 from .inputs import Submission, load_snapshots, load_submissions, max_points_by_question
 from .reference import find_data_dir, reference_answers
+from .similarity import copied_work
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
 __all__ = ["ReportSummary", "write_reports"]
@@ -72,6 +73,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json",) if p.exists()]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
+    files += sorted((out / "code").glob("*.json"))
     files += sorted(Path(__file__).parent.glob("*.py"))
     for p in files:
         try:
@@ -80,6 +82,18 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
             data = os.urandom(16)
         h.update(p.name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
+
+
+def _copied_work(out: Path, root: Path, subs: list, snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
+    """Pairs of near-duplicate summaries and of unusually alike own code, as (kind, file, file, score)."""
+    from ctlab.grading import kept_code
+
+    files = {sub.name: sub.file for sub in subs}
+    summaries = {n: v for n, snap in snapshots.items() if isinstance(v := snap.get("triage_summary"), str)}
+    code = {sub.name: c for sub in subs if (c := kept_code.load(out, sub.name))}
+    work = copied_work(summaries, code, root=root)
+    return ([CopiedPair("summary", files[p.a], files[p.b], p.score) for p in work.summaries]
+            + [CopiedPair("own code", files[p.a], files[p.b], p.score) for p in work.code])
 
 
 def write_reports(*, out: Path, root: Path) -> ReportSummary:
@@ -125,7 +139,8 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
     groups = group_wrong_answers(subs, snapshots, ref, maxima)
     stats = compute_stats(subs, maxima, len(snapshots))
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
-    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems,
+    copied = _copied_work(out, root, subs, snapshots)
+    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
                                                        students=_student_lines(out, subs))
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(

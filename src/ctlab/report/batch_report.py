@@ -22,6 +22,26 @@ SCORE_PNG = "score_distribution.png"
 PASS_PNG = "pass_rates.png"
 
 
+@dataclass(frozen=True)
+class CopiedPair:
+    kind: str  # "summary" or "own code"
+    a: str  # gradebook file
+    b: str
+    score: float  # 0-100
+
+
+COPIED_NOTE = ("Pairs of submissions whose triage summaries are near-duplicates (word-sequence similarity "
+               "of at least {summary:g} of 100), and pairs whose own code, without the notebook's template and the "
+               "help notebook's reveal code, is at least {code:g} alike. A score is a lead to read both, not a "
+               "verdict; `ctlab review` shows each pair side by side.")
+
+
+def _copied_note() -> str:
+    from .similarity import CODE_THRESHOLD, SUMMARY_THRESHOLD
+
+    return COPIED_NOTE.format(summary=SUMMARY_THRESHOLD, code=CODE_THRESHOLD)
+
+
 @dataclass
 class QuestionStats:
     question: str
@@ -218,7 +238,8 @@ def _answers(n: int) -> str:
 
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-                    problems: list[tuple[str, str]] = (), students: list[str] = ()) -> str:
+                    problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (),
+                    students: list[str] = ()) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
     md = [f"# {TITLE}", ""]
     md += [f"- {line}" for line in _summary_lines(stats)]
@@ -262,6 +283,13 @@ def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]]
         md.append("")
     if not any_group:
         md += ["No wrong answers among the saved answers.", ""]
+    md += ["## Possibly copied work", "", markdown(_copied_note()), ""]
+    if copied:
+        md += ["| compared | submission | submission | score |", "|---|---|---|---|"]
+        md += [f"| {c.kind} | {markdown(c.a)} | {markdown(c.b)} | {c.score:.1f} |" for c in copied]
+        md.append("")
+    else:
+        md += ["No pair above the thresholds.", ""]
     if students:
         md += ["## Students", ""] + [f"- {markdown(line)}" for line in students] + [""]
     if problems:
@@ -294,7 +322,7 @@ def _who(files: list[str], *, shortened: str = "") -> str:
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
-    problems: list[tuple[str, str]] = (), students: list[str] = (),
+    problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (), students: list[str] = (),
 ) -> str:
     """HTML in which every text is escaped (safetext.html_text)."""
     e = html_text
@@ -366,6 +394,15 @@ def render_html(
         out.append("</ol>")
     if not any_group:
         out.append("<p>No wrong answers among the saved answers.</p>")
+    out.append(f'<h2>Possibly copied work</h2><p class="note">{e(_copied_note())}</p>')
+    if copied:
+        out.append("<table><thead><tr><th>compared</th><th>submission</th><th>submission</th><th>score</th>"
+                   "</tr></thead><tbody>")
+        out += [f"<tr><td>{e(c.kind)}</td><td>{e(c.a)}</td><td>{e(c.b)}</td><td>{c.score:.1f}</td></tr>"
+                for c in copied]
+        out.append("</tbody></table>")
+    else:
+        out.append("<p>No pair above the thresholds.</p>")
     if students:
         out.append("<h2>Students</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in students) + "</ul>")
     if problems:
@@ -379,7 +416,7 @@ def render_html(
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-    *, problems: list[tuple[str, str]] = (), students: list[str] = (),
+    *, problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (), students: list[str] = (),
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -387,6 +424,6 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, students))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, students))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students))
     return html_path, md_path, files_dir

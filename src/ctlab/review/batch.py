@@ -1,0 +1,107 @@
+"""What the review page shows, read once from a graded OUT: each student's summary, its evidence,
+the stored hand scores and the pairs of possibly copied work."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ctlab.grading import manual_scores as hand_scores
+from ctlab.grading import kept_code
+from ctlab.grading.inputs import NOT_GRADED, stem_of
+from ctlab.grading.snapshot import load_snapshot_with_problems
+from ctlab.report.inputs import load_submissions
+from ctlab.report.similarity import copied_work, own_code, shared_lines
+
+from .evidence import AnswerKey, Evidence, evidence, load_answer_key
+from .rubric import Criterion, criteria
+
+QUESTION = "q8"
+VARIABLE = "triage_summary"
+MAX_SHOWN = 20_000  # characters of a summary the page shows
+
+
+@dataclass
+class Student:
+    index: int
+    file: str  # the gradebook's path as given
+    name: str  # the submission's id: the key its scores are stored under
+    status: str
+    summary: str  # as written ("" when there is none)
+    note: str  # why there is no summary, or that it was cut
+    evidence: Evidence | None
+    stored_key: str | None  # where its score is in the store now (may be a CSV's stem)
+    pairs: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PairView:
+    kind: str
+    a: int
+    b: int
+    score: float
+
+
+@dataclass
+class Batch:
+    out: Path
+    root: Path
+    students: list[Student]
+    criteria: list[Criterion]
+    key: AnswerKey | None
+    key_note: str
+    pairs: list[PairView]
+
+
+def _summary(out: Path, name: str) -> tuple[str, str]:
+    folder = out / "snapshots" / name
+    if not (folder / "manifest.json").is_file():
+        return "", "no saved answers"
+    try:
+        values, problems = load_snapshot_with_problems(folder, only={VARIABLE}, max_file_bytes=4 * MAX_SHOWN)
+    except Exception as exc:  # a damaged snapshot costs only this student's summary
+        return "", f"its saved answers could not be read ({type(exc).__name__})"
+    if VARIABLE not in values:
+        return "", f"{VARIABLE} {problems.get(VARIABLE, 'was not defined')}"
+    value = values[VARIABLE]
+    if not isinstance(value, str):
+        return "", f"{VARIABLE} is not text (a {type(value).__name__})"
+    if len(value) > MAX_SHOWN:
+        return value[:MAX_SHOWN], f"cut to its first {MAX_SHOWN} characters"
+    return value, ""
+
+
+def load_batch(*, out: Path, root: Path) -> Batch:
+    """Everything the page needs, read once; the scores are read again on every change."""
+    out, root = Path(out), Path(root)
+    subs = load_submissions(out)
+    try:
+        key, key_note = load_answer_key(root), ""
+    except Exception as exc:
+        key, key_note = None, f"no evidence: {exc}"
+    store = hand_scores.read(out)
+    stems = Counter(stem_of(s.file) for s in subs)
+    students: list[Student] = []
+    for i, s in enumerate(subs):
+        text, note = _summary(out, s.name)
+        stem = stem_of(s.file)
+        stored = next((k for k in (s.name, s.file, s.file.rsplit("/", 1)[-1], stem)
+                       if k in store and (k in (s.file, s.name) or stems[stem] == 1)), None)
+        students.append(Student(i, s.file, s.name, s.status, text, note,
+                                evidence(text, key=key) if key and text else None, stored))
+    index = {s.name: s.index for s in students}
+    work = copied_work({s.name: s.summary for s in students if s.summary},
+                       {s.name: c for s in students if not s.status.startswith(NOT_GRADED)
+                        and (c := kept_code.load(out, s.name))}, root=root)
+    pairs = [PairView(kind, index[p.a], index[p.b], p.score)
+             for kind, found in (("summary", work.summaries), ("own code", work.code)) for p in found]
+    for n, p in enumerate(pairs):
+        students[p.a].pairs.append(n)
+        students[p.b].pairs.append(n)
+    return Batch(out, root, students, criteria(root, question=QUESTION), key, key_note, pairs)
+
+
+def own_code_of(batch: Batch, index: int) -> str:
+    cells = kept_code.load(batch.out, batch.students[index].name) or []
+    return own_code(cells, shared_lines(batch.root))
