@@ -63,4 +63,5 @@ def test_keys_are_one_identity_so_a_correction_replaces(tmp_path, batch):
     fix = tmp_path / "fix.csv"
     fix.write_text("file,q8\ns1001,2.5\n")
     assert main(["grade", str(batch), "-o", str(out), "--root", str(REPO), "--manual", str(fix)]) == 0
-    assert json.loads((out / "manual_scores.json").read_text()) == {"s1001": {"q8": 2.5}}
+    kept = json.loads((out / "manual_scores.json").read_text())
+    assert kept["scores"] == {"s1001": {"q8": {"points": 2.5, "criteria": {}, "comment": ""}}}

@@ -415,6 +415,7 @@ def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, 
         records[s.name] = rec
 
 
+GRADING_SETTINGS = "grading.json"  # the late rule of the last run, for `ctlab review --apply`
 GRADER_FAILURES = ("grading worker", "grader error")
 FAILING_MIN = 3
 
