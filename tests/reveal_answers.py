@@ -5,8 +5,9 @@ submissions, tests/submissions/make_corpus.py for the grading corpus). The grade
 answers full marks.
 
 Parts 2-6 are the help notebook's reveal cells verbatim (their source is solutions/hints.yaml). Part 1's
-reveal only looks at the frames, so its answer is the loading that the help notebook's setup cell does;
-part 7 puts the reveal's example IDs into the contract variable. Part 8 (the triage summary) is written
+answer is the loading lines of reveal 1 (without its closing look at the frames); part 7 puts the
+reveal's example IDs straight into the contract variable. `paste_reveals` pastes the reveals themselves
+into the student notebook (tests/test_notebooks.py, tests/test_student_env.py). Part 8 (the triage summary) is written
 prose graded by hand; each corpus brings its own. tests/test_notebooks.py checks this file against
 solutions/hints.yaml.
 """
@@ -72,3 +73,39 @@ def without_display(code: str) -> str:
     if not isinstance(last, ast.Expr):
         return code
     return "\n".join(code.splitlines()[: last.lineno - 1])
+
+
+def help_reveals(hints_path) -> dict[str, str]:
+    """{question: reveal code} of the help notebook's sections, as solutions/hints.yaml holds them."""
+    import yaml
+
+    hints = yaml.safe_load(open(hints_path, encoding="utf-8"))
+    return {s["question"]: s["reveal"].rstrip("\n") for s in hints["sections"]}
+
+
+def paste_reveals(nb, reveals: dict[str, str]) -> list[str]:
+    """Paste each reveal into its part's answer cell of the student notebook, as a student would.
+
+    An answer cell belongs to the question of the next `grader.check` cell, except part 8's (no check):
+    the one that starts with `triage_summary`. Returns the questions pasted, in notebook order."""
+    import re
+
+    pasted, waiting = [], []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "otter_assign_solution_cell" in cell.metadata.get("tags", []):
+            if cell.source.startswith("triage_summary") and "q8" in reveals:
+                cell.source = reveals["q8"]
+                pasted.append("q8")
+            else:
+                waiting.append(cell)
+            continue
+        m = re.fullmatch(r'grader\.check\("(q\d+)"\)', cell.source.strip())
+        if m and waiting:
+            if m.group(1) in reveals:
+                assert len(waiting) == 1, f"{m.group(1)} has {len(waiting)} answer cells"
+                waiting[0].source = reveals[m.group(1)]
+                pasted.append(m.group(1))
+            waiting = []
+    return pasted

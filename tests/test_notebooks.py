@@ -94,8 +94,7 @@ def student(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def helpnb(tmp_path_factory):
-    extra = "mitre_techniques = example_mitre\ntriage_summary = example_summary"
-    return execute(ROOT / "assignment" / "scenario03b-help.ipynb", tmp_path_factory.mktemp("help"), extra=extra)
+    return execute(ROOT / "assignment" / "scenario03b-help.ipynb", tmp_path_factory.mktemp("help"))
 
 
 def test_reference_solution_earns_full_marks(master):
@@ -125,6 +124,64 @@ def test_student_public_tests_explain_the_failure(student):
     check_q3 = next(c for c in nb.cells[:n_own] if c.source == 'grader.check("q3")')
     text = json.dumps(check_q3.outputs)
     assert "susp_iam should be a pandas DataFrame" in text
+
+
+def test_export_without_a_front_end_says_plainly_it_did_not_save(student):
+    """nbclient has no front end to save the notebook: the submission cell still writes the zip, and its
+    last words say that the zip holds the saved version, not what the student sees."""
+    nb, n_own, _ = student
+    export = nb.cells[n_own - 1]
+    assert export.source.startswith("# Saves this notebook as you see it")
+    text = "".join(o.get("text", "") for o in export.outputs if o.get("name") == "stdout")
+    assert text.rstrip().splitlines()[-1].startswith(
+        "NOT SAVED: the notebook could not be saved from here, so the zip holds the version saved at ")
+    assert text.rstrip().endswith("and not what you see now. Save it yourself "
+                                  "(File > Save Notebook, or Ctrl+S), then run this cell again.")
+    assert "Running your submission against local test cases" in text
+
+
+PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+PART_MARK = "@@PART@@"
+PART_CELL = """
+import json as _json, os as _os
+from otter.test_files.exception_test import ExceptionTestFile as _ETF
+_part = {{}}
+for _q in {parts!r}:
+    _tf = _ETF.from_file(_os.path.join({tests!r}, _q + ".py"))
+    _tf.run(globals())
+    _part[_q] = _tf.score
+print({mark!r} + _json.dumps([{last!r}, _part]))
+"""
+
+
+def test_pasted_reveals_earn_parts_1_to_n_after_each_part(tmp_path):
+    """The help notebook's reveals, pasted into the student notebook's answer cells in order, run in a
+    real kernel: after part N's check cell, parts 1..N have full marks (hidden tests included)."""
+    from reveal_answers import help_reveals, paste_reveals
+
+    nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
+    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS[:7] + ["q8"]
+    assert nb.cells[-1].source.startswith("# Saves this notebook")
+    nb.cells.pop()  # the submission cell: nothing to save or submit here
+    for q in reversed(PARTS):
+        at = next(i for i, c in enumerate(nb.cells) if c.source == f'grader.check("{q}")')
+        upto = PARTS[: PARTS.index(q) + 1]
+        nb.cells.insert(at + 1, nbformat.v4.new_code_cell(
+            PART_CELL.format(parts=upto, tests=str(TESTS_DIR), mark=PART_MARK, last=q)))
+    path = tmp_path / "nb" / "scenario03b.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    ran, n_own, scores = execute(path, tmp_path / "run")
+    assert errors(ran, n_own) == []
+    steps = {}
+    for cell in ran.cells[:n_own]:
+        for o in cell.get("outputs", []):
+            for line in o.get("text", "").splitlines():
+                if line.startswith(PART_MARK):
+                    last, part = json.loads(line[len(PART_MARK):])
+                    steps[last] = part
+    assert steps == {q: {p: FULL[p] for p in PARTS[: PARTS.index(q) + 1]} for q in PARTS}
+    assert points(scores) == {**{q: FULL[q] for q in PARTS}, "q9": 0, "q10": 0}
 
 
 def test_help_notebook_runs_and_its_reveals_earn_full_marks(helpnb):
@@ -183,18 +240,17 @@ def test_reveal_answers_are_the_help_notebooks():
     """tests/reveal_answers.py (the corpora's answers) holds the help notebook's reveal code."""
     import ast
 
-    import yaml
-    from reveal_answers import MITRE_IDS, REVEAL
+    from reveal_answers import MITRE_IDS, REVEAL, help_reveals
 
-    hints = yaml.safe_load((ROOT / "solutions" / "hints.yaml").read_text(encoding="utf-8"))
-    reveal = {s["question"]: s["reveal"].rstrip("\n") for s in hints["sections"]}
+    reveal = help_reveals(ROOT / "solutions" / "hints.yaml")
     for q in ("q2", "q3", "q4", "q5", "q6"):
         assert REVEAL[q] == reveal[q], f"reveal_answers.py differs from the help notebook's reveal of {q}"
-    loads = [ast.dump(n) for n in ast.parse(hints["setup"]).body if isinstance(n, ast.Assign)]
+    loads = [ast.dump(n) for n in ast.parse(reveal["q1"]).body if isinstance(n, ast.Assign)]
     assert [ast.dump(n) for n in ast.parse(REVEAL["q1"]).body] == loads
-    example = ast.parse(reveal["q7"]).body[0]
-    assert ast.literal_eval(example.value) == MITRE_IDS
     env: dict = {}
     exec(REVEAL["q7"], env)
     assert env["mitre_techniques"] == MITRE_IDS
+    env = {}
+    exec(reveal["q7"], env)
+    assert env["mitre_techniques"] == env["example_mitre"] == MITRE_IDS
     assert sorted(REVEAL) == [f"q{i}" for i in range(1, 8)]

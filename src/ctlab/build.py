@@ -8,6 +8,8 @@ the reference solution and fails the build if one does not pass), and writes, re
     assignment/scenario03b.ipynb           student notebook (no outputs, public tests only)
     assignment/scenario03b-help.ipynb      help notebook (from solutions/hints.yaml)
     assignment/data/cloud_{iam,api}.csv    the data the notebooks read
+    assignment/requirements.txt            the kernel's packages at the grader's versions (from pyproject.toml)
+    assignment/README.md                   students' set-up, open and submit instructions
     autograder/scenario03b-autograder.zip  otter autograder (Gradescope format, pinned requirements),
                                            with ctlab's own run_autograder, setup.sh and source
     autograder/tests/q*.py                 every test, hidden ones included
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from ctlab import atomic, sources
+from ctlab import atomic, handout, sources
 from ctlab.errors import CtlabError
 from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import (
@@ -43,6 +45,7 @@ from ctlab.notebooks import (
     load_checks,
     load_hints,
     normalize,
+    submission_cells,
 )
 
 NAME = "scenario03b"
@@ -94,6 +97,19 @@ def _run_otter_assign(workdir: Path) -> Path:
         last = lines[-1] if lines else f"exit status {proc.returncode}"
         raise CtlabError(f"{MASTER}: otter assign failed: {last}")
     return workdir / "dist"
+
+
+def _assignment_config(master: nbformat.NotebookNode) -> dict:
+    """The master's `# ASSIGNMENT CONFIG` raw cell, parsed."""
+    import yaml
+
+    for cell in master.cells:
+        src = cell.source.lstrip()
+        if cell.cell_type == "raw" and src.upper().startswith("# ASSIGNMENT CONFIG"):
+            cfg = yaml.safe_load(src)
+            if isinstance(cfg, dict):
+                return cfg
+    raise CtlabError(f"{MASTER}: no '# ASSIGNMENT CONFIG' cell")
 
 
 def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[str, dict]:
@@ -153,6 +169,9 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
     expanded = expanded_master(root=root)
     rubric = _require(root / RUBRIC).read_bytes()
     data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
+    pyproject = root / "pyproject.toml"
+    config = _assignment_config(master)
+    handout.check_master_requirements(config.get("requirements", []), handout.project_pins(pyproject), where=str(MASTER))
 
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="ctlab-build-") as tmp:
@@ -164,6 +183,7 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
         dist = _run_otter_assign(work)
 
         student = nbformat.read(dist / "student" / f"{NAME}.ipynb", as_version=4)
+        student.cells.extend(submission_cells())
         out[f"assignment/{NAME}.ipynb"] = dumps(normalize(student, prefix="cell"))
         zips = sorted((dist / "autograder").glob(f"{NAME}-autograder_*.zip"))
         if len(zips) != 1:
@@ -175,6 +195,8 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
     out[f"assignment/{HELP_NOTEBOOK}"] = dumps(help_notebook(hints))
     for name, blob in data.items():
         out[f"assignment/data/{name}"] = blob
+    out["assignment/requirements.txt"] = handout.requirements_txt(pyproject=pyproject)
+    out["assignment/README.md"] = handout.readme(pyproject=pyproject, python=str(config.get("python_version", "3.11")))
     for q, blob in tests.items():
         out[f"autograder/tests/{q}.py"] = blob
     out["autograder/rubric.md"] = rubric
@@ -200,7 +222,7 @@ def build(*, root: Path) -> BuildSummary:
             if path.is_file() and rel not in files:
                 path.unlink()
                 summary.removed.append(rel)
-    for pattern in ("assignment/*.ipynb", "autograder/*.zip"):
+    for pattern in ("assignment/*.ipynb", "assignment/*.txt", "assignment/*.md", "autograder/*.zip"):
         for path in sorted(root.glob(pattern)):
             rel = path.relative_to(root).as_posix()
             if rel not in files:

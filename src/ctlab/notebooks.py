@@ -3,6 +3,11 @@
 `solutions/hints.yaml` is the one source of the hints: the help notebook is generated from it, and the
 `<!-- hints qN -->` markers in the master notebook's prompts become collapsed <details> blocks with the
 same first and second hints and a link to the matching help section.
+
+In the help notebook every level (first hint, second hint, reveal) sits under its own heading cell that
+JupyterLab shows collapsed (the cell metadata it saves for a collapsed heading), and each section's
+heading cell has the id `help-N`: JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on that
+cell (its other fragment kinds look for rendered anchors, which are not there yet when the link opens).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from ctlab.errors import CtlabError
 HELP_NOTEBOOK = "scenario03b-help.ipynb"
 HINT_MARKER = re.compile(r"<!--\s*hints\s+(q\d+)\s*-->")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-_KEPT_CELL_METADATA = ("tags", "deletable", "editable")
+HEADING_COLLAPSED = "jp-MarkdownHeadingCollapsed"  # what JupyterLab 4 saves for a collapsed heading
+_KEPT_CELL_METADATA = ("tags", "deletable", "editable", HEADING_COLLAPSED)
 
 
 def load_hints(path: Path) -> dict[str, Any]:
@@ -55,6 +61,11 @@ def _by_question(hints: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["question"]: e for e in hints["sections"] + hints.get("stretch", [])}
 
 
+def help_link(number: int) -> str:
+    """The link to a section of the help notebook that JupyterLab opens on that section."""
+    return f"{HELP_NOTEBOOK}#cell-id=help-{number}"
+
+
 def details_block(entry: dict[str, Any]) -> str:
     """The in-place hints of one part: two collapsed blocks and, for parts 1-8, the help link."""
     parts = []
@@ -63,7 +74,7 @@ def details_block(entry: dict[str, Any]) -> str:
     if "number" in entry:
         n = entry["number"]
         parts.append(
-            f"More help: [section {n} of the help notebook]({HELP_NOTEBOOK}#help-{n}) "
+            f"More help: [section {n} of the help notebook]({help_link(n)}) "
             "(goal, the same two hints, and a reveal cell)."
         )
     return "\n\n".join(parts)
@@ -93,30 +104,72 @@ def expand_hint_markers(nb: nbformat.NotebookNode, hints: dict[str, Any], *, sou
 
 
 def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
-    """The help notebook: intro, a setup cell, then 8 sections of goal, two hints and a reveal."""
+    """The help notebook: intro, a setup cell, then per section its goal and three collapsed levels."""
     v4 = nbformat.v4
     cells = [
         v4.new_markdown_cell(
-            "# Scenario 03B: help notebook (AWS IAM & CloudTrail)\n\n" + hints.get("intro", "").strip()
+            "# Scenario 03B: help notebook (AWS IAM & CloudTrail)\n\n" + hints.get("intro", "").strip(),
+            id="help-intro",
         ),
-        v4.new_code_cell(hints.get("setup", "").strip()),
+        v4.new_code_cell(hints.get("setup", "").strip(), id="help-setup"),
     ]
+
+    def level(n: int, key: str, title: str, body: list) -> None:
+        cells.append(v4.new_markdown_cell(f"### {title}", id=f"help-{n}-{key}", metadata={HEADING_COLLAPSED: True}))
+        cells.extend(body)
+
     for s in hints["sections"]:
         n = s["number"]
-        cells.append(
-            v4.new_markdown_cell(f'<a id="help-{n}"></a>\n## {n}. {s["title"]}\n\n**Goal:** {s["goal"].strip()}')
-        )
-        cells.append(v4.new_markdown_cell(f"### First hint\n\n{s['hint1'].strip()}"))
-        cells.append(v4.new_markdown_cell(f"### Second hint\n\n{s['hint2'].strip()}"))
+        cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", id=f"help-{n}"))
+        level(n, "hint1", "First hint", [v4.new_markdown_cell(s["hint1"].strip(), id=f"help-{n}-hint1-text")])
+        level(n, "hint2", "Second hint", [v4.new_markdown_cell(s["hint2"].strip(), id=f"help-{n}-hint2-text")])
         note = s.get("reveal_note", "").strip()
-        cells.append(v4.new_markdown_cell("### Reveal (optional)" + (f"\n\n{note}" if note else "")))
-        cells.append(v4.new_code_cell(s["reveal"].rstrip("\n")))
+        reveal = [v4.new_markdown_cell(note, id=f"help-{n}-reveal-note")] if note else []
+        reveal.append(v4.new_code_cell(s["reveal"].rstrip("\n"), id=f"help-{n}-reveal-code"))
+        level(n, "reveal", "Reveal (optional)", reveal)
     nb = v4.new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
-    return normalize(nb, prefix="help")
+    return normalize(nb, prefix="help", keep_ids=True)
 
 
-def normalize(nb: nbformat.NotebookNode, *, prefix: str) -> nbformat.NotebookNode:
-    """Strip outputs and metadata noise and give cells stable ids, so rebuilding is byte-identical."""
+NOTEBOOK = "scenario03b.ipynb"
+NOT_SAVED = "NOT SAVED:"
+
+SUBMISSION_TEXT = f"""## Submission
+
+Run the whole notebook first (**Run > Run All Cells**), so that the zip holds your outputs too, then run
+the cell below. It saves the notebook as you see it (in JupyterLab and Jupyter Notebook), runs the public
+tests on the saved copy and writes `scenario03b_<date and time>.zip` beside the notebook, with a link to
+download it. Submit that zip.
+
+If the cell prints **{NOT_SAVED}** (some editors, such as VS Code, do not let it save), the zip holds the
+version you saved last: save the notebook yourself (**File > Save Notebook**, Ctrl+S) and run the cell
+again."""
+
+# otter's force_save asks the front end to save (JavaScript for classic Notebook, ipylab's command for
+# JupyterLab) and only warns once when nothing saved the file; the mtime check says so every time, last.
+EXPORT_CODE = f"""# Saves this notebook as you see it, then writes the zip to submit.
+import os, time
+_saved_at = os.path.getmtime("{NOTEBOOK}")
+grader.export(pdf=False, force_save=True, run_tests=True)
+if os.path.getmtime("{NOTEBOOK}") == _saved_at:
+    print("{NOT_SAVED} the notebook could not be saved from here, so the zip holds the version saved at",
+          time.strftime("%H:%M", time.localtime(_saved_at)), "and not what you see now. Save it yourself",
+          "(File > Save Notebook, or Ctrl+S), then run this cell again.")"""
+
+
+def submission_cells() -> list[nbformat.NotebookNode]:
+    """The student notebook's last cells: how to submit, and the cell that saves and exports."""
+    locked = {"deletable": False, "editable": False}
+    return [
+        nbformat.v4.new_markdown_cell(SUBMISSION_TEXT, metadata=dict(locked)),
+        nbformat.v4.new_code_cell(EXPORT_CODE, metadata=dict(locked)),
+    ]
+
+
+def normalize(nb: nbformat.NotebookNode, *, prefix: str, keep_ids: bool = False) -> nbformat.NotebookNode:
+    """Strip outputs and metadata noise and give cells stable ids, so rebuilding is byte-identical.
+
+    keep_ids: the cells already have meaningful ids (links point at them); keep those."""
     nb = copy.deepcopy(nb)
     keep = {k: nb.metadata[k] for k in ("kernelspec", "otter") if k in nb.metadata}
     keep.setdefault("kernelspec", KERNELSPEC)
@@ -124,7 +177,8 @@ def normalize(nb: nbformat.NotebookNode, *, prefix: str) -> nbformat.NotebookNod
     nb.metadata = nbformat.from_dict(keep)
     nb.nbformat, nb.nbformat_minor = 4, 5
     for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{prefix}-{i:03d}"
+        if not keep_ids:
+            cell["id"] = f"{prefix}-{i:03d}"
         cell.metadata = nbformat.from_dict({k: cell.metadata[k] for k in _KEPT_CELL_METADATA if k in cell.metadata})
         if cell.cell_type == "code":
             cell.outputs = []

@@ -1,0 +1,194 @@
+"""The student workflow in a real JupyterLab, driven by headless Chromium through Playwright.
+
+A student opens assignment/scenario03b.ipynb, types the help notebook's reveals into the answer cells
+without saving, runs all cells (the last one exports), and hands in the zip: `ctlab grade` must give
+that zip exactly the points of the typed answers, so the export saved what was on screen. Then a link
+under part 3 must open the help notebook on section 3, with its hints and reveal folded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from reveal_answers import help_reveals
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3}
+# the first line of each part's answer cell, as the student notebook hands it out
+PROMPTS = {"q1": "cloud_iam_df = ...", "q2": "...", "q3": "susp_iam = ...", "q4": "susp_api = ...",
+           "q5": "actors = ...", "q6": "susp_users = ...", "q7": "mitre_techniques = ...",
+           "q8": 'triage_summary = """'}
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                       reason="chromium is not installed (make sysdeps installs the Debian package); CI never skips"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server on the loopback, serving a copy of assignment/ (its own settings, no news)."""
+    work = tmp_path / "assignment"
+    shutil.copytree(ROOT / "assignment", work)
+    settings = tmp_path / "settings"
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false"}))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    port = _free_port()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
+           f"--ServerApp.root_dir={work}", "--IdentityProvider.token=", "--ServerApp.password=",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly"]
+    log = (tmp_path / "jupyterlab.log").open("w")
+    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(base + "/api/status", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("JupyterLab did not start: " + (tmp_path / "jupyterlab.log").read_text()[-2000:])
+                time.sleep(0.2)
+        yield base, work
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+# the visible notebook panel's cells: [first line of the source, shown text, top, view height, output text]
+CELLS_JS = """() => {
+  const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
+  const view = panel.querySelector('.jp-WindowedPanel-outer').getBoundingClientRect();
+  return [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => {
+    const r = c.getBoundingClientRect();
+    const editor = c.querySelector('.cm-content');
+    const shown = c.offsetParent !== null && r.height > 0;
+    const out = c.querySelector('.jp-OutputArea');
+    return [editor ? editor.innerText.split('\\n')[0] : '', shown ? c.innerText : '', r.top - view.top, view.height,
+            out ? out.innerText : ''];
+  });
+}"""
+
+
+SCROLL_JS = """() => {
+  const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
+  const outer = panel.querySelector('.jp-WindowedPanel-outer');
+  outer.scrollTop += outer.clientHeight / 2;
+}"""
+
+
+def _type_answer(page, prompt: str, code: str) -> None:
+    """Replace the answer cell that starts with prompt by code, typed (no paste, no save)."""
+    for _ in range(60):  # JupyterLab draws a cell's editor only once it has been scrolled near
+        found = [i for i, c in enumerate(page.evaluate(CELLS_JS)) if c[0] == prompt]
+        if found:
+            break
+        page.evaluate(SCROLL_JS)
+        page.wait_for_timeout(100)
+    index = found[0]
+    editor = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Escape")
+
+
+def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, work = lab
+    reveals = help_reveals(ROOT / "solutions" / "hints.yaml")
+    saved = (work / "scenario03b.ipynb").read_bytes()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            page.goto(base + "/lab/tree/scenario03b.ipynb")
+            page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length > 40")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+
+            for q, prompt in PROMPTS.items():
+                _type_answer(page, prompt, reveals[q])
+            assert (work / "scenario03b.ipynb").read_bytes() == saved, "the test must not save before exporting"
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            page.wait_for_selector("text=Your submission has been exported", timeout=240_000)
+            export_output = page.evaluate(CELLS_JS)[-1][4]
+            assert "Running your submission against local test cases" in export_output
+            assert "NOT SAVED" not in export_output
+
+            # part 3's link opens the help notebook on section 3, every level folded
+            link = page.locator(".jp-NotebookPanel:visible a[href*='scenario03b-help.ipynb'][href$='#cell-id=help-3']")
+            link.click()
+            page.wait_for_function("document.querySelectorAll('.jp-NotebookPanel').length == 2")
+            page.wait_for_function("""() => {
+              const p = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
+              return p && p.querySelectorAll('.jp-Notebook .jp-Cell').length > 50 && p.querySelector('h2');
+            }""")
+            time.sleep(1.0)  # let the scroll to the linked cell settle
+            cells = page.evaluate(CELLS_JS)
+            at = next(i for i, c in enumerate(cells) if c[1].startswith("3. Investigating IAM events"))
+            top, view = cells[at][2], cells[at][3]
+            assert -5 <= top < view / 3, f"section 3's heading is {top:.0f}px from the top of a {view:.0f}px view"
+
+            def section():  # the shown cells from section 3's heading to section 4's
+                shown = [c[1].strip() for c in page.evaluate(CELLS_JS)[at:] if c[1]]
+                return shown[1: next(i for i, t in enumerate(shown) if t.startswith("4. "))]
+
+            assert section() == ["First hint\n1 cell hidden", "Second hint\n1 cell hidden",
+                                 "Reveal (optional)\n2 cells hidden"]
+            # its "1 cell hidden" button opens the first hint, and only it
+            page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(at + 1) \
+                .locator(".jp-showHiddenCellsButton").click()
+            page.wait_for_timeout(500)
+            assert section() == ["First hint", "Look for events that modify privileges or authentication.",
+                                 "Second hint\n1 cell hidden", "Reveal (optional)\n2 cells hidden"]
+        finally:
+            browser.close()
+
+    zips = sorted(work.glob("scenario03b_*.zip"))
+    assert len(zips) == 1
+    with zipfile.ZipFile(zips[0]) as zf:
+        nb = json.loads(zf.read("scenario03b.ipynb"))
+    sources = ["".join(c["source"]) for c in nb["cells"]]
+    assert reveals["q3"] in sources and reveals["q7"] in sources
+    assert all(c.get("outputs") for c in nb["cells"] if "".join(c["source"]).startswith("grader.check(")), \
+        "the zip should hold the outputs of Run All"
+
+    out = tmp_path / "graded"
+    proc = subprocess.run([str(Path(sys.executable).with_name("ctlab")), "grade", str(zips[0]), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [result] = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert result["status"] == "ok"
+    points = {q: v["points"] for q, v in result["questions"].items()}
+    assert points == {**FULL, "q8": 0, "q9": 0, "q10": 0}
