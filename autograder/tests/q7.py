@@ -9,8 +9,16 @@ points = 3
 def test_q7_format(mitre_techniques):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -19,11 +27,11 @@ def test_q7_format(mitre_techniques):
 
     def technique_ids(x, strict=False):
         import re
-        vals = [v.strip().upper() for v in strings(x, 'mitre_techniques')]
-        assert vals, 'mitre_techniques is empty'
-        bad = [v for v in vals if not re.fullmatch('T\\d{4}(\\.\\d{3})?', v)]
-        assert not (strict and bad), f'{bad[0]!r} is not an ATT&CK technique ID: write IDs like T1234 or T1234.001'
-        ids = set(vals) - set(bad)
+        written = strings(x, 'mitre_techniques')
+        assert written, 'mitre_techniques is empty'
+        bad = [v for v in written if not re.fullmatch('T\\d{4}(\\.\\d{3})?', v.strip().upper())]
+        assert not (strict and bad), f'mitre_techniques holds "{bad[0]}", which is not an ATT&CK technique ID: write IDs like T1234 or T1234.001'
+        ids = {v.strip().upper() for v in written if v not in bad}
         assert ids, 'mitre_techniques holds no ATT&CK technique ID'
         return ids
 
@@ -37,8 +45,16 @@ def test_q7_format(mitre_techniques):
 def test_q7_mapping_1(mitre_techniques):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -63,8 +79,16 @@ def test_q7_mapping_1(mitre_techniques):
 def test_q7_mapping_2(mitre_techniques):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -89,8 +113,16 @@ def test_q7_mapping_2(mitre_techniques):
 def test_q7_mapping_3(mitre_techniques):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -115,8 +147,16 @@ def test_q7_mapping_3(mitre_techniques):
 def test_q7_mapping_4(mitre_techniques):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -141,8 +181,16 @@ def test_q7_mapping_4(mitre_techniques):
 def test_q7_mapping_5(mitre_techniques):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]

@@ -3,11 +3,11 @@
 Students are identified by the submission's file name stem (`s1234567.ipynb` -> `s1234567`),
 so name submissions after the ID the LMS knows (Canvas SIS User ID, Gradescope SID or email).
 
-- csv:        OUT/export-csv.csv        file, q1..q10, total, percent (0-100), status
+- csv:        OUT/export-csv.csv        file, q1..q11, total, percent (0-100), status
 - canvas:     OUT/export-canvas.csv     Student, ID, SIS User ID, Section, "Scenario 03B[ (<id>)]"
-              (a "Points Possible" row first: q1..q8, stretch questions count as extra;
+              (a "Points Possible" row first: q1..q8 and q11, stretch questions count as extra;
               <id> from $CTLAB_CANVAS_ASSIGNMENT_ID)
-- gradescope: OUT/export-gradescope.csv Name, SID, Email, Total Score, q1..q10
+- gradescope: OUT/export-gradescope.csv Name, SID, Email, Total Score, q1..q11
 """
 
 from __future__ import annotations

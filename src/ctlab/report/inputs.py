@@ -17,7 +17,7 @@ from ctlab.contract import question_order
 from ctlab.errors import CtlabError
 from ctlab.safetext import csv_value, one_line
 
-QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 11))
+QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 12))
 
 
 @dataclass
@@ -46,6 +46,18 @@ class Submission:
     tests: list[TestOutcome] = field(default_factory=list)
     has_results: bool = False
     problems: list[str] = field(default_factory=list)  # what the report could not use, in words
+    cell_errors: list[tuple[int, str]] = field(default_factory=list)  # (code cell, "NameError: ...") as run
+
+
+def _cell_errors(data: dict[str, Any]) -> list[tuple[int, str]]:
+    """The exceptions cells raised, from a results record: (code cell number, first line of the error)."""
+    found = []
+    raw = data.get("cell_errors")
+    for item in raw if isinstance(raw, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("cell"), int) and not isinstance(item.get("cell"), bool):
+            text = str(item.get("error") or "").strip().splitlines()
+            found.append((int(item["cell"]), text[-1] if text else "an error"))
+    return found
 
 
 def _num(text: str | None) -> float | None:
@@ -181,9 +193,11 @@ def load_submissions(out: Path) -> list[Submission]:
         problems: list[str] = []
         max_points: dict[str, float] = {}
         tests: list[TestOutcome] = []
+        errors: list[tuple[int, str]] = []
         if data:
             try:
                 max_points, tests = _results_of(data)
+                errors = _cell_errors(data)
             except Exception as exc:  # an odd record costs only its own details
                 problems.append(f"its grading results could not be read ({type(exc).__name__})")
                 data = None
@@ -204,6 +218,7 @@ def load_submissions(out: Path) -> list[Submission]:
                 tests=tests,
                 has_results=data is not None,
                 problems=problems,
+                cell_errors=errors,
             )
         )
     return subs
