@@ -65,7 +65,7 @@ def test_outputs_present():
     ):
         assert (ROOT / rel).is_file(), rel
     assert sorted(p.stem for p in (ROOT / "autograder" / "tests").glob("q*.py")) == sorted(
-        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]
+        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
     )
     for name in ("cloud_iam.csv", "cloud_api.csv"):
         assert (ROOT / "assignment" / "data" / name).read_bytes() == (ROOT / "data" / name).read_bytes()
@@ -88,7 +88,7 @@ def test_autograder_zip_is_complete_and_pinned():
 def test_manifest_points_match_the_fixed_totals():
     manifest = json.loads((ROOT / "autograder" / "manifest.json").read_text())
     totals = {q: info["points"] for q, info in manifest["questions"].items()}
-    assert totals == {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1}
+    assert totals == {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1, "q11": 4}
     for q, info in manifest["questions"].items():
         if not info["manual"]:
             assert sum(t["points"] for t in info["tests"]) == info["points"], q
@@ -111,9 +111,10 @@ def test_assignment_has_no_hidden_tests_or_answer_key():
                 (hidden_helpers if fn.name in hidden_names else public_helpers).update(inner)
     assert len(hidden_names) >= 9
     hidden_helpers -= public_helpers  # check functions only hidden tests use: q7's answer key among them
-    assert {"incident_techniques", "mapping_credit"} <= hidden_helpers
+    assert {"incident_techniques", "mapping_credit", "answer_key", "ioc_found"} <= hidden_helpers
     secrets = [TRUTH["attacker_user"], TRUTH["attacker_access_key"], *TRUTH["attacker_ips"],
-               TRUTH["created_access_key"], TRUTH["sensitive_bucket"]]
+               TRUTH["created_access_key"], TRUTH["sensitive_bucket"], TRUTH["role_session"],
+               TRUTH["role_session_access_key"], TRUTH["attacker_region"]]
     for path in sorted((ROOT / "assignment").rglob("*")):
         if not path.is_file():
             continue
@@ -165,7 +166,7 @@ def test_student_notebook_hides_the_reference_solution():
 def test_student_notebook_shape():
     nb = nbformat.read(STUDENT_NB, as_version=4)
     sources = [c.source for c in nb.cells]
-    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]:
+    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]:
         assert f'grader.check("{q}")' in sources
     assert "grader.check_all()" in sources
     assert any(s.startswith("# Save your notebook first") and "grader.export(" in s for s in sources)
@@ -173,7 +174,7 @@ def test_student_notebook_shape():
     assert answers and all("..." in s or "Replace this text" in s for s in answers)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     tests = nb.metadata["otter"]["tests"]
-    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"}
+    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"}
 
 
 def test_hints_have_one_source():
@@ -183,7 +184,7 @@ def test_hints_have_one_source():
     student_md = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
     help_md = "\n".join(c.source for c in helpnb.cells if c.cell_type == "markdown")
     help_code = [c.source for c in helpnb.cells if c.cell_type == "code"]
-    for s in hints["sections"]:
+    for s in hints["sections"] + hints["extra_sections"]:
         n = s["number"]
         assert f'<a id="help-{n}"></a>' in help_md
         assert f"(scenario03b-help.ipynb#help-{n})" in student_md
@@ -192,7 +193,7 @@ def test_hints_have_one_source():
         assert s["reveal"].rstrip("\n") in help_code
     for s in hints["stretch"]:
         assert s["hint1"].strip() in student_md
-    assert student_md.count("<details><summary>First hint</summary>") == 10
+    assert student_md.count("<details><summary>First hint</summary>") == 11
     assert "<!-- hints" not in student_md
 
 
@@ -201,22 +202,99 @@ def test_help_notebook_structure_and_verbatim_reveals():
     headings = [c.source for c in helpnb.cells if c.cell_type == "markdown" and re.search(r"^## \d\. ", c.source, re.M)]
     assert len(headings) == 8 and all("**Goal:**" in h for h in headings)
     for title in ("### First hint", "### Second hint", "### Reveal (optional)"):
-        assert sum(c.source.startswith(title) for c in helpnb.cells) == 8
+        assert sum(c.source.startswith(title) for c in helpnb.cells) == 9  # parts 1-8 and 6b
+    sections = [m for c in helpnb.cells for m in re.findall(r'<a id="help-(\w+)"></a>', c.source)]
+    assert sections == ["1", "2", "3", "4", "5", "6", "6b", "7", "8"]
     code = "\n".join(c.source for c in helpnb.cells if c.cell_type == "code")
     assert "susp_users = susp_iam['user'].unique().tolist()" in code
     assert "example_mitre = [\"T1078\", \"T1098\", \"T1530\"]" in code
     assert ".str.replace('Z', '', regex=False)" in code
 
 
+def _exact_minutes() -> float:
+    from datetime import datetime
+
+    start, end = (datetime.strptime(TRUTH[k], "%Y-%m-%dT%H:%M:%SZ")
+                  for k in ("privilege_change_time", "first_sensitive_getobject_time"))
+    return (end - start).total_seconds() / 60
+
+
 def test_stretch_tests_agree_with_the_answer_key():
     assert all(_run_tests("q9", {"compromised_user": TRUTH["attacker_user"], "attacker_ip": ip}).values()
                for ip in TRUTH["attacker_ips"])
     assert not all(_run_tests("q9", {"compromised_user": "svc-backup", "attacker_ip": "192.0.2.10"}).values())
-    minutes = TRUTH["minutes_to_exfil"]
-    assert all(_run_tests("q10", {"minutes_to_exfil": minutes}).values())
-    assert all(_run_tests("q10", {"minutes_to_exfil": minutes + 0.9}).values())
-    assert not all(_run_tests("q10", {"minutes_to_exfil": minutes + 5}).values())
-    assert not all(_run_tests("q10", {"minutes_to_exfil": str(minutes)}).values())
+    assert not all(_run_tests("q10", {"minutes_to_exfil": str(TRUTH["minutes_to_exfil"])}).values())
+
+
+def test_q10_accepts_the_true_minutes_within_one():
+    """Centred on the exact time from the data (10.65 minutes in this data set), not on whole minutes."""
+    true = _exact_minutes()
+    assert true != int(true)  # the data's own value is not a whole number of minutes
+    for minutes, passed in ((true, True), (true - 0.99, True), (true + 0.99, True), (true - 1.01, False),
+                            (true + 1.01, False), (true + 5, False)):
+        assert _run_tests("q10", {"minutes_to_exfil": minutes})["q10 - 2"] is passed, minutes
+
+
+def _q11_points(iocs) -> float:
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    tf = ExceptionTestFile.from_file(str(ROOT / "autograder" / "tests" / "q11.py"))
+    tf.run({"iocs": iocs})
+    return tf.score
+
+
+KEY_IOCS = {
+    "principals": TRUTH["attacker_principals"],
+    "access_keys": [TRUTH["attacker_access_key"], TRUTH["role_session_access_key"], TRUTH["created_access_key"]],
+    "source_ips": TRUTH["attacker_ips"],
+    "regions": [TRUTH["attacker_region"]],
+    "buckets": [TRUTH["sensitive_bucket"]],
+}
+
+
+@pytest.mark.parametrize("change, points", [
+    ({}, 4),
+    ({"principals": [TRUTH["attacker_user"]]}, 3.5),  # right, not complete
+    ({"principals": KEY_IOCS["principals"] + ["m.lindqvist"]}, 3.5),  # complete, one wrong
+    ({"principals": [p.split("/")[0] for p in KEY_IOCS["principals"]]}, 4),  # the role's name for its session
+    ({"access_keys": []}, 3),
+    ({"source_ips": KEY_IOCS["source_ips"][:1]}, 3.5),
+    ({"regions": [TRUTH["attacker_region"], "us-east-1"]}, 3.5),
+    ({"buckets": [TRUTH["sensitive_bucket"].upper()]}, 4),  # bucket names are compared without case
+    ({"buckets": [TRUTH["sensitive_bucket"], "halyard-datalake-curated"]}, 4),  # listed by the intruder too
+    ({"buckets": ["halyard-app-assets"]}, 3.5),
+    ({"principals": [], "access_keys": [], "source_ips": [], "regions": [], "buckets": []}, 0),
+])
+def test_q11_grades_each_kind_against_the_key(change, points):
+    assert _q11_points({**KEY_IOCS, **change}) == points
+
+
+def test_q11_public_tests_check_shape_and_the_logs_only():
+    def public(iocs):
+        res = _run_tests("q11", {"iocs": iocs})
+        return res["q11 - 1"], res["q11 - 2"]
+
+    assert public(KEY_IOCS) == (True, True)
+    wrong_but_in_logs = {"principals": ["j.okafor"], "access_keys": [], "source_ips": [], "regions": ["us-east-1"],
+                         "buckets": ["halyard-app-assets"]}
+    assert public(wrong_but_in_logs) == (True, True)  # whether they are the intruder's is for grading
+    assert public({**KEY_IOCS, "source_ips": ["203.0.113.999"]}) == (True, False)
+    assert public({**KEY_IOCS, "users": []}) == (False, False)
+    assert public(list(KEY_IOCS)) == (False, False)
+
+
+def test_answer_key_is_filled_in_from_the_data():
+    from ctlab.answer_key import hidden_key
+
+    key = hidden_key(data=ROOT / "data")
+    assert key["minutes_to_exfil"] == pytest.approx(_exact_minutes())
+    assert key["iocs"]["principals"]["required"] == sorted(TRUTH["attacker_principals"])
+    assert key["iocs"]["buckets"]["accepted"] == ["halyard-backups-eu-central-1", "halyard-datalake-curated"]
+    text = (ROOT / "autograder" / "tests" / "q10.py").read_text()
+    assert f"'minutes_to_exfil': {key['minutes_to_exfil']!r}" in text
+    master = MASTER_NB.read_text()
+    for value in (TRUTH["attacker_user"], TRUTH["created_access_key"], *TRUTH["attacker_ips"]):
+        assert value not in master.split("# BEGIN TESTS")[1], value  # no data-derived value written into a test
 
 
 def _q7_tables() -> tuple[dict, dict]:
@@ -461,8 +539,9 @@ def test_inline_checks_copies_exactly_what_a_test_uses(tmp_path):
 
 def test_build_reports_a_missing_check_function(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
     text = (tmp_path / "solutions" / "checks.py").read_text()
-    (tmp_path / "solutions" / "checks.py").write_text(text.replace("def rows_of(", "def rows_of_renamed("))
-    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q3_rows uses rows_of, which .*checks.py does not define"):
+    (tmp_path / "solutions" / "checks.py").write_text(text.replace("def wanted(", "def wanted_renamed("))
+    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q4_no_extra uses wanted, which .*checks.py does not define"):
         build(root=tmp_path)
     assert not (tmp_path / "assignment").exists()
