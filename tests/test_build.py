@@ -545,3 +545,79 @@ def test_build_reports_a_missing_check_function(tmp_path):
     with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q4_no_extra uses wanted, which .*checks.py does not define"):
         build(root=tmp_path)
     assert not (tmp_path / "assignment").exists()
+
+
+# --- what the public tests tell students: one exact message per mistake ------------------------------
+
+def _parsed(df):
+    import pandas as pd
+
+    df = df.copy()
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, errors="coerce", format="ISO8601")
+    df["hour"] = df["timestamp"].dt.hour
+    return df
+
+
+@pytest.fixture(scope="module")
+def right():
+    import pandas as pd
+
+    iam, api = (_parsed(pd.read_csv(ROOT / "data" / f"{n}.csv")) for n in ("cloud_iam", "cloud_api"))
+    susp_iam = iam[iam["event_name"].isin(TRUTH["suspicious_iam_event_names"])]
+    users = sorted(susp_iam["user"].dropna().unique())
+    return {"cloud_iam_df": iam, "cloud_api_df": api, "susp_iam": susp_iam, "actors": users,
+            "related_api": api[api["user"].isin(users)], "susp_users": users, "mitre_techniques": ["T1078"],
+            "minutes_to_exfil": 10.0, "compromised_user": "x", "attacker_ip": "192.0.2.1", "iocs": KEY_IOCS}
+
+
+def _public_message(question: str, env: dict) -> str:
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    from ctlab.report.feedback import clean_message
+
+    tf = ExceptionTestFile.from_file(str(ROOT / "autograder" / "tests" / f"{question}.py"))
+    tf.run(env)
+    failed = [r for r in tf.test_case_results if not r.test_case.hidden and not r.passed]
+    return clean_message(failed[0].message) if failed else "passed"
+
+
+HEAD = ("holds 50 of the {n_iam} rows of data/cloud_iam.csv: load the whole file in part 1 (no .head(), nrows or filter); "
+        "the answers are graded against all of it")
+
+
+@pytest.mark.parametrize("question, mistake, message", [
+    ("q1", lambda r: {"cloud_iam_df": r["cloud_iam_df"].head(50)}, "cloud_iam_df " + HEAD),
+    ("q1", lambda r: {"cloud_iam_df": None}, "cloud_iam_df is not defined (or is None): run the cell that sets it"),
+    ("q1", lambda r: {"cloud_iam_df": ...}, "cloud_iam_df is still ...: replace the ... with your answer"),
+    ("q1", lambda r: {"cloud_iam_df": r["cloud_iam_df"]["user"]},
+     "cloud_iam_df is a pandas Series (the column 'user'), not a DataFrame: keep whole rows, not one column"),
+    ("q3", lambda r: {"cloud_iam_df": r["cloud_iam_df"].head(50), "susp_iam": r["susp_iam"][r["susp_iam"].index < 50]},
+     "cloud_iam_df " + HEAD),
+    ("q3", lambda r: {"susp_iam": r["cloud_iam_df"]["event_name"].isin(TRUTH["suspicious_iam_event_names"])},
+     "susp_iam is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]"),
+    ("q5", lambda r: {"related_api": r["related_api"].merge(r["susp_iam"][["user", "event_id"]], on="user")},
+     "related_api has the columns ['event_id_x', 'event_id_y'] but no event_id: it looks like the result of a merge; "
+     "select rows of one frame instead (for example with .isin)"),
+    ("q5", lambda r: {"actors": ["d.whitfield"]}, "actors lacks {users_but_1} users of susp_iam"),
+    ("q6", lambda r: {"susp_users": ["d.whitfield", "j.okafor"]},
+     "susp_users lacks {users_but_2} of the {users} users of susp_iam: list every user behind the suspicious IAM events "
+     "(narrowing them down to the intruder is the IOC question's job)"),
+    ("q6", lambda r: {"susp_users": r["susp_users"]}, "passed"),
+    ("q7", lambda r: {"mitre_techniques": ["Valid Accounts"]},
+     'mitre_techniques holds "Valid Accounts", which is not an ATT&CK technique ID: write IDs like T1234 or T1234.001'),
+    ("q7", lambda r: {"mitre_techniques": ["T1078", " t9999"]},
+     'mitre_techniques holds " t9999", not in the table of ATT&CK techniques of part 7'),
+    ("q9", lambda r: {"compromised_user": None}, "compromised_user is not defined (or is None): run the cell that sets it"),
+    ("q10", lambda r: {"minutes_to_exfil": __import__("pandas").Timedelta(minutes=10.65)},
+     "minutes_to_exfil is a Timedelta (0 days 00:10:39), not a number of minutes: use .total_seconds() / 60"),
+    ("q10", lambda r: {"minutes_to_exfil": -3}, "minutes_to_exfil is -3: the download came after the privilege change, so it should not be negative"),
+    ("q11", lambda r: {"iocs": {**KEY_IOCS, "source_ips": ["203.0.113.74"]}},
+     'iocs["source_ips"] holds "203.0.113.74", which occurs nowhere in the logs (source_ip): copy values as the logs write them'),
+    ("q11", lambda r: {"iocs": {k: v for k, v in KEY_IOCS.items() if k != "buckets"}},
+     "iocs lacks the kinds buckets: give each kind a list (an empty one if you found none)"),
+    ("q11", lambda r: {"iocs": None}, "iocs is not defined (or is None): run the cell that sets it"),
+])
+def test_public_messages(right, question, mistake, message):
+    users = len(right["susp_users"])
+    counts = {"n_iam": len(right["cloud_iam_df"]), "users": users, "users_but_1": users - 1, "users_but_2": users - 2}
+    assert _public_message(question, {**right, **mistake(right)}) == message.format(**counts)
