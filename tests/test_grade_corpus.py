@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4}
 TIMEOUT = 20
 PORT = 47653
 MARKER = "ctlab-detached-marker-7f3a"
@@ -41,7 +41,7 @@ def _with(**changes):
 
 
 # q7 ["T9999"]: not in the table, and nothing with evidence
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0}
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0}
 ZERO = {q: 0 for q in QS}
 
 EXPECTED: dict[str, tuple[dict, str]] = {
@@ -56,6 +56,13 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "mistake_q3_missing_event_name.ipynb": (_with(q3=1), "ok"),
     "mistake_q4_contains_getobject.ipynb": (_with(q4=1), "ok"),
     "mistake_q5_actors_from_api_log.ipynb": (_with(q5=1), "ok"),
+    # cloud_iam_df.head(50): q1's public test (the whole file) and hidden test; q2 lost rows; the parts built
+    # on it are judged against the whole log: q3's completeness and exact tests, q5's and q6's exact user sets
+    "mistake_q1_loads_head_50.ipynb": (_with(q1=0, q2=1.5, q3=1, q5=1.5, q6=0.5), "ok"),
+    "mistake_q6_narrowed_list.ipynb": (_with(q6=0), "ok"),  # the public test now says so too
+    "mistake_q11_one_principal_of_three.ipynb": (_with(q11=3.5), "ok"),  # right, not complete
+    # NameError in part 3's cell, then in every cell that uses susp_iam (parts 5, 6 and 6b)
+    "errors_in_four_cells.ipynb": (_with(q3=0, q5=0, q6=0, q11=0), "ok"),
     # q7: 0.5 for a well-formed list from the table + 2.5 x coverage x precision, rounded down to 0.5
     "passes_all_q7_key_as_series.ipynb": (FULL, "ok"),  # the key's 11 IDs, any case and spacing, a repeat
     "mistake_q7_missing_technique.ipynb": (_with(q7=2.0), "ok"),  # 0.5 + 2.5 x 2/3 (1.67 -> 1.5)
@@ -65,10 +72,10 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "mistake_q7_lists_whole_table.ipynb": (_with(q7=1.5), "ok"),  # 0.5 + 2.5 x 22/42 (1.31 -> 1)
     "mistake_q7_lists_half_table.ipynb": (_with(q7=1.0), "ok"),  # 0.5 + 2.5 x 2/3 x 11/21 (0.87 -> 0.5)
     "no_answers.ipynb": (ZERO, "ok"),
-    "keeps_answers_system_exit_after.ipynb": (FULL, "ok (SystemExit in cell 18 ignored, as Jupyter does)"),
-    "keeps_answers_os_exit_after.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 18: kept answers up to cell 17"),
-    "keeps_answers_endless_loop_after.ipynb": (FULL, f"timed out in cell 18 after {TIMEOUT} s: kept answers up to cell 17"),
-    "keeps_answers_8gib_allocation_after.ipynb": (FULL, "memory limit exceeded in cell 18: kept answers up to cell 17"),
+    "keeps_answers_system_exit_after.ipynb": (FULL, "ok (SystemExit in cell 20 ignored, as Jupyter does)"),
+    "keeps_answers_os_exit_after.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 20: kept answers up to cell 19"),
+    "keeps_answers_endless_loop_after.ipynb": (FULL, f"timed out in cell 20 after {TIMEOUT} s: kept answers up to cell 19"),
+    "keeps_answers_8gib_allocation_after.ipynb": (FULL, "memory limit exceeded in cell 20: kept answers up to cell 19"),
     "keeps_answers_200mb_output.ipynb": (FULL, "ok (output past 1 MiB dropped (208666631 bytes))"),
     "hostile_loopback_connection.ipynb": (FULL, "ok"),
     "hostile_detached_processes.ipynb": (FULL, "ok"),
@@ -77,13 +84,13 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "hostile_persist_in_tmp.ipynb": (FULL, "ok"),
     "hostile_readonly_leftovers.ipynb": (FULL, "ok"),
     "passes_all_sees_no_leftovers.ipynb": (FULL, "ok"),
-    "keeps_answers_output_flood_after.ipynb": (FULL, "output limit exceeded in cell 18: kept answers up to cell 17"),
+    "keeps_answers_output_flood_after.ipynb": (FULL, "output limit exceeded in cell 20: kept answers up to cell 19"),
     "hostile_leave_secret_everywhere.ipynb": (FULL, "ok"),
     "passes_all_finds_no_secret.ipynb": (FULL, "ok"),
     "hostile_io_uring_socket.ipynb": (FULL, "ok"),
     "hostile_shared_memory_3gib.ipynb": (FULL, "ok"),
     # The record it forged is read as numbers only: none of its text reaches the status.
-    "hostile_forged_progress_status.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 1: kept answers up to cell 17"),
+    "hostile_forged_progress_status.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 1: kept answers up to cell 19"),
     "wrong_answers_plain.ipynb": (WRONG, "ok"),
     "wrong_answers_patched_pandas_numpy_otter.ipynb": (WRONG, "ok"),
     "wrong_answers_search_disk_for_answers.ipynb": (WRONG, "ok"),

@@ -29,10 +29,10 @@ from ctlab.grading.trusted import Phase2Result, TrustedGrader, status_with
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "submissions" / "hostile_answers"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0, "q11": 4}
 TIMEOUT = 20
-UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10"
+UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10, q11"
 FIRST_TWO = {**{q: 0 for q in QS}, "q1": 1, "q2": 2}
 
 
@@ -155,7 +155,7 @@ def test_the_status_says_what_was_not_tested():
 SAVE = "'{var}' could not be saved: {why}"
 MULTIINDEX = ("MultiIndex columns are not supported; flatten them, "
               "for example df.columns = ['_'.join(map(str, c)) for c in df.columns]")
-FORGED_END = "kernel exited (os._exit(0)) in cell 19: kept answers up to cell 19"
+FORGED_END = "kernel exited (os._exit(0)) in cell 21: kept answers up to cell 21"
 
 # file -> (points, status, {test name: exact message (or its start, ending in "…")})
 EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
