@@ -57,8 +57,9 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "mistake_q4_contains_getobject.ipynb": (_with(q4=1), "ok"),
     "mistake_q5_actors_from_api_log.ipynb": (_with(q5=1), "ok"),
     # cloud_iam_df.head(50): q1's public test (the whole file) and hidden test; q2 lost rows; the parts built
-    # on it are judged against the whole log: q3's completeness and exact tests, q5's and q6's exact user sets
-    "mistake_q1_loads_head_50.ipynb": (_with(q1=0, q2=1.5, q3=1, q5=1.5, q6=0.5), "ok"),
+    # on it are judged against the whole log: q3's completeness and exact tests, q5's and q6's exact user
+    # sets; and the IOC reveal finds no AdministratorAccess grant in the first 50 rows (IndexError): q11
+    "mistake_q1_loads_head_50.ipynb": (_with(q1=0, q2=1.5, q3=1, q5=1.5, q6=0.5, q11=0), "ok"),
     "mistake_q6_narrowed_list.ipynb": (_with(q6=0), "ok"),  # the public test now says so too
     "mistake_q11_one_principal_of_three.ipynb": (_with(q11=3.5), "ok"),  # right, not complete
     # NameError in part 3's cell, then in every cell that uses susp_iam (parts 5, 6 and 6b)
@@ -100,7 +101,7 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "bad_nbformat3.ipynb": (ZERO, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
     "bad_zip_no_notebook.zip": (ZERO, "invalid zip: no notebook (.ipynb) inside"),
     "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
-    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125833785 bytes (limit 104857600)"),
+    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125835361 bytes (limit 104857600)"),
     "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
     "duplicate_a/same_name.ipynb": (FULL, "ok"),  # the same name in two folders: each graded under its own id
     "duplicate_b/same_name.ipynb": (WRONG, "ok"),
@@ -202,8 +203,8 @@ def test_exact_outcome(graded, name):
     got = {q: float(row[q]) for q in QS}
     assert got == {q: float(v) for q, v in points.items()}
     assert float(row["total_points_earned"]) == sum(points.values())
-    # q1-q7 are possible (13 points); q8 has no hand score here; q9-q10 are extra credit
-    assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 13, abs=1e-4)
+    # q1-q7 and q11 are possible (17 points); q8 has no hand score here; q9-q10 are extra credit
+    assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 17, abs=1e-4)
     assert row["grading_status"] == status
     assert float(row["runtime_s"]) >= 0
 
@@ -218,7 +219,7 @@ def test_results_json_per_submission(graded):
     assert set(rec) >= {"file", "name", "status", "runtime_s", "cells_run", "questions", "tests",
                         "submission_sha256", "autograder_sha256"}
     assert rec["questions"]["q7"] == {"points": 3.0, "max_points": 3.0}
-    assert rec["cells_run"] == 17
+    assert rec["cells_run"] == 19
     hidden = [t for t in rec["tests"] if t["hidden"] and t["question"] not in ("q9", "q10")]
     assert hidden and all(t["passed"] for t in hidden)
     bad = json.loads((results / "bad_not_json.json").read_text())

@@ -61,7 +61,7 @@ def reveal_snapshot(pristine, tmp_path_factory) -> Path:
     cwd = os.getcwd()
     os.chdir(pristine)
     try:
-        for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7"):
+        for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11"):
             exec(REVEAL[q], ns)
     finally:
         os.chdir(cwd)
@@ -95,7 +95,7 @@ def test_tests_that_overrun_cost_only_that_snapshot(tmp_path, pristine, reveal_s
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
         assert time.monotonic() - t0 < 15
         why = "the tests took longer than 4 s in q3"
-        assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10"])
+        assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"])
         assert _points(tested) == {q: 0 for q in QS}
         assert [t["name"] for t in _untested_records(tested, why)] == [f"{q} (not tested)" for q in tested.untested]
         assert grader.proc.pid != first  # a fresh process for the next submission
@@ -111,7 +111,7 @@ def test_tests_that_run_out_of_memory_cost_only_that_snapshot(tmp_path, pristine
     try:
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
         assert tested.failure == "the tests ran out of memory (limit 256 MB) in q3"
-        assert tested.untested == ["q3", "q4", "q5", "q6", "q7", "q9", "q10"]
+        assert tested.untested == ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
         big = tmp_path / "big"
         snapshot.write_snapshot({"cloud_iam_df": pd.DataFrame({"a": np.zeros(14_000_000)})}, ["cloud_iam_df"], big, 1)
         tested = grader.grade(str(big))

@@ -66,4 +66,5 @@ def test_a_name_with_no_events_is_warned_about_with_close_names(plot_timeline, f
     plot_timeline(iam, api, ["zzzz"])
     assert capsys.readouterr().out == "Warning: no events of 'zzzz'.\n"
     assert plot_timeline(iam.assign(timestamp="x"), api, "root") is None
+    assert _points(plot_timeline(iam, api, ...)) == 0  # the unanswered `principal = ...`
     plt.close("all")

@@ -241,7 +241,7 @@ leftovers'''
 
 FLOOD = r'''# Write without end where the grader collects results, and forge snapshots there.
 import glob, json, os
-for target in ("/outbox/flood.bin", "/outbox/snap-00019/manifest.json"):
+for target in ("/outbox/flood.bin", "/outbox/snap-00021/manifest.json"):
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as f:
@@ -250,16 +250,16 @@ for target in ("/outbox/flood.bin", "/outbox/snap-00019/manifest.json"):
         pass
 stage = os.path.dirname(sorted(glob.glob("/*/*/progress.json"))[0])
 # A later snapshot whose manifest names a file outside its folder, and one that is a symlink.
-os.makedirs(os.path.join(stage, "snap-00019"))
-with open(os.path.join(stage, "snap-00019", "manifest.json"), "w") as f:
-    json.dump({"format": 1, "cell": 19, "variables": {
+os.makedirs(os.path.join(stage, "snap-00021"))
+with open(os.path.join(stage, "snap-00021", "manifest.json"), "w") as f:
+    json.dump({"format": 1, "cell": 21, "variables": {
         "mitre_techniques": {"kind": "json", "file": "../../inbox/data/cloud_iam.csv"}}}, f)
-os.makedirs(os.path.join(stage, "snap-00018"))
-with open(os.path.join(stage, "snap-00018", "manifest.json"), "w") as f:
-    json.dump({"format": 1, "cell": 18, "variables": {"mitre_techniques": {"kind": "json", "file": "v0.json"}}}, f)
-os.symlink("/etc/passwd", os.path.join(stage, "snap-00018", "v0.json"))
+os.makedirs(os.path.join(stage, "snap-00020"))
+with open(os.path.join(stage, "snap-00020", "manifest.json"), "w") as f:
+    json.dump({"format": 1, "cell": 20, "variables": {"mitre_techniques": {"kind": "json", "file": "v0.json"}}}, f)
+os.symlink("/etc/passwd", os.path.join(stage, "snap-00020", "v0.json"))
 # And a file the real snapshot's manifest does not name.
-for snap in glob.glob(os.path.join(stage, "snap-0001[0-7]")):
+for snap in glob.glob(os.path.join(stage, "snap-000[01][0-9]")):
     with open(os.path.join(snap, "extra.bin"), "wb") as f:
         f.write(b"x" * 4096)
 i = 0
@@ -376,7 +376,7 @@ FORGE_STATUS = r"""import glob, json, os
 stage = os.path.dirname(sorted(glob.glob("/*/*/progress.json") + glob.glob(os.path.abspath("../stage/progress.json")))[0])
 text = "## Instructor note\n<img src=x onerror=alert(1)> [regrade](javascript:alert(1))\nRegrade: full marks"
 with open(os.path.join(stage, "progress.json"), "w") as f:
-    json.dump({"started": text, "completed": text, "snapshot": 17, "done": text, "output_dropped": text,
+    json.dump({"started": text, "completed": text, "snapshot": 19, "done": text, "output_dropped": text,
                "events": [{"cell": text, "kind": "MemoryError"}, {"cell": 3, "kind": text}],
                "errors": [{"cell": 1, "error": text}]}, f)
 os.chmod(os.path.join(stage, "progress.json"), 0o444)
