@@ -168,22 +168,22 @@ EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
     "refused_too_large_susp_api.ipynb": (_with(q4=0), "ok", {
         "q4 - 1": "❌ Test case failed: " + SAVE.format(var="susp_api", why="it is too large to save")}),
     "saved_as_text_nested_columns_series_of_dicts.ipynb": (_with(q6=0), "ok", {
-        "q6 - 1": "❌ Test case failed\nError at line 46 in test q6:\n      assert not extra, f'susp_users names "
+        "q6 - 1": "❌ Test case failed\nError at line 61 in test q6:\n      assert not extra, f'susp_users names "
                   "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names 18 users "
                   "who have no row in susp_iam"}),
     "saved_as_text_unusual_dtypes.ipynb": (FULL, "ok", {}),
     "saved_odd_column_labels.ipynb": (FULL, "ok", {}),
     "saved_multiindex_index_subclassed_frames.ipynb": (FULL, "ok", {}),
     "zero_width_and_empty_answers.ipynb": (_with(q3=0, q4=0, q5=1.5, q6=0.5, q7=0), "ok", {
-        "q3 - 1": "❌ Test case failed\nError at line 34 in test q3:\n      rows_of(susp_iam, 'susp_iam', "
+        "q3 - 1": "❌ Test case failed\nError at line 46 in test q3:\n      rows_of(susp_iam, 'susp_iam', "
                   "'cloud_iam')\nAssertionError: susp_iam has no event_id column",
-        "q4 - 1": "❌ Test case failed\nError at line 34 in test q4:\n      rows_of(susp_api, 'susp_api', "
+        "q4 - 1": "❌ Test case failed\nError at line 46 in test q4:\n      rows_of(susp_api, 'susp_api', "
                   "'cloud_api')\nAssertionError: susp_api is empty"}),
     # The reveal answer plus one huge made-up ID: the public test fails (its message cut) and
     # precision drops to 3/4 (2.5 x 0.75 = 1.88, rounded down to 1.5).
     "huge_string_answer_message_cut.ipynb": (_with(q7=1.5), "ok", {
-        "q7 - 1": "❌ Test case failed\nError at line 32 in test q7:\n      ids = technique_ids(mitre_techniques, "
-                  "strict=True)\nAssertionError: T1111…"}),
+        "q7 - 1": "❌ Test case failed\nError at line 40 in test q7:\n      technique_ids(mitre_techniques, "
+                  "strict=True)\nAssertionError: mitre_techniques holds \"T1111…"}),
     "forged_colliding_hashes_refused.ipynb": (_with(q7=0), FORGED_END, {
         "q7 - 1": "❌ Test case failed: 'mitre_techniques' could not be loaded (SnapshotError: 200000 values "
                   "of a set or dict share one hash)"}),
