@@ -378,11 +378,11 @@ def test_output_flood_stays_in_the_sandbox(sequence):
     # The host side saw at most one snapshot and a progress record per submission, never the flood.
     assert sequence["peak"] < 16 * 1024 * 1024, sequence["peak"]
     assert _tree_bytes(sequence["out"]) < OUTBOX_CAP
-    # Only the real snapshot (cell 17) came out, and only the manifest and the files it names:
+    # Only the real snapshot (cell 19) came out, and only the manifest and the files it names:
     # not the forged later ones, not the extra file planted in the real one.
     kept = sequence["out"] / "snapshots" / "keeps_answers_output_flood_after"
     manifest = json.loads((kept / "manifest.json").read_text())
-    assert manifest["cell"] == 17
+    assert manifest["cell"] == 19
     named = {e["file"] for e in manifest["variables"].values() if e.get("file")}
     assert {p.name for p in kept.iterdir()} == named | {"manifest.json"}
     assert not any(p.is_symlink() for p in kept.iterdir())
