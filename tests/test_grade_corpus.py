@@ -387,3 +387,24 @@ def test_output_flood_stays_in_the_sandbox(sequence):
     assert {p.name for p in kept.iterdir()} == named | {"manifest.json"}
     assert not any(p.is_symlink() for p in kept.iterdir())
     assert load_snapshot(kept)["mitre_techniques"] == ["T1078", "T1098", "T1530"]
+
+
+def test_feedback_tells_the_truth_about_errors_and_the_score(graded):
+    """From the real grading output: cells that raised are named (otter's own cells, which cannot find
+    their notebook where the grader runs them, are not), and the score reads out of the total."""
+    from ctlab.report.config import FeedbackConfig
+    from ctlab.report.feedback import build_feedback
+    from ctlab.report.inputs import load_submissions, max_points_by_question
+
+    subs = {s.file.removeprefix("tests/submissions/corpus/"): s for s in load_submissions(graded["out"])}
+    maxima = max_points_by_question(list(subs.values()))
+    fb = build_feedback(subs["errors_in_four_cells.ipynb"], maxima, FeedbackConfig())
+    assert fb.status_text == (
+        "Your notebook ran to the end, but 4 cells raised errors (code cells, counted from the top): "
+        "cell 7 NameError: name 'suspicious' is not defined; cell 11 NameError: name 'susp_iam' is not defined; "
+        "cell 13 NameError: name 'susp_iam' is not defined; cell 15 NameError: name 'susp_iam' is not defined. "
+        "An answer such a cell should have set was graded as it stood after the earlier cells.")
+    assert fb.score_text == "Score: 9 of 20 points (+0 extra credit; q8 pending hand grading)."
+    full = build_feedback(subs["passes_all_with_stretch.ipynb"], maxima, FeedbackConfig())
+    assert full.status_text == "Your notebook ran from top to bottom and every answer was graded."
+    assert full.score_text == "Score: 17 of 20 points (+2 extra credit; q8 pending hand grading)."

@@ -250,7 +250,9 @@ def test_feedback_score_reads_out_of_the_total_with_extra_credit_and_pending_han
 
 
 def test_feedback_tells_which_cells_raised_errors():
-    errors = [(5, "NameError: name 'susp_iam' is not defined"), (7, "KeyError: 'user'"),
+    errors = [(1, "FileNotFoundError: [Errno 2] No such file or directory: 'scenario03b.ipynb'"),
+              (4, "NameError: name 'grader' is not defined"),  # otter's own cells: not the student's errors
+              (5, "NameError: name 'susp_iam' is not defined"), (7, "KeyError: 'user'"),
               (9, "NameError: name 'actors' is not defined")]
     md = _fb(_sub({"q1": 1, "q3": 0}, errors=errors))
     assert ("Your notebook ran to the end, but 3 cells raised errors (code cells, counted from the top): "
@@ -258,5 +260,6 @@ def test_feedback_tells_which_cells_raised_errors():
             "cell 9 NameError: name 'actors' is not defined.") in md
     assert "every answer was graded" not in md
     assert "Your notebook ran from top to bottom and every answer was graded." in _fb(_sub({"q1": 1}))
+    assert "Your notebook ran from top to bottom and every answer was graded." in _fb(_sub({"q1": 1}, errors=errors[:2]))
     many = _fb(_sub({"q1": 1}, errors=[(i, "ValueError: x") for i in range(1, 8)]))
     assert "7 cells raised errors" in many and "cell 5 ValueError: x; and 2 more." in many

@@ -65,9 +65,19 @@ def clean_message(message: str) -> str:
     return " ".join(last.split())
 
 
+def otters_own(error: str) -> bool:
+    """Whether an error is that of otter's own cells, not the student's: `otter.Notebook(...)` finds no
+    notebook file where the grader runs the cells, and then every `grader.check(...)` lacks `grader`."""
+    return error == "NameError: name 'grader' is not defined" or (
+        error.startswith("FileNotFoundError") and error.endswith(".ipynb'"))
+
+
 def errors_in_words(sub: Submission) -> str:
-    """"3 cells raised errors: cell 5 NameError: ...; ..." (code cells, counted from the top), or ""."""
-    errors = sub.cell_errors
+    """"3 cells raised errors: cell 5 NameError: ...; ..." (code cells, counted from the top), or "".
+
+    Errors of otter's own cells (see otters_own) are left out: they are the grader's, not the student's.
+    """
+    errors = [(cell, text) for cell, text in sub.cell_errors if not otters_own(text)]
     if not errors:
         return ""
     shown = [f"cell {cell} {' '.join(text.split())[:160]}" for cell, text in errors[:MAX_ERRORS_SHOWN]]
