@@ -404,7 +404,7 @@ def test_feedback_tells_the_truth_about_errors_and_the_score(graded):
         "cell 7 NameError: name 'suspicious' is not defined; cell 11 NameError: name 'susp_iam' is not defined; "
         "cell 13 NameError: name 'susp_iam' is not defined; cell 15 NameError: name 'susp_iam' is not defined. "
         "An answer such a cell should have set was graded as it stood after the earlier cells.")
-    assert fb.score_text == "Score: 9 of 20 points (+0 extra credit; q8 pending hand grading)."
+    assert fb.score_text == "Score: 8 of 20 points (+0 extra credit; q8 pending hand grading)."
     full = build_feedback(subs["passes_all_with_stretch.ipynb"], maxima, FeedbackConfig())
     assert full.status_text == "Your notebook ran from top to bottom and every answer was graded."
     assert full.score_text == "Score: 17 of 20 points (+2 extra credit; q8 pending hand grading)."
