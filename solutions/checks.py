@@ -16,19 +16,49 @@ relative path `data/`, and compare rows by `event_id`, never by printed output.
 import pandas as pd
 
 
+def given(x, var):
+    """Fail with "not defined" when `x` is missing (otter passes None for a name the notebook lacks) or still `...`."""
+    assert x is not None, f"{var} is not defined (or is None): run the cell that sets it"
+    assert x is not Ellipsis, f"{var} is still ...: replace the ... with your answer"
+    return x
+
+
 def ids_of(df, var):
     """The event_ids of the rows of DataFrame `df` (from a column or an index level), as strings.
 
-    `var` is the student's variable name, used in the failure messages.
+    `var` is the student's variable name, used in the failure messages, which say what `df` is when it
+    is not a frame of rows: a Series (one column, or a mask), a merge's `event_id_x`.
     """
+    given(df, var)
+    if isinstance(df, pd.Series):
+        if pd.api.types.is_bool_dtype(df.dtype):
+            raise AssertionError(f"{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]")
+        raise AssertionError(f"{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column")
     assert isinstance(df, pd.DataFrame), f"{var} should be a pandas DataFrame, not {type(df).__name__}"
     if "event_id" in df.columns:
         col = df["event_id"]
     elif "event_id" in df.index.names:
         col = df.index.get_level_values("event_id")
     else:
+        merged = sorted(str(c) for c in df.columns if str(c).startswith("event_id_"))
+        assert not merged, (f"{var} has the columns {merged} but no event_id: it looks like the result of a merge; "
+                            "select rows of one frame instead (for example with .isin)")
         raise AssertionError(f"{var} has no event_id column")
     return [str(v) for v in col]
+
+
+def whole_log(df, var, name):
+    """The pristine rows of `data/<name>.csv` that `df` holds, after checking it holds every row with a
+    parseable timestamp (a part-1 load of only some rows, such as .head(), fails here: the later parts
+    are judged against the whole log). Fails like rows_of on foreign or repeated rows. Only the rows
+    `df` lacks are parsed, so a complete frame costs no parsing."""
+    rows = rows_of(df, var, name)
+    ref = log(name)
+    absent = ref[~ref["event_id"].isin(set(rows["event_id"]))]
+    lost = int(pd.to_datetime(absent["timestamp"], utc=True, errors="coerce", format="ISO8601").notna().sum())
+    assert lost == 0, (f"{var} holds {len(rows)} of the {len(ref)} rows of data/{name}.csv: load the whole file "
+                       "in part 1 (no .head(), nrows or filter); the answers are graded against all of it")
+    return rows
 
 
 def log(name):
@@ -42,6 +72,7 @@ def log(name):
 
 def utc_times(df, var):
     """The `timestamp` column of `df`, after checking it holds timezone-aware UTC datetimes."""
+    given(df, var)
     assert isinstance(df, pd.DataFrame) and "timestamp" in df.columns, f"{var} should be a DataFrame with a timestamp column"
     ts = df["timestamp"]
     assert pd.api.types.is_datetime64_any_dtype(ts), f"{var}['timestamp'] is not parsed to datetimes yet (its dtype is {ts.dtype})"
@@ -57,7 +88,10 @@ def strings(x, var):
     Fails unless `x` is such a collection (a lone string, a dict or a DataFrame is not) and every value
     is a string.
     """
-    if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, "__iter__"):
+    given(x, var)
+    if isinstance(x, pd.DataFrame):
+        raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+    if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
         raise AssertionError(f"{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}")
     vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
     bad = [v for v in vals if not isinstance(v, str)]
@@ -120,14 +154,15 @@ def ref_related(cloud_iam_df, cloud_api_df):
 def technique_ids(x, strict=False):
     """The ATT&CK technique IDs in `x` (mitre_techniques), trimmed and upper-cased, as a set.
 
-    Entries not written like T1234 or T1234.001 are left out; with `strict`, any such entry fails.
+    Entries not written like T1234 or T1234.001 are left out; with `strict`, any such entry fails, and
+    the message quotes it as the student wrote it.
     """
     import re
-    vals = [v.strip().upper() for v in strings(x, "mitre_techniques")]
-    assert vals, "mitre_techniques is empty"
-    bad = [v for v in vals if not re.fullmatch(r"T\d{4}(\.\d{3})?", v)]
-    assert not (strict and bad), f"{bad[0]!r} is not an ATT&CK technique ID: write IDs like T1234 or T1234.001"
-    ids = set(vals) - set(bad)
+    written = strings(x, "mitre_techniques")
+    assert written, "mitre_techniques is empty"
+    bad = [v for v in written if not re.fullmatch(r"T\d{4}(\.\d{3})?", v.strip().upper())]
+    assert not (strict and bad), f'mitre_techniques holds "{bad[0]}", which is not an ATT&CK technique ID: write IDs like T1234 or T1234.001'
+    ids = {v.strip().upper() for v in written if v not in bad}
     assert ids, "mitre_techniques holds no ATT&CK technique ID"
     return ids
 
@@ -226,8 +261,88 @@ def mapping_credit(x):
 
 
 def number(x):
-    """`x` as a float, after checking it is a finite real number (not a bool): minutes_to_exfil."""
+    """`x` as a float, after checking it is a finite real number (not a bool): minutes_to_exfil.
+
+    A Timedelta (what subtracting two timestamps gives) is recognised and the message says how to turn
+    it into minutes.
+    """
+    import datetime
     import numbers
+    import numpy as np
+    given(x, "minutes_to_exfil")
+    if isinstance(x, (pd.Timedelta, datetime.timedelta, np.timedelta64)):
+        raise AssertionError(f"minutes_to_exfil is a Timedelta ({pd.Timedelta(x)}), not a number of minutes: "
+                             "use .total_seconds() / 60")
+    if isinstance(x, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        raise AssertionError(f"minutes_to_exfil is a {type(x).__name__} of {len(x)} values, not one number: "
+                             "take the one value you need (for example .iloc[0])")
     assert isinstance(x, numbers.Real) and not isinstance(x, bool), f"minutes_to_exfil should be a number, not {type(x).__name__}"
     assert x == x and abs(x) != float("inf"), "minutes_to_exfil should be a finite number"
     return float(x)
+
+
+def answer_key():
+    """The answer key's values that hidden tests compare with, from data/ground_truth.json.
+
+    `ctlab build` replaces this body with the values of the data it builds from (see
+    ctlab.answer_key), so a regenerated data set needs no edit here. Only hidden tests may use it.
+    """
+    raise AssertionError("the answer key is filled in by ctlab build")
+
+
+def ioc_kinds():
+    """The kinds of indicator `iocs` holds (part 6's IOC question), in the order the prompt names them."""
+    return ["principals", "access_keys", "source_ips", "regions", "buckets"]
+
+
+def ioc_lists(iocs):
+    """`iocs` as {kind: [values as written, trimmed]}, after checking its shape: a dict with exactly
+    the kinds of ioc_kinds() as keys, each a list (or tuple, set, array, Series) of strings."""
+    given(iocs, "iocs")
+    assert isinstance(iocs, dict), f"iocs should be a dict of lists by kind, not {type(iocs).__name__}"
+    kinds = ioc_kinds()
+    unknown = [k for k in iocs if k not in kinds]
+    assert not unknown, f"iocs has keys that are not kinds of indicator: {', '.join(repr(k) for k in unknown)} (use {', '.join(kinds)})"
+    missing = [k for k in kinds if k not in iocs]
+    assert not missing, f"iocs lacks the kinds {', '.join(missing)}: give each kind a list (an empty one if you found none)"
+    return {k: [v.strip() for v in strings(iocs[k], f"iocs['{k}']")] for k in kinds}
+
+
+def ioc_seen():
+    """{kind: every value of that kind the two logs hold}: users, access key ids (used or created),
+    source IPs, regions, and bucket names (the first part of an S3 resource)."""
+    import re
+    both = pd.concat([log("cloud_iam"), log("cloud_api")], ignore_index=True)
+    keys = set(both["access_key_id"])
+    for col in ("details", "resource"):
+        keys |= set(re.findall(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", " ".join(both[col])))
+    s3 = both[both["event_source"].str.startswith("s3")]
+    seen = {
+        "principals": set(both["user"]),
+        "access_keys": keys,
+        "source_ips": set(both["source_ip"]),
+        "regions": set(both["region"]),
+        "buckets": {r.split("/")[0] for r in s3["resource"]},
+    }
+    return {k: v - {""} for k, v in seen.items()}
+
+
+def ioc_same(kind, value, key_value):
+    """Whether a listed value names a value of the answer key: exact, except that a role name stands for
+    its sessions (DataPipelineRole for DataPipelineRole/maint) and case does not matter for keys' kinds
+    that AWS treats without case (regions, buckets)."""
+    if kind in ("regions", "buckets"):
+        return value.lower() == key_value.lower()
+    if kind == "principals" and "/" in key_value:
+        return value in (key_value, key_value.split("/")[0])
+    return value == key_value
+
+
+def ioc_found(iocs, kind):
+    """(how many of the key's values of `kind` the list names, how many listed values the key does not
+    accept) for the hidden tests of part 6's IOC question."""
+    got = ioc_lists(iocs)[kind]
+    key = answer_key()["iocs"][kind]
+    named = sum(any(ioc_same(kind, v, k) for v in got) for k in key["required"])
+    wrong = sum(not any(ioc_same(kind, v, k) for k in key["required"] + key["accepted"]) for v in set(got))
+    return named, wrong

@@ -1,10 +1,10 @@
-"""The help notebook's reveal answers for parts 1-7, as a student pastes them into the answer cells.
+"""The help notebook's reveal answers for parts 1-7 and 6b (q11), as a student pastes them into the answer cells.
 
 This is the one copy the corpus generators build on (tests/test_report_demo.py for the demo
 submissions, tests/submissions/make_corpus.py for the grading corpus). The grader must give these
 answers full marks.
 
-Parts 2-6 are the help notebook's reveal cells verbatim (their source is solutions/hints.yaml). Part 1's
+Parts 2-6 and 6b are the help notebook's reveal cells verbatim (their source is solutions/hints.yaml). Part 1's
 answer is the loading lines of reveal 1 (without its closing look at the frames); part 7 puts the
 reveal's example IDs straight into the contract variable. `paste_reveals` pastes the reveals themselves
 into the student notebook (tests/test_notebooks.py, tests/test_student_env.py). Part 8 (the triage summary) is written
@@ -55,6 +55,26 @@ SUSP_USERS = "susp_users = susp_iam['user'].unique().tolist()\nsusp_users"
 MITRE_IDS = ["T1078", "T1098", "T1530"]
 MITRE = "mitre_techniques = [" + ", ".join(f'"{t}"' for t in MITRE_IDS) + "]\nmitre_techniques"
 
+IOCS = r"""
+events = pd.concat([cloud_iam_df, cloud_api_df], ignore_index=True)
+grant = susp_iam[(susp_iam["event_name"] == "AttachRolePolicy")
+                 & susp_iam["details"].str.contains("AdministratorAccess", na=False)].iloc[0]
+made = susp_iam[(susp_iam["access_key_id"] == grant["access_key_id"])
+                & (susp_iam["source_ip"] == grant["source_ip"])]
+new_keys = set(made["details"].str.extract(r"ccessKeyId=(\w+)")[0].dropna())
+intruder = events[events["access_key_id"].isin(new_keys)
+                  | ((events["access_key_id"] == grant["access_key_id"])
+                     & (events["source_ip"] == grant["source_ip"]))]
+others = events.drop(intruder.index)
+iocs = {
+    "principals": sorted(intruder["user"].unique()),
+    "access_keys": sorted({grant["access_key_id"]} | new_keys),
+    "source_ips": sorted(intruder["source_ip"].unique()),
+    "regions": sorted(set(intruder["region"]) - set(others["region"])),
+    "buckets": sorted(set(intruder.loc[intruder["event_name"] == "GetObject", "resource"].str.split("/").str[0])),
+}
+iocs"""[1:]  # raw: the reveal's regular expression keeps its backslash
+
 # question -> the answer cell's code
 REVEAL: dict[str, str] = {
     "q1": LOAD,
@@ -64,6 +84,7 @@ REVEAL: dict[str, str] = {
     "q5": ACTORS,
     "q6": SUSP_USERS,
     "q7": MITRE,
+    "q11": IOCS,
 }
 
 
@@ -80,7 +101,7 @@ def help_reveals(hints_path) -> dict[str, str]:
     import yaml
 
     hints = yaml.safe_load(open(hints_path, encoding="utf-8"))
-    return {s["question"]: s["reveal"].rstrip("\n") for s in hints["sections"]}
+    return {s["question"]: s["reveal"].rstrip("\n") for s in hints["sections"] + hints.get("extra_sections", [])}
 
 
 def paste_reveals(nb, reveals: dict[str, str]) -> list[str]:

@@ -66,7 +66,7 @@ def test_outputs_present():
     ):
         assert (ROOT / rel).is_file(), rel
     assert sorted(p.stem for p in (ROOT / "autograder" / "tests").glob("q*.py")) == sorted(
-        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]
+        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
     )
     for name in ("cloud_iam.csv", "cloud_api.csv"):
         assert (ROOT / "assignment" / "data" / name).read_bytes() == (ROOT / "data" / name).read_bytes()
@@ -89,7 +89,7 @@ def test_autograder_zip_is_complete_and_pinned():
 def test_manifest_points_match_the_fixed_totals():
     manifest = json.loads((ROOT / "autograder" / "manifest.json").read_text())
     totals = {q: info["points"] for q, info in manifest["questions"].items()}
-    assert totals == {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1}
+    assert totals == {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1, "q11": 4}
     for q, info in manifest["questions"].items():
         if not info["manual"]:
             assert sum(t["points"] for t in info["tests"]) == info["points"], q
@@ -112,9 +112,10 @@ def test_assignment_has_no_hidden_tests_or_answer_key():
                 (hidden_helpers if fn.name in hidden_names else public_helpers).update(inner)
     assert len(hidden_names) >= 9
     hidden_helpers -= public_helpers  # check functions only hidden tests use: q7's answer key among them
-    assert {"incident_techniques", "mapping_credit"} <= hidden_helpers
+    assert {"incident_techniques", "mapping_credit", "answer_key", "ioc_found"} <= hidden_helpers
     secrets = [TRUTH["attacker_user"], TRUTH["attacker_access_key"], *TRUTH["attacker_ips"],
-               TRUTH["created_access_key"], TRUTH["sensitive_bucket"]]
+               TRUTH["created_access_key"], TRUTH["sensitive_bucket"], TRUTH["role_session"],
+               TRUTH["role_session_access_key"], TRUTH["attacker_region"]]
     for path in sorted((ROOT / "assignment").rglob("*")):
         if not path.is_file():
             continue
@@ -172,7 +173,7 @@ def test_student_notebook_hides_the_reference_solution():
 def test_student_notebook_shape():
     nb = nbformat.read(STUDENT_NB, as_version=4)
     sources = [c.source for c in nb.cells]
-    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]:
+    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]:
         assert f'grader.check("{q}")' in sources
     assert "grader.check_all()" in sources
     assert sources[-1] == EXPORT_CODE and "grader.export(pdf=False, force_save=True, run_tests=True)" in sources[-1]
@@ -180,7 +181,7 @@ def test_student_notebook_shape():
     assert answers and all("..." in s or "Replace this text" in s for s in answers)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     tests = nb.metadata["otter"]["tests"]
-    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"}
+    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"}
 
 
 def test_hints_have_one_source():
@@ -191,7 +192,7 @@ def test_hints_have_one_source():
     help_md = "\n".join(c.source for c in helpnb.cells if c.cell_type == "markdown")
     help_code = [c.source for c in helpnb.cells if c.cell_type == "code"]
     ids = [c.id for c in helpnb.cells]
-    for s in hints["sections"]:
+    for s in hints["sections"] + hints["extra_sections"]:
         n = s["number"]
         assert f"help-{n}" in ids
         assert f"(scenario03b-help.ipynb#cell-id=help-{n})" in student_md
@@ -200,7 +201,7 @@ def test_hints_have_one_source():
         assert s["reveal"].rstrip("\n") in help_code
     for s in hints["stretch"]:
         assert s["hint1"].strip() in student_md
-    assert student_md.count("<details><summary>First hint</summary>") == 10
+    assert student_md.count("<details><summary>First hint</summary>") == 11
     assert "<!-- hints" not in student_md
 
 
@@ -211,7 +212,8 @@ def test_help_notebook_structure_and_verbatim_reveals():
     hints = load_hints(ROOT / "solutions" / "hints.yaml")
     cells = {c.id: c for c in helpnb.cells}
     assert [c.id for c in helpnb.cells[:2]] == ["help-intro", "help-setup"]
-    for s in hints["sections"]:
+    sections = hints["sections"] + hints.get("extra_sections", [])
+    for s in sections:
         n = s["number"]
         first = [c.id for c in helpnb.cells].index(f"help-{n}")
         note = s.get("reveal_note", "").strip()
@@ -229,7 +231,9 @@ def test_help_notebook_structure_and_verbatim_reveals():
         ] if x]
         # a heading inside a level would end the collapsed part early
         assert not any(re.match(r"#{1,3} ", line) for line in (s["hint1"] + s["hint2"] + note).splitlines())
-    assert len(cells) == 2 + sum(7 + bool(s.get("reveal_note", "").strip()) for s in hints["sections"])
+    assert len(cells) == 2 + sum(7 + bool(s.get("reveal_note", "").strip()) for s in sections)
+    assert [c.id for c in helpnb.cells if re.fullmatch(r"help-\w+", c.id)][2:] == [
+        "help-1", "help-2", "help-3", "help-4", "help-5", "help-6", "help-6b", "help-7", "help-8"]
 
 
 ORIGINAL = ROOT.parent / "shared" / "reference" / "help-notebook.md"
@@ -275,15 +279,90 @@ def test_help_keeps_the_original_wording_and_makes_reveals_paste_ready():
         assert [l for l in lines if l not in orig] == added.get(n, []), f"reveal {n} adds other lines"
 
 
+def _exact_minutes() -> float:
+    from datetime import datetime
+
+    start, end = (datetime.strptime(TRUTH[k], "%Y-%m-%dT%H:%M:%SZ")
+                  for k in ("privilege_change_time", "first_sensitive_getobject_time"))
+    return (end - start).total_seconds() / 60
+
+
 def test_stretch_tests_agree_with_the_answer_key():
     assert all(_run_tests("q9", {"compromised_user": TRUTH["attacker_user"], "attacker_ip": ip}).values()
                for ip in TRUTH["attacker_ips"])
     assert not all(_run_tests("q9", {"compromised_user": "svc-backup", "attacker_ip": "192.0.2.10"}).values())
-    minutes = TRUTH["minutes_to_exfil"]
-    assert all(_run_tests("q10", {"minutes_to_exfil": minutes}).values())
-    assert all(_run_tests("q10", {"minutes_to_exfil": minutes + 0.9}).values())
-    assert not all(_run_tests("q10", {"minutes_to_exfil": minutes + 5}).values())
-    assert not all(_run_tests("q10", {"minutes_to_exfil": str(minutes)}).values())
+    assert not all(_run_tests("q10", {"minutes_to_exfil": str(TRUTH["minutes_to_exfil"])}).values())
+
+
+def test_q10_accepts_the_true_minutes_within_one():
+    """Centred on the exact time from the data (10.65 minutes in this data set), not on whole minutes."""
+    true = _exact_minutes()
+    assert true != int(true)  # the data's own value is not a whole number of minutes
+    for minutes, passed in ((true, True), (true - 0.99, True), (true + 0.99, True), (true - 1.01, False),
+                            (true + 1.01, False), (true + 5, False)):
+        assert _run_tests("q10", {"minutes_to_exfil": minutes})["q10 - 2"] is passed, minutes
+
+
+def _q11_points(iocs) -> float:
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    tf = ExceptionTestFile.from_file(str(ROOT / "autograder" / "tests" / "q11.py"))
+    tf.run({"iocs": iocs})
+    return tf.score
+
+
+KEY_IOCS = {
+    "principals": TRUTH["attacker_principals"],
+    "access_keys": [TRUTH["attacker_access_key"], TRUTH["role_session_access_key"], TRUTH["created_access_key"]],
+    "source_ips": TRUTH["attacker_ips"],
+    "regions": [TRUTH["attacker_region"]],
+    "buckets": [TRUTH["sensitive_bucket"]],
+}
+
+
+@pytest.mark.parametrize("change, points", [
+    ({}, 4),
+    ({"principals": [TRUTH["attacker_user"]]}, 3.5),  # right, not complete
+    ({"principals": KEY_IOCS["principals"] + ["m.lindqvist"]}, 3.5),  # complete, one wrong
+    ({"principals": [p.split("/")[0] for p in KEY_IOCS["principals"]]}, 4),  # the role's name for its session
+    ({"access_keys": []}, 3),
+    ({"source_ips": KEY_IOCS["source_ips"][:1]}, 3.5),
+    ({"regions": [TRUTH["attacker_region"], "us-east-1"]}, 3.5),
+    ({"buckets": [TRUTH["sensitive_bucket"].upper()]}, 4),  # bucket names are compared without case
+    ({"buckets": [TRUTH["sensitive_bucket"], "halyard-datalake-curated"]}, 4),  # listed by the intruder too
+    ({"buckets": ["halyard-app-assets"]}, 3.5),
+    ({"principals": [], "access_keys": [], "source_ips": [], "regions": [], "buckets": []}, 0),
+])
+def test_q11_grades_each_kind_against_the_key(change, points):
+    assert _q11_points({**KEY_IOCS, **change}) == points
+
+
+def test_q11_public_tests_check_shape_and_the_logs_only():
+    def public(iocs):
+        res = _run_tests("q11", {"iocs": iocs})
+        return res["q11 - 1"], res["q11 - 2"]
+
+    assert public(KEY_IOCS) == (True, True)
+    wrong_but_in_logs = {"principals": ["j.okafor"], "access_keys": [], "source_ips": [], "regions": ["us-east-1"],
+                         "buckets": ["halyard-app-assets"]}
+    assert public(wrong_but_in_logs) == (True, True)  # whether they are the intruder's is for grading
+    assert public({**KEY_IOCS, "source_ips": ["203.0.113.999"]}) == (True, False)
+    assert public({**KEY_IOCS, "users": []}) == (False, False)
+    assert public(list(KEY_IOCS)) == (False, False)
+
+
+def test_answer_key_is_filled_in_from_the_data():
+    from ctlab.answer_key import hidden_key
+
+    key = hidden_key(data=ROOT / "data")
+    assert key["minutes_to_exfil"] == pytest.approx(_exact_minutes())
+    assert key["iocs"]["principals"]["required"] == sorted(TRUTH["attacker_principals"])
+    assert key["iocs"]["buckets"]["accepted"] == ["halyard-backups-eu-central-1", "halyard-datalake-curated"]
+    text = (ROOT / "autograder" / "tests" / "q10.py").read_text()
+    assert f"'minutes_to_exfil': {key['minutes_to_exfil']!r}" in text
+    master = MASTER_NB.read_text()
+    for value in (TRUTH["attacker_user"], TRUTH["created_access_key"], *TRUTH["attacker_ips"]):
+        assert value not in master.split("# BEGIN TESTS")[1], value  # no data-derived value written into a test
 
 
 def _q7_tables() -> tuple[dict, dict]:
@@ -528,8 +607,85 @@ def test_inline_checks_copies_exactly_what_a_test_uses(tmp_path):
 
 def test_build_reports_a_missing_check_function(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
     text = (tmp_path / "solutions" / "checks.py").read_text()
-    (tmp_path / "solutions" / "checks.py").write_text(text.replace("def rows_of(", "def rows_of_renamed("))
-    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q3_rows uses rows_of, which .*checks.py does not define"):
+    (tmp_path / "solutions" / "checks.py").write_text(text.replace("def wanted(", "def wanted_renamed("))
+    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q4_no_extra uses wanted, which .*checks.py does not define"):
         build(root=tmp_path)
     assert not (tmp_path / "assignment").exists()
+
+
+# --- what the public tests tell students: one exact message per mistake ------------------------------
+
+def _parsed(df):
+    import pandas as pd
+
+    df = df.copy()
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, errors="coerce", format="ISO8601")
+    df["hour"] = df["timestamp"].dt.hour
+    return df
+
+
+@pytest.fixture(scope="module")
+def right():
+    import pandas as pd
+
+    iam, api = (_parsed(pd.read_csv(ROOT / "data" / f"{n}.csv")) for n in ("cloud_iam", "cloud_api"))
+    susp_iam = iam[iam["event_name"].isin(TRUTH["suspicious_iam_event_names"])]
+    users = sorted(susp_iam["user"].dropna().unique())
+    return {"cloud_iam_df": iam, "cloud_api_df": api, "susp_iam": susp_iam, "actors": users,
+            "related_api": api[api["user"].isin(users)], "susp_users": users, "mitre_techniques": ["T1078"],
+            "minutes_to_exfil": 10.0, "compromised_user": "x", "attacker_ip": "192.0.2.1", "iocs": KEY_IOCS}
+
+
+def _public_message(question: str, env: dict) -> str:
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    from ctlab.report.feedback import clean_message
+
+    tf = ExceptionTestFile.from_file(str(ROOT / "autograder" / "tests" / f"{question}.py"))
+    tf.run(env)
+    failed = [r for r in tf.test_case_results if not r.test_case.hidden and not r.passed]
+    return clean_message(failed[0].message) if failed else "passed"
+
+
+HEAD = ("holds 50 of the {n_iam} rows of data/cloud_iam.csv: load the whole file in part 1 (no .head(), nrows or filter); "
+        "the answers are graded against all of it")
+
+
+@pytest.mark.parametrize("question, mistake, message", [
+    ("q1", lambda r: {"cloud_iam_df": r["cloud_iam_df"].head(50)}, "cloud_iam_df " + HEAD),
+    ("q1", lambda r: {"cloud_iam_df": None}, "cloud_iam_df is not defined (or is None): run the cell that sets it"),
+    ("q1", lambda r: {"cloud_iam_df": ...}, "cloud_iam_df is still ...: replace the ... with your answer"),
+    ("q1", lambda r: {"cloud_iam_df": r["cloud_iam_df"]["user"]},
+     "cloud_iam_df is a pandas Series (the column 'user'), not a DataFrame: keep whole rows, not one column"),
+    ("q3", lambda r: {"cloud_iam_df": r["cloud_iam_df"].head(50), "susp_iam": r["susp_iam"][r["susp_iam"].index < 50]},
+     "cloud_iam_df " + HEAD),
+    ("q3", lambda r: {"susp_iam": r["cloud_iam_df"]["event_name"].isin(TRUTH["suspicious_iam_event_names"])},
+     "susp_iam is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]"),
+    ("q5", lambda r: {"related_api": r["related_api"].merge(r["susp_iam"][["user", "event_id"]], on="user")},
+     "related_api has the columns ['event_id_x', 'event_id_y'] but no event_id: it looks like the result of a merge; "
+     "select rows of one frame instead (for example with .isin)"),
+    ("q5", lambda r: {"actors": ["d.whitfield"]}, "actors lacks {users_but_1} users of susp_iam"),
+    ("q6", lambda r: {"susp_users": ["d.whitfield", "j.okafor"]},
+     "susp_users lacks {users_but_2} of the {users} users of susp_iam: list every user behind the suspicious IAM events "
+     "(narrowing them down to the intruder is the IOC question's job)"),
+    ("q6", lambda r: {"susp_users": r["susp_users"]}, "passed"),
+    ("q7", lambda r: {"mitre_techniques": ["Valid Accounts"]},
+     'mitre_techniques holds "Valid Accounts", which is not an ATT&CK technique ID: write IDs like T1234 or T1234.001'),
+    ("q7", lambda r: {"mitre_techniques": ["T1078", " t9999"]},
+     'mitre_techniques holds " t9999", not in the table of ATT&CK techniques of part 7'),
+    ("q9", lambda r: {"compromised_user": None}, "compromised_user is not defined (or is None): run the cell that sets it"),
+    ("q10", lambda r: {"minutes_to_exfil": __import__("pandas").Timedelta(minutes=10.65)},
+     "minutes_to_exfil is a Timedelta (0 days 00:10:39), not a number of minutes: use .total_seconds() / 60"),
+    ("q10", lambda r: {"minutes_to_exfil": -3}, "minutes_to_exfil is -3: the download came after the privilege change, so it should not be negative"),
+    ("q11", lambda r: {"iocs": {**KEY_IOCS, "source_ips": ["203.0.113.74"]}},
+     'iocs["source_ips"] holds "203.0.113.74", which occurs nowhere in the logs (source_ip): copy values as the logs write them'),
+    ("q11", lambda r: {"iocs": {k: v for k, v in KEY_IOCS.items() if k != "buckets"}},
+     "iocs lacks the kinds buckets: give each kind a list (an empty one if you found none)"),
+    ("q11", lambda r: {"iocs": None}, "iocs is not defined (or is None): run the cell that sets it"),
+])
+def test_public_messages(right, question, mistake, message):
+    users = len(right["susp_users"])
+    counts = {"n_iam": len(right["cloud_iam_df"]), "users": users, "users_but_1": users - 1, "users_but_2": users - 2}
+    assert _public_message(question, {**right, **mistake(right)}) == message.format(**counts)

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4}
 TIMEOUT = 20
 PORT = 47653
 MARKER = "ctlab-detached-marker-7f3a"
@@ -41,7 +41,7 @@ def _with(**changes):
 
 
 # q7 ["T9999"]: not in the table, and nothing with evidence
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0}
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0}
 ZERO = {q: 0 for q in QS}
 
 EXPECTED: dict[str, tuple[dict, str]] = {
@@ -56,6 +56,14 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "mistake_q3_missing_event_name.ipynb": (_with(q3=1), "ok"),
     "mistake_q4_contains_getobject.ipynb": (_with(q4=1), "ok"),
     "mistake_q5_actors_from_api_log.ipynb": (_with(q5=1), "ok"),
+    # cloud_iam_df.head(50): q1's public test (the whole file) and hidden test; q2 lost rows; the parts built
+    # on it are judged against the whole log: q3's completeness and exact tests, q5's and q6's exact user
+    # sets; and the IOC reveal finds no AdministratorAccess grant in the first 50 rows (IndexError): q11
+    "mistake_q1_loads_head_50.ipynb": (_with(q1=0, q2=1.5, q3=1, q5=1.5, q6=0.5, q11=0), "ok"),
+    "mistake_q6_narrowed_list.ipynb": (_with(q6=0), "ok"),  # the public test now says so too
+    "mistake_q11_one_principal_of_three.ipynb": (_with(q11=3.5), "ok"),  # right, not complete
+    # NameError in part 3's cell, then in every cell that uses susp_iam (parts 5, 6 and 6b)
+    "errors_in_four_cells.ipynb": (_with(q3=0, q5=0, q6=0, q11=0), "ok"),
     # q7: 0.5 for a well-formed list from the table + 2.5 x coverage x precision, rounded down to 0.5
     "passes_all_q7_key_as_series.ipynb": (FULL, "ok"),  # the key's 11 IDs, any case and spacing, a repeat
     "mistake_q7_missing_technique.ipynb": (_with(q7=2.0), "ok"),  # 0.5 + 2.5 x 2/3 (1.67 -> 1.5)
@@ -65,10 +73,10 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "mistake_q7_lists_whole_table.ipynb": (_with(q7=1.5), "ok"),  # 0.5 + 2.5 x 22/42 (1.31 -> 1)
     "mistake_q7_lists_half_table.ipynb": (_with(q7=1.0), "ok"),  # 0.5 + 2.5 x 2/3 x 11/21 (0.87 -> 0.5)
     "no_answers.ipynb": (ZERO, "ok"),
-    "keeps_answers_system_exit_after.ipynb": (FULL, "ok (SystemExit in cell 18 ignored, as Jupyter does)"),
-    "keeps_answers_os_exit_after.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 18: kept answers up to cell 17"),
-    "keeps_answers_endless_loop_after.ipynb": (FULL, f"timed out in cell 18 after {TIMEOUT} s: kept answers up to cell 17"),
-    "keeps_answers_8gib_allocation_after.ipynb": (FULL, "memory limit exceeded in cell 18: kept answers up to cell 17"),
+    "keeps_answers_system_exit_after.ipynb": (FULL, "ok (SystemExit in cell 20 ignored, as Jupyter does)"),
+    "keeps_answers_os_exit_after.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 20: kept answers up to cell 19"),
+    "keeps_answers_endless_loop_after.ipynb": (FULL, f"timed out in cell 20 after {TIMEOUT} s: kept answers up to cell 19"),
+    "keeps_answers_8gib_allocation_after.ipynb": (FULL, "memory limit exceeded in cell 20: kept answers up to cell 19"),
     "keeps_answers_200mb_output.ipynb": (FULL, "ok (output past 1 MiB dropped (208666631 bytes))"),
     "hostile_loopback_connection.ipynb": (FULL, "ok"),
     "hostile_detached_processes.ipynb": (FULL, "ok"),
@@ -77,13 +85,13 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "hostile_persist_in_tmp.ipynb": (FULL, "ok"),
     "hostile_readonly_leftovers.ipynb": (FULL, "ok"),
     "passes_all_sees_no_leftovers.ipynb": (FULL, "ok"),
-    "keeps_answers_output_flood_after.ipynb": (FULL, "output limit exceeded in cell 18: kept answers up to cell 17"),
+    "keeps_answers_output_flood_after.ipynb": (FULL, "output limit exceeded in cell 20: kept answers up to cell 19"),
     "hostile_leave_secret_everywhere.ipynb": (FULL, "ok"),
     "passes_all_finds_no_secret.ipynb": (FULL, "ok"),
     "hostile_io_uring_socket.ipynb": (FULL, "ok"),
     "hostile_shared_memory_3gib.ipynb": (FULL, "ok"),
     # The record it forged is read as numbers only: none of its text reaches the status.
-    "hostile_forged_progress_status.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 1: kept answers up to cell 17"),
+    "hostile_forged_progress_status.ipynb": (FULL, "kernel exited (os._exit(0)) in cell 1: kept answers up to cell 19"),
     "wrong_answers_plain.ipynb": (WRONG, "ok"),
     "wrong_answers_patched_pandas_numpy_otter.ipynb": (WRONG, "ok"),
     "wrong_answers_search_disk_for_answers.ipynb": (WRONG, "ok"),
@@ -93,7 +101,7 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "bad_nbformat3.ipynb": (ZERO, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
     "bad_zip_no_notebook.zip": (ZERO, "invalid zip: no notebook (.ipynb) inside"),
     "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
-    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125833785 bytes (limit 104857600)"),
+    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125835361 bytes (limit 104857600)"),
     "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
     "duplicate_a/same_name.ipynb": (FULL, "ok"),  # the same name in two folders: each graded under its own id
     "duplicate_b/same_name.ipynb": (WRONG, "ok"),
@@ -196,8 +204,8 @@ def test_exact_outcome(graded, name):
     got = {q: float(row[q]) for q in QS}
     assert got == {q: float(v) for q, v in points.items()}
     assert float(row["total_points_earned"]) == sum(points.values())
-    # q1-q7 are possible (13 points); q8 has no hand score here; q9-q10 are extra credit
-    assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 13, abs=1e-4)
+    # q1-q7 and q11 are possible (17 points); q8 has no hand score here; q9-q10 are extra credit
+    assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 17, abs=1e-4)
     assert row["grading_status"] == status
     assert float(row["runtime_s"]) >= 0
 
@@ -212,7 +220,7 @@ def test_results_json_per_submission(graded):
     assert set(rec) >= {"file", "name", "status", "runtime_s", "cells_run", "questions", "tests",
                         "submission_sha256", "autograder_sha256"}
     assert rec["questions"]["q7"] == {"points": 3.0, "max_points": 3.0}
-    assert rec["cells_run"] == 17
+    assert rec["cells_run"] == 19
     hidden = [t for t in rec["tests"] if t["hidden"] and t["question"] not in ("q9", "q10")]
     assert hidden and all(t["passed"] for t in hidden)
     bad = json.loads((results / "bad_not_json.json").read_text())
@@ -371,12 +379,33 @@ def test_output_flood_stays_in_the_sandbox(sequence):
     # The host side saw at most one snapshot and a progress record per submission, never the flood.
     assert sequence["peak"] < 16 * 1024 * 1024, sequence["peak"]
     assert _tree_bytes(sequence["out"]) < OUTBOX_CAP
-    # Only the real snapshot (cell 17) came out, and only the manifest and the files it names:
+    # Only the real snapshot (cell 19) came out, and only the manifest and the files it names:
     # not the forged later ones, not the extra file planted in the real one.
     kept = sequence["out"] / "snapshots" / "keeps_answers_output_flood_after"
     manifest = json.loads((kept / "manifest.json").read_text())
-    assert manifest["cell"] == 17
+    assert manifest["cell"] == 19
     named = {e["file"] for e in manifest["variables"].values() if e.get("file")}
     assert {p.name for p in kept.iterdir()} == named | {"manifest.json"}
     assert not any(p.is_symlink() for p in kept.iterdir())
     assert load_snapshot(kept)["mitre_techniques"] == ["T1078", "T1098", "T1530"]
+
+
+def test_feedback_tells_the_truth_about_errors_and_the_score(graded):
+    """From the real grading output: cells that raised are named (otter's own cells, which cannot find
+    their notebook where the grader runs them, are not), and the score reads out of the total."""
+    from ctlab.report.config import FeedbackConfig
+    from ctlab.report.feedback import build_feedback
+    from ctlab.report.inputs import load_submissions, max_points_by_question
+
+    subs = {s.file.removeprefix("tests/submissions/corpus/"): s for s in load_submissions(graded["out"])}
+    maxima = max_points_by_question(list(subs.values()))
+    fb = build_feedback(subs["errors_in_four_cells.ipynb"], maxima, FeedbackConfig())
+    assert fb.status_text == (
+        "Your notebook ran to the end, but 4 cells raised errors (code cells, counted from the top): "
+        "cell 7 NameError: name 'suspicious' is not defined; cell 11 NameError: name 'susp_iam' is not defined; "
+        "cell 13 NameError: name 'susp_iam' is not defined; cell 15 NameError: name 'susp_iam' is not defined. "
+        "An answer such a cell should have set was graded as it stood after the earlier cells.")
+    assert fb.score_text == "Score: 8 of 20 points (+0 extra credit; q8 pending hand grading)."
+    full = build_feedback(subs["passes_all_with_stretch.ipynb"], maxima, FeedbackConfig())
+    assert full.status_text == "Your notebook ran from top to bottom and every answer was graded."
+    assert full.score_text == "Score: 17 of 20 points (+2 extra credit; q8 pending hand grading)."

@@ -29,10 +29,10 @@ from ctlab.grading.trusted import Phase2Result, TrustedGrader, status_with
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "submissions" / "hostile_answers"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0, "q11": 4}
 TIMEOUT = 20
-UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10"
+UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10, q11"
 FIRST_TWO = {**{q: 0 for q in QS}, "q1": 1, "q2": 2}
 
 
@@ -61,7 +61,7 @@ def reveal_snapshot(pristine, tmp_path_factory) -> Path:
     cwd = os.getcwd()
     os.chdir(pristine)
     try:
-        for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7"):
+        for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11"):
             exec(REVEAL[q], ns)
     finally:
         os.chdir(cwd)
@@ -95,7 +95,7 @@ def test_tests_that_overrun_cost_only_that_snapshot(tmp_path, pristine, reveal_s
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
         assert time.monotonic() - t0 < 15
         why = "the tests took longer than 4 s in q3"
-        assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10"])
+        assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"])
         assert _points(tested) == {q: 0 for q in QS}
         assert [t["name"] for t in _untested_records(tested, why)] == [f"{q} (not tested)" for q in tested.untested]
         assert grader.proc.pid != first  # a fresh process for the next submission
@@ -111,7 +111,7 @@ def test_tests_that_run_out_of_memory_cost_only_that_snapshot(tmp_path, pristine
     try:
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
         assert tested.failure == "the tests ran out of memory (limit 256 MB) in q3"
-        assert tested.untested == ["q3", "q4", "q5", "q6", "q7", "q9", "q10"]
+        assert tested.untested == ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
         big = tmp_path / "big"
         snapshot.write_snapshot({"cloud_iam_df": pd.DataFrame({"a": np.zeros(14_000_000)})}, ["cloud_iam_df"], big, 1)
         tested = grader.grade(str(big))
@@ -155,7 +155,7 @@ def test_the_status_says_what_was_not_tested():
 SAVE = "'{var}' could not be saved: {why}"
 MULTIINDEX = ("MultiIndex columns are not supported; flatten them, "
               "for example df.columns = ['_'.join(map(str, c)) for c in df.columns]")
-FORGED_END = "kernel exited (os._exit(0)) in cell 19: kept answers up to cell 19"
+FORGED_END = "kernel exited (os._exit(0)) in cell 21: kept answers up to cell 21"
 
 # file -> (points, status, {test name: exact message (or its start, ending in "…")})
 EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
@@ -168,22 +168,22 @@ EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
     "refused_too_large_susp_api.ipynb": (_with(q4=0), "ok", {
         "q4 - 1": "❌ Test case failed: " + SAVE.format(var="susp_api", why="it is too large to save")}),
     "saved_as_text_nested_columns_series_of_dicts.ipynb": (_with(q6=0), "ok", {
-        "q6 - 1": "❌ Test case failed\nError at line 46 in test q6:\n      assert not extra, f'susp_users names "
+        "q6 - 1": "❌ Test case failed\nError at line 61 in test q6:\n      assert not extra, f'susp_users names "
                   "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names 18 users "
                   "who have no row in susp_iam"}),
     "saved_as_text_unusual_dtypes.ipynb": (FULL, "ok", {}),
     "saved_odd_column_labels.ipynb": (FULL, "ok", {}),
     "saved_multiindex_index_subclassed_frames.ipynb": (FULL, "ok", {}),
     "zero_width_and_empty_answers.ipynb": (_with(q3=0, q4=0, q5=1.5, q6=0.5, q7=0), "ok", {
-        "q3 - 1": "❌ Test case failed\nError at line 34 in test q3:\n      rows_of(susp_iam, 'susp_iam', "
+        "q3 - 1": "❌ Test case failed\nError at line 46 in test q3:\n      rows_of(susp_iam, 'susp_iam', "
                   "'cloud_iam')\nAssertionError: susp_iam has no event_id column",
-        "q4 - 1": "❌ Test case failed\nError at line 34 in test q4:\n      rows_of(susp_api, 'susp_api', "
+        "q4 - 1": "❌ Test case failed\nError at line 46 in test q4:\n      rows_of(susp_api, 'susp_api', "
                   "'cloud_api')\nAssertionError: susp_api is empty"}),
     # The reveal answer plus one huge made-up ID: the public test fails (its message cut) and
     # precision drops to 3/4 (2.5 x 0.75 = 1.88, rounded down to 1.5).
     "huge_string_answer_message_cut.ipynb": (_with(q7=1.5), "ok", {
-        "q7 - 1": "❌ Test case failed\nError at line 32 in test q7:\n      ids = technique_ids(mitre_techniques, "
-                  "strict=True)\nAssertionError: T1111…"}),
+        "q7 - 1": "❌ Test case failed\nError at line 40 in test q7:\n      technique_ids(mitre_techniques, "
+                  "strict=True)\nAssertionError: mitre_techniques holds \"T1111…"}),
     "forged_colliding_hashes_refused.ipynb": (_with(q7=0), FORGED_END, {
         "q7 - 1": "❌ Test case failed: 'mitre_techniques' could not be loaded (SnapshotError: 200000 values "
                   "of a set or dict share one hash)"}),

@@ -72,8 +72,8 @@ FILE_ROWS: dict[str, tuple[dict, str]] = {
     "bad_zip_bad_local_header.zip": (ZERO, _zip_status(NB, ": bad local file header")),
     "bad_zip_bad_crc.zip": (ZERO, _zip_status(NB, ": bad CRC-32 (the data is damaged)")),
     "bad_zip_bomb_notebook_past_cap.zip": (ZERO, f"unsafe zip: '{NB}' expands to {CAP + 1024 * 1024} bytes (limit {CAP})"),
-    "bad_zip_bomb_lying_header.zip": (ZERO, f"unsafe zip: '{NB}' expands past {CAP} bytes (its header says 4665)"),
-    "bad_zip_lying_header_size.zip": (ZERO, f"unsafe zip: '{NB}' expands to 4665 bytes, not the 1000 its header says"),
+    "bad_zip_bomb_lying_header.zip": (ZERO, f"unsafe zip: '{NB}' expands past {CAP} bytes (its header says 6241)"),
+    "bad_zip_lying_header_size.zip": (ZERO, f"unsafe zip: '{NB}' expands to 6241 bytes, not the 1000 its header says"),
     "bad_zip_nested_zip.zip": (ZERO, "invalid zip: no notebook inside, only another zip ('scenario03b-export.zip'); "
                                      "zips inside zips are not opened"),
     "bad_zip_truncated.zip": (ZERO, "invalid zip: not a zip file"),

@@ -212,3 +212,54 @@ def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
     assert changed.unchanged is False and (out / "report.md").read_text() != "marker"
     (out / "feedback" / first.feedback_files[0].name).unlink()  # a missing output is written again
     assert write_reports(out=out, root=ROOT).unchanged is False
+
+
+# ------------------------------------------------------------------ feedback in words, no grading
+
+def _sub(points: dict, *, errors=(), status="ok"):
+    from ctlab.contract import POINTS
+    from ctlab.report.inputs import Submission, TestOutcome
+
+    tests = [TestOutcome(name=f"{q} - 1", question=q, points=p, max_points=POINTS[q], hidden=True, passed=p == POINTS[q],
+                         message="") for q, p in points.items() if q != "q8"]
+    return Submission(file="s1.ipynb", name="s1", status=status, runtime_s=1.0, points=dict(points),
+                      max_points={q: float(POINTS[q]) for q in points if q != "q8"}, total=sum(points.values()),
+                      percent=None, tests=tests, has_results=True, cell_errors=list(errors))
+
+
+def _fb(sub):
+    from ctlab.contract import POINTS
+    from ctlab.report.config import FeedbackConfig
+    from ctlab.report.feedback import build_feedback, render_markdown
+
+    maxima = {q: float(p) for q, p in POINTS.items()}
+    return render_markdown(build_feedback(sub, maxima, FeedbackConfig()))
+
+
+FULL_REGULAR = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q11": 4}
+
+
+def test_feedback_score_reads_out_of_the_total_with_extra_credit_and_pending_hand_grading():
+    md = _fb(_sub({**FULL_REGULAR, "q3": 1.5, "q8": 0, "q9": 1, "q10": 0}))
+    assert "Score: 16.5 of 20 points (+1 extra credit; q8 pending hand grading).\n" in md
+    assert "| q8 | 8 | pending / 3 | graded by hand |\n" in md
+    assert "| q9 | 9 | 1 / 1 | extra credit |\n" in md
+    assert "| q11 | 6b | 4 / 4 |  |\n" in md
+    md = _fb(_sub({**FULL_REGULAR, "q8": 2.5, "q9": 0.5, "q10": 1}))
+    assert "Score: 19.5 of 20 points (+1.5 extra credit).\n" in md
+
+
+def test_feedback_tells_which_cells_raised_errors():
+    errors = [(1, "FileNotFoundError: [Errno 2] No such file or directory: 'scenario03b.ipynb'"),
+              (4, "NameError: name 'grader' is not defined"),  # otter's own cells: not the student's errors
+              (5, "NameError: name 'susp_iam' is not defined"), (7, "KeyError: 'user'"),
+              (9, "NameError: name 'actors' is not defined")]
+    md = _fb(_sub({"q1": 1, "q3": 0}, errors=errors))
+    assert ("Your notebook ran to the end, but 3 cells raised errors (code cells, counted from the top): "
+            "cell 5 NameError: name 'susp_iam' is not defined; cell 7 KeyError: 'user'; "
+            "cell 9 NameError: name 'actors' is not defined.") in md
+    assert "every answer was graded" not in md
+    assert "Your notebook ran from top to bottom and every answer was graded." in _fb(_sub({"q1": 1}))
+    assert "Your notebook ran from top to bottom and every answer was graded." in _fb(_sub({"q1": 1}, errors=errors[:2]))
+    many = _fb(_sub({"q1": 1}, errors=[(i, "ValueError: x") for i in range(1, 8)]))
+    assert "7 cells raised errors" in many and "cell 5 ValueError: x; and 2 more." in many

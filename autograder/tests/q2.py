@@ -9,7 +9,13 @@ points = 2
 def test_q2_utc(cloud_iam_df, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def utc_times(df, var):
+        given(df, var)
         assert isinstance(df, pd.DataFrame) and 'timestamp' in df.columns, f'{var} should be a DataFrame with a timestamp column'
         ts = df['timestamp']
         assert pd.api.types.is_datetime64_any_dtype(ts), f"{var}['timestamp'] is not parsed to datetimes yet (its dtype is {ts.dtype})"
@@ -24,13 +30,25 @@ def test_q2_utc(cloud_iam_df, cloud_api_df):
 def test_q2_rows_kept(cloud_iam_df, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -67,13 +85,25 @@ def test_q2_hour(cloud_iam_df, cloud_api_df):
 def test_q2_instants(cloud_iam_df, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -81,6 +111,7 @@ def test_q2_instants(cloud_iam_df, cloud_api_df):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def utc_times(df, var):
+        given(df, var)
         assert isinstance(df, pd.DataFrame) and 'timestamp' in df.columns, f'{var} should be a DataFrame with a timestamp column'
         ts = df['timestamp']
         assert pd.api.types.is_datetime64_any_dtype(ts), f"{var}['timestamp'] is not parsed to datetimes yet (its dtype is {ts.dtype})"

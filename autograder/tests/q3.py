@@ -9,13 +9,25 @@ points = 2
 def test_q3_rows(susp_iam):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -37,13 +49,25 @@ def test_q3_rows(susp_iam):
 def test_q3_no_extra(susp_iam):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -68,15 +92,35 @@ def test_q3_no_extra(susp_iam):
 def test_q3_none_missing(susp_iam, cloud_iam_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
+
+    def whole_log(df, var, name):
+        rows = rows_of(df, var, name)
+        ref = log(name)
+        absent = ref[~ref['event_id'].isin(set(rows['event_id']))]
+        lost = int(pd.to_datetime(absent['timestamp'], utc=True, errors='coerce', format='ISO8601').notna().sum())
+        assert lost == 0, f'{var} holds {len(rows)} of the {len(ref)} rows of data/{name}.csv: load the whole file in part 1 (no .head(), nrows or filter); the answers are graded against all of it'
+        return rows
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -92,7 +136,7 @@ def test_q3_none_missing(susp_iam, cloud_iam_df):
         return ref[ref['event_id'].isin(set(have))]
     names = ['CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice']
     have = set(rows_of(susp_iam, 'susp_iam', 'cloud_iam')['event_id'])
-    iam = rows_of(cloud_iam_df, 'cloud_iam_df', 'cloud_iam')
+    iam = whole_log(cloud_iam_df, 'cloud_iam_df', 'cloud_iam')
     missing = iam[iam['event_name'].isin(names) & ~iam['event_id'].isin(have)]
     assert len(missing) == 0, f"susp_iam lacks {len(missing)} rows of cloud_iam_df whose event_name is {' or '.join(sorted(set(missing['event_name'])))}"
 
@@ -100,13 +144,25 @@ def test_q3_none_missing(susp_iam, cloud_iam_df):
 def test_q3_exact(susp_iam, cloud_iam_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 

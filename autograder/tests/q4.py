@@ -9,13 +9,25 @@ points = 2
 def test_q4_rows(susp_api):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -37,13 +49,25 @@ def test_q4_rows(susp_api):
 def test_q4_no_extra(susp_api):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -73,15 +97,35 @@ def test_q4_no_extra(susp_api):
 def test_q4_none_missing(susp_api, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
+
+    def whole_log(df, var, name):
+        rows = rows_of(df, var, name)
+        ref = log(name)
+        absent = ref[~ref['event_id'].isin(set(rows['event_id']))]
+        lost = int(pd.to_datetime(absent['timestamp'], utc=True, errors='coerce', format='ISO8601').notna().sum())
+        assert lost == 0, f'{var} holds {len(rows)} of the {len(ref)} rows of data/{name}.csv: load the whole file in part 1 (no .head(), nrows or filter); the answers are graded against all of it'
+        return rows
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -99,7 +143,7 @@ def test_q4_none_missing(susp_api, cloud_api_df):
     def wanted(s):
         return s.str.startswith('List') | s.str.startswith('Describe') | (s == 'GetObject')
     have = set(rows_of(susp_api, 'susp_api', 'cloud_api')['event_id'])
-    api = rows_of(cloud_api_df, 'cloud_api_df', 'cloud_api')
+    api = whole_log(cloud_api_df, 'cloud_api_df', 'cloud_api')
     missing = api[wanted(api['event_name']) & ~api['event_id'].isin(have)]
     kinds = sorted({'List*' if n.startswith('List') else 'Describe*' if n.startswith('Describe') else n for n in missing['event_name']})
     assert len(missing) == 0, f"susp_api lacks {len(missing)} rows of cloud_api_df ({', '.join(kinds)})"
@@ -108,13 +152,25 @@ def test_q4_none_missing(susp_api, cloud_api_df):
 def test_q4_exact(susp_api, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 

@@ -9,13 +9,25 @@ points = 2
 def test_q5_actors(actors, susp_iam):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -23,7 +35,10 @@ def test_q5_actors(actors, susp_iam):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -51,13 +66,25 @@ def test_q5_actors(actors, susp_iam):
 def test_q5_related_rows(related_api, actors):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -65,7 +92,10 @@ def test_q5_related_rows(related_api, actors):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -95,21 +125,44 @@ def test_q5_related_rows(related_api, actors):
 def test_q5_related_complete(related_api, actors, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
+
+    def whole_log(df, var, name):
+        rows = rows_of(df, var, name)
+        ref = log(name)
+        absent = ref[~ref['event_id'].isin(set(rows['event_id']))]
+        lost = int(pd.to_datetime(absent['timestamp'], utc=True, errors='coerce', format='ISO8601').notna().sum())
+        assert lost == 0, f'{var} holds {len(rows)} of the {len(ref)} rows of data/{name}.csv: load the whole file in part 1 (no .head(), nrows or filter); the answers are graded against all of it'
+        return rows
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -127,7 +180,7 @@ def test_q5_related_complete(related_api, actors, cloud_api_df):
         return ref[ref['event_id'].isin(set(have))]
     users = set(strings(actors, 'actors'))
     have = set(ids_of(related_api, 'related_api'))
-    api = rows_of(cloud_api_df, 'cloud_api_df', 'cloud_api')
+    api = whole_log(cloud_api_df, 'cloud_api_df', 'cloud_api')
     missing = api[api['user'].isin(users) & ~api['event_id'].isin(have)]
     assert len(missing) == 0, f'related_api lacks {len(missing)} rows of cloud_api_df whose user is in actors'
 
@@ -135,13 +188,25 @@ def test_q5_related_complete(related_api, actors, cloud_api_df):
 def test_q5_exact(actors, related_api, cloud_iam_df, cloud_api_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -149,7 +214,10 @@ def test_q5_exact(actors, related_api, cloud_iam_df, cloud_api_df):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]

@@ -9,13 +9,25 @@ points = 1
 def test_q6_users(susp_users, susp_iam):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -23,7 +35,10 @@ def test_q6_users(susp_users, susp_iam):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]
@@ -41,21 +56,35 @@ def test_q6_users(susp_users, susp_iam):
         return ref[ref['event_id'].isin(set(have))]
     got = set(strings(susp_users, 'susp_users'))
     assert got, 'susp_users is empty'
-    users = set(rows_of(susp_iam, 'susp_iam', 'cloud_iam')['user'])
+    users = set(rows_of(susp_iam, 'susp_iam', 'cloud_iam')['user']) - {''}
     extra = got - users
     assert not extra, f'susp_users names {len(extra)} users who have no row in susp_iam'
+    lacking = users - got
+    assert not lacking, f"susp_users lacks {len(lacking)} of the {len(users)} users of susp_iam: list every user behind the suspicious IAM events (narrowing them down to the intruder is the IOC question's job)"
 
 @test_case(points=0.5, hidden=True)
 def test_q6_exact(susp_users, cloud_iam_df):
     import pandas as pd
 
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+
     def ids_of(df, var):
+        given(df, var)
+        if isinstance(df, pd.Series):
+            if pd.api.types.is_bool_dtype(df.dtype):
+                raise AssertionError(f'{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]')
+            raise AssertionError(f'{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column')
         assert isinstance(df, pd.DataFrame), f'{var} should be a pandas DataFrame, not {type(df).__name__}'
         if 'event_id' in df.columns:
             col = df['event_id']
         elif 'event_id' in df.index.names:
             col = df.index.get_level_values('event_id')
         else:
+            merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
+            assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
         return [str(v) for v in col]
 
@@ -63,7 +92,10 @@ def test_q6_exact(susp_users, cloud_iam_df):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
 
     def strings(x, var):
-        if isinstance(x, (str, bytes, dict, pd.DataFrame)) or not hasattr(x, '__iter__'):
+        given(x, var)
+        if isinstance(x, pd.DataFrame):
+            raise AssertionError(f"{var} is a DataFrame: put the values in a list, for example frame['user'].unique().tolist()")
+        if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__iter__'):
             raise AssertionError(f'{var} should be a list (or tuple, set, array, Series), not {type(x).__name__}')
         vals = [v for v in list(x) if not (v is None or (isinstance(v, float) and v != v))]
         bad = [v for v in vals if not isinstance(v, str)]

@@ -9,8 +9,15 @@ points = 1
 def test_q9_format(compromised_user, attacker_ip):
     import pandas as pd
     import ipaddress
-    assert isinstance(compromised_user, str) and compromised_user.strip(), 'compromised_user should be a user name (a non-empty string)'
-    assert isinstance(attacker_ip, str), 'attacker_ip should be a string'
+
+    def given(x, var):
+        assert x is not None, f'{var} is not defined (or is None): run the cell that sets it'
+        assert x is not Ellipsis, f'{var} is still ...: replace the ... with your answer'
+        return x
+    given(compromised_user, 'compromised_user')
+    given(attacker_ip, 'attacker_ip')
+    assert isinstance(compromised_user, str) and compromised_user.strip(), f'compromised_user should be a user name (a non-empty string), not {type(compromised_user).__name__}'
+    assert isinstance(attacker_ip, str), f'attacker_ip should be a string, not {type(attacker_ip).__name__}'
     try:
         ipaddress.ip_address(attacker_ip.strip())
     except ValueError:
@@ -19,15 +26,21 @@ def test_q9_format(compromised_user, attacker_ip):
 @test_case(points=0.5, hidden=True)
 def test_q9_user(compromised_user):
     import pandas as pd
-    assert isinstance(compromised_user, str) and compromised_user.strip() == 'd.whitfield', 'compromised_user is not the compromised principal'
+
+    def answer_key():
+        return {'attacker_ips': ['203.0.113.112', '203.0.113.47'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAPJLAV3YUPLPZ5QCU', 'AKIAYIPD47KASDCJ2X2J', 'ASIAT7XO55LOAEJCIYQ5']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/maint', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-southeast-1']}, 'source_ips': {'accepted': [], 'required': ['203.0.113.112', '203.0.113.47']}}, 'minutes_to_exfil': 10.65}
+    assert isinstance(compromised_user, str) and compromised_user.strip() == answer_key()['compromised_user'], 'compromised_user is not the compromised principal'
 
 @test_case(points=0.5, hidden=True)
 def test_q9_ip(attacker_ip):
     import pandas as pd
     import ipaddress
+
+    def answer_key():
+        return {'attacker_ips': ['203.0.113.112', '203.0.113.47'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAPJLAV3YUPLPZ5QCU', 'AKIAYIPD47KASDCJ2X2J', 'ASIAT7XO55LOAEJCIYQ5']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/maint', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-southeast-1']}, 'source_ips': {'accepted': [], 'required': ['203.0.113.112', '203.0.113.47']}}, 'minutes_to_exfil': 10.65}
     try:
         ip = ipaddress.ip_address(str(attacker_ip).strip())
     except ValueError:
         raise AssertionError('attacker_ip is not an IP address') from None
-    assert ip in {ipaddress.ip_address(a) for a in ['203.0.113.112', '203.0.113.47']}, 'attacker_ip is not an address the intruder worked from'
+    assert ip in {ipaddress.ip_address(a) for a in answer_key()['attacker_ips']}, 'attacker_ip is not an address the intruder worked from'
 

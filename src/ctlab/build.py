@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 
 from ctlab import atomic, handout, sources
+from ctlab.answer_key import hidden_key
 from ctlab.errors import CtlabError
 from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import (
@@ -43,6 +44,7 @@ from ctlab.notebooks import (
     help_notebook,
     inline_checks,
     load_checks,
+    with_answer_key,
     load_hints,
     normalize,
     submission_cells,
@@ -128,7 +130,9 @@ def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[st
         questions[q]["tests"] = [
             {"name": tc.name, "points": tc.points, "hidden": tc.hidden} for tc in tf.test_cases
         ]
-    return questions
+    from ctlab.contract import question_order
+
+    return {q: questions[q] for q in question_order(questions)}  # gradebook order, not notebook order
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
@@ -156,7 +160,7 @@ def expanded_master(*, root: Path) -> nbformat.NotebookNode:
     root = Path(root).resolve()
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
-    checks = load_checks(_require(root / CHECKS))
+    checks = with_answer_key(load_checks(_require(root / CHECKS)), hidden_key(data=root / "data"))
     source = str(root / MASTER)
     return inline_checks(expand_hint_markers(master, hints, source=source), checks, source=source)
 
@@ -166,9 +170,9 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
     root = Path(root).resolve()
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
+    data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
     expanded = expanded_master(root=root)
     rubric = _require(root / RUBRIC).read_bytes()
-    data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
     pyproject = root / "pyproject.toml"
     config = _assignment_config(master)
     handout.check_master_requirements(config.get("requirements", []), handout.project_pins(pyproject), where=str(MASTER))

@@ -14,10 +14,12 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "q8": ("triage_summary",),
     "q9": ("compromised_user", "attacker_ip"),
     "q10": ("minutes_to_exfil",),
+    "q11": ("iocs",),
 }
 
 POINTS: dict[str, float] = {
     "q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1,
+    "q11": 4,
 }
 
 STRETCH_QUESTIONS: frozenset[str] = frozenset({"q9", "q10"})
@@ -30,7 +32,7 @@ ANSWER_VARIABLES: tuple[str, ...] = tuple(
 
 
 def question_order(names) -> list[str]:
-    """Question names in gradebook order: q1, q2, ..., q10 (not q1, q10, q2), others last."""
+    """Question names in gradebook order: q1, q2, ..., q10, q11 (not q1, q10, q11, q2), others last."""
     def key(q: str) -> tuple[int, str]:
         digits = q[1:] if q.startswith("q") else ""
         return (int(digits), q) if digits.isdigit() else (10**6, q)

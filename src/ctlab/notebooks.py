@@ -46,11 +46,17 @@ def load_hints(path: Path) -> dict[str, Any]:
     numbers = [s.get("number") for s in data["sections"]]
     if numbers != list(range(1, 9)):
         raise CtlabError(f"{path}: expected sections numbered 1 to 8, found {numbers}")
-    for entry in data["sections"] + data.get("stretch", []):
+    extra = data.get("extra_sections", [])
+    if not isinstance(extra, list) or not all(isinstance(e, dict) for e in extra):
+        raise CtlabError(f"{path}: 'extra_sections' should be a list of sections")
+    for entry in extra:
+        if entry.get("after") not in numbers or not str(entry.get("number", "")).strip():
+            raise CtlabError(f"{path}: extra section {entry.get('number')} needs a 'number' and an 'after' of 1 to 8")
+    for entry in data["sections"] + extra + data.get("stretch", []):
         for key in ("question", "hint1", "hint2"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise CtlabError(f"{path}: entry {entry.get('question') or entry.get('number')} lacks '{key}'")
-    for entry in data["sections"]:
+    for entry in data["sections"] + extra:
         for key in ("title", "goal", "reveal"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise CtlabError(f"{path}: section {entry['number']} lacks '{key}'")
@@ -58,7 +64,7 @@ def load_hints(path: Path) -> dict[str, Any]:
 
 
 def _by_question(hints: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {e["question"]: e for e in hints["sections"] + hints.get("stretch", [])}
+    return {e["question"]: e for e in hints["sections"] + hints.get("extra_sections", []) + hints.get("stretch", [])}
 
 
 def help_link(number: int) -> str:
@@ -104,7 +110,8 @@ def expand_hint_markers(nb: nbformat.NotebookNode, hints: dict[str, Any], *, sou
 
 
 def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
-    """The help notebook: intro, a setup cell, then per section its goal and three collapsed levels."""
+    """The help notebook: intro, a setup cell, then a section per part (1-8 and the extra sections, each
+    after the part it continues): its goal and three collapsed levels (two hints and a reveal)."""
     v4 = nbformat.v4
     cells = [
         v4.new_markdown_cell(
@@ -118,7 +125,9 @@ def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
         cells.append(v4.new_markdown_cell(f"### {title}", id=f"help-{n}-{key}", metadata={HEADING_COLLAPSED: True}))
         cells.extend(body)
 
-    for s in hints["sections"]:
+    extra = hints.get("extra_sections", [])
+    ordered = [x for s in hints["sections"] for x in [s, *(e for e in extra if e["after"] == s["number"])]]
+    for s in ordered:
         n = s["number"]
         cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", id=f"help-{n}"))
         level(n, "hint1", "First hint", [v4.new_markdown_cell(s["hint1"].strip(), id=f"help-{n}-hint1-text")])
@@ -294,6 +303,18 @@ def load_checks(path: Path) -> Checks:
         calls[name] = frozenset(used & set(code))
         uses[name] = frozenset(used & set(imports))
     return Checks(path=str(path), code=code, calls=calls, imports=imports, uses=uses)
+
+
+def with_answer_key(checks: Checks, key: dict) -> Checks:
+    """`checks` with the body of its `answer_key()` replaced by `return <key>` (plain literals only)."""
+    import dataclasses
+    import pprint
+
+    if "answer_key" not in checks.code:
+        return checks
+    body = pprint.pformat(key, width=100, sort_dicts=True).splitlines()
+    lines = ["def answer_key():", "    return " + body[0], *("           " + l for l in body[1:])]
+    return dataclasses.replace(checks, code={**checks.code, "answer_key": lines})
 
 
 def find_test_cells(nb: nbformat.NotebookNode) -> list[int]:

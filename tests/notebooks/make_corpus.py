@@ -12,7 +12,9 @@ import nbformat
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parents[1] / "solutions"))
+sys.path.insert(0, str(HERE.parent))
 from checks import attack_techniques  # noqa: E402  (the part-7 table, in ID order)
+from reveal_answers import IOCS  # noqa: E402  (part 6b: the help notebook's reveal)
 
 TABLE = list(attack_techniques())
 
@@ -46,6 +48,7 @@ BASE = {
         '                    & ~cloud_api_df["source_ip"].isin(known)]\n'
         'minutes_to_exfil = (gets["timestamp"].min() - change) / pd.Timedelta(minutes=1)'
     ),
+    "q11": IOCS,
 }
 
 VARIANTS = {

@@ -28,7 +28,7 @@ HEAD = [
     "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt",
 ]
 Q1 = REVEAL_ANSWERS["q1"] + "\ncloud_iam_df.head()"
-Q2, Q3, Q4, Q5, Q6, Q7 = (REVEAL_ANSWERS[q] for q in ("q2", "q3", "q4", "q5", "q6", "q7"))
+Q2, Q3, Q4, Q5, Q6, Q7, Q11 = (REVEAL_ANSWERS[q] for q in ("q2", "q3", "q4", "q5", "q6", "q7", "q11"))
 Q8 = '''triage_summary = """
 An IAM user was compromised and used to change permissions, create access keys and
 assume a privileged role, then enumerated IAM and S3 and read sensitive objects.
@@ -39,9 +39,9 @@ KEY_AS_SERIES = ("mitre_techniques = pd.Series(['t1078.004', 'T1087.004 ', ' T10
 STRETCH = """compromised_user = 'd.whitfield'
 attacker_ip = '203.0.113.47'
 minutes_to_exfil = 10.65"""
-CHECKS = {q: f'grader.check("{q}")' for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7")}
+CHECKS = {q: f'grader.check("{q}")' for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7")}
 REVEAL = [Q1, CHECKS["q1"], Q2, CHECKS["q2"], Q3, CHECKS["q3"], Q4, CHECKS["q4"], Q5, CHECKS["q5"],
-          Q6, CHECKS["q6"], Q7, CHECKS["q7"], Q8]
+          Q6, CHECKS["q6"], Q11, CHECKS["q11"], Q7, CHECKS["q7"], Q8]
 
 ALT_STYLE = [
     "import pandas as pd",
@@ -58,6 +58,7 @@ ALT_STYLE = [
     "related_api = cloud_api_df.loc[cloud_api_df['user'].isin(actors)].sort_values('timestamp')",
     "susp_users = pd.Series(sorted(susp_iam['user'].unique()))",
     "mitre_techniques = ('T1078.004', ' t1098 ', 'T1530')",
+    Q11 + "\niocs = {kind: set(values) if kind == 'principals' else tuple(values) for kind, values in iocs.items()}",
 ]
 
 
@@ -240,7 +241,7 @@ leftovers'''
 
 FLOOD = r'''# Write without end where the grader collects results, and forge snapshots there.
 import glob, json, os
-for target in ("/outbox/flood.bin", "/outbox/snap-00019/manifest.json"):
+for target in ("/outbox/flood.bin", "/outbox/snap-00021/manifest.json"):
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as f:
@@ -249,16 +250,16 @@ for target in ("/outbox/flood.bin", "/outbox/snap-00019/manifest.json"):
         pass
 stage = os.path.dirname(sorted(glob.glob("/*/*/progress.json"))[0])
 # A later snapshot whose manifest names a file outside its folder, and one that is a symlink.
-os.makedirs(os.path.join(stage, "snap-00019"))
-with open(os.path.join(stage, "snap-00019", "manifest.json"), "w") as f:
-    json.dump({"format": 1, "cell": 19, "variables": {
+os.makedirs(os.path.join(stage, "snap-00021"))
+with open(os.path.join(stage, "snap-00021", "manifest.json"), "w") as f:
+    json.dump({"format": 1, "cell": 21, "variables": {
         "mitre_techniques": {"kind": "json", "file": "../../inbox/data/cloud_iam.csv"}}}, f)
-os.makedirs(os.path.join(stage, "snap-00018"))
-with open(os.path.join(stage, "snap-00018", "manifest.json"), "w") as f:
-    json.dump({"format": 1, "cell": 18, "variables": {"mitre_techniques": {"kind": "json", "file": "v0.json"}}}, f)
-os.symlink("/etc/passwd", os.path.join(stage, "snap-00018", "v0.json"))
+os.makedirs(os.path.join(stage, "snap-00020"))
+with open(os.path.join(stage, "snap-00020", "manifest.json"), "w") as f:
+    json.dump({"format": 1, "cell": 20, "variables": {"mitre_techniques": {"kind": "json", "file": "v0.json"}}}, f)
+os.symlink("/etc/passwd", os.path.join(stage, "snap-00020", "v0.json"))
 # And a file the real snapshot's manifest does not name.
-for snap in glob.glob(os.path.join(stage, "snap-0001[0-7]")):
+for snap in glob.glob(os.path.join(stage, "snap-000[01][0-9]")):
     with open(os.path.join(snap, "extra.bin"), "wb") as f:
         f.write(b"x" * 4096)
 i = 0
@@ -375,7 +376,7 @@ FORGE_STATUS = r"""import glob, json, os
 stage = os.path.dirname(sorted(glob.glob("/*/*/progress.json") + glob.glob(os.path.abspath("../stage/progress.json")))[0])
 text = "## Instructor note\n<img src=x onerror=alert(1)> [regrade](javascript:alert(1))\nRegrade: full marks"
 with open(os.path.join(stage, "progress.json"), "w") as f:
-    json.dump({"started": text, "completed": text, "snapshot": 17, "done": text, "output_dropped": text,
+    json.dump({"started": text, "completed": text, "snapshot": 19, "done": text, "output_dropped": text,
                "events": [{"cell": text, "kind": "MemoryError"}, {"cell": 3, "kind": text}],
                "errors": [{"cell": 1, "error": text}]}, f)
 os.chmod(os.path.join(stage, "progress.json"), 0o444)
@@ -391,6 +392,11 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     "passes_all_magics_and_plot.ipynb": ["%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"] + REVEAL[:5]
     + ["import matplotlib.pyplot as plt\ncloud_iam_df.groupby('hour').size().plot()\nplt.show()"] + REVEAL[5:],
     # common mistakes
+    "mistake_q1_loads_head_50.ipynb": mistake(Q1, Q1.replace("pd.read_csv('data/cloud_iam.csv')",
+                                                              "pd.read_csv('data/cloud_iam.csv').head(50)")),
+    "mistake_q6_narrowed_list.ipynb": mistake(Q6, "susp_users = ['d.whitfield', 'j.okafor']"),
+    "mistake_q11_one_principal_of_three.ipynb": mistake(Q11, Q11 + "\niocs['principals'] = iocs['principals'][:1]"),
+    "errors_in_four_cells.ipynb": mistake(Q3, Q3.replace("isin([", "isin(suspicious + [")),
     "mistake_q2_parse_without_utc.ipynb": mistake(Q2, Q2.replace("utc=True,", "utc=False,")),
     "mistake_q2_drop_nat_rows.ipynb": mistake(Q2, Q2 + "\ncloud_iam_df = cloud_iam_df.dropna(subset=['timestamp'])\n"
                                                     "cloud_api_df = cloud_api_df.dropna(subset=['timestamp'])"),

@@ -14,7 +14,8 @@ from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
 from ctlab.safetext import html_text, markdown
 
 from ._format import fmt_points
-from .inputs import Submission
+from .feedback import otters_own
+from .inputs import Submission, error_type
 from .wrong_answers import WrongAnswerGroup, by_kind
 
 TITLE = "Scenario 03B: batch report"
@@ -121,7 +122,8 @@ def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapsho
     order = {q: i for i, q in enumerate(maxima)}
     test_stats = [TestStats(q, n, h, p, r) for (q, n, h), (p, r) in
                   sorted(tests.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
-    raised = Counter((cell, kind) for s in subs for cell, kind in dict.fromkeys(s.cell_errors))
+    raised = Counter(pair for s in subs for pair in dict.fromkeys(
+        (cell, error_type(text)) for cell, text in s.cell_errors if not otters_own(text)))
     exceptions = [(cell, kind, n) for (cell, kind), n in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))]
     return BatchStats(
         count=len(subs),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic
-from ctlab.contract import MANUAL_QUESTIONS
+from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
 from ctlab.safetext import html_text, markdown
 
 from ._format import fmt_points
@@ -22,10 +22,16 @@ from .inputs import Submission, question_order
 TITLE = "Scenario 03B"
 
 
+PARTS = {"q1": "1", "q2": "2", "q3": "3", "q4": "4", "q5": "5", "q6": "6", "q11": "6b", "q7": "7", "q8": "8",
+         "q9": "9", "q10": "10"}
+MAX_ERRORS_SHOWN = 5
+
+
 @dataclass
 class QuestionFeedback:
     question: str
     points: str  # "2 / 2", "pending", ...
+    kind: str = ""  # "", "extra credit" or "graded by hand": the table's last column
     public: list[tuple[bool, str]] = field(default_factory=list)  # (passed, "name" or "name: message")
     hidden: str = ""  # one line about hidden tests, or "" when withheld/none
     note: str = ""
@@ -59,9 +65,34 @@ def clean_message(message: str) -> str:
     return " ".join(last.split())
 
 
+def otters_own(error: str) -> bool:
+    """Whether an error is that of otter's own cells, not the student's: `otter.Notebook(...)` finds no
+    notebook file where the grader runs the cells, and then every `grader.check(...)` lacks `grader`."""
+    return error == "NameError: name 'grader' is not defined" or (
+        error.startswith("FileNotFoundError") and error.endswith(".ipynb'"))
+
+
+def errors_in_words(sub: Submission) -> str:
+    """"3 cells raised errors: cell 5 NameError: ...; ..." (code cells, counted from the top), or "".
+
+    Errors of otter's own cells (see otters_own) are left out: they are the grader's, not the student's.
+    """
+    errors = [(cell, text) for cell, text in sub.cell_errors if not otters_own(text)]
+    if not errors:
+        return ""
+    shown = [f"cell {cell} {' '.join(text.split())[:160]}" for cell, text in errors[:MAX_ERRORS_SHOWN]]
+    more = f"; and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
+    noun = "1 cell raised an error" if len(errors) == 1 else f"{len(errors)} cells raised errors"
+    return (f"{noun} (code cells, counted from the top): {'; '.join(shown)}{more}. "
+            "An answer such a cell should have set was graded as it stood after the earlier cells.")
+
+
 def status_in_words(sub: Submission) -> str:
     status = sub.status or "unknown"
+    errors = errors_in_words(sub)
     if status == "ok":
+        if errors:
+            return f"Your notebook ran to the end, but {errors}"
         return "Your notebook ran from top to bottom and every answer was graded."
     graded_something = sub.has_results and any(t for t in sub.tests)
     if not graded_something:
@@ -71,8 +102,23 @@ def status_in_words(sub: Submission) -> str:
         )
     return (
         f"Your notebook was graded, but not everything went as expected: {status}. "
-        "Answers that existed before the problem were graded."
+        "Answers that existed before the problem were graded." + (f" Also, {errors}" if errors else "")
     )
+
+
+def score_in_words(sub: Submission, maxima: dict[str, float], pending: list[str]) -> str:
+    """"X of 20 points (+Y extra credit; q8 pending hand grading)": regular questions out of their
+    maxima (hand-graded ones included), stretch questions as extra credit beside them."""
+    regular = [q for q in maxima if q not in STRETCH_QUESTIONS]
+    earned = sum(sub.points.get(q) or 0.0 for q in regular)
+    possible = sum(maxima[q] for q in regular)
+    notes = []
+    if any(q in STRETCH_QUESTIONS for q in maxima):
+        extra = sum(sub.points.get(q) or 0.0 for q in maxima if q in STRETCH_QUESTIONS)
+        notes.append(f"+{fmt_points(extra)} extra credit")
+    if pending:
+        notes.append(f"{' and '.join(pending)} pending hand grading")
+    return f"{fmt_points(earned)} of {fmt_points(possible)} points" + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
 def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
@@ -80,18 +126,21 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
     questions: list[QuestionFeedback] = []
     names = question_order(set(maxima) | {q for q, v in sub.points.items() if v is not None})
     public_total = public_max = 0.0
+    pending: list[str] = []
     for q in names:
         mx = maxima.get(q) or sub.max_points.get(q)
         pts = sub.points.get(q)
         tests = [t for t in sub.tests if t.question == q]
         public = [t for t in tests if not t.hidden]
         hidden = [t for t in tests if t.hidden]
-        qf = QuestionFeedback(question=q, points="")
+        qf = QuestionFeedback(question=q, points="", kind="extra credit" if q in STRETCH_QUESTIONS else "")
         if q in MANUAL_QUESTIONS:
+            qf.kind = "graded by hand"
             if pts:
                 qf.points, qf.note = f"{fmt_points(pts)} / {fmt_points(mx)}", "Graded by hand."
             else:
                 qf.points = f"pending / {fmt_points(mx)}"
+                pending.append(q)
                 qf.note = "Graded by hand; no score has been entered yet."
             questions.append(qf)
             continue
@@ -125,8 +174,8 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
             "Hidden tests are not shown here; they count in your final grade."
         )
     else:
-        pct = f" ({sub.percent:.1f}%)" if sub.percent is not None else ""
-        score = f"Score: {fmt_points(sub.total)} points{pct}."
+        full = {q: maxima.get(q) or sub.max_points.get(q) or 0.0 for q in names}
+        score = "Score: " + score_in_words(sub, {q: mx for q, mx in full.items() if mx > 0}, pending)
     footer = {
         "points": "Hidden tests are shown as points only; what they check is not shown.",
         "pass_fail": "Hidden tests are shown as passed or not; what they check is not shown.",
@@ -153,9 +202,9 @@ def render_markdown(fb: Feedback) -> str:
     md = markdown
     lines = [f"# {TITLE} feedback: {md(_name(fb.file))}", "", md(fb.status_text, limit=800), "",
              md(fb.score_text), ""]
-    lines += ["| question | points |", "|---|---|"]
+    lines += ["| question | part | points | |", "|---|---|---|---|"]
     for q in fb.questions:
-        lines.append(f"| {md(q.question)} | {md(q.points)} |")
+        lines.append(f"| {md(q.question)} | {md(PARTS.get(q.question, ''))} | {md(q.points)} | {md(q.kind)} |")
     lines.append("")
     for q in fb.questions:
         lines.append(f"## {md(q.question)}: {md(q.points)}")
@@ -194,10 +243,11 @@ def render_html(fb: Feedback) -> str:
         f"<h1>{e(TITLE)} feedback: {e(_name(fb.file))}</h1>",
         f'<p class="status">{e(fb.status_text)}</p>',
         f"<p><strong>{e(fb.score_text)}</strong></p>",
-        "<table><thead><tr><th>question</th><th>points</th></tr></thead><tbody>",
+        "<table><thead><tr><th>question</th><th>part</th><th>points</th><th></th></tr></thead><tbody>",
     ]
     for q in fb.questions:
-        out.append(f"<tr><td>{e(q.question)}</td><td>{e(q.points)}</td></tr>")
+        out.append(f"<tr><td>{e(q.question)}</td><td>{e(PARTS.get(q.question, ''))}</td><td>{e(q.points)}</td>"
+                   f"<td>{e(q.kind)}</td></tr>")
     out.append("</tbody></table>")
     for q in fb.questions:
         out.append(f"<h2>{e(q.question)}: {e(q.points)}</h2><ul>")

@@ -19,7 +19,7 @@ from ctlab.errors import CtlabError
 from ctlab.lms import Identity
 from ctlab.safetext import csv_value, one_line
 
-QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 11))
+QUESTION_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 12))
 
 
 @dataclass
@@ -48,15 +48,26 @@ class Submission:
     tests: list[TestOutcome] = field(default_factory=list)
     has_results: bool = False
     problems: list[str] = field(default_factory=list)  # what the report could not use, in words
+    cell_errors: list[tuple[int, str]] = field(default_factory=list)  # (code cell, "NameError: ...") as run
     identity: Identity | None = None  # who the LMS says it is from (None: an older results file)
     late: bool = False
     late_penalty: float = 0.0  # points taken off for lateness (the gradebook's own column)
-    cell_errors: list[tuple[int, str]] = field(default_factory=list)  # (cell, exception type) per raising cell
 
     @property
     def final(self) -> float:
         """The score an LMS gets: the total less any late penalty."""
         return self.total - self.late_penalty
+
+
+def _cell_errors(data: dict[str, Any]) -> list[tuple[int, str]]:
+    """The exceptions cells raised, from a results record: (code cell number, first line of the error)."""
+    found = []
+    raw = data.get("cell_errors")
+    for item in raw if isinstance(raw, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("cell"), int) and not isinstance(item.get("cell"), bool):
+            text = str(item.get("error") or "").strip().splitlines()
+            found.append((int(item["cell"]), text[-1] if text else "an error"))
+    return found
 
 
 def _num(text: str | None) -> float | None:
@@ -170,15 +181,6 @@ def error_type(text: str) -> str:
     return m.group(1).rsplit(".", 1)[-1] if m else "an error"
 
 
-def _cell_errors(data: dict[str, Any]) -> list[tuple[int, str]]:
-    found = []
-    raw = data.get("cell_errors")
-    for e in raw if isinstance(raw, list) else ():
-        if isinstance(e, dict) and isinstance(e.get("cell"), int) and not isinstance(e.get("cell"), bool) \
-                and isinstance(e.get("error"), str):
-            found.append((e["cell"], error_type(e["error"])))
-    return found
-
 
 def _unique_name(wanted: str, file: str, used: set[str]) -> str:
     """The id feedback/ and snapshots/ use: the record's own when it is a safe one and no other
@@ -212,9 +214,11 @@ def load_submissions(out: Path) -> list[Submission]:
         problems: list[str] = []
         max_points: dict[str, float] = {}
         tests: list[TestOutcome] = []
+        errors: list[tuple[int, str]] = []
         if data:
             try:
                 max_points, tests = _results_of(data)
+                errors = _cell_errors(data)
             except Exception as exc:  # an odd record costs only its own details
                 problems.append(f"its grading results could not be read ({type(exc).__name__})")
                 data = None
@@ -238,7 +242,7 @@ def load_submissions(out: Path) -> list[Submission]:
                 identity=Identity.from_dict(data.get("identity")) if data else None,
                 late=(row.get("late") or "").strip() == "yes",
                 late_penalty=_num(row.get("late_penalty")) or 0.0,
-                cell_errors=_cell_errors(data) if data else [],
+                cell_errors=errors,
             )
         )
     return subs

@@ -284,6 +284,9 @@ def _describe_var(var: str, value: object, ref: dict[str, object]) -> str | None
         return f"a DataFrame with {_plural(len(value), 'row')}"
     if var in LIST_VARIABLES and var in ref:
         return describe_list(value, ref[var], upper=(var == "mitre_techniques"))  # type: ignore[arg-type]
+    if var == "iocs" and isinstance(value, dict):  # the values themselves: equal answers group together
+        kinds = [f"{k}: {_items(sorted(str(v).strip() for v in (_as_items(items) or [items])))}" for k, items in value.items()]
+        return "; ".join(kinds) if kinds else "an empty dict"
     # no reference: describe the value itself
     if isinstance(value, (str, int, float, bool)) or value is None:
         return f"answered {value!r}"
