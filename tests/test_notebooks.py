@@ -140,7 +140,7 @@ def test_export_without_a_front_end_says_plainly_it_did_not_save(student):
     assert "Running your submission against local test cases" in text
 
 
-PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7"]  # in notebook order: part 6b follows part 6
 PART_MARK = "@@PART@@"
 PART_CELL = """
 import json as _json, os as _os
@@ -160,7 +160,7 @@ def test_pasted_reveals_earn_parts_1_to_n_after_each_part(tmp_path):
     from reveal_answers import help_reveals, paste_reveals
 
     nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
-    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS[:7] + ["q8"]
+    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS + ["q8"]
     assert nb.cells[-1].source.startswith("# Saves this notebook")
     nb.cells.pop()  # the submission cell: nothing to save or submit here
     for q in reversed(PARTS):

@@ -22,7 +22,7 @@ from test_notebooks import AUTOGRADED, FULL, GRADE_CELL, MARK
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "assignment" / "requirements.txt"
-PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7"]  # notebook order: part 6b follows part 6
 
 RUN = """
 import sys
