@@ -108,7 +108,7 @@ _SELF_DIRECTED = frozenset({
 # IAM request parameters naming the object acted on, by priority.
 _IAM_TARGET_KEYS = ("userName", "roleName", "groupName", "policyArn", "instanceProfileName",
                     "serialNumber", "virtualMFADeviceName", "openIDConnectProviderArn", "sAMLProviderArn",
-                    "serverCertificateName")
+                    "serverCertificateName", "policyName")
 # Each service's request parameters naming the object acted on, by priority (the keys the public
 # detection rules read most). A value counts when it is a non-empty string or a list of them.
 _SERVICE_KEYS: dict[str, tuple[str, ...]] = {
@@ -145,7 +145,7 @@ _SERVICE_KEYS: dict[str, tuple[str, ...]] = {
     "elasticfilesystem.amazonaws.com": ("fileSystemId", "mountTargetId"),
     "route53.amazonaws.com": ("hostedZoneId", "id"),
     "events.amazonaws.com": ("name", "rule", "eventBusName"),
-    "sso.amazonaws.com": ("permissionSetArn", "instanceArn"),
+    "sso.amazonaws.com": ("permissionSetArn", "permissionSetId", "instanceArn"),
     "ses.amazonaws.com": ("identity", "emailAddress", "domain"),
     "securityhub.amazonaws.com": ("standardsSubscriptionArns", "productArn", "hubArn"),
     "access-analyzer.amazonaws.com": ("analyzerName",),
@@ -512,7 +512,7 @@ def user_of(ui: dict, add: object = None) -> str:
             return arn.partition(":assumed-role/")[2]
         issuer = ((ui.get("sessionContext") or {}).get("sessionIssuer") or {}).get("userName") or ""
         session = (ui.get("principalId") or "").partition(":")[2]
-        return f"{issuer}/{session}" if issuer or session else ""
+        return f"{issuer}/{session}" if session else issuer
     if t == "Root":
         return "root"
     if t == "AWSService":
