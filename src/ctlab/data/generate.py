@@ -135,7 +135,7 @@ BACKGROUND_ERRORS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("lambda.amazonaws.com", "*"): (("ResourceNotFoundException", "Function not found: {target}"),
                                     ("TooManyRequestsException", "Rate exceeded")),
     ("ecr.amazonaws.com", "*"): (("RepositoryNotFoundException", "The repository with name '{target}' does not exist"),),
-    ("ssm.amazonaws.com", "GetParameter"): (("ParameterNotFound", ""), ("ThrottlingException", "Rate exceeded")),
+    ("ssm.amazonaws.com", "GetParameter"): (("ParameterNotFound", "Parameter not found."), ("ThrottlingException", "Rate exceeded")),
     ("cloudformation.amazonaws.com", "DescribeStacks"): (("ValidationError", "Stack with id {target} does not exist"),),
     ("iam.amazonaws.com", "GetRole"): (("NoSuchEntityException", "The role with name {target} cannot be found."), _DENIED),
     ("iam.amazonaws.com", "GetUser"): (_DENIED,),
@@ -314,7 +314,8 @@ class _World:
         s = self.service_sessions.get(host)
         if s is None or t - s.created >= timedelta(minutes=55) or t < s.created:
             role, name = SERVICE_ROLES[host]
-            s = self.assume_role(t - timedelta(seconds=2), self.service(host), host, host, role, name, region=HOME)
+            issue = max(t - timedelta(seconds=2), t.replace(minute=0, second=0))  # within the hour being written
+            s = self.assume_role(issue, self.service(host), host, host, role, name, region=HOME)
             self.service_sessions[host] = s
         return s
 
