@@ -3,7 +3,10 @@
 Input: files or folder trees of ``.json`` / ``.json.gz`` (also ``.jsonl``, ``.ndjson``, gzip or
 not). A file may hold a ``{"Records": [...]}`` wrapper (CloudTrail's S3 delivery), a bare
 array of records, a single record, or one record (or one Records wrapper) per line, as SIEM and
-CloudTrail Lake exports write. Gzip is recognised by its magic bytes, not by the name.
+CloudTrail Lake exports write. Gzip is recognised by its magic bytes, not by the name; a UTF-8
+byte-order mark is skipped. CloudTrail Insights records (and CloudTrail-Insight folders) are left
+out and counted: they describe call rates, not calls. Every eventTime is written in UTC as
+``YYYY-MM-DDTHH:MM:SSZ`` (see ``utc_time``).
 
 Memory stays flat: records are read one file (or one line) at a time and turned into CSV lines
 at once; lines are sorted by (timestamp, event_id) in bounded chunks spilled to temporary files
@@ -254,8 +257,8 @@ def is_insight(rec: dict) -> bool:
 def find_inputs(inputs: Sequence[Path]) -> list[Path]:
     """Files named directly, plus CloudTrail-looking files under named folders (sorted).
 
-    Folder walks skip CloudTrail-Digest folders (digest files are not records) and names that
-    do not end in .json, .json.gz, .jsonl, .ndjson (gzip or not).
+    Folder walks skip CloudTrail-Digest folders (digest files are not records), CloudTrail-Insight
+    folders and names that do not end in .json, .json.gz, .jsonl, .ndjson (gzip or not).
     """
     return walk_inputs(inputs)[0]
 
