@@ -180,8 +180,8 @@ def test_story_in_the_rows(iam, api, both, truth):
     mfa = one(iam, user=me, event_name="DeactivateMFADevice")
     assert mfa["resource"] == truth["mfa_user"]
     assert (iam[iam["user"] == truth["mfa_user"]]["event_source"] == "iam.amazonaws.com").any()  # an admin
-    ar = one(iam, user=me, event_name="AssumeRole")
-    assert ar["resource"] == truth["escalated_role"] and "roleSessionName=maint" in ar["details"]
+    ar = one(iam, user=me, event_name="AssumeRole", resource=truth["escalated_role"])
+    assert "roleSessionName=maint" in ar["details"]
     assert f"credentials.accessKeyId={truth['role_session_access_key']}" in ar["details"]
     assert ar["timestamp"] > att["timestamp"]
     sess = api[api["user"] == truth["role_session"]]
@@ -238,3 +238,54 @@ def test_data_dir_equals_build(tmp_path):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), f"data/{name} is stale: run make data"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cloud_api.csv", "cloud_iam.csv", "ground_truth.json"]
     assert s.describe().startswith(f"wrote {tmp_path / 'cloud_iam.csv'} ({s.iam_rows} rows, ")
+
+
+# ---- realism: what real trails carry, so that no single trait gives the intruder away ----------
+
+RFC5737 = r"^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}$"
+
+
+def test_background_errors_do_not_single_out_the_intruder(both, truth):
+    bad_users = {truth["attacker_user"], truth["role_session"], truth["persistence_user"]}
+    tl_ids = {e["event_id"] for e in truth["timeline"]}
+    err = both[both["error_code"] != ""]
+    assert 0.01 * len(both) < len(err) < 0.06 * len(both)
+    assert err["error_code"].nunique() >= 12
+    assert {"AccessDenied", "NoSuchKey", "ThrottlingException", "Client.UnauthorizedOperation",
+            "NoSuchLifecycleConfiguration", "Client.DryRunOperation"} <= set(err["error_code"])
+    benign = err[~err["event_id"].isin(tl_ids)]
+    assert benign["user"].nunique() >= 15
+    assert len(benign.loc[benign["error_code"] == "AccessDenied", "user"].unique()) >= 5
+    assert err["event_id"].isin(tl_ids).sum() < 0.1 * len(err)
+    assert set(err.loc[err["event_id"].isin(tl_ids), "user"]) <= bad_users
+
+
+def test_sources_user_agents_and_sizes_as_aws_writes_them(both):
+    ips = both["source_ip"]
+    assert (ips.str.match(RFC5737) | ips.str.endswith(".amazonaws.com") | (ips == "AWS Internal")).all()
+    assert (ips == "AWS Internal").sum() >= 10
+    slr = both[both["user"].str.startswith("AWSServiceRole")]
+    assert {u.split("/")[0] for u in slr["user"]} >= {"AWSServiceRoleForConfig", "AWSServiceRoleForAutoScaling",
+                                                      "AWSServiceRoleForAmazonEKS"}
+    assert (slr["user_type"] == "AssumedRole").all() and slr["source_ip"].str.endswith(".amazonaws.com").all()
+    assert (slr["user_agent"] == slr["source_ip"]).all()
+    s3 = both[both["event_source"] == "s3.amazonaws.com"]
+    people = s3[~s3["user_agent"].str.endswith(".amazonaws.com") & (s3["user_agent"] != "AWS Internal")]
+    assert len(people) > 1000 and people["user_agent"].str.match(r"^\[.*\]$").all()
+    small = s3[~s3["event_name"].isin(["GetObject", "PutObject", "HeadObject"]) & (s3["bytes_out"] != "")]
+    assert small["bytes_out"].nunique() > 50
+    assert not (small["bytes_out"] == "300").mean() > 0.05
+
+
+def test_sign_ins_and_callers_of_every_kind(iam, both):
+    logins = iam[iam["event_name"] == "ConsoleLogin"]
+    assert (iam["event_name"] == "CheckMfa").sum() >= 10
+    failed = logins[logins["details"].str.contains("ConsoleLogin=Failure")]
+    assert len(failed) >= 3
+    assert (failed["details"].str.endswith("userNameHidden=true") == (failed["user"] == "HIDDEN_DUE_TO_SECURITY_REASONS")).all()
+    sso = logins[logins["user"].str.startswith("AWSReservedSSO_")]
+    assert len(sso) >= 5 and (sso["user_type"] == "AssumedRole").all()
+    assert {"AWSAccount", "FederatedUser", "IdentityCenterUser", "SAMLUser", "WebIdentityUser", "Root",
+            "AWSService"} <= set(both["user_type"])
+    idc = both[both["user_type"] == "IdentityCenterUser"]
+    assert idc["user"].str.endswith("@halyard-analytics.com").all()

@@ -198,7 +198,7 @@ def test_corrupt_gzip_body(tmp_path):
 
 def test_skip_bad_counts(tmp_path):
     src = tmp_path / "in"
-    shutil.copytree(FIXTURES, src)
+    shutil.copytree(FIXTURES, src, ignore=shutil.ignore_patterns("public"))
     s = flatten(inputs=[src], out=tmp_path / "out", skip_bad=True)
     # good: 16 in records.json, 2 in missing_eventname.json, 2 in missing_eventtime.jsonl
     assert (s.iam_rows, s.api_rows) == (10 + 1, 6 + 1 + 2)
@@ -271,3 +271,105 @@ def test_worker_processes_report_bad_input_like_one_process(tmp_path, monkeypatc
     with pytest.raises(CtlabError, match=r"part02.json: invalid or truncated JSON at line 1 column 195"):
         flatten(inputs=[tree], out=tmp_path / "out", skip_bad=False, jobs=2)
     assert not (tmp_path / "out" / "cloud_iam.csv").exists() and not (tmp_path / "out" / "cloud_api.csv").exists()
+
+
+# ---- real-world shapes: Insights, byte-order marks, time forms, resource rules --------------
+
+PUBLIC = FIXTURES / "public"
+
+
+def one_record(**changes) -> dict:
+    rec = dict(next(r for r in RECORDS if r["eventID"].endswith("15")))  # bob's GetCallerIdentity
+    rec.update(changes)
+    return rec
+
+
+def test_insights_folders_and_records_left_out_and_counted(tmp_path):
+    tree = tmp_path / "AWSLogs" / "111122223333"
+    (tree / "CloudTrail" / "us-east-1").mkdir(parents=True)
+    (tree / "CloudTrail-Insight" / "us-east-1").mkdir(parents=True)
+    (tree / "CloudTrail" / "us-east-1" / "f.json.gz").write_bytes(gzip.compress(json.dumps({"Records": RECORDS}).encode()))
+    shutil.copy(PUBLIC / "insights.json", tree / "CloudTrail-Insight" / "us-east-1" / "i.json")
+    shutil.copy(PUBLIC / "insights.json", tree / "CloudTrail" / "us-east-1" / "mixed-in.json")
+    s = flatten(inputs=[tmp_path / "AWSLogs"], out=tmp_path / "out", skip_bad=False)
+    assert (s.files, s.records, s.iam_rows + s.api_rows, s.insight_files, s.insight_records) == (2, 18, 16, 1, 2)
+    assert s.describe().endswith("; left out CloudTrail Insights: 1 file and 2 records")
+    check_output(tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", ["bom.json", "bom.jsonl", "bom.json.gz"])
+def test_byte_order_mark_accepted(tmp_path, name):
+    body = (json.dumps({"Records": RECORDS}) if name != "bom.jsonl" else "".join(json.dumps(r) + "\n" for r in RECORDS))
+    data = b"\xef\xbb\xbf" + body.encode()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    s = flatten(inputs=[tmp_path / name], out=tmp_path / "out", skip_bad=False)
+    assert (s.records, s.iam_rows, s.api_rows) == (16, 10, 6)
+    check_output(tmp_path / "out")
+
+
+@pytest.mark.parametrize("given,written", [
+    ("2019-06-19T00:18:31Z", "2019-06-19T00:18:31Z"),
+    ("2019-06-19T00:18:31.123Z", "2019-06-19T00:18:31Z"),
+    ("2019-06-19T02:18:31+02:00", "2019-06-19T00:18:31Z"),
+    ("2019-06-18T19:18:31-0500", "2019-06-19T00:18:31Z"),
+    ("2019-06-19 00:18:31.000", "2019-06-19T00:18:31Z"),
+    ("2019-06-19 00:18:31", "2019-06-19T00:18:31Z"),
+    ("2019-12-31T23:30:00-01:00", "2020-01-01T00:30:00Z"),
+])
+def test_timestamps_normalised_to_utc(tmp_path, given, written):
+    src = tmp_path / "t.jsonl"
+    src.write_text(json.dumps(one_record(eventTime=given)) + "\n")
+    flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
+    _, rows = read_csv(tmp_path / "o" / "cloud_api.csv")
+    assert [r["timestamp"] for r in rows] == [written]
+
+
+def test_timestamp_that_is_not_a_time_is_a_bad_record(tmp_path):
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps({"Records": [one_record(eventTime="yesterday")]}))
+    with pytest.raises(CtlabError, match=r"t\.json: Records\[0\]: eventTime is not a time \('yesterday'\)"):
+        flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
+
+
+def test_resource_rules_for_real_shapes():
+    from ctlab.data.flatten import flatten_record
+
+    root = {"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root",
+            "accountId": "111122223333", "accessKeyId": "ASIAEXAMPLEROOT00001"}
+    cases = [
+        # root's own key: null request parameters, the call acts on the caller
+        (dict(eventSource="iam.amazonaws.com", eventName="CreateAccessKey", userIdentity=root, requestParameters=None,
+              responseElements={"accessKey": {"accessKeyId": "AKIAEXAMPLEROOTKEY01", "status": "Active"}}), "root"),
+        # an object named only in resources[]
+        (dict(eventSource="s3.amazonaws.com", eventName="PutObject", requestParameters={"Host": "b.s3.amazonaws.com"},
+              resources=[{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k/1.csv"},
+                         {"type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}]), "b/k/1.csv"),
+        (dict(eventSource="rds.amazonaws.com", eventName="StopDBCluster",
+              requestParameters={"dBClusterIdentifier": "prod-aurora"}), "prod-aurora"),
+        (dict(eventSource="kms.amazonaws.com", eventName="ScheduleKeyDeletion",
+              requestParameters={"keyId": "1234abcd", "pendingWindowInDays": 7}), "1234abcd"),
+        (dict(eventSource="organizations.amazonaws.com", eventName="LeaveOrganization", requestParameters=None,
+              resources=[{"type": "AWS::Organizations::Account", "ARN": "arn:aws:organizations::1:account/o-x/1"}]),
+         "arn:aws:organizations::1:account/o-x/1"),
+        (dict(eventSource="ec2.amazonaws.com", eventName="RunInstances", requestParameters={"instancesSet": {"items": [{"imageId": "ami-1"}]}},
+              responseElements={"instancesSet": {"items": [{"instanceId": "i-0a"}, {"instanceId": "i-0b"}]}}), "i-0a,i-0b"),
+    ]
+    for changes, want in cases:
+        _, row = flatten_record(one_record(**changes))
+        assert row[COLUMNS.index("resource")] == want, changes["eventName"]
+
+
+def test_identity_center_and_hidden_user_names():
+    from ctlab.data.flatten import flatten_record
+
+    sso = {"type": "IdentityCenterUser", "accountId": "111122223333", "credentialId": "c-1",
+           "onBehalfOf": {"userId": "94d00cd8-e9e6", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1"}}
+    _, row = flatten_record(one_record(userIdentity=sso, additionalEventData={"UserName": "dana"}))
+    assert row[COLUMNS.index("user")] == "dana"
+    _, row = flatten_record(one_record(userIdentity=sso))
+    assert row[COLUMNS.index("user")] == "94d00cd8-e9e6"
+    hidden = {"type": "IAMUser", "accountId": "111122223333", "accessKeyId": "", "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"}
+    _, row = flatten_record(one_record(userIdentity=hidden, eventSource="signin.amazonaws.com", eventName="ConsoleLogin",
+                                       responseElements={"ConsoleLogin": "Failure"}, additionalEventData={"MFAUsed": "No"}))
+    assert (row[COLUMNS.index("user")], row[COLUMNS.index("details")]) == (
+        "HIDDEN_DUE_TO_SECURITY_REASONS", "ConsoleLogin=Failure;MFAUsed=No;userNameHidden=true")

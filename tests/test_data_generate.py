@@ -68,7 +68,8 @@ def test_record_shape(two_runs):
     a, *_ = two_runs
     recs = [r for p in sorted(a.rglob("*.json.gz")) for r in json.loads(gzip.decompress(p.read_bytes()))["Records"]]
     kinds = {r["userIdentity"]["type"] for r in recs}
-    assert {"IAMUser", "AssumedRole", "AWSService", "WebIdentityUser"} <= kinds
+    assert {"IAMUser", "AssumedRole", "AWSService", "WebIdentityUser", "SAMLUser", "FederatedUser", "AWSAccount",
+            "IdentityCenterUser"} <= kinds
     ts = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
     for r in recs:
         for k in ("eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
@@ -77,15 +78,20 @@ def test_record_shape(two_runs):
             assert k in r, (k, r["eventName"])
         assert ts.match(r["eventTime"])
         ui = r["userIdentity"]
-        if ui["type"] == "IAMUser" and r["eventName"] != "ConsoleLogin":
+        if ui["type"] == "IAMUser" and r["eventSource"] != "signin.amazonaws.com":
             assert ui["accessKeyId"][:4] in ("AKIA", "ASIA") and ui["principalId"].startswith("AIDA")
             assert ui["arn"] == f"arn:aws:iam::{ACCOUNT}:user/{ui['userName']}"
         if ui["type"] == "AssumedRole":
-            assert ui["accessKeyId"].startswith("ASIA")
+            # an SSO console sign-in carries the session without a key
+            assert ui.get("accessKeyId", "ASIA").startswith("ASIA") and ("accessKeyId" in ui or r["eventName"] == "ConsoleLogin")
             issuer = ui["sessionContext"]["sessionIssuer"]
             assert issuer["type"] == "Role" and ui["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{issuer['userName']}/")
         if ui["type"] == "AWSService":
             assert r["sourceIPAddress"] == ui["invokedBy"]
+        if r["eventSource"] == "s3.amazonaws.com":
+            # S3 writes SDK, CLI and browser user agents in brackets; services and the console appear as they are
+            ua = r["userAgent"]
+            assert ua.startswith("[") == (not ua.endswith(".amazonaws.com") and ua != "AWS Internal"), ua
         if r["eventCategory"] == "Data":
             assert r["eventSource"] == "s3.amazonaws.com" and r["managementEvent"] is False
             assert "bytesTransferredOut" in r["additionalEventData"]

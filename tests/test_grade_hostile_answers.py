@@ -169,7 +169,7 @@ EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
         "q4 - 1": "❌ Test case failed: " + SAVE.format(var="susp_api", why="it is too large to save")}),
     "saved_as_text_nested_columns_series_of_dicts.ipynb": (_with(q6=0), "ok", {
         "q6 - 1": "❌ Test case failed\nError at line 61 in test q6:\n      assert not extra, f'susp_users names "
-                  "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names 18 users "
+                  "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names 21 users "
                   "who have no row in susp_iam"}),
     "saved_as_text_unusual_dtypes.ipynb": (FULL, "ok", {}),
     "saved_odd_column_labels.ipynb": (FULL, "ok", {}),

@@ -39,6 +39,16 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_check(args: argparse.Namespace) -> int:
+    from ctlab.data.check import check_week
+
+    report = check_week(path=args.dir)
+    for line in report.violations:
+        print(line)
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from ctlab.build import build
 
@@ -169,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dbuild.add_argument("--out", type=Path, required=True, help="folder to write (the course uses data/)")
     dbuild.set_defaults(func=_cmd_data_build)
+
+    check = data_sub.add_parser(
+        "check",
+        help="check a week's consistency (MFA, bucket regions, object sizes, key owners, sessions)",
+        description=(
+            "Check the consistency invariants of flattened CloudTrail: MFA state follows its events, a "
+            "bucket's calls are logged in its region, an object keeps its size across readers, keys "
+            "belong to their users, sessions follow their AssumeRole. DIR holds cloud_iam.csv and "
+            "cloud_api.csv, or CloudTrail files (flattened first). Prints each violation; exits 1 if any."
+        ),
+    )
+    check.add_argument("dir", type=Path, metavar="DIR", help="folder with the two CSVs, or CloudTrail files")
+    check.set_defaults(func=_cmd_data_check)
 
     build = sub.add_parser(
         "build",

@@ -3,7 +3,10 @@
 Input: files or folder trees of ``.json`` / ``.json.gz`` (also ``.jsonl``, ``.ndjson``, gzip or
 not). A file may hold a ``{"Records": [...]}`` wrapper (CloudTrail's S3 delivery), a bare
 array of records, a single record, or one record (or one Records wrapper) per line, as SIEM and
-CloudTrail Lake exports write. Gzip is recognised by its magic bytes, not by the name.
+CloudTrail Lake exports write. Gzip is recognised by its magic bytes, not by the name; a UTF-8
+byte-order mark is skipped. CloudTrail Insights records (and CloudTrail-Insight folders) are left
+out and counted: they describe call rates, not calls. Every eventTime is written in UTC as
+``YYYY-MM-DDTHH:MM:SSZ`` (see ``utc_time``).
 
 Memory stays flat: records are read one file (or one line) at a time and turned into CSV lines
 at once; lines are sorted by (timestamp, event_id) in bounded chunks spilled to temporary files
@@ -40,11 +43,13 @@ import sys
 import tempfile
 import threading
 import typing
+import re
 import zlib
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -55,6 +60,8 @@ from ctlab.errors import CtlabError
 _TOP_FIELDS = ("eventID", "eventTime", "eventName", "eventSource", "userIdentity", "requestParameters",
                "responseElements", "additionalEventData", "resources", "awsRegion", "sourceIPAddress",
                "userAgent", "errorCode")
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, as Windows tools write it
+HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS"  # what CloudTrail writes for the name of a failed sign-in
 
 try:
     import msgspec
@@ -104,7 +111,58 @@ _SELF_DIRECTED = frozenset({
 # IAM request parameters naming the object acted on, by priority.
 _IAM_TARGET_KEYS = ("userName", "roleName", "groupName", "policyArn", "instanceProfileName",
                     "serialNumber", "virtualMFADeviceName", "openIDConnectProviderArn", "sAMLProviderArn",
-                    "serverCertificateName")
+                    "serverCertificateName", "policyName")
+# Each service's request parameters naming the object acted on, by priority (the keys the public
+# detection rules read most). A value counts when it is a non-empty string or a list of them.
+_SERVICE_KEYS: dict[str, tuple[str, ...]] = {
+    "ec2.amazonaws.com": ("instanceId", "volumeId", "snapshotId", "imageId", "groupId", "groupName", "vpcId",
+                          "subnetId", "networkInterfaceId", "keyName", "routeTableId", "internetGatewayId",
+                          "natGatewayId", "networkAclId", "vpcPeeringConnectionId", "launchTemplateName",
+                          "trafficMirrorSessionId", "trafficMirrorTargetId", "trafficMirrorFilterId", "allocationId"),
+    "rds.amazonaws.com": ("dBInstanceIdentifier", "dBClusterIdentifier", "dBSnapshotIdentifier",
+                          "dBClusterSnapshotIdentifier", "globalClusterIdentifier", "targetDBInstanceIdentifier",
+                          "sourceDBInstanceIdentifier", "dbiResourceId", "dBSubnetGroupName", "dBParameterGroupName",
+                          "dBClusterParameterGroupName", "resourceArn", "resourceName"),
+    "lambda.amazonaws.com": ("functionName", "layerName", "name"),
+    "kms.amazonaws.com": ("keyId", "targetKeyId", "aliasName"),
+    "secretsmanager.amazonaws.com": ("secretId", "name", "secretIdList"),
+    "ssm.amazonaws.com": ("name", "names", "instanceId", "target", "documentName", "sessionId", "resourceId",
+                          "instanceIds", "path"),
+    "cloudtrail.amazonaws.com": ("name", "trailName", "trailNameList", "eventDataStore", "channel"),
+    "guardduty.amazonaws.com": ("detectorId", "name"),
+    "organizations.amazonaws.com": ("accountId", "policyId", "targetId", "organizationalUnitId", "parentId",
+                                    "handshakeId", "name"),
+    "config.amazonaws.com": ("configurationRecorderName", "deliveryChannelName", "configRuleName",
+                             "configurationAggregatorName"),
+    "logs.amazonaws.com": ("logGroupName", "logStreamName", "logGroupIdentifier", "destinationName"),
+    "monitoring.amazonaws.com": ("alarmName", "alarmNames", "dashboardName"),
+    "eks.amazonaws.com": ("name", "clusterName"),
+    "ecs.amazonaws.com": ("cluster", "service", "taskDefinition", "family"),
+    "dynamodb.amazonaws.com": ("tableName", "backupArn"),
+    "sns.amazonaws.com": ("topicArn", "name", "subscriptionArn"),
+    "sqs.amazonaws.com": ("queueUrl", "queueName"),
+    "cloudformation.amazonaws.com": ("stackName", "stackSetName"),
+    "glue.amazonaws.com": ("jobName", "databaseName", "crawlerName", "name"),
+    "athena.amazonaws.com": ("queryExecutionId", "workGroup", "name"),
+    "ecr.amazonaws.com": ("repositoryName",),
+    "elasticfilesystem.amazonaws.com": ("fileSystemId", "mountTargetId"),
+    "route53.amazonaws.com": ("hostedZoneId", "id"),
+    "events.amazonaws.com": ("name", "rule", "eventBusName"),
+    "sso.amazonaws.com": ("permissionSetArn", "permissionSetId", "instanceArn"),
+    "ses.amazonaws.com": ("identity", "emailAddress", "domain"),
+    "securityhub.amazonaws.com": ("standardsSubscriptionArns", "productArn", "hubArn"),
+    "access-analyzer.amazonaws.com": ("analyzerName",),
+    "codebuild.amazonaws.com": ("projectName", "name", "projectArn"),
+    "bedrock.amazonaws.com": ("modelId", "guardrailIdentifier"),
+    "elasticloadbalancing.amazonaws.com": ("loadBalancerArn", "loadBalancerName", "targetGroupArn"),
+    "autoscaling.amazonaws.com": ("autoScalingGroupName", "launchConfigurationName"),
+    "backup.amazonaws.com": ("backupVaultName", "backupPlanId"),
+    "cognito-idp.amazonaws.com": ("userPoolId", "clientId"),
+    "apigateway.amazonaws.com": ("restApiId",),
+    "acm.amazonaws.com": ("certificateArn", "domainName"),
+    "macie2.amazonaws.com": ("id", "name"),
+    "wafv2.amazonaws.com": ("name", "id"),
+}
 # Other services: the first of these request parameters that holds a plain value.
 _GENERIC_KEYS = ("instanceId", "volumeId", "snapshotId", "groupId", "vpcId", "functionName", "stackName",
                  "name", "secretId", "logGroupName", "jobName", "databaseName", "tableName", "queryExecutionId",
@@ -118,6 +176,7 @@ _DETAIL_KEYS = ("policyArn", "policyName", "roleArn", "roleSessionName", "durati
 
 _IAM_TARGET_ORDER = {k: i for i, k in enumerate(_IAM_TARGET_KEYS)}
 _GENERIC_ORDER = {k: i for i, k in enumerate(_GENERIC_KEYS)}
+_SERVICE_ORDER = {src: {k: i for i, k in enumerate(keys)} for src, keys in _SERVICE_KEYS.items()}
 _DETAIL_ORDER = {k: i for i, k in enumerate(_DETAIL_KEYS)}
 
 
@@ -130,6 +189,8 @@ class FlattenSummary:
     api_rows: int
     skipped_records: int = 0
     skipped_files: int = 0
+    insight_files: int = 0  # files under CloudTrail-Insight folders, left out of the walk
+    insight_records: int = 0  # CloudTrail Insights records met in the files read
     problems: list[str] = field(default_factory=list)
     jobs: int = 1  # worker processes used (1: read in this process)
     worker_peak_kb: dict[int, int] = field(default_factory=dict)  # pid -> peak RSS (VmHWM) of each worker
@@ -142,6 +203,9 @@ class FlattenSummary:
                      f" and {self.skipped_files} bad file{'s' if self.skipped_files != 1 else ''}")
             if self.problems:
                 text += f" (first: {self.problems[0]})"
+        if self.insight_files or self.insight_records:
+            text += (f"; left out CloudTrail Insights: {self.insight_files} file{'s' if self.insight_files != 1 else ''}"
+                     f" and {self.insight_records} record{'s' if self.insight_records != 1 else ''}")
         return text
 
 
@@ -153,16 +217,57 @@ class _BadFile(Exception):
     """The file cannot be read any further."""
 
 
+class _Insight(Exception):
+    """A CloudTrail Insights record: about call rates, not a call; skipped and counted."""
+
+
+_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?\s*(Z|z|UTC|[+-]\d\d(?::?\d\d)?)?")
+
+
+def utc_time(text: str) -> str:
+    """``eventTime`` as UTC ``YYYY-MM-DDTHH:MM:SSZ``: fractions cut, offsets converted, and the
+    CloudTrail Lake / Athena form (``2019-06-19 00:18:31.000``, UTC without a zone) read.
+    Raises _BadRecord for anything else."""
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T":
+        return text
+    m = _TIME.fullmatch(text.strip())
+    if m is None:
+        raise _BadRecord(f"eventTime is not a time ({text[:40]!r})")
+    y, mo, d, h, mi, sec, zone = m.groups()
+    if zone is None or zone in ("Z", "z", "UTC"):
+        return f"{y}-{mo}-{d}T{h}:{mi}:{sec}Z"
+    digits = zone[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    try:
+        t = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec))
+    except ValueError:
+        raise _BadRecord(f"eventTime is not a time ({text[:40]!r})") from None
+    t = t - offset if zone[0] == "+" else t + offset
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
+
+
+def is_insight(rec: dict) -> bool:
+    return (rec.get("eventCategory") == "Insight" or rec.get("eventType") == "AwsCloudTrailInsight"
+            or "insightDetails" in rec)
+
+
 # ---------------------------------------------------------------------------------
 # Reading
 
 def find_inputs(inputs: Sequence[Path]) -> list[Path]:
     """Files named directly, plus CloudTrail-looking files under named folders (sorted).
 
-    Folder walks skip CloudTrail-Digest folders (digest files are not records) and names that
-    do not end in .json, .json.gz, .jsonl, .ndjson (gzip or not).
+    Folder walks skip CloudTrail-Digest folders (digest files are not records), CloudTrail-Insight
+    folders and names that do not end in .json, .json.gz, .jsonl, .ndjson (gzip or not).
     """
+    return walk_inputs(inputs)[0]
+
+
+def walk_inputs(inputs: Sequence[Path]) -> tuple[list[Path], int]:
+    """``find_inputs``, and how many files of CloudTrail-Insight folders the walk left out
+    (Insights events describe unusual call rates, not calls)."""
     found: list[Path] = []
+    insight = 0
     for p in inputs:
         p = Path(p)
         if p.is_dir():
@@ -171,14 +276,16 @@ def find_inputs(inputs: Sequence[Path]) -> list[Path]:
                 if q.is_file() and q.name.lower().endswith(SUFFIXES) and "CloudTrail-Digest" not in q.parts
                 and not q.name.startswith(".")
             )
-            found.extend(sub)
+            kept = [q for q in sub if "CloudTrail-Insight" not in q.parts]
+            insight += len(sub) - len(kept)
+            found.extend(kept)
         elif p.is_file():
             found.append(p)
         else:
             raise CtlabError(f"{p}: no such file or folder")
-    if not found:
+    if not found and not insight:
         raise CtlabError(f"no CloudTrail files found in {', '.join(str(p) for p in inputs)}")
-    return found
+    return found, insight
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
@@ -209,6 +316,8 @@ def iter_batches(path: Path) -> Iterator[tuple[str, list]]:
     try:
         fh = _open_binary(path)
         first = fh.readline()
+        if first.startswith(BOM):
+            first = first[3:]
         while first and not first.strip():
             first = fh.readline()
         if not first:
@@ -279,6 +388,8 @@ def _whole_file_records(path: Path) -> list | None:
             data = _gunzip(data, FAST_READ_LIMIT)
             if data is None:
                 return None
+        if data[:3] == BOM:
+            data = data[3:]
     except Exception:  # noqa: BLE001 - the careful reader will say what is wrong
         return None
     if _decode_records is not None:
@@ -290,6 +401,7 @@ def _whole_file_records(path: Path) -> list | None:
             if all(type(r.eventName) is str and r.eventName and type(r.eventTime) is str and r.eventTime
                    for r in recs):
                 return recs
+            # (Insights records, which have no eventName, are read as dicts and counted there)
     try:
         obj = _fast_loads(data)
     except Exception:  # noqa: BLE001 - the careful reader will say what is wrong
@@ -388,8 +500,12 @@ def _s(v: object) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
-def user_of(ui: dict) -> str:
-    """The `user` column: who made the call, as one readable string."""
+def user_of(ui: dict, add: object = None) -> str:
+    """The `user` column: who made the call, as one readable string.
+
+    ``add`` is the record's additionalEventData: an IAM Identity Center user's name is there
+    (``UserName``) when userIdentity has none.
+    """
     t = ui.get("type")
     arn = ui.get("arn") or ""
     if t == "IAMUser":
@@ -399,7 +515,7 @@ def user_of(ui: dict) -> str:
             return arn.partition(":assumed-role/")[2]
         issuer = ((ui.get("sessionContext") or {}).get("sessionIssuer") or {}).get("userName") or ""
         session = (ui.get("principalId") or "").partition(":")[2]
-        return f"{issuer}/{session}" if issuer or session else ""
+        return f"{issuer}/{session}" if session else issuer
     if t == "Root":
         return "root"
     if t == "AWSService":
@@ -410,27 +526,61 @@ def user_of(ui: dict) -> str:
         return ui.get("userName") or ui.get("principalId") or ""
     if t == "AWSAccount":
         return ui.get("accountId") or ui.get("principalId") or ""
-    return ui.get("userName") or arn or ui.get("principalId") or ui.get("invokedBy") or ""
+    name = ui.get("userName")
+    if not name and isinstance(add, dict) and isinstance(add.get("UserName"), str):
+        name = add["UserName"]
+    if not name:
+        behalf = ui.get("onBehalfOf")
+        name = behalf.get("userId") if isinstance(behalf, dict) else None
+    return name or arn or ui.get("principalId") or ui.get("invokedBy") or ""
 
 
-def _first_key(rp: dict, order: dict[str, int]) -> str:
-    """The value of the highest-priority key of ``order`` that ``rp`` holds as a non-empty string."""
+def _first_key(rp: dict, order: dict[str, int], lists: bool = False) -> str:
+    """The value of the highest-priority key of ``order`` that ``rp`` holds as a non-empty string
+    (with ``lists``, also a list of strings, joined by commas)."""
     best, found = len(order), ""
     for k, v in rp.items():
         i = order.get(k)
-        if i is not None and i < best and v and isinstance(v, str):
-            best, found = i, v
+        if i is not None and i < best and v:
+            if isinstance(v, str):
+                best, found = i, v
+            elif lists and isinstance(v, list) and all(isinstance(x, str) and x for x in v):
+                best, found = i, ",".join(v)
     return found
+
+
+def _resources_arn(res: object, kind: str | None = None) -> str:
+    """The first ARN in ``resources[]`` (of type ``kind`` when given)."""
+    if isinstance(res, list):
+        for item in res:
+            if isinstance(item, dict) and (kind is None or item.get("type") == kind):
+                arn = item.get("ARN") or item.get("ARNPrefix")
+                if arn and isinstance(arn, str):
+                    return arn
+    return ""
+
+
+def _instance_ids(sets: object) -> str:
+    items = sets.get("items") if isinstance(sets, dict) else None
+    if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("instanceId"):
+        return ",".join(_s(i.get("instanceId")) for i in items if isinstance(i, dict))
+    return ""
 
 
 def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, res: object) -> str:
     """The `resource` column: what the call acted on (see the module docs and the README)."""
     if src == "s3.amazonaws.com":
         b = rp.get("bucketName")
-        if not isinstance(b, str):
-            return ""
         k = rp.get("key")
-        return f"{b}/{k}" if k and isinstance(k, str) else b
+        if isinstance(b, str) and b and k and isinstance(k, str):
+            return f"{b}/{k}"
+        obj = _resources_arn(res, "AWS::S3::Object")
+        if obj.startswith("arn:aws:s3:::"):
+            return obj[13:]
+        if isinstance(b, str) and b:
+            return b
+        bucket = _resources_arn(res, "AWS::S3::Bucket")
+        return bucket[13:] if bucket.startswith("arn:aws:s3:::") else ""
     if name.startswith("AssumeRole"):
         arn = rp.get("roleArn")
         return arn.rpartition("/")[2] if isinstance(arn, str) else ""
@@ -443,25 +593,28 @@ def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, res: object
             owner = ak.get("userName") if isinstance(ak, dict) else None
             if owner and isinstance(owner, str):
                 return owner
-        if name in _SELF_DIRECTED and ui.get("type") == "IAMUser":
+        if name in _SELF_DIRECTED and ui.get("type") in ("IAMUser", "Root"):
             return user_of(ui)
         return ""
     if src in ("sts.amazonaws.com", "signin.amazonaws.com"):
         return ""
     if rp:
-        found = _first_key(rp, _GENERIC_ORDER)
+        order = _SERVICE_ORDER.get(src)
+        found = (_first_key(rp, order, lists=True) if order else "") or _first_key(rp, _GENERIC_ORDER)
         if found:
             return found
-        inst = rp.get("instancesSet")
-        items = inst.get("items") if isinstance(inst, dict) else None
-        if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("instanceId"):
-            return ",".join(_s(i.get("instanceId")) for i in items if isinstance(i, dict))
-    if isinstance(res, list) and res and isinstance(res[0], dict):
-        return _s(res[0].get("ARN"))
-    return ""
+        if "instancesSet" in rp:
+            found = _instance_ids(rp["instancesSet"])
+            if found:
+                return found
+    if src == "ec2.amazonaws.com" and isinstance(resp, dict) and "instancesSet" in resp:
+        found = _instance_ids(resp["instancesSet"])  # RunInstances: the instances it started
+        if found:
+            return found
+    return _resources_arn(res)
 
 
-def _details(rp: dict, resp: object, add: object) -> str:
+def _details(rp: dict, resp: object, add: object, hidden: bool = False) -> str:
     """The `details` column: telling parameters as ``key=value`` pairs joined by ``;``."""
     parts = []
     if rp:
@@ -481,6 +634,8 @@ def _details(rp: dict, resp: object, add: object) -> str:
             parts.append(f"ConsoleLogin={_s(resp['ConsoleLogin'])}")
     if add and isinstance(add, dict) and "MFAUsed" in add:
         parts.append(f"MFAUsed={_s(add['MFAUsed'])}")
+    if hidden:
+        parts.append("userNameHidden=true")
     return ";".join(parts)
 
 
@@ -497,6 +652,8 @@ def flatten_record(rec: object) -> tuple[bool, list[str]]:
     get = rec.get
     name = get("eventName")
     etime = get("eventTime")
+    if is_insight(rec):
+        raise _Insight()
     if not name or not isinstance(name, str):
         if not _looks_like_record(rec):
             raise _BadRecord("not a CloudTrail record")
@@ -524,10 +681,12 @@ def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object
             bytes_out = _s(b)
     # plain string fields go in as they are (None -> ""); csv writes any other scalar with str()
     uget = ui.get
+    user = user_of(ui, add)
     row = [
-        _str(eid), etime, user_of(ui), uget("type") or "", uget("arn") or "", src, name,
+        _str(eid), utc_time(etime), user, uget("type") or "", uget("arn") or "", src, name,
         _resource(src, name, rp, resp, ui, resources),
-        region or "", ip or "", agent or "", uget("accessKeyId") or "", error or "", _details(rp, resp, add), bytes_out,
+        region or "", ip or "", agent or "", uget("accessKeyId") or "", error or "",
+        _details(rp, resp, add, user == HIDDEN_USER), bytes_out,
     ]
     is_iam = src in IDENTITY_SOURCES and (name in IDENTITY_READS or not name.startswith(READ_PREFIXES))
     return is_iam, row
@@ -700,6 +859,7 @@ class _Tally:
     """What reading some files found, besides the rows."""
     skipped_records: int = 0
     skipped_files: int = 0
+    insight_records: int = 0
     problems: list[str] = field(default_factory=list)
     error: str | None = None  # the first bad input, when bad input is an error
 
@@ -729,8 +889,13 @@ def _read_files(files: Sequence[tuple[int, Path]], iam: _SortedCsv, api: _Sorted
             for label, items in _file_batches(path):
                 iam_add, api_add = iam.buf.append, api.buf.append
                 if items and type(items[0]) is _Record:  # checked already: every record has its name and time
-                    for rec in items:
-                        is_iam, row = _row(*_astuple(rec))
+                    for i, rec in enumerate(items):
+                        try:
+                            is_iam, row = _row(*_astuple(rec))
+                        except _BadRecord as exc:
+                            if not tally.bad(f"{path}: {label.format(i)}: {exc}", skip_bad, record=True):
+                                return
+                            continue
                         entry = (row[1], row[0], seq, _csv_line(row))
                         seq += 1
                         if is_iam:
@@ -743,6 +908,9 @@ def _read_files(files: Sequence[tuple[int, Path]], iam: _SortedCsv, api: _Sorted
                 for i, rec in enumerate(items):
                     try:
                         is_iam, row = flatten_record(rec)
+                    except _Insight:
+                        tally.insight_records += 1
+                        continue
                     except _BadRecord as exc:
                         if not tally.bad(f"{path}: {label.format(i)}: {exc}", skip_bad, record=True):
                             return
@@ -825,13 +993,14 @@ def flatten(*, inputs: Sequence[Path], out: Path, skip_bad: bool = False,
     ``jobs``: worker processes (default: one per core when the input is larger than one sort
     run, else none). The output is the same whatever the number of workers.
     """
-    files = find_inputs(inputs)
+    files, insight_files = walk_inputs(inputs)
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CtlabError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    summary = FlattenSummary(out=out, files=len(files), records=0, iam_rows=0, api_rows=0)
+    summary = FlattenSummary(out=out, files=len(files), records=0, iam_rows=0, api_rows=0,
+                             insight_files=insight_files)
     tasks = _tasks(files, CHUNK_ROWS)
     if jobs is None:
         jobs = default_jobs() if len(tasks) > 1 else 1
@@ -866,8 +1035,9 @@ def flatten(*, inputs: Sequence[Path], out: Path, skip_bad: bool = False,
             if tally.error is not None:
                 raise CtlabError(tally.error)
             summary.skipped_records, summary.skipped_files = tally.skipped_records, tally.skipped_files
+            summary.insight_records = tally.insight_records
             summary.problems = tally.problems[:5]
-            summary.records = iam.rows + api.rows + summary.skipped_records
+            summary.records = iam.rows + api.rows + summary.skipped_records + summary.insight_records
             _write_outputs(out, iam, api)
     finally:
         if gc_was_enabled:
@@ -906,6 +1076,7 @@ def _read_in_workers(tasks: list[list[tuple[int, Path]]], jobs: int, work: Path,
                     return
                 tally.skipped_records += t.skipped_records
                 tally.skipped_files += t.skipped_files
+                tally.insight_records += t.insight_records
                 tally.problems.extend(t.problems[:max(0, 5 - len(tally.problems))])
                 for dest, sizes in ((iam, r["iam"]), (api, r["api"])):
                     dest.chunks.extend(sizes)

@@ -12,6 +12,12 @@ user's long-term key is used from a new address in an unused region to enumerate
 attach AdministratorAccess to a role, create a key for another user, switch off an
 administrator's MFA, assume the role and download from the finance bucket.
 
+The week reads like a real trail (see the README): everyday calls fail now and then with many
+error codes, AWS services work through service-linked roles from their own hosts, S3 user agents
+are bracketed, sign-ins include CheckMfa, failures, SSO and Identity Center, and the state an
+analyst can follow stays consistent (``ctlab.data.check`` checks it): MFA devices, buckets'
+regions, objects' sizes, keys' owners and sessions' origins.
+
 Everything is drawn from ``random.Random`` objects seeded from the seed, so the same seed and
 options give byte-identical files (gzip headers carry no name and mtime 0).
 """
@@ -23,6 +29,7 @@ import json
 import math
 import random
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -60,6 +67,10 @@ UA_CONSOLE = "AWS Internal"
 OFFICE_IPS = ("192.0.2.10", "192.0.2.11")
 VPN_IP = "192.0.2.40"
 
+PARTNER_ACCOUNT = "730335184510"  # the security vendor's account, which audits this one daily
+PARTNER_IP = "203.0.113.200"
+IDENTITY_STORE = "d-93670c5b21"
+
 BUCKETS = {
     "assets": f"{COMPANY}-app-assets",
     "artifacts": f"{COMPANY}-ci-artifacts",
@@ -69,6 +80,9 @@ BUCKETS = {
     "backup": f"{COMPANY}-backups-eu-central-1",
     "trail": f"{COMPANY}-cloudtrail-logs",
 }
+
+# Every bucket lives in one region; its calls are logged there.
+BUCKET_REGION = {b: (DR if b.endswith(DR) else HOME) for b in BUCKETS.values()}
 
 ENGINEERS = (
     "d.whitfield", "priya.raman", "s.haddad", "t.nakamura", "l.moreau", "a.kowalski",
@@ -83,7 +97,15 @@ ROLES = (
     "github-actions-ci", "DeployRole-staging", "DeployRole-prod", "DataPipelineRole",
     "ReadOnlyAudit", "orders-api-role", "invoice-renderer-role", "thumbnailer-role",
     "AWSReservedSSO_DataAnalyst_3f1c2a9e5b7d4e60", "analytics-glue-role", "OrganizationAccountAccessRole",
+    # added later: drawn after the others, so the earlier identifiers stay as they were
+    "AWSServiceRoleForConfig", "AWSServiceRoleForAutoScaling", "AWSServiceRoleForAmazonEKS", "SecurityAuditRole",
 )
+# Service-linked roles: the role, the service that assumes it, and its session name.
+SERVICE_ROLES = {
+    "config.amazonaws.com": ("AWSServiceRoleForConfig", "AWSConfig-Describe"),
+    "autoscaling.amazonaws.com": ("AWSServiceRoleForAutoScaling", "AutoScaling"),
+    "eks.amazonaws.com": ("AWSServiceRoleForAmazonEKS", "AmazonEKS"),
+}
 LAMBDAS = {"orders-api": "orders-api-role", "invoice-renderer": "invoice-renderer-role",
            "thumbnailer": "thumbnailer-role"}
 
@@ -93,6 +115,52 @@ ESCALATED_ROLE = "DataPipelineRole"
 ATTACK_SESSION = "maint"
 PERSISTENCE_USER = "svc-backup"
 MFA_USER = "m.lindqvist"
+
+
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"  # CloudTrail's user name for a sign-in with an unknown name
+
+# Everyday calls fail now and then, for reasons that have nothing to do with an attack: what each
+# kind of call fails with, and how often.
+ERROR_RATE = 0.04
+_DENIED = ("AccessDenied", "")
+BACKGROUND_ERRORS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("s3.amazonaws.com", "GetObject"): (("NoSuchKey", "The specified key does not exist."), _DENIED),
+    ("s3.amazonaws.com", "HeadObject"): (("NoSuchKey", "The specified key does not exist."),),
+    ("s3.amazonaws.com", "GetObjectTagging"): (_DENIED,),
+    ("s3.amazonaws.com", "GetObjectAcl"): (_DENIED,),
+    ("s3.amazonaws.com", "GetObjectRetention"): (("NoSuchObjectLockConfiguration",
+                                                  "The specified object does not have a ObjectLock configuration"),),
+    ("s3.amazonaws.com", "ListObjects"): (_DENIED, ("SlowDown", "Please reduce your request rate.")),
+    ("s3.amazonaws.com", "PutObject"): (("SlowDown", "Please reduce your request rate."),),
+    ("ec2.amazonaws.com", "*"): (("Client.UnauthorizedOperation", "You are not authorized to perform this operation."),
+                                 ("Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set."),
+                                 ("Client.RequestLimitExceeded", "Request limit exceeded.")),
+    ("logs.amazonaws.com", "*"): (("ThrottlingException", "Rate exceeded"),
+                                  ("ResourceNotFoundException", "The specified log group does not exist.")),
+    ("monitoring.amazonaws.com", "*"): (("Throttling", "Rate exceeded"),),
+    ("lambda.amazonaws.com", "*"): (("ResourceNotFoundException", "Function not found: {target}"),
+                                    ("TooManyRequestsException", "Rate exceeded")),
+    ("ecr.amazonaws.com", "*"): (("RepositoryNotFoundException", "The repository with name '{target}' does not exist"),),
+    ("ssm.amazonaws.com", "GetParameter"): (("ParameterNotFound", "Parameter not found."), ("ThrottlingException", "Rate exceeded")),
+    ("cloudformation.amazonaws.com", "DescribeStacks"): (("ValidationError", "Stack with id {target} does not exist"),),
+    ("iam.amazonaws.com", "GetRole"): (("NoSuchEntityException", "The role with name {target} cannot be found."), _DENIED),
+    ("iam.amazonaws.com", "GetUser"): (_DENIED,),
+    ("iam.amazonaws.com", "ListRoles"): (_DENIED,),
+    ("glue.amazonaws.com", "GetTables"): (("EntityNotFoundException", "Database {target} not found."),),
+    ("athena.amazonaws.com", "GetQueryResults"): (("InvalidRequestException", "Query has not yet finished. Current state: RUNNING"),),
+    ("secretsmanager.amazonaws.com", "GetSecretValue"): (("ThrottlingException", "Rate exceeded"),),
+    ("kms.amazonaws.com", "Decrypt"): (("ThrottlingException", "You have exceeded the rate at which you may call KMS."),),
+    ("sts.amazonaws.com", "GetCallerIdentity"): (("ExpiredToken", "The security token included in the request is expired"),),
+}
+
+
+def _meta_bytes(name: str, bucket: str, key: str, size: int) -> int:
+    """Response size of an S3 call that returns metadata: fixed for a given object or bucket."""
+    h = zlib.crc32(f"{name}:{bucket}/{key}".encode())
+    base = {"GetObjectTagging": 160, "GetObjectAcl": 560, "GetObjectAttributes": 290, "GetObjectRetention": 180,
+            "GetBucketLocation": 128, "GetBucketAcl": 520, "GetBucketPolicy": 610, "GetBucketVersioning": 120,
+            "GetBucketEncryption": 230}.get(name, 200)
+    return base + h % 240 + (size or 0)
 
 
 @dataclass
@@ -189,6 +257,12 @@ class _World:
         self.users[NEW_HIRE] = _User(NEW_HIRE, "AIDA" + setup.code(17), "AKIA" + setup.code(16),
                                      OFFICE_IPS[0], "198.51.100.90", UA_CLI_MAC)
         self.role_ids = {r: "AROA" + setup.code(17) for r in ROLES}
+        self.idc_ids = {email: setup.uuid() for email in ANALYSTS}  # Identity Center user ids
+        self.errors = random.Random(f"ctlab-errors-{seed}")  # background failures of everyday calls
+        self.sizes: dict[tuple[str, str], int] = {}  # (bucket, key) -> object size: one size per object
+        self.mfa_changes: dict[str, list[tuple[datetime, bool]]] = {}  # user -> (time, MFA on after it)
+        self.service_sessions: dict[str, _Session] = {}
+        self.sso_sessions: dict[str, _Session] = {}
         self.lambda_sessions: dict[str, _Session] = {}
         self.console: dict[str, str] = {}  # user -> console session key (ASIA...)
         self.records_by_hour: dict[datetime, list[dict]] = {}
@@ -220,7 +294,47 @@ class _World:
     def role_arn(role: str) -> str:
         if role.startswith("AWSReservedSSO_"):
             return f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{role}"
+        for host, (slr, _) in SERVICE_ROLES.items():
+            if role == slr:
+                return f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{host}/{role}"
         return f"arn:aws:iam::{ACCOUNT}:role/{role}"
+
+    # ---- state that must stay consistent -------------------------------------
+    def object_size(self, bucket: str, key: str, default: int) -> int:
+        """The object's size: the first size it was written or read with, for every later reader."""
+        return self.sizes.setdefault((bucket, key), default)
+
+    def mfa_set(self, user: str, t: datetime, on: bool) -> None:
+        self.mfa_changes.setdefault(user, []).append((t, on))
+
+    def mfa_on(self, user: str, t: datetime) -> bool:
+        """Whether ``user`` has an MFA device at ``t`` (everyone starts with one but the new hire)."""
+        on = user != NEW_HIRE
+        for when, state in sorted(self.mfa_changes.get(user, ())):
+            if when <= t:
+                on = state
+        return on
+
+    def service_session(self, host: str, t: datetime) -> _Session:
+        """The service-linked role session of ``host``, assumed again (by the service) once it is an hour old."""
+        s = self.service_sessions.get(host)
+        if s is None or t - s.created >= timedelta(minutes=55) or t < s.created:
+            role, name = SERVICE_ROLES[host]
+            issue = max(t - timedelta(seconds=2), t.replace(minute=0, second=0))  # within the hour being written
+            s = self.assume_role(issue, self.service(host), host, host, role, name, region=HOME)
+            self.service_sessions[host] = s
+        return s
+
+    def failure(self, source: str, name: str, ident: dict, target: str = "") -> tuple[str, str] | None:
+        """A background failure of an everyday call, a few percent of the time (see ``BACKGROUND_ERRORS``)."""
+        choices = BACKGROUND_ERRORS.get((source, name)) or BACKGROUND_ERRORS.get((source, "*"))
+        if not choices or self.errors.random() >= ERROR_RATE:
+            return None
+        code, message = self.errors.choice(choices)
+        if code == "AccessDenied":
+            action = f"{source.split('.')[0].replace('monitoring', 'cloudwatch')}:{name.rstrip('0123456789v')}"
+            return self.denied(ident, action, target or "*")
+        return code, message.format(target=target or "the resource")
 
     @staticmethod
     def service(host: str) -> dict:
@@ -269,6 +383,8 @@ class _World:
     def emit(self, rec: dict) -> dict:
         t = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
         self.records_by_hour.setdefault(t.replace(minute=0, second=0), []).append(rec)
+        if rec["eventName"] in ("EnableMFADevice", "DeactivateMFADevice") and "errorCode" not in rec:
+            self.mfa_set(rec["requestParameters"]["userName"], t, rec["eventName"] == "EnableMFADevice")
         return rec
 
     def denied(self, ident: dict, action: str, resource: str) -> tuple[str, str]:
@@ -279,6 +395,12 @@ class _World:
     # ---- event families ---------------------------------------------------------
     def s3(self, t, ident, ip, ua, name, bucket, key=None, *, size=0, region=HOME, error=None,
            params: dict | None = None, data: bool = True) -> dict:
+        if bucket:
+            region = BUCKET_REGION.get(bucket, region)  # a bucket's calls are logged in its region
+        if key is not None and name in ("GetObject", "PutObject"):
+            size = self.object_size(bucket, key, size)
+        if not ua.endswith(".amazonaws.com") and ua != UA_CONSOLE and not ua.startswith("["):
+            ua = f"[{ua}]"  # how S3 writes SDK, CLI and browser user agents
         host = f"{bucket}.s3.{region}.amazonaws.com" if bucket else f"s3.{region}.amazonaws.com"
         req: dict = {}
         if bucket:
@@ -289,10 +411,19 @@ class _World:
         if params:
             req.update(params)
         read_only = not name.startswith(("Put", "Delete", "Copy", "Create", "Restore"))
+        if error:
+            out = 243 + len(error[0]) + len(key or bucket or "")  # the error document
+        elif name == "GetObject":
+            out = size
+        elif name in ("PutObject", "HeadObject"):
+            out = 0
+        elif name.startswith("List"):
+            out = size
+        else:
+            out = _meta_bytes(name, bucket or "", key or "", size)
         add = {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256",
-               "bytesTransferredIn": size if name == "PutObject" else 0, "AuthenticationMethod": "AuthHeader",
-               "x-amz-id-2": self.ids.code(24),
-               "bytesTransferredOut": size if name == "GetObject" else (0 if name == "PutObject" else 300 + (size or 0))}
+               "bytesTransferredIn": size if name == "PutObject" and not error else 0,
+               "AuthenticationMethod": "AuthHeader", "x-amz-id-2": self.ids.code(24), "bytesTransferredOut": out}
         resources = []
         if key is not None:
             resources.append({"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{key}"})
@@ -338,14 +469,30 @@ class _World:
                               "createDate": _console_date(t)}}
         return self.iam_write(t, ident, ip, ua, "CreateAccessKey", req, resp, error=error), new_key
 
-    def console_login(self, t, name, ip, ua, *, mfa=True, ok=True, root=False) -> dict:
+    def console_login(self, t, name, ip, ua, *, mfa: bool | None = None, ok=True, root=False) -> dict:
+        """A console sign-in; ``mfa`` defaults to whether the user has an MFA device then. A sign-in
+        with MFA is preceded by CheckMfa; a failed one (wrong password) never reaches MFA."""
+        if mfa is None:
+            mfa = root or self.mfa_on(name, t)
+        if not ok:
+            mfa = False
         if root:
             ident = {"type": "Root", "principalId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root",
                      "accountId": ACCOUNT, "accessKeyId": ""}
+        elif name == HIDDEN:
+            ident = {"type": "IAMUser", "accountId": ACCOUNT, "accessKeyId": "", "userName": HIDDEN}
         else:
             u = self.users[name]
             ident = {"type": "IAMUser", "principalId": u.uid, "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
                      "accountId": ACCOUNT, "userName": name}
+            if not ok:  # a failed sign-in is not tied to the user's ARN
+                ident = {"type": "IAMUser", "principalId": u.uid, "accountId": ACCOUNT, "accessKeyId": "",
+                         "userName": name}
+        if mfa:
+            check = {k: v for k, v in ident.items() if k != "arn"} | {"accessKeyId": ""}
+            self.emit(self.record(t - timedelta(seconds=self.rng.randrange(4, 25)), check, "signin.amazonaws.com",
+                                  "CheckMfa", GLOBAL, ip, ua, None, {"CheckMfa": "Success"}, read_only=False,
+                                  event_type="AwsConsoleSignIn", add={"MfaType": "Virtual MFA"}))
         add = {"LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
                "MobileVersion": "No", "MFAUsed": "Yes" if mfa else "No"}
         if mfa:
@@ -355,7 +502,8 @@ class _World:
                           {"ConsoleLogin": "Success" if ok else "Failure"}, read_only=False,
                           event_type="AwsConsoleSignIn", add=add)
         if not ok:
-            rec["errorMessage"] = "Failed authentication"
+            rec["errorMessage"] = ("No username found in supplied account" if name == HIDDEN
+                                   else "Failed authentication")
             rec["responseElements"] = {"ConsoleLogin": "Failure"}
         return self.emit(rec)
 
@@ -420,6 +568,18 @@ DEV_KEYS = ("notebooks/churn_model_v3.ipynb", "tmp/sample_orders_2026-02.csv", "
 LAKE_KEYS = ("curated/orders/dt=2026-02-{d:02d}/part-0000{p}.parquet",
              "curated/customers/dt=2026-02-{d:02d}/part-0000{p}.parquet",
              "curated/sessions/dt=2026-02-{d:02d}/part-0000{p}.parquet")
+# Finance export sizes by file family (the night's full exports are large).
+FIN_SIZES = {"ledger": (170_000_000, 200_000_000), "invoices": (215_000_000, 245_000_000),
+             "payroll": (45_000_000, 50_000_000), "customers_billing": (375_000_000, 420_000_000),
+             "vendor_payments": (85_000_000, 100_000_000)}
+
+
+def _finance_size(rng: random.Random, key: str) -> int:
+    family = key.rpartition("/")[2].partition("_2026")[0]
+    lo, hi = FIN_SIZES.get(family, (1_000_000, 5_000_000))
+    return rng.randrange(lo, hi)
+
+
 FIN_KEYS = ("exports/2026/02/ledger_2026-02-{d:02d}.csv.gz", "exports/2026/02/invoices_2026-02-{d:02d}.parquet",
             "exports/2026/02/payroll_summary_2026-02.xlsx", "exports/2026/02/customers_billing_2026-02-{d:02d}.csv.gz",
             "exports/2026/02/vendor_payments_2026-02-{d:02d}.csv.gz")
@@ -459,14 +619,17 @@ def _engineer_call(w: _World, t: datetime, ident: dict, ip: str, ua: str, consol
         b = rng.choice((BUCKETS["dev"], BUCKETS["lake"], BUCKETS["assets"], BUCKETS["artifacts"]))
         params = {"list-type": "2", "prefix": rng.choice(("", "curated/", "tmp/", "exports/", "builds/")),
                   "delimiter": "/", "encoding-type": "url"}
-        w.s3(t, ident, ip, u, "ListObjects", b, size=rng.randrange(200, 9000), params=params)
+        w.s3(t, ident, ip, u, "ListObjects", b, size=rng.randrange(200, 9000), params=params,
+             error=w.failure(source, name, ident, f"arn:aws:s3:::{b}"))
     elif fam in ("s3get", "s3head", "s3meta", "s3put"):
         if rng.random() < 0.5:
             b, k = BUCKETS["dev"], rng.choice(DEV_KEYS)
         else:
             b, k = BUCKETS["lake"], rng.choice(LAKE_KEYS).format(d=day, p=rng.randrange(4))
         size = rng.randrange(20_000, 9_000_000) if fam in ("s3get", "s3put") else 0
-        w.s3(t, ident, ip, u, name, b, k, size=size)
+        if fam in ("s3head", "s3meta"):
+            size = w.object_size(b, k, rng.randrange(20_000, 9_000_000)) if fam == "s3head" else 0
+        w.s3(t, ident, ip, u, name, b, k, size=size, error=w.failure(source, name, ident, f"arn:aws:s3:::{b}/{k}"))
     elif fam == "s3mgmt":
         if name == "ListBuckets":
             w.s3(t, ident, ip, u, name, None, data=False, region=GLOBAL if rng.random() < 0.3 else HOME,
@@ -479,37 +642,46 @@ def _engineer_call(w: _World, t: datetime, ident: dict, ip: str, ua: str, consol
             "instancesSet": {}, "filterSet": {"items": [{"name": "tag:team", "valueSet": {"items": [{"value": "data"}]}}]}}
         if name == "DescribeInstances" and rng.random() < 0.4:
             req = {"instancesSet": {"items": [{"instanceId": rng.choice(INSTANCES)}]}, "filterSet": {}}
-        w.api(t, ident, ip, u, source, name, HOME, req)
+        w.api(t, ident, ip, u, source, name, HOME, req, error=w.failure(source, name, ident))
     elif fam == "logs":
         grp = rng.choice(("/aws/lambda/orders-api", "/aws/lambda/invoice-renderer", "/ecs/datalake-etl",
                           "/aws/lambda/thumbnailer"))
         req = {"logGroupName": grp, "limit": 50} if name == "FilterLogEvents" else {"logGroupNamePrefix": "/aws/"}
-        w.api(t, ident, ip, u, source, name, HOME, req)
+        w.api(t, ident, ip, u, source, name, HOME, req, error=w.failure(source, name, ident, grp))
     elif fam == "cw":
         w.api(t, ident, ip, u, source, name, HOME, {"startTime": _iso(t - timedelta(hours=3)),
-                                                    "endTime": _iso(t)} if name == "GetMetricData" else {"maxRecords": 100})
+                                                    "endTime": _iso(t)} if name == "GetMetricData" else {"maxRecords": 100},
+              error=w.failure(source, name, ident))
     elif fam == "sts":
-        w.api(t, ident, ip, u, source, name, HOME)
+        w.api(t, ident, ip, u, source, name, HOME, error=w.failure(source, name, ident))
     elif fam == "lambda":
-        req = {"functionName": rng.choice(list(LAMBDAS))} if name.startswith("GetFunction") else None
-        w.api(t, ident, ip, u, source, name, HOME, req)
+        fn = rng.choice(list(LAMBDAS) + ["orders-api-v2"])
+        req = {"functionName": fn} if name.startswith("GetFunction") else None
+        w.api(t, ident, ip, u, source, name, HOME, req, error=w.failure(source, name, ident, fn))
     elif fam == "ecr":
         req = {"registryIds": [ACCOUNT]} if name == "GetAuthorizationToken" else {"repositoryNames": ["orders-api"]}
-        w.api(t, ident, ip, u, source, name, HOME, req)
+        err = w.failure(source, name, ident, "orders-api") if name != "GetAuthorizationToken" else None
+        w.api(t, ident, ip, u, source, name, HOME, req, error=err)
     elif fam == "ssm":
         w.api(t, ident, ip, u, source, name, HOME, {"name": rng.choice(("/orders-api/prod/db_host",
                                                                        "/shared/feature_flags", "/datalake/etl/batch_size")),
-                                                    "withDecryption": False})
+                                                    "withDecryption": False}, error=w.failure(source, name, ident))
     elif fam == "cfn":
-        req = {"stackName": rng.choice(STACKS)} if name == "DescribeStacks" else {"stackStatusFilter": ["UPDATE_COMPLETE"]}
-        w.api(t, ident, ip, u, source, name, HOME, req)
+        stack = rng.choice(STACKS + ("orders-api-dev",))
+        req = {"stackName": stack} if name == "DescribeStacks" else {"stackStatusFilter": ["UPDATE_COMPLETE"]}
+        w.api(t, ident, ip, u, source, name, HOME, req,
+              error=w.failure(source, name, ident, stack) if name == "DescribeStacks" else None)
     elif fam == "iamread":
         req = None
+        target = ""
         if name in ("GetUser", "ListAccessKeys"):
             req = {"userName": ident.get("userName", "")} if ident.get("type") == "IAMUser" else None
+            target = f"arn:aws:iam::{ACCOUNT}:user/{ident.get('userName', '')}"
         if name == "GetRole":
-            req = {"roleName": rng.choice(("DeployRole-staging", "orders-api-role", "DataPipelineRole"))}
-        err = None
+            role = rng.choice(("DeployRole-staging", "orders-api-role", "DataPipelineRole", "legacy-etl-role"))
+            req = {"roleName": role}
+            target = role
+        err = w.failure(source, name, ident, target)
         if name == "ListRoles" and ident.get("userName") in ("k.oduya", "c.mendes"):
             err = w.denied(ident, "iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/")
         w.iam_read(t, ident, ip, u, name, req, error=err)
@@ -534,8 +706,23 @@ def _engineers(w: _World, hour: datetime) -> None:
         if console and day_key not in w.console:
             w.console.pop(name, None)
             w.console[day_key] = "x"
-            w.console_login(hour + timedelta(seconds=rng.randrange(60, 600)), name, ip,
-                            UA_BROWSER if name.startswith(("j.", "r.", "p", "s", "t")) else UA_BROWSER_WIN)
+            browser = UA_BROWSER if name.startswith(("j.", "r.", "p", "s", "t")) else UA_BROWSER_WIN
+            t = hour + timedelta(seconds=rng.randrange(90, 600))
+            slip = w.errors.random()
+            if slip < 0.05:  # a mistyped password first
+                w.console_login(t - timedelta(seconds=w.errors.randrange(20, 80)), name, ip, browser, ok=False)
+            elif slip < 0.07:  # the e-mail address typed as the user name: CloudTrail hides it
+                w.console_login(t - timedelta(seconds=w.errors.randrange(20, 80)), HIDDEN, ip, browser, ok=False)
+            w.console_login(t, name, ip, browser)
+            if name in ADMINS and lvl >= 0.45:
+                # the console's own calls for the billing and health widgets come from AWS Internal
+                ci = w.iam_user(name, console=True)
+                w.api(t + timedelta(seconds=rng.randrange(20, 90)), ci, "AWS Internal", UA_CONSOLE,
+                      "health.amazonaws.com", "DescribeEventAggregates", GLOBAL,
+                      {"aggregateField": "eventTypeCategory", "filter": {"eventStatusCodes": ["open", "upcoming"]}})
+                w.api(t + timedelta(seconds=rng.randrange(20, 90)), ci, "AWS Internal", UA_CONSOLE,
+                      "ce.amazonaws.com", "GetCostAndUsage", GLOBAL,
+                      {"granularity": "DAILY", "metrics": ["UnblendedCost"]})
         n = _poisson(rng, 5.5 * lvl * w.scale * (1.5 if name in ADMINS else 1.0))
         for _ in range(n):
             t = hour + timedelta(seconds=rng.randrange(3600))
@@ -568,6 +755,30 @@ OPEN_PRS = {"halyard-analytics/orders-api": (412, 415, 421), "halyard-analytics/
             "halyard-analytics/datalake-etl": (233, 236, 240)}
 
 
+def _gha_login(w: _World, t: datetime, repo: str, ref: str, runner_ip: str) -> _Session:
+    """A GitHub Actions job signs in through OIDC (AssumeRoleWithWebIdentity into github-actions-ci)."""
+    sub = f"repo:{repo}:ref:{ref}"
+    gh_key = "ASIA" + w.ids.code(16)
+    rid = w.role_ids["github-actions-ci"]
+    ident = {"type": "WebIdentityUser",
+             "principalId": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com:sts.amazonaws.com:{sub}",
+             "userName": sub,
+             "identityProvider": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}
+    w.emit(w.record(t, ident, "sts.amazonaws.com", "AssumeRoleWithWebIdentity", HOME, runner_ip, UA_GHA_SDK,
+                    {"roleArn": w.role_arn("github-actions-ci"), "roleSessionName": "GitHubActions",
+                     "durationSeconds": 3600},
+                    {"credentials": {"accessKeyId": gh_key, "sessionToken": "IQoJb3JpZ2luX2VjE" + w.ids.code(40),
+                                     "expiration": _console_date(t + timedelta(hours=1))},
+                     "subjectFromWebIdentityToken": sub,
+                     "assumedRoleUser": {"assumedRoleId": f"{rid}:GitHubActions",
+                                         "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/github-actions-ci/GitHubActions"},
+                     "provider": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",
+                     "audience": "sts.amazonaws.com"},
+                    read_only=True,
+                    resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": w.role_arn("github-actions-ci")}]))
+    return _Session("github-actions-ci", "GitHubActions", gh_key, t)
+
+
 def _ci(w: _World, hour: datetime) -> None:
     """GitHub Actions: OIDC into github-actions-ci, then AssumeRole into a deploy role."""
     rng = w.rng
@@ -582,28 +793,8 @@ def _ci(w: _World, hour: datetime) -> None:
                            "halyard-analytics/datalake-etl"))
         ref = "refs/heads/main" if rng.random() < 0.55 else f"refs/pull/{rng.choice(OPEN_PRS[repo])}/merge"
         prod = ref == "refs/heads/main" and rng.random() < 0.5
-        sub = f"repo:{repo}:ref:{ref}"
-        gh_key = "ASIA" + w.ids.code(16)
-        rid = w.role_ids["github-actions-ci"]
-        ident = {"type": "WebIdentityUser",
-                 "principalId": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com:sts.amazonaws.com:{sub}",
-                 "userName": sub,
-                 "identityProvider": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}
         runner_ip = f"198.51.100.{rng.randrange(120, 180)}"
-        w.emit(w.record(t, ident, "sts.amazonaws.com", "AssumeRoleWithWebIdentity", HOME, runner_ip, UA_GHA_SDK,
-                        {"roleArn": w.role_arn("github-actions-ci"), "roleSessionName": "GitHubActions",
-                         "durationSeconds": 3600},
-                        {"credentials": {"accessKeyId": gh_key, "sessionToken": "IQoJb3JpZ2luX2VjE" + w.ids.code(40),
-                                         "expiration": _console_date(t + timedelta(hours=1))},
-                         "subjectFromWebIdentityToken": sub,
-                         "assumedRoleUser": {"assumedRoleId": f"{rid}:GitHubActions",
-                                             "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/github-actions-ci/GitHubActions"},
-                         "provider": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",
-                         "audience": "sts.amazonaws.com"},
-                        read_only=True,
-                        resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role",
-                                    "ARN": w.role_arn("github-actions-ci")}]))
-        ci = _Session("github-actions-ci", "GitHubActions", gh_key, t)
+        ci = _gha_login(w, t, repo, ref, runner_ip)
         t += timedelta(seconds=rng.randrange(20, 90))
         w.s3(t, w.assumed(ci), runner_ip, UA_CLI_RUNNER.format(cmd="s3.cp"), "PutObject", BUCKETS["artifacts"],
              f"builds/{repo.split('/')[1]}/{run}/bundle.zip", size=rng.randrange(2_000_000, 40_000_000))
@@ -633,7 +824,8 @@ def _ci(w: _World, hour: datetime) -> None:
         if "datalake" not in stack:
             fn = stack.rsplit("-", 1)[0]
             t += timedelta(seconds=rng.randrange(20, 90))
-            w.api(t, w.service("cloudformation.amazonaws.com"), "cloudformation.amazonaws.com",
+            # CloudFormation acts with the deploying role's session, from its own host
+            w.api(t, dict(di, invokedBy="cloudformation.amazonaws.com"), "cloudformation.amazonaws.com",
                   "cloudformation.amazonaws.com", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", HOME,
                   {"functionName": fn, "s3Bucket": BUCKETS["artifacts"]}, read_only=False)
 
@@ -644,10 +836,11 @@ def _lambdas(w: _World, hour: datetime) -> None:
     for fn, role in LAMBDAS.items():
         base = {"orders-api": 1.0, "invoice-renderer": 0.5, "thumbnailer": 0.35}[fn]
         s = w.lambda_sessions.get(fn)
-        if s is None or rng.random() < 0.5 * lvl:
+        if s is None or hour - s.created >= timedelta(hours=6) or rng.random() < 0.5 * lvl:
             t = hour + timedelta(seconds=rng.randrange(600))
             ident = w.service("lambda.amazonaws.com")
-            s = w.assume_role(t, ident, "lambda.amazonaws.com", "lambda.amazonaws.com", role, fn, region=HOME)
+            s = w.assume_role(t, ident, "lambda.amazonaws.com", "lambda.amazonaws.com", role, fn, region=HOME,
+                              duration=43200)
             w.lambda_sessions[fn] = s
         ident = w.assumed(s)
         ip = "198.51.100.241" if fn != "thumbnailer" else "198.51.100.242"
@@ -660,13 +853,16 @@ def _lambdas(w: _World, hour: datetime) -> None:
                           {"encryptionAlgorithm": "SYMMETRIC_DEFAULT",
                            "encryptionContext": {"aws:lambda:FunctionArn": f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:{fn}"}},
                           resources=[{"accountId": ACCOUNT, "type": "AWS::KMS::Key",
-                                      "ARN": f"arn:aws:kms:{HOME}:{ACCOUNT}:key/6f2a9c41-0d7e-4b1a-9e53-2c8d1f0b7a64"}])
+                                      "ARN": f"arn:aws:kms:{HOME}:{ACCOUNT}:key/6f2a9c41-0d7e-4b1a-9e53-2c8d1f0b7a64"}],
+                          error=w.failure("kms.amazonaws.com", "Decrypt", ident))
                 elif r < 0.7:
                     w.api(t, ident, ip, UA_BOTO_LAMBDA, "secretsmanager.amazonaws.com", "GetSecretValue", HOME,
-                          {"secretId": "prod/orders-api/db"})
+                          {"secretId": "prod/orders-api/db"},
+                          error=w.failure("secretsmanager.amazonaws.com", "GetSecretValue", ident))
                 else:
                     w.api(t, ident, ip, UA_BOTO_LAMBDA, "ssm.amazonaws.com", "GetParameter", HOME,
-                          {"name": "/orders-api/prod/feature_flags", "withDecryption": True})
+                          {"name": "/orders-api/prod/feature_flags", "withDecryption": True},
+                          error=w.failure("ssm.amazonaws.com", "GetParameter", ident))
             elif fn == "invoice-renderer":
                 if r < 0.5:
                     d = min(28, hour.day)
@@ -703,7 +899,7 @@ def _pipeline(w: _World, hour: datetime) -> None:
     for k in FIN_KEYS[:2] + FIN_KEYS[3:]:
         t += timedelta(seconds=rng.randrange(4, 40))
         w.s3(t, ident, ip, UA_BOTO_EC2, "GetObject", BUCKETS["finance"], k.format(d=d),
-             size=rng.randrange(300_000, 4_000_000))
+             size=_finance_size(rng, k))
     for part in range(max(1, int(round(3 * w.scale)))):
         t += timedelta(seconds=rng.randrange(10, 90))
         w.s3(t, ident, ip, UA_BOTO_EC2, "PutObject", BUCKETS["lake"],
@@ -723,39 +919,62 @@ def _analysts(w: _World, hour: datetime) -> None:
     for email in ANALYSTS:
         key = f"saml:{email}:{hour.date()}"
         if key not in w.console and rng.random() < 0.35:
-            t = hour + timedelta(seconds=rng.randrange(1800))
+            t = hour + timedelta(seconds=rng.randrange(60, 1800))
             skey = "ASIA" + w.ids.code(16)
+            # the portal sign-in (Identity Center names the user only in additionalEventData)
+            idc = {"type": "IdentityCenterUser", "accountId": ACCOUNT, "credentialId": w.ids.uuid(),
+                   "onBehalfOf": {"userId": w.idc_ids[email],
+                                  "identityStoreArn": f"arn:aws:identitystore::{ACCOUNT}:identitystore/{IDENTITY_STORE}"}}
+            w.emit(w.record(t - timedelta(seconds=rng.randrange(20, 50)), idc, "signin.amazonaws.com",
+                            "UserAuthentication", HOME, VPN_IP, UA_BROWSER, None, None, read_only=False,
+                            event_type="AwsServiceEvent",
+                            add={"UserName": email, "CredentialType": "PASSWORD", "AuthWorkflowID": w.ids.uuid(),
+                                 "LoginTo": f"https://{IDENTITY_STORE}.awsapps.com/start/"},
+                            extra={"serviceEventDetails": {"UserAuthentication": "Success"}}))
             ident = {"type": "SAMLUser", "principalId": f"Jf3vQ0m9bL7kP2xW8rT4yU6n1cA=:{email}",
                      "userName": email, "identityProvider": "Jf3vQ0m9bL7kP2xW8rT4yU6n1cA="}
             rid = w.role_ids[role]
             w.emit(w.record(t, ident, "sts.amazonaws.com", "AssumeRoleWithSAML", GLOBAL, VPN_IP, UA_BROWSER,
                             {"sAMLAssertionID": "_" + w.ids.hexs(32), "roleSessionName": email,
                              "principalArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/AWSSSO_e41c7b2a9d3f6058_DO_NOT_DELETE",
-                             "roleArn": w.role_arn(role), "durationSeconds": 28800},
+                             "roleArn": w.role_arn(role), "durationSeconds": 43200},
                             {"credentials": {"accessKeyId": skey, "sessionToken": "IQoJb3JpZ2luX2VjE" + w.ids.code(40),
-                                             "expiration": _console_date(t + timedelta(hours=8))},
+                                             "expiration": _console_date(t + timedelta(hours=12))},
                              "assumedRoleUser": {"assumedRoleId": f"{rid}:{email}",
                                                  "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{email}"},
                              "subject": email, "subjectType": "persistent", "audience": "https://signin.aws.amazon.com/saml"},
                             read_only=True,
                             resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": w.role_arn(role)}]))
             w.console[key] = skey
-        skey = w.console.get(key)
-        if skey is None:
+            s = _Session(role, email, skey, t, True)
+            w.sso_sessions[key] = s
+            # the SSO console sign-in: an assumed-role session of the permission set's role
+            sso = {k: v for k, v in w.assumed(s).items() if k != "accessKeyId"}
+            w.emit(w.record(t + timedelta(seconds=2), sso, "signin.amazonaws.com", "ConsoleLogin", GLOBAL, VPN_IP,
+                            UA_BROWSER, None, {"ConsoleLogin": "Success"}, read_only=False,
+                            event_type="AwsConsoleSignIn",
+                            add={"LoginTo": "https://eu-west-1.console.aws.amazon.com/athena/home", "MobileVersion": "No",
+                                 "MFAUsed": "No"}))
+        s = w.sso_sessions.get(key)
+        if s is None:
             continue
-        s = _Session(role, email, skey, hour, True)
         ident = w.assumed(s)
         for _ in range(_poisson(rng, 0.8 * lvl * w.scale)):
             t = hour + timedelta(seconds=rng.randrange(3600))
+            if t <= s.created:
+                t = s.created + timedelta(seconds=rng.randrange(10, 600))
             qid = w.ids.uuid()
             w.api(t, ident, VPN_IP, UA_BROWSER, "athena.amazonaws.com", "StartQueryExecution", HOME,
                   {"queryString": "***OMITTED***", "workGroup": "analysts",
                    "queryExecutionContext": {"database": "curated"}}, {"queryExecutionId": qid}, read_only=False)
             w.api(t + timedelta(seconds=rng.randrange(2, 30)), ident, VPN_IP, UA_BROWSER, "athena.amazonaws.com",
-                  "GetQueryResults", HOME, {"queryExecutionId": qid, "maxResults": 100})
+                  "GetQueryResults", HOME, {"queryExecutionId": qid, "maxResults": 100},
+                  error=w.failure("athena.amazonaws.com", "GetQueryResults", ident))
             if rng.random() < 0.4:
+                db = rng.choice(("curated", "curated", "curated_v2"))
                 w.api(t + timedelta(seconds=rng.randrange(30, 90)), ident, VPN_IP, UA_BROWSER, "glue.amazonaws.com",
-                      "GetTables", HOME, {"databaseName": "curated"})
+                      "GetTables", HOME, {"databaseName": db},
+                      error=w.failure("glue.amazonaws.com", "GetTables", ident, db))
             if rng.random() < 0.25:
                 d = min(28, hour.day)
                 w.s3(t + timedelta(seconds=rng.randrange(30, 200)), ident, VPN_IP, UA_BROWSER, "GetObject",
@@ -775,8 +994,8 @@ def _backup(w: _World, hour: datetime) -> None:
     for _ in range(max(1, int(round(6 * w.scale)))):
         t += timedelta(seconds=rng.randrange(5, 60))
         k = rng.choice(LAKE_KEYS).format(d=min(28, hour.day), p=rng.randrange(4))
-        w.s3(t, ident, u.ip, UA_BOTO_EC2, "PutObject", BUCKETS["backup"], "daily/" + k,
-             size=rng.randrange(1_000_000, 30_000_000), region=DR)
+        size = w.object_size(BUCKETS["lake"], k, rng.randrange(1_000_000, 30_000_000))  # a copy keeps its size
+        w.s3(t, ident, u.ip, UA_BOTO_EC2, "PutObject", BUCKETS["backup"], "daily/" + k, size=size)
     t += timedelta(seconds=30)
     w.api(t, ident, u.ip, UA_BOTO_EC2, "ec2.amazonaws.com", "CreateSnapshot", HOME,
           {"volumeId": "vol-0b7e2f9a4c1d3e865", "description": "nightly backup"}, read_only=False)
@@ -787,20 +1006,100 @@ def _backup(w: _World, hour: datetime) -> None:
     t = hour + timedelta(hours=5, minutes=rng.randrange(10, 40))
     d = min(28, max(1, (hour - timedelta(days=1)).day))
     w.s3(t, w.iam_user("svc-reporting"), r.ip, UA_BOTO_EC2, "GetObject", BUCKETS["finance"],
-         FIN_KEYS[0].format(d=d), size=rng.randrange(300_000, 2_000_000))
+         FIN_KEYS[0].format(d=d), size=_finance_size(rng, FIN_KEYS[0]))
+    # the BI dashboard gets a federated session from svc-reporting's key and queries the lake with it
+    t += timedelta(seconds=rng.randrange(30, 120))
+    fed_key = "ASIA" + w.ids.code(16)
+    w.emit(w.record(t, w.iam_user("svc-reporting"), "sts.amazonaws.com", "GetFederationToken", GLOBAL, r.ip,
+                    UA_BOTO_EC2, {"name": "bi-dashboard", "durationSeconds": 3600},
+                    {"credentials": {"accessKeyId": fed_key, "sessionToken": "IQoJb3JpZ2luX2VjE" + w.ids.code(40),
+                                     "expiration": _console_date(t + timedelta(hours=1))},
+                     "federatedUser": {"arn": f"arn:aws:sts::{ACCOUNT}:federated-user/bi-dashboard",
+                                       "federatedUserId": f"{ACCOUNT}:bi-dashboard"}, "packedPolicySize": 6},
+                    read_only=False))
+    fed = {"type": "FederatedUser", "principalId": f"{ACCOUNT}:bi-dashboard",
+           "arn": f"arn:aws:sts::{ACCOUNT}:federated-user/bi-dashboard", "accountId": ACCOUNT, "accessKeyId": fed_key,
+           "sessionContext": {"sessionIssuer": {"type": "IAMUser", "principalId": r.uid,
+                                                "arn": f"arn:aws:iam::{ACCOUNT}:user/svc-reporting",
+                                                "accountId": ACCOUNT, "userName": "svc-reporting"},
+                              "attributes": {"creationDate": _iso(t), "mfaAuthenticated": "false"}}}
+    for _ in range(rng.randrange(2, 5)):
+        t += timedelta(seconds=rng.randrange(5, 60))
+        qid = w.ids.uuid()
+        w.api(t, fed, r.ip, UA_BOTO_EC2, "athena.amazonaws.com", "StartQueryExecution", HOME,
+              {"queryString": "***OMITTED***", "workGroup": "bi"}, {"queryExecutionId": qid}, read_only=False)
+        w.api(t + timedelta(seconds=rng.randrange(3, 20)), fed, r.ip, UA_BOTO_EC2, "athena.amazonaws.com",
+              "GetQueryResults", HOME, {"queryExecutionId": qid, "maxResults": 1000},
+              error=w.failure("athena.amazonaws.com", "GetQueryResults", fed))
+
+
+UA_PARTNER = ("Boto3/1.35.40 md/Botocore#1.35.40 ua/2.0 os/linux#5.10.226-214.880.amzn2.x86_64 md/arch#x86_64 "
+              "lang/python#3.11.10 md/pyimpl#CPython exec-env/AWS_ECS_FARGATE cfg/retry-mode#standard Botocore/1.35.40")
+# What AWS Config finds when it records each bucket's settings (most buckets have no lifecycle or policy).
+CONFIG_BUCKET_ERRORS = {
+    "GetBucketLifecycle": ("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
+    "GetBucketPolicy": ("NoSuchBucketPolicy", "The bucket policy does not exist"),
+    "GetBucketReplication": ("ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
+}
 
 
 def _services(w: _World, hour: datetime) -> None:
+    """AWS services at work: CloudTrail itself, and Config, Auto Scaling and EKS through their
+    service-linked roles (assumed by the service, calling from the service's own host)."""
     rng = w.rng
     t = hour + timedelta(minutes=rng.randrange(5, 55))
     w.s3(t, w.service("cloudtrail.amazonaws.com"), "cloudtrail.amazonaws.com", "cloudtrail.amazonaws.com",
          "GetBucketAcl", BUCKETS["trail"], data=False, params={"acl": ""})
     if hour.hour % 6 == 0:
+        host = "config.amazonaws.com"
         t = hour + timedelta(minutes=rng.randrange(0, 20))
-        w.api(t, w.service("config.amazonaws.com"), "config.amazonaws.com", "config.amazonaws.com",
-              "ec2.amazonaws.com", "DescribeInstances", HOME, {"instancesSet": {}, "filterSet": {}})
-        w.api(t + timedelta(seconds=3), w.service("config.amazonaws.com"), "config.amazonaws.com",
-              "config.amazonaws.com", "ec2.amazonaws.com", "DescribeSecurityGroups", HOME, {"filterSet": {}})
+        cfg = w.assumed(w.service_session(host, t))
+        w.api(t, cfg, host, host, "ec2.amazonaws.com", "DescribeInstances", HOME, {"instancesSet": {}, "filterSet": {}})
+        w.api(t + timedelta(seconds=3), cfg, host, host, "ec2.amazonaws.com", "DescribeSecurityGroups", HOME,
+              {"filterSet": {}})
+        if hour.hour == 6:
+            for i, b in enumerate(sorted(BUCKETS.values())):
+                for j, name in enumerate(("GetBucketLifecycle", "GetBucketPolicy", "GetBucketReplication")):
+                    has = (name == "GetBucketLifecycle" and b in (BUCKETS["trail"], BUCKETS["backup"])) or (
+                        name == "GetBucketPolicy" and b in (BUCKETS["trail"], BUCKETS["finance"]))
+                    w.s3(t + timedelta(seconds=10 + 3 * i + j), cfg, host, host, name, b, data=False,
+                         params={name[9:].lower(): ""}, error=None if has else CONFIG_BUCKET_ERRORS[name])
+    if hour.hour % 3 == 0:
+        host = "autoscaling.amazonaws.com"
+        t = hour + timedelta(minutes=rng.randrange(20, 40))
+        asg = w.assumed(w.service_session(host, t))
+        w.api(t, asg, host, host, "ec2.amazonaws.com", "DescribeInstanceStatus", HOME,
+              {"instancesSet": {"items": [{"instanceId": i} for i in INSTANCES[:2]]}, "filterSet": {},
+               "includeAllInstances": False})
+    if hour.hour % 4 == 1:
+        host = "eks.amazonaws.com"
+        t = hour + timedelta(minutes=rng.randrange(40, 58))
+        eks = w.assumed(w.service_session(host, t))
+        w.api(t, eks, host, host, "ec2.amazonaws.com", "DescribeNetworkInterfaces", HOME,
+              {"networkInterfaceIdSet": {}, "filterSet": {"items": [{"name": "tag:cluster.k8s.amazonaws.com/name",
+                                                                    "valueSet": {"items": [{"value": "datalake"}]}}]}})
+        w.api(t + timedelta(seconds=1), eks, host, host, "ec2.amazonaws.com", "DescribeSubnets", HOME,
+              {"subnetSet": {}, "filterSet": {}})
+    if hour.hour == 7:
+        # the security vendor's account assumes its audit role every morning and looks around
+        t = hour + timedelta(minutes=rng.randrange(0, 30))
+        partner = {"type": "AWSAccount", "principalId": f"AROAZT3K7QWXV2EXAMPLE:audit-scanner",
+                   "accountId": PARTNER_ACCOUNT}
+        s = w.assume_role(t, partner, PARTNER_IP, UA_PARTNER, "SecurityAuditRole", "audit-scanner")
+        a = w.assumed(s)
+        for name, source, req in (("GetAccountPasswordPolicy", "iam.amazonaws.com", None),
+                                  ("ListUsers", "iam.amazonaws.com", {"maxItems": 1000}),
+                                  ("ListRoles", "iam.amazonaws.com", {"maxItems": 1000}),
+                                  ("ListBuckets", "s3.amazonaws.com", None),
+                                  ("DescribeTrails", "cloudtrail.amazonaws.com", {"includeShadowTrails": True}),
+                                  ("DescribeSecurityGroups", "ec2.amazonaws.com", {"filterSet": {}})):
+            t += timedelta(seconds=rng.randrange(1, 6))
+            if source == "s3.amazonaws.com":
+                w.s3(t, a, PARTNER_IP, UA_PARTNER, name, None, data=False, region=GLOBAL, size=1900)
+            elif source == "iam.amazonaws.com":
+                w.iam_read(t, a, PARTNER_IP, UA_PARTNER, name, req)
+            else:
+                w.api(t, a, PARTNER_IP, UA_PARTNER, source, name, HOME, req)
 
 
 def _admin_script(w: _World) -> None:
@@ -888,13 +1187,14 @@ def _admin_script(w: _World) -> None:
     if days < 4:
         return
     # Thursday: a prod deployment changes the orders-api role; r.banerjee gives l.moreau an inline policy
-    dep = w.assume_role(at(3, 9, 48, 2), w.assumed(_Session("github-actions-ci", "GitHubActions", "ASIA" + w.ids.code(16),
-                                                            at(3, 9, 46, 40))),
-                        "198.51.100.131", UA_GHA_SDK, "DeployRole-prod", "GitHubActions", region=HOME)
-    w.iam_write(at(3, 9, 50, 37), w.assumed(dep), "cloudformation.amazonaws.com", "cloudformation.amazonaws.com",
+    gha = _gha_login(w, at(3, 9, 46, 40), "halyard-analytics/orders-api", "refs/heads/main", "198.51.100.131")
+    dep = w.assume_role(at(3, 9, 48, 2), w.assumed(gha), "198.51.100.131", UA_GHA_SDK, "DeployRole-prod",
+                        "GitHubActions", region=HOME)
+    cfn = dict(w.assumed(dep), invokedBy="cloudformation.amazonaws.com")
+    w.iam_write(at(3, 9, 50, 37), cfn, "cloudformation.amazonaws.com", "cloudformation.amazonaws.com",
                 "AttachRolePolicy", {"roleName": "orders-api-role",
                                      "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/orders-api-sqs-publish"})
-    w.iam_write(at(3, 9, 50, 39), w.assumed(dep), "cloudformation.amazonaws.com", "cloudformation.amazonaws.com",
+    w.iam_write(at(3, 9, 50, 39), cfn, "cloudformation.amazonaws.com", "cloudformation.amazonaws.com",
                 "PutRolePolicy", {"roleName": "orders-api-role", "policyName": "xray-write",
                                   "policyDocument": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
                                                     '"Action":["xray:PutTraceSegments"],"Resource":"*"}]}'})
