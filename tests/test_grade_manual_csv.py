@@ -65,3 +65,20 @@ def test_keys_are_one_identity_so_a_correction_replaces(tmp_path, batch):
     assert main(["grade", str(batch), "-o", str(out), "--root", str(REPO), "--manual", str(fix)]) == 0
     kept = json.loads((out / "manual_scores.json").read_text())
     assert kept["scores"] == {"s1001": {"q8": {"points": 2.5, "criteria": {}, "comment": ""}}}
+
+
+def test_a_comment_reaches_the_students_feedback_as_text(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(DEMO / "full_marks.ipynb", subs / "s2001.ipynb")
+    manual = tmp_path / "manual.csv"
+    manual.write_text('file,q8,q8_comment\ns2001,2.5,"Good timeline; name the role session. <b>x</b>"\n')
+    out = tmp_path / "out"
+    assert main(["grade", str(subs), "-o", str(out), "--root", str(REPO), "--manual", str(manual)]) == 0
+    kept = json.loads((out / "manual_scores.json").read_text())
+    assert kept["scores"]["s2001"]["q8"] == {"points": 2.5, "criteria": {},
+                                            "comment": "Good timeline; name the role session. <b>x</b>"}
+    md = (out / "feedback" / "s2001.md").read_text()
+    assert "- Graded by hand. Your grader's comment: Good timeline; name the role session. \\<b\\>x\\</b\\>" in md
+    page = (out / "feedback" / "s2001.html").read_text()
+    assert "Graded by hand. Your grader&#x27;s comment: Good timeline; name the role session. &lt;b&gt;x&lt;/b&gt;" in page

@@ -219,7 +219,7 @@ def test_canvas_bulk_zip_with_roster_to_canvas_import(tmp_path, capsys):
     assert main(["grade", str(bulk), "-o", str(out), "--root", str(REPO), "--late-penalty", "10",
                  "--manual", str(manual)]) == 0
     rows = (out / "export-canvas.csv").read_text().splitlines()
-    assert rows[2] == '"Doe, John",123456,s1001,jdoe,SEC-A,16'
+    assert rows[2] == '"Doe, John",123456,s1001,jdoe,SEC-A,20'
 
 
 @pytest.mark.slow
@@ -232,7 +232,7 @@ def test_gradescope_export_folder_with_roster_and_due_time(tmp_path):
                  "--roster", str(FIXTURES / "gradescope-roster.csv")]) == 0
     assert (out / "export-gradescope.csv").read_text() == (FIXTURES / "expected-gradescope.csv").read_text()
     gradebook = (out / "gradebook.csv").read_text().splitlines()
-    late = [line for line in gradebook if line.endswith(",yes,1.25")]
+    late = [line for line in gradebook if line.endswith(",yes,1.65")]
     assert len(late) == 1 and "submission_302" in late[0]
     assert json.loads((out / "roster.json").read_text())["students"][2]["email"] == "asmith@example.edu"
 

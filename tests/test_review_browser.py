@@ -107,7 +107,7 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
     }
     with (out / "export-canvas.csv").open() as fh:
         canvas = {r["Student"]: r["Scenario 03B"] for r in csv.DictReader(fh)}
-    assert canvas == {"    Points Possible": "16", "all_facts": f"{full:g}", "some_facts": f"{part:g}",
+    assert canvas == {"    Points Possible": f"{AUTO_TOTAL + 3:g}", "all_facts": f"{full:g}", "some_facts": f"{part:g}",
                       "script": f"{full:g}", "ungraded": f"{AUTO_TOTAL:g}"}
     md = (out / "report.md").read_text()
     assert "q8 (manual)" in md

@@ -97,10 +97,11 @@ def _readable_by_others(path: Path) -> bool:
 MANUAL_KEPT = hand_scores.FILE
 
 
-def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def _kept_manual_scores(out: Path, *, update: dict[str, dict[str, float]],
+                        comments: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, float]]:
     """Hand scores merged in earlier runs (or given in `ctlab review`), updated with this run's
     `--manual` CSV and kept in OUT, so that a re-grade without the CSV never loses them."""
-    return hand_scores.merge_points(out, update)
+    return hand_scores.merge_points(out, update, comments)
 
 
 def _manual_for(s: inputs.Submission, stems: Counter[str],
@@ -111,9 +112,12 @@ def _manual_for(s: inputs.Submission, stems: Counter[str],
                                 stem_unique=stems[stem] == 1)
 
 
-def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[tuple[int, str, dict[str, float]]], list[str]]:
-    """The CSV's rows as (line, key, {q: points}) with a `file` column and manual question
-    columns, and what is wrong with any of its lines."""
+ManualRow = tuple[int, str, dict[str, float], dict[str, str]]  # line, file key, {q: points}, {q: comment}
+
+
+def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[ManualRow], list[str]]:
+    """The CSV's rows, from a `file` column, manual question columns (`q8`) and optional comment
+    columns (`q8_comment`, or `comment` beside a single question), and what is wrong with any line."""
     try:
         text = Path(manual).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -124,9 +128,12 @@ def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[tuple[int
     if not reader.fieldnames or "file" not in reader.fieldnames:
         raise CtlabError(f"{manual}: needs a 'file' column and one column per manual question ({', '.join(sorted(manual_q))})")
     cols = [c for c in reader.fieldnames if c in manual_q]
+    notes = {f"{c}_comment": c for c in cols if f"{c}_comment" in reader.fieldnames}
+    if "comment" in reader.fieldnames and len(cols) == 1:
+        notes["comment"] = cols[0]
     if not cols:
         raise CtlabError(f"{manual}: no manual question column ({', '.join(sorted(manual_q))})")
-    rows: list[tuple[int, str, dict[str, float]]] = []
+    rows: list[ManualRow] = []
     bad: list[str] = []
     for row in reader:
         line = reader.line_num
@@ -148,19 +155,20 @@ def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[tuple[int
                 continue
             entry[c] = value
         if not key:
-            if entry:
+            if entry or any((row.get(c) or "").strip() for c in notes):
                 bad.append(f"line {line}: no file named")
             continue
+        said = {q: (row.get(column) or "").strip() for column, q in notes.items() if (row.get(column) or "").strip()}
         if len(bad) == bad_before:  # a line with a bad value is reported once, for its value
-            rows.append((line, key, entry))
+            rows.append((line, key, entry, said))
     return rows, bad
 
 
-def _resolve_manual(manual: Path, rows: list[tuple[int, str, dict[str, float]]], bad: list[str],
-                    subs: list[inputs.Submission]) -> dict[str, dict[str, float]]:
-    """{submission id: {q: points}}: each row's key matched to exactly one submission of this
-    batch (its file as the gradebook shows it, its id, its file name or its stem). Any bad line
-    stops the merge, with every bad line listed, before anything is written."""
+def _resolve_manual(manual: Path, rows: list[ManualRow], bad: list[str], subs: list[inputs.Submission]
+                    ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    """({submission id: {q: points}}, {submission id: {q: comment}}): each row's key matched to
+    exactly one submission of this batch (its file as the gradebook shows it, its id, its file name
+    or its stem). Any bad line stops the merge, with every bad line listed, before anything is written."""
     keys: dict[str, set[str]] = {}
     for s in subs:
         base = s.file.rsplit("/", 1)[-1]
@@ -168,9 +176,10 @@ def _resolve_manual(manual: Path, rows: list[tuple[int, str, dict[str, float]]],
             keys.setdefault(key, set()).add(s.name)
     files = {s.name: s.file for s in subs}
     resolved: dict[str, dict[str, float]] = {}
+    comments: dict[str, dict[str, str]] = {}
     first_line: dict[str, int] = {}
     bad = list(bad)
-    for line, key, entry in rows:
+    for line, key, entry, said in rows:
         found = keys.get(key, set())
         shown = safetext.quoted(key, limit=80)
         if not found:
@@ -184,11 +193,14 @@ def _resolve_manual(manual: Path, rows: list[tuple[int, str, dict[str, float]]],
                 bad.append(f"line {line}: scores the same submission as line {first_line[sid]}")
             else:
                 first_line[sid] = line
-                resolved[sid] = entry
+                if entry:
+                    resolved[sid] = entry
+                if said:
+                    comments[sid] = said
     if bad:
         bad.sort(key=lambda b: int(b.split(":", 1)[0].split()[1]))
         raise CtlabError(f"{manual}: {len(bad)} bad line(s); no hand score was merged:\n  " + "\n  ".join(bad))
-    return resolved
+    return resolved, comments
 
 
 def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
@@ -224,7 +236,8 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     subs = inputs.discover([Path(s) for s in submissions], notes=notes)
     if out.exists() and not out.is_dir():
         raise CtlabError(f"{out}: exists and is not a folder")
-    manual_scores = _resolve_manual(manual, *_load_manual(manual, contract.MANUAL_QUESTIONS), subs) if manual else {}
+    manual_scores, manual_comments = (_resolve_manual(manual, *_load_manual(manual, contract.MANUAL_QUESTIONS), subs)
+                                      if manual else ({}, {}))
     mode, note = choose_mode(no_sandbox, sandbox)
 
     results_dir, snaps_dir = out / "results", out / "snapshots"
@@ -232,7 +245,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         d.mkdir(parents=True, exist_ok=True)
     for d in (results_dir, snaps_dir):
         os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
-    manual_scores = _kept_manual_scores(out, update=manual_scores)
+    manual_scores = _kept_manual_scores(out, update=manual_scores, comments=manual_comments)
 
     summary = GradeSummary(out=out, mode=mode, mode_note=note, total=len(subs), warnings=notes)
     if stale:

@@ -117,11 +117,13 @@ def _locked(out: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def merge_points(out: Path, update: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def merge_points(out: Path, update: dict[str, dict[str, float]],
+                 comments: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, float]]:
     """Merge whole-question points (the `--manual` CSV): each overrides that student's earlier score
-    for the question, whose criteria no longer add up to it and are dropped (the comment stays).
-    Returns the complete points of the whole store."""
-    if not update:
+    for the question, whose criteria no longer add up to it and are dropped (the comment stays,
+    unless `comments` gives a new one). Returns the complete points of the whole store."""
+    comments = comments or {}
+    if not update and not comments:
         return points(read(out))
     with _locked(out):
         store = read(out)
@@ -129,6 +131,11 @@ def merge_points(out: Path, update: dict[str, dict[str, float]]) -> dict[str, di
             for q, pts in scores.items():
                 old = store.get(key, {}).get(q, Score())
                 store.setdefault(key, {})[q] = Score(points=float(pts), comment=old.comment)
+        for key, notes in comments.items():
+            for q, text in notes.items():
+                old = store.get(key, {}).get(q, Score())
+                store.setdefault(key, {})[q] = Score(points=old.points, criteria=dict(old.criteria),
+                                                     comment=text[:MAX_COMMENT])
         _write(out, store)
     return points(store)
 

@@ -138,6 +138,8 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
             qf.kind = "graded by hand"
             if pts:
                 qf.points, qf.note = f"{fmt_points(pts)} / {fmt_points(mx)}", "Graded by hand."
+                if sub.comments.get(q):
+                    qf.note += f" Your grader's comment: {sub.comments[q]}"
             else:
                 qf.points = f"pending / {fmt_points(mx)}"
                 pending.append(q)
@@ -214,7 +216,7 @@ def render_markdown(fb: Feedback) -> str:
         if q.hidden:
             lines.append(f"- {md(q.hidden)}")
         if q.note:
-            lines.append(f"- {md(q.note)}")
+            lines.append(f"- {md(q.note, limit=4200)}")
         if not q.public and not q.hidden and not q.note:
             lines.append("- No tests ran for this question.")
         lines.append("")
@@ -259,7 +261,7 @@ def render_html(fb: Feedback) -> str:
         if q.hidden:
             out.append(f'<li class="note">{e(q.hidden)}</li>')
         if q.note:
-            out.append(f'<li class="note">{e(q.note)}</li>')
+            out.append(f'<li class="note">{e(q.note, limit=4200)}</li>')
         if not q.public and not q.hidden and not q.note:
             out.append('<li class="note">No tests ran for this question.</li>')
         out.append("</ul>")

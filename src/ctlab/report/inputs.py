@@ -52,6 +52,7 @@ class Submission:
     identity: Identity | None = None  # who the LMS says it is from (None: an older results file)
     late: bool = False
     late_penalty: float = 0.0  # points taken off for lateness (the gradebook's own column)
+    comments: dict[str, str] = field(default_factory=dict)  # a hand grader's comment per question
 
     @property
     def final(self) -> float:
@@ -202,7 +203,10 @@ def safe_id(name: str) -> bool:
 
 
 def load_submissions(out: Path) -> list[Submission]:
+    from ctlab.grading import manual_scores as hand_scores
+
     rows = read_gradebook(out)
+    kept = hand_scores.read(out)
     results = _read_results(out)
     subs: list[Submission] = []
     used: set[str] = set()
@@ -242,6 +246,7 @@ def load_submissions(out: Path) -> list[Submission]:
                 identity=Identity.from_dict(data.get("identity")) if data else None,
                 late=(row.get("late") or "").strip() == "yes",
                 late_penalty=_num(row.get("late_penalty")) or 0.0,
+                comments={q: sc.comment for q, sc in (kept.get(name) or kept.get(file) or {}).items() if sc.comment},
                 cell_errors=errors,
             )
         )
