@@ -36,8 +36,10 @@ sysdeps:
 	      || echo "warning: could not install chromium; the report's browser test will be skipped"; \
 	  else echo "warning: chromium not found and apt-get unavailable; the report's browser test will be skipped"; fi; }
 
+# Test files run in parallel, one file per worker (its module fixtures are built once); -n auto is one
+# worker per core.
 test: $(STAMP) sysdeps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 data: $(STAMP)
 	$(BIN)/ctlab data build --out data
