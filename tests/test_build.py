@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import builtins
 import json
-import os
 import re
 import shutil
 import symtable
