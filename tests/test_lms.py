@@ -261,3 +261,16 @@ def test_grading_refuses_tests_older_than_the_master(tmp_path, capsys):
                  "--allow-stale"]) == 0
     assert "warning: graded with the tests of an older build: changed since are solutions/scenario03b.ipynb" \
         in capsys.readouterr().out
+
+
+def test_roster_lines_never_carry_a_members_control_characters():
+    from ctlab.report.export import RosterCheck
+
+    check = RosterCheck(students=2, matched=1, unmatched=[("bulk.zip/a\x1b[2J\nb_1_2_x.ipynb", "fits 2 roster students")],
+                        missing=["Doe,\rJohn"], superseded=["bulk.zip/\x07c.ipynb"])
+    assert check.describe() == [
+        "roster: 1 of 2 students have a submission",
+        "  no roster student for bulk.zip/a [2J b_1_2_x.ipynb (fits 2 roster students)",
+        "  1 student(s) with no submission: Doe, John",
+        "  not exported (the same student has a newer one): bulk.zip/ c.ipynb",
+    ]

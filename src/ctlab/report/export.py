@@ -27,7 +27,7 @@ from ctlab.contract import QUESTIONS, STRETCH_QUESTIONS
 from ctlab.errors import CtlabError
 from ctlab.lms import Identity
 from ctlab.roster import Roster, Student, load_roster, match
-from ctlab.safetext import csv_text
+from ctlab.safetext import csv_text, one_line
 
 from ._format import fmt_points
 from .inputs import QUESTION_COLUMNS, Submission, load_submissions, max_points_by_question
@@ -56,11 +56,13 @@ class RosterCheck:
     superseded: list[str] = field(default_factory=list)  # older submissions of a student with a newer one
 
     def describe(self) -> list[str]:
+        # file names come from submissions (and a bulk zip's members): one line each, no control characters
         lines = [f"roster: {self.matched} of {self.students} students have a submission"]
-        lines += [f"  no roster student for {f} ({why})" for f, why in self.unmatched]
+        lines += [f"  no roster student for {one_line(f)} ({why})" for f, why in self.unmatched]
         if self.missing:
-            lines.append(f"  {len(self.missing)} student(s) with no submission: " + ", ".join(self.missing))
-        lines += [f"  not exported (the same student has a newer one): {f}" for f in self.superseded]
+            lines.append(f"  {len(self.missing)} student(s) with no submission: "
+                         + ", ".join(one_line(m, limit=200) for m in self.missing))
+        lines += [f"  not exported (the same student has a newer one): {one_line(f)}" for f in self.superseded]
         return lines
 
 
