@@ -40,6 +40,8 @@ SUFFIXES = (".ipynb", ".zip")
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 ZIP_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma", 9: "deflate64", 93: "zstandard"}
 NOT_GRADED = "not graded: "
+# a submission is opened only as itself: never through a link, never waiting on a FIFO or becoming a terminal
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -278,9 +280,8 @@ def _read_regular(path: Path, limit: int) -> bytes:
         raise ValueError(NOT_GRADED + why)
     if st.st_size > limit:
         raise ValueError(f"invalid submission: file is {st.st_size} bytes (limit {limit})")
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, READ_FLAGS)
     except OSError as exc:
         raise ValueError(f"unreadable submission: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as f:
@@ -441,9 +442,8 @@ def _bulk_member(sub: Submission) -> bytes:
     """A bulk zip member's bytes: the zip is opened again (never through a link) and the member
     read under the same caps as a submission of its kind on disk; raises ValueError(status)."""
     limit = MAX_ZIP_BYTES if sub.member.lower().endswith(".zip") else MAX_NOTEBOOK_BYTES
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(sub.path, flags)
+        fd = os.open(sub.path, READ_FLAGS)
     except OSError as exc:
         raise ValueError(f"unreadable submission: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as f:
