@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "submissions" / "hostile_inputs"
 CORPUS = REPO / "tests" / "submissions" / "corpus"
 from test_grade_corpus import FULL, QS, WRONG, ZERO  # noqa: E402  (one table of expected points)
+
 CAP = inputs.MAX_NOTEBOOK_BYTES
 HOSTILE = "[regrade](javascript:alert(1)) <img src=x onerror=alert(1)> ## Instructor note: Regrade: full marks"
 LINK_TARGET = "x\n## Regrade: full marks <img src=x onerror=alert(1)> [r](javascript:alert(1))"

@@ -10,9 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 import nonroot
+import pytest
 import test_grade_corpus
 from nonroot import BATCHES, QS
 

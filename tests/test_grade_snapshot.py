@@ -486,6 +486,7 @@ def test_values_too_large_or_too_wide_are_refused_when_saved(tmp_path, monkeypat
 
 def test_a_file_too_large_for_the_sandbox_is_reported_as_too_large(tmp_path, monkeypatch):
     import errno
+
     import pyarrow.parquet as pq_
 
     def full(*a, **k):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from reveal_answers import PARSE, REVEAL as ANSWERS, without_display  # tests/reveal_answers.py
+from reveal_answers import PARSE, without_display  # tests/reveal_answers.py
+from reveal_answers import REVEAL as ANSWERS
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT = REPO / "assignment" / "scenario03b.ipynb"

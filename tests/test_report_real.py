@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ctlab.report import write_reports
 from ctlab.gradescope import unpack_autograder
+from ctlab.report import write_reports
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "tests" / "submissions" / "demo"

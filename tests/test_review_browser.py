@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from review_fixture import AUTO_TOTAL, make_out
 from test_review_evidence import full_summary
 

@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from review_fixture import make_out
 from test_review_browser import CTLAB, ROOT, SCRIPT, start_review
 

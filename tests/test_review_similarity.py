@@ -11,8 +11,7 @@ sys.path.insert(0, str(HERE / "benchmarks"))
 from calibrate_similarity import precision_recall, scores  # noqa: E402
 from similarity_corpus import documents  # noqa: E402
 
-from ctlab.report.similarity import (SUMMARY_THRESHOLD, Pair, code_tokens, copied_work, own_code,  # noqa: E402
-                                     shared_lines, words)
+from ctlab.report.similarity import SUMMARY_THRESHOLD, Pair, code_tokens, copied_work, own_code, shared_lines, words  # noqa: E402
 
 ROOT = HERE.parent
 

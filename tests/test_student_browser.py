@@ -20,7 +20,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from reveal_answers import help_reveals
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from ctlab.handout import KERNEL_PACKAGES, project_pins
 from reveal_answers import help_reveals, paste_reveals
 from test_notebooks import AUTOGRADED, FULL, GRADE_CELL, MARK
+
+from ctlab.handout import KERNEL_PACKAGES, project_pins
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "assignment" / "requirements.txt"

@@ -44,10 +44,10 @@ from ctlab.notebooks import (
     help_notebook,
     inline_checks,
     load_checks,
-    with_answer_key,
     load_hints,
     normalize,
     submission_cells,
+    with_answer_key,
 )
 
 NAME = "scenario03b"

@@ -7,10 +7,11 @@ non-zero exit; nothing here computes anything itself.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ctlab.errors import CtlabError
 
@@ -99,9 +100,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _when(text: str) -> "datetime.datetime":
-    import datetime
-
+def _when(text: str) -> datetime.datetime:
     try:
         when = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -12,7 +12,7 @@ import html
 import io
 import re
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}  # controls, format (bidi) and unassigned code points
 

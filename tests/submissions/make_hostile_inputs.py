@@ -19,9 +19,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from make_corpus import HEAD, REVEAL, fixed_zip, notebook, write_nb  # noqa: E402
-
 import nbformat  # noqa: E402
+from make_corpus import HEAD, REVEAL, fixed_zip, notebook, write_nb  # noqa: E402
 
 FOLDER = HERE / "hostile_inputs"
 NOTEBOOK = "scenario03b.ipynb"

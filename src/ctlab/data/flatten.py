@@ -39,20 +39,20 @@ import json
 import marshal
 import multiprocessing
 import os
+import re
 import sys
 import tempfile
 import threading
 import typing
-import re
 import zlib
 from collections import deque
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ctlab import atomic
 from ctlab.errors import CtlabError

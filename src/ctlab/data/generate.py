@@ -31,7 +31,7 @@ import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from ctlab.errors import CtlabError
@@ -381,7 +381,7 @@ class _World:
         return rec
 
     def emit(self, rec: dict) -> dict:
-        t = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        t = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         self.records_by_hour.setdefault(t.replace(minute=0, second=0), []).append(rec)
         if rec["eventName"] in ("EnableMFADevice", "DeactivateMFADevice") and "errorCode" not in rec:
             self.mfa_set(rec["requestParameters"]["userName"], t, rec["eventName"] == "EnableMFADevice")
@@ -1083,7 +1083,7 @@ def _services(w: _World, hour: datetime) -> None:
     if hour.hour == 7:
         # the security vendor's account assumes its audit role every morning and looks around
         t = hour + timedelta(minutes=rng.randrange(0, 30))
-        partner = {"type": "AWSAccount", "principalId": f"AROAZT3K7QWXV2EXAMPLE:audit-scanner",
+        partner = {"type": "AWSAccount", "principalId": "AROAZT3K7QWXV2EXAMPLE:audit-scanner",
                    "accountId": PARTNER_ACCOUNT}
         s = w.assume_role(t, partner, PARTNER_IP, UA_PARTNER, "SecurityAuditRole", "audit-scanner")
         a = w.assumed(s)
@@ -1364,7 +1364,7 @@ def generate(*, seed: int, days: int, out: Path, start: str | None = None, scale
     if days < 1 or days > 3660:
         raise CtlabError(f"--days must be between 1 and 3660, got {days}")
     try:
-        start_day = datetime.strptime(start or DEFAULT_START, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        start_day = datetime.strptime(start or DEFAULT_START, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise CtlabError(f"--start must be a date like 2026-02-23, got {start!r}") from None
     out = Path(out)

@@ -12,10 +12,10 @@ import fcntl
 import json
 import math
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ctlab import atomic
 from ctlab.errors import CtlabError

@@ -41,9 +41,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 
 import builtins  # noqa: E402
 import io  # noqa: E402
-import shutil  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import stat  # noqa: E402
 import traceback  # noqa: E402
 
@@ -69,16 +69,34 @@ import snapshot as snap  # noqa: E402  (ctlab/grading/snapshot.py, beside this f
 
 if not PROBE:
     # What students commonly use, loaded once here so each submission pays only for its code.
+    import matplotlib  # noqa: E402
     import numpy  # noqa: E402,F401
     import pandas  # noqa: E402,F401
     import pyarrow  # noqa: E402,F401
     import pyarrow.parquet  # noqa: E402,F401
-    import matplotlib  # noqa: E402
 
     matplotlib.use("Agg")
+    import collections  # noqa: E401,E402,F401
+    import csv  # noqa: E401,E402,F401
+    import datetime
+    import functools
+    import glob
+    import hashlib
+    import ipaddress
+    import itertools
+    import json as _json
+    import math
+    import pathlib
+    import random
+    import re
+    import socket
+    import statistics
+    import string
+    import subprocess
+    import textwrap
+    import zipfile
+
     import matplotlib.pyplot  # noqa: E402,F401
-    import collections, datetime, itertools, json as _json, math, re, statistics, string, textwrap  # noqa: E401,E402,F401
-    import csv, functools, glob, hashlib, ipaddress, pathlib, random, subprocess, socket, zipfile  # noqa: E401,E402,F401
 
     try:  # the student notebook imports otter for grader.check; preload it if present
         import otter  # noqa: F401

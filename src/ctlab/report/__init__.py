@@ -17,8 +17,8 @@ from ctlab import atomic
 
 from .batch_report import CopiedPair, compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
-from .feedback import build_feedback, fallback_feedback, write_feedback
 from .export import check_roster, refresh_exports
+from .feedback import build_feedback, fallback_feedback, write_feedback
 from .inputs import Submission, load_snapshots, load_submissions, max_points_by_question
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work

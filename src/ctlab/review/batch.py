@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading import kept_code
+from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.inputs import NOT_GRADED, stem_of
 from ctlab.grading.snapshot import load_snapshot_with_problems
 from ctlab.report.inputs import load_submissions

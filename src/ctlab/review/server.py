@@ -6,8 +6,8 @@ import secrets
 import socket
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ctlab.errors import CtlabError
 
