@@ -41,7 +41,7 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_check(args: argparse.Namespace) -> int:
-    from ctlab.data.check import check_week
+    from ctlab.data.invariants import check_week
 
     report = check_week(path=args.dir)
     for line in report.violations:

@@ -15,7 +15,7 @@ administrator's MFA, assume the role and download from the finance bucket.
 The week reads like a real trail (see the README): everyday calls fail now and then with many
 error codes, AWS services work through service-linked roles from their own hosts, S3 user agents
 are bracketed, sign-ins include CheckMfa, failures, SSO and Identity Center, and the state an
-analyst can follow stays consistent (``ctlab.data.check`` checks it): MFA devices, buckets'
+analyst can follow stays consistent (``ctlab.data.invariants`` checks it): MFA devices, buckets'
 regions, objects' sizes, keys' owners and sessions' origins.
 
 Everything is drawn from ``random.Random`` objects seeded from the seed, so the same seed and

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ctlab.data.check import check_rows, check_week
 from ctlab.data.flatten import COLUMNS
 from ctlab.data.generate import generate
+from ctlab.data.invariants import check_rows, check_week
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
