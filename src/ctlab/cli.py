@@ -10,7 +10,7 @@ import argparse
 import datetime
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ctlab.errors import CtlabError
@@ -84,7 +84,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         from ctlab.report.export import check_roster, keep_roster
 
         keep_roster(out=args.out, roster=roster)
-        print("\n".join(check_roster(out=args.out).describe()))
+        met = check_roster(out=args.out)
+        if met is not None:
+            print("\n".join(met.describe()))
     from ctlab.report import write_reports
 
     print(write_reports(out=args.out, root=args.root).describe())
@@ -266,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        return command(args)
     except CtlabError as exc:
         print(f"ctlab: error: {exc}", file=sys.stderr)
         return 2

@@ -46,13 +46,14 @@ import threading
 import typing
 import zlib
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from ctlab import atomic
 from ctlab.errors import CtlabError
@@ -63,10 +64,13 @@ _TOP_FIELDS = ("eventID", "eventTime", "eventName", "eventSource", "userIdentity
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, as Windows tools write it
 HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS"  # what CloudTrail writes for the name of a failed sign-in
 
+_fast_loads: Callable[[bytes], Any]
+_decode_records: Callable[[bytes], Any] | None
+_Record: type | None
+_decompressobj: Callable[[int], Any]
 try:
     import msgspec
 except ImportError:  # pragma: no cover - msgspec is a dependency; the json module will do
-    msgspec = None
     _fast_loads = json.loads
     _decode_records = None
     _Record = None
@@ -75,7 +79,7 @@ else:
     # A CloudTrail file decoded straight into the top-level values the columns need (any JSON
     # value each, None when missing); the other fields are skipped without building them.
     _Record = msgspec.defstruct("_Record", [(k, typing.Any, None) for k in _TOP_FIELDS], array_like=False)
-    _Delivery = msgspec.defstruct("_Delivery", [("Records", list[_Record])])
+    _Delivery = msgspec.defstruct("_Delivery", [("Records", list[_Record])])  # type: ignore[valid-type]  # built at run time
     _decode_records = msgspec.json.Decoder(_Delivery).decode
     _astuple = msgspec.structs.astuple
 try:
@@ -196,8 +200,8 @@ class FlattenSummary:
     worker_peak_kb: dict[int, int] = field(default_factory=dict)  # pid -> peak RSS (VmHWM) of each worker
 
     def describe(self) -> str:
-        text = (f"read {self.records} records from {self.files} file{'s' if self.files != 1 else ''}; wrote {self.iam_rows} rows to "
-                f"{self.out / IAM_FILE} and {self.api_rows} rows to {self.out / API_FILE}")
+        text = (f"read {self.records} records from {self.files} file{'s' if self.files != 1 else ''}; "
+                f"wrote {self.iam_rows} rows to {self.out / IAM_FILE} and {self.api_rows} rows to {self.out / API_FILE}")
         if self.skipped_records or self.skipped_files:
             text += (f"; skipped {self.skipped_records} bad record{'s' if self.skipped_records != 1 else ''}"
                      f" and {self.skipped_files} bad file{'s' if self.skipped_files != 1 else ''}")
@@ -246,7 +250,7 @@ def utc_time(text: str) -> str:
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
-def is_insight(rec: dict) -> bool:
+def is_insight(rec: dict[str, Any]) -> bool:
     return (rec.get("eventCategory") == "Insight" or rec.get("eventType") == "AwsCloudTrailInsight"
             or "insightDetails" in rec)
 
@@ -293,7 +297,7 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     magic = fh.read(2)
     fh.seek(0)
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=fh, mode="rb")
     return fh
 
 
@@ -304,7 +308,7 @@ def _loads(data: bytes) -> object:
         raise _BadFile("not UTF-8 text") from None
 
 
-def iter_batches(path: Path) -> Iterator[tuple[str, list]]:
+def iter_batches(path: Path) -> Iterator[tuple[str, list[Any]]]:
     """Yield (label, records) batches for one file; ``label.format(i)`` names record i in messages.
 
     A Records file or an array is one batch; JSON lines give one batch a line. Raises _BadFile for
@@ -372,7 +376,7 @@ def _gunzip(data: bytes, limit: int) -> bytes | None:
     return b"".join(parts)
 
 
-def _whole_file_records(path: Path) -> list | None:
+def _whole_file_records(path: Path) -> list[Any] | None:
     """The Records list of a file that is one ``{"Records": [...]}`` document, read at once;
     None for anything else (other forms, large files, any error), which ``iter_batches`` reads.
 
@@ -385,16 +389,17 @@ def _whole_file_records(path: Path) -> list | None:
         if len(data) > FAST_READ_LIMIT:
             return None
         if data[:2] == b"\x1f\x8b":
-            data = _gunzip(data, FAST_READ_LIMIT)
-            if data is None:
+            unzipped = _gunzip(data, FAST_READ_LIMIT)
+            if unzipped is None:
                 return None
+            data = unzipped
         if data[:3] == BOM:
             data = data[3:]
     except Exception:  # noqa: BLE001 - the careful reader will say what is wrong
         return None
     if _decode_records is not None:
         try:
-            recs = _decode_records(data).Records
+            recs: list[Any] = _decode_records(data).Records
         except Exception:  # noqa: BLE001 - not this shape (or not JSON): see below
             pass
         else:
@@ -407,13 +412,13 @@ def _whole_file_records(path: Path) -> list | None:
     except Exception:  # noqa: BLE001 - the careful reader will say what is wrong
         return None
     if type(obj) is dict:
-        recs = obj.get("Records")
-        if type(recs) is list:
-            return recs
+        found: object = obj.get("Records")
+        if type(found) is list:
+            return found
     return None
 
 
-def _file_batches(path: Path) -> Iterator[tuple[str, list]]:
+def _file_batches(path: Path) -> Iterator[tuple[str, list[Any]]]:
     """``iter_batches``, with a CloudTrail delivery file (one Records document) read at once."""
     recs = _whole_file_records(path)
     if recs is None:
@@ -442,7 +447,7 @@ def _parses_as_object(lines: list[bytes]) -> bool:
 _NOT_READ = object()
 
 
-def _lines(lines, lineno: int) -> Iterator[tuple[str, list]]:
+def _lines(lines: Iterable[bytes], lineno: int) -> Iterator[tuple[str, list[Any]]]:
     for line in lines:
         lineno += 1
         if not line.strip():
@@ -461,7 +466,7 @@ def _lines(lines, lineno: int) -> Iterator[tuple[str, list]]:
         yield _batch(obj, lineno, top=False)
 
 
-def _batch(obj: object, lineno: int | None, *, top: bool) -> tuple[str, list]:
+def _batch(obj: object, lineno: int | None, *, top: bool) -> tuple[str, list[Any]]:
     where_line = f"line {lineno}: " if lineno is not None and not top else ""
     if isinstance(obj, dict) and "Records" in obj:
         recs = obj["Records"]
@@ -479,7 +484,7 @@ def _batch(obj: object, lineno: int | None, *, top: bool) -> tuple[str, list]:
     return f"line {lineno}", [_BadRecord("not a JSON object")]
 
 
-def _looks_like_record(obj: dict) -> bool:
+def _looks_like_record(obj: dict[str, Any]) -> bool:
     return any(k in obj for k in ("eventName", "eventTime", "eventSource", "eventVersion", "userIdentity"))
 
 
@@ -500,7 +505,7 @@ def _s(v: object) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
-def user_of(ui: dict, add: object = None) -> str:
+def user_of(ui: dict[str, Any], add: object = None) -> str:
     """The `user` column: who made the call, as one readable string.
 
     ``add`` is the record's additionalEventData: an IAM Identity Center user's name is there
@@ -535,7 +540,7 @@ def user_of(ui: dict, add: object = None) -> str:
     return name or arn or ui.get("principalId") or ui.get("invokedBy") or ""
 
 
-def _first_key(rp: dict, order: dict[str, int], lists: bool = False) -> str:
+def _first_key(rp: dict[str, Any], order: dict[str, int], lists: bool = False) -> str:
     """The value of the highest-priority key of ``order`` that ``rp`` holds as a non-empty string
     (with ``lists``, also a list of strings, joined by commas)."""
     best, found = len(order), ""
@@ -567,7 +572,7 @@ def _instance_ids(sets: object) -> str:
     return ""
 
 
-def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, res: object) -> str:
+def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[str, Any], res: object) -> str:
     """The `resource` column: what the call acted on (see the module docs and the README)."""
     if src == "s3.amazonaws.com":
         b = rp.get("bucketName")
@@ -614,7 +619,7 @@ def _resource(src: str, name: str, rp: dict, resp: object, ui: dict, res: object
     return _resources_arn(res)
 
 
-def _details(rp: dict, resp: object, add: object, hidden: bool = False) -> str:
+def _details(rp: dict[str, Any], resp: object, add: object, hidden: bool = False) -> str:
     """The `details` column: telling parameters as ``key=value`` pairs joined by ``;``."""
     parts = []
     if rp:
@@ -643,7 +648,7 @@ def _str(v: object) -> str:
     return v if isinstance(v, str) else _s(v)
 
 
-def flatten_record(rec: object) -> tuple[bool, list[str]]:
+def flatten_record(rec: object) -> tuple[bool, list[Any]]:
     """(goes to cloud_iam.csv?, row in COLUMNS order). Raises _BadRecord."""
     if not isinstance(rec, dict):
         if isinstance(rec, _BadRecord):
@@ -666,7 +671,7 @@ def flatten_record(rec: object) -> tuple[bool, list[str]]:
 
 
 def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object, resp: object, add: object,
-         resources: object, region: object, ip: object, agent: object, error: object) -> tuple[bool, list[str]]:
+         resources: object, region: object, ip: object, agent: object, error: object) -> tuple[bool, list[Any]]:
     """``flatten_record`` once eventName and eventTime are known to be there: the record's
     top-level values (None where missing) in ``_TOP_FIELDS`` order."""
     src = src or ""
@@ -684,7 +689,7 @@ def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object
     user = user_of(ui, add)
     row = [
         _str(eid), utc_time(etime), user, uget("type") or "", uget("arn") or "", src, name,
-        _resource(src, name, rp, resp, ui, resources),
+        _resource(typing.cast(str, src), name, rp, resp, ui, resources),  # another type matches no service
         region or "", ip or "", agent or "", uget("accessKeyId") or "", error or "",
         _details(rp, resp, add, user == HIDDEN_USER), bytes_out,
     ]
@@ -724,12 +729,12 @@ class _Echo:
         return text
 
 
-_csv_writerow = csv.writer(_Echo, lineterminator="\n").writerow
+_csv_writerow: Callable[[Iterable[Any]], str] = csv.writer(_Echo, lineterminator="\n").writerow
 # str.join formats rows only where the csv module quotes just fields holding , " or a newline
 _JOIN_OK = _csv_quoting() == frozenset(',"\n')
 
 
-def _csv_line(row: list) -> str:
+def _csv_line(row: list[Any]) -> str:
     """One CSV line (with its "\n"), exactly as ``csv.writer(fh, lineterminator="\n")`` writes it."""
     if _JOIN_OK and len(row) > 1:  # (csv quotes a lone empty field)
         try:
@@ -790,7 +795,7 @@ class _SortedCsv:
         self.spilled += len(buf)
         self.buf = []
 
-    def _write_run(self, entries) -> Path:
+    def _write_run(self, entries: Iterable[tuple[str, str, int, str]]) -> Path:
         path = self.workdir / f"{self.stem}.{self._runs:05d}.run"
         self._runs += 1
         size = self._BLOCK
@@ -801,7 +806,7 @@ class _SortedCsv:
                     data = dumps(entries[i:i + size])
                     fh.write(len(data).to_bytes(8, "little") + data)
                 return path
-            block: list = []
+            block: list[Any] = []
             for e in entries:
                 block.append(e)
                 if len(block) >= size:
@@ -941,7 +946,7 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _run_task(task: int, files: list[tuple[int, Path]], workdir: Path, chunk_rows: int, skip_bad: bool) -> dict:
+def _run_task(task: int, files: list[tuple[int, Path]], workdir: Path, chunk_rows: int, skip_bad: bool) -> dict[str, Any]:
     """A worker's share: flatten some files into sorted run files; return where they are."""
     gc.disable()
     iam = _SortedCsv(workdir, f"iam.{task:06d}", chunk_rows)
@@ -1055,7 +1060,7 @@ def _read_in_workers(tasks: list[list[tuple[int, Path]]], jobs: int, work: Path,
     # while this process has no other thread
     fork = sys.platform == "linux" and threading.active_count() == 1
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    pending: deque = deque()
+    pending: deque[Any] = deque()
     todo = iter(enumerate(tasks))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         try:

@@ -31,8 +31,9 @@ import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ctlab.errors import CtlabError
 
@@ -141,13 +142,15 @@ BACKGROUND_ERRORS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("lambda.amazonaws.com", "*"): (("ResourceNotFoundException", "Function not found: {target}"),
                                     ("TooManyRequestsException", "Rate exceeded")),
     ("ecr.amazonaws.com", "*"): (("RepositoryNotFoundException", "The repository with name '{target}' does not exist"),),
-    ("ssm.amazonaws.com", "GetParameter"): (("ParameterNotFound", "Parameter not found."), ("ThrottlingException", "Rate exceeded")),
+    ("ssm.amazonaws.com", "GetParameter"): (("ParameterNotFound", "Parameter not found."),
+                                            ("ThrottlingException", "Rate exceeded")),
     ("cloudformation.amazonaws.com", "DescribeStacks"): (("ValidationError", "Stack with id {target} does not exist"),),
     ("iam.amazonaws.com", "GetRole"): (("NoSuchEntityException", "The role with name {target} cannot be found."), _DENIED),
     ("iam.amazonaws.com", "GetUser"): (_DENIED,),
     ("iam.amazonaws.com", "ListRoles"): (_DENIED,),
     ("glue.amazonaws.com", "GetTables"): (("EntityNotFoundException", "Database {target} not found."),),
-    ("athena.amazonaws.com", "GetQueryResults"): (("InvalidRequestException", "Query has not yet finished. Current state: RUNNING"),),
+    ("athena.amazonaws.com", "GetQueryResults"): (
+        ("InvalidRequestException", "Query has not yet finished. Current state: RUNNING"),),
     ("secretsmanager.amazonaws.com", "GetSecretValue"): (("ThrottlingException", "Rate exceeded"),),
     ("kms.amazonaws.com", "Decrypt"): (("ThrottlingException", "You have exceeded the rate at which you may call KMS."),),
     ("sts.amazonaws.com", "GetCallerIdentity"): (("ExpiredToken", "The security token included in the request is expired"),),
@@ -171,7 +174,7 @@ class GenerateSummary:
     start: str
     end: str
     regions: tuple[str, ...]
-    story: dict = field(default_factory=dict, repr=False)
+    story: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def describe(self) -> str:
         return (f"wrote {self.events} CloudTrail records in {self.files} files under {self.out} "
@@ -238,6 +241,8 @@ class _Session:
 
 
 class _World:
+    start: datetime  # set by generate() before any event is made
+    days: int
     def __init__(self, seed: int, scale: float):
         self.seed = seed
         self.scale = scale
@@ -259,25 +264,25 @@ class _World:
         self.role_ids = {r: "AROA" + setup.code(17) for r in ROLES}
         self.idc_ids = {email: setup.uuid() for email in ANALYSTS}  # Identity Center user ids
         self.errors = random.Random(f"ctlab-errors-{seed}")  # background failures of everyday calls
-        self.sizes: dict[tuple[str, str], int] = {}  # (bucket, key) -> object size: one size per object
+        self.sizes: dict[tuple[str | None, str], int] = {}  # (bucket, key) -> object size: one size per object
         self.mfa_changes: dict[str, list[tuple[datetime, bool]]] = {}  # user -> (time, MFA on after it)
         self.service_sessions: dict[str, _Session] = {}
         self.sso_sessions: dict[str, _Session] = {}
         self.lambda_sessions: dict[str, _Session] = {}
         self.console: dict[str, str] = {}  # user -> console session key (ASIA...)
-        self.records_by_hour: dict[datetime, list[dict]] = {}
+        self.records_by_hour: dict[datetime, list[dict[str, Any]]] = {}
 
     # ---- identities ---------------------------------------------------------
-    def iam_user(self, name: str, *, key: str | None = None, console: bool = False) -> dict:
+    def iam_user(self, name: str, *, key: str | None = None, console: bool = False) -> dict[str, Any]:
         u = self.users[name]
-        ident = {"type": "IAMUser", "principalId": u.uid, "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
+        ident: dict[str, Any] = {"type": "IAMUser", "principalId": u.uid, "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
                  "accountId": ACCOUNT, "accessKeyId": key or u.key, "userName": name}
         if console:
             ident["accessKeyId"] = self.console.setdefault(name, "ASIA" + self.ids.code(16))
             ident["sessionContext"] = {"attributes": {"creationDate": "", "mfaAuthenticated": "true"}}
         return ident
 
-    def assumed(self, s: _Session) -> dict:
+    def assumed(self, s: _Session) -> dict[str, Any]:
         rid = self.role_ids[s.role]
         return {
             "type": "AssumedRole", "principalId": f"{rid}:{s.name}",
@@ -300,7 +305,7 @@ class _World:
         return f"arn:aws:iam::{ACCOUNT}:role/{role}"
 
     # ---- state that must stay consistent -------------------------------------
-    def object_size(self, bucket: str, key: str, default: int) -> int:
+    def object_size(self, bucket: str | None, key: str, default: int) -> int:
         """The object's size: the first size it was written or read with, for every later reader."""
         return self.sizes.setdefault((bucket, key), default)
 
@@ -325,7 +330,7 @@ class _World:
             self.service_sessions[host] = s
         return s
 
-    def failure(self, source: str, name: str, ident: dict, target: str = "") -> tuple[str, str] | None:
+    def failure(self, source: str, name: str, ident: dict[str, Any], target: str = "") -> tuple[str, str] | None:
         """A background failure of an everyday call, a few percent of the time (see ``BACKGROUND_ERRORS``)."""
         choices = BACKGROUND_ERRORS.get((source, name)) or BACKGROUND_ERRORS.get((source, "*"))
         if not choices or self.errors.random() >= ERROR_RATE:
@@ -337,20 +342,21 @@ class _World:
         return code, message.format(target=target or "the resource")
 
     @staticmethod
-    def service(host: str) -> dict:
+    def service(host: str) -> dict[str, Any]:
         return {"type": "AWSService", "invokedBy": host}
 
     # ---- records -------------------------------------------------------------
-    def record(self, t: datetime, ident: dict, source: str, name: str, region: str, ip: str, ua: str,
-               req: dict | None = None, resp: dict | None = None, *, read_only: bool,
-               error: tuple[str, str] | None = None, data: bool = False, resources: list | None = None,
-               extra: dict | None = None, event_type: str = "AwsApiCall", add: dict | None = None) -> dict:
+    def record(self, t: datetime, ident: dict[str, Any], source: str, name: str, region: str, ip: str, ua: str,
+               req: dict[str, Any] | None = None, resp: dict[str, Any] | None = None, *, read_only: bool,
+               error: tuple[str, str] | None = None, data: bool = False, resources: list[Any] | None = None,
+               extra: dict[str, Any] | None = None, event_type: str = "AwsApiCall",
+               add: dict[str, Any] | None = None) -> dict[str, Any]:
         if ident.get("type") in ("IAMUser", "AssumedRole") and "sessionContext" in ident:
             attrs = ident["sessionContext"].get("attributes")
             if attrs is not None and attrs.get("creationDate") == "":
                 attrs = dict(attrs, creationDate=_iso(t.replace(minute=0, second=0) - timedelta(minutes=7)))
                 ident = dict(ident, sessionContext=dict(ident["sessionContext"], attributes=attrs))
-        rec: dict = {"eventVersion": "1.11" if not data else "1.10", "userIdentity": ident,
+        rec: dict[str, Any] = {"eventVersion": "1.11" if not data else "1.10", "userIdentity": ident,
                      "eventTime": _iso(t), "eventSource": source, "eventName": name, "awsRegion": region,
                      "sourceIPAddress": ip, "userAgent": ua}
         if error:
@@ -380,21 +386,22 @@ class _World:
                                  "clientProvidedHostHeader": host}
         return rec
 
-    def emit(self, rec: dict) -> dict:
+    def emit(self, rec: dict[str, Any]) -> dict[str, Any]:
         t = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         self.records_by_hour.setdefault(t.replace(minute=0, second=0), []).append(rec)
         if rec["eventName"] in ("EnableMFADevice", "DeactivateMFADevice") and "errorCode" not in rec:
             self.mfa_set(rec["requestParameters"]["userName"], t, rec["eventName"] == "EnableMFADevice")
         return rec
 
-    def denied(self, ident: dict, action: str, resource: str) -> tuple[str, str]:
+    def denied(self, ident: dict[str, Any], action: str, resource: str) -> tuple[str, str]:
         who = ident.get("arn", "")
         return ("AccessDenied", f"User: {who} is not authorized to perform: {action} on resource: {resource} "
                                 f"because no identity-based policy allows the {action} action")
 
     # ---- event families ---------------------------------------------------------
-    def s3(self, t, ident, ip, ua, name, bucket, key=None, *, size=0, region=HOME, error=None,
-           params: dict | None = None, data: bool = True) -> dict:
+    def s3(self, t: datetime, ident: dict[str, Any], ip: str, ua: str, name: str, bucket: str | None,
+           key: str | None = None, *, size: int = 0, region: str = HOME, error: tuple[str, str] | None = None,
+           params: dict[str, Any] | None = None, data: bool = True) -> dict[str, Any]:
         if bucket:
             region = BUCKET_REGION.get(bucket, region)  # a bucket's calls are logged in its region
         if key is not None and name in ("GetObject", "PutObject"):
@@ -402,7 +409,7 @@ class _World:
         if not ua.endswith(".amazonaws.com") and ua != UA_CONSOLE and not ua.startswith("["):
             ua = f"[{ua}]"  # how S3 writes SDK, CLI and browser user agents
         host = f"{bucket}.s3.{region}.amazonaws.com" if bucket else f"s3.{region}.amazonaws.com"
-        req: dict = {}
+        req: dict[str, Any] = {}
         if bucket:
             req["bucketName"] = bucket
         req["Host"] = host
@@ -433,13 +440,15 @@ class _World:
                                      read_only=read_only, error=error, data=data, resources=resources or None,
                                      add=add))
 
-    def api(self, t, ident, ip, ua, source, name, region, req=None, resp=None, *, read_only=True,
-            error=None, resources=None) -> dict:
+    def api(self, t: datetime, ident: dict[str, Any], ip: str, ua: str, source: str, name: str, region: str,
+            req: dict[str, Any] | None = None, resp: dict[str, Any] | None = None, *, read_only: bool = True,
+            error: tuple[str, str] | None = None, resources: list[Any] | None = None) -> dict[str, Any]:
         return self.emit(self.record(t, ident, source, name, region, ip, ua, req, resp,
                                      read_only=read_only, error=error, resources=resources))
 
-    def assume_role(self, t, ident, ip, ua, role, session, *, region=GLOBAL, duration=3600, mfa=False,
-                    error=None, source_identity: str | None = None) -> _Session:
+    def assume_role(self, t: datetime, ident: dict[str, Any], ip: str, ua: str, role: str, session: str, *,
+                    region: str = GLOBAL, duration: int = 3600, mfa: bool = False,
+                    error: tuple[str, str] | None = None, source_identity: str | None = None) -> _Session:
         key = "ASIA" + self.ids.code(16)
         s = _Session(role, session, key, t, mfa)
         rid = self.role_ids[role]
@@ -453,15 +462,18 @@ class _World:
                               read_only=True, error=error, resources=res))
         return s
 
-    def iam_write(self, t, ident, ip, ua, name, req, resp=None, *, error=None) -> dict:
+    def iam_write(self, t: datetime, ident: dict[str, Any], ip: str, ua: str, name: str, req: dict[str, Any] | None,
+                  resp: dict[str, Any] | None = None, *, error: tuple[str, str] | None = None) -> dict[str, Any]:
         return self.emit(self.record(t, ident, "iam.amazonaws.com", name, GLOBAL, ip, ua, req, resp,
                                      read_only=False, error=error))
 
-    def iam_read(self, t, ident, ip, ua, name, req=None, resp=None, *, error=None) -> dict:
+    def iam_read(self, t: datetime, ident: dict[str, Any], ip: str, ua: str, name: str, req: dict[str, Any] | None = None,
+                 resp: dict[str, Any] | None = None, *, error: tuple[str, str] | None = None) -> dict[str, Any]:
         return self.emit(self.record(t, ident, "iam.amazonaws.com", name, GLOBAL, ip, ua, req, resp,
                                      read_only=True, error=error))
 
-    def create_access_key(self, t, ident, ip, ua, target: str | None, *, error=None) -> tuple[dict, str]:
+    def create_access_key(self, t: datetime, ident: dict[str, Any], ip: str, ua: str, target: str | None, *,
+                          error: tuple[str, str] | None = None) -> tuple[dict[str, Any], str]:
         new_key = "AKIA" + self.ids.code(16)
         owner = target or ident.get("userName", "")
         req = {"userName": target} if target else None
@@ -469,7 +481,8 @@ class _World:
                               "createDate": _console_date(t)}}
         return self.iam_write(t, ident, ip, ua, "CreateAccessKey", req, resp, error=error), new_key
 
-    def console_login(self, t, name, ip, ua, *, mfa: bool | None = None, ok=True, root=False) -> dict:
+    def console_login(self, t: datetime, name: str, ip: str, ua: str, *, mfa: bool | None = None, ok: bool = True,
+                      root: bool = False) -> dict[str, Any]:
         """A console sign-in; ``mfa`` defaults to whether the user has an MFA device then. A sign-in
         with MFA is preceded by CheckMfa; a failed one (wrong password) never reaches MFA."""
         if mfa is None:
@@ -585,7 +598,7 @@ FIN_KEYS = ("exports/2026/02/ledger_2026-02-{d:02d}.csv.gz", "exports/2026/02/in
             "exports/2026/02/vendor_payments_2026-02-{d:02d}.csv.gz")
 
 
-def _pick_menu(rng: random.Random):
+def _pick_menu(rng: random.Random) -> tuple[int, str, str, str]:
     x = rng.uniform(0, _MENU_TOTAL)
     for item in ENGINEER_MENU:
         x -= item[0]
@@ -610,7 +623,7 @@ def _kebab(name: str) -> str:
     return "".join(out)
 
 
-def _engineer_call(w: _World, t: datetime, ident: dict, ip: str, ua: str, console: bool) -> None:
+def _engineer_call(w: _World, t: datetime, ident: dict[str, Any], ip: str, ua: str, console: bool) -> None:
     rng = w.rng
     _, source, name, fam = _pick_menu(rng)
     u = ua if console else ua.format(cmd=_cmd(source, name))
@@ -638,7 +651,7 @@ def _engineer_call(w: _World, t: datetime, ident: dict, ip: str, ua: str, consol
             b = rng.choice(list(BUCKETS.values())[:5])
             w.s3(t, ident, ip, u, name, b, data=False, params={"location": ""})
     elif fam == "ec2":
-        req: dict = {"filterSet": {}, "maxResults": 1000} if name != "DescribeInstances" else {
+        req: dict[str, Any] | None = {"filterSet": {}, "maxResults": 1000} if name != "DescribeInstances" else {
             "instancesSet": {}, "filterSet": {"items": [{"name": "tag:team", "valueSet": {"items": [{"value": "data"}]}}]}}
         if name == "DescribeInstances" and rng.random() < 0.4:
             req = {"instancesSet": {"items": [{"instanceId": rng.choice(INSTANCES)}]}, "filterSet": {}}
@@ -946,10 +959,10 @@ def _analysts(w: _World, hour: datetime) -> None:
                             read_only=True,
                             resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": w.role_arn(role)}]))
             w.console[key] = skey
-            s = _Session(role, email, skey, t, True)
-            w.sso_sessions[key] = s
+            signed_in = _Session(role, email, skey, t, True)
+            w.sso_sessions[key] = signed_in
             # the SSO console sign-in: an assumed-role session of the permission set's role
-            sso = {k: v for k, v in w.assumed(s).items() if k != "accessKeyId"}
+            sso = {k: v for k, v in w.assumed(signed_in).items() if k != "accessKeyId"}
             w.emit(w.record(t + timedelta(seconds=2), sso, "signin.amazonaws.com", "ConsoleLogin", GLOBAL, VPN_IP,
                             UA_BROWSER, None, {"ConsoleLogin": "Success"}, read_only=False,
                             event_type="AwsConsoleSignIn",
@@ -1226,14 +1239,14 @@ def _admin_script(w: _World) -> None:
     _ = rng
 
 
-def _plant_attack(w: _World) -> dict:
+def _plant_attack(w: _World) -> dict[str, Any]:
     """The compromise. Returns the story's facts (times, keys, event ids)."""
     day = min(5, max(0, w.days - 1))
     base = w.start + timedelta(days=day, hours=1, minutes=52, seconds=7)
     ip1, ip2 = ATTACK_IPS
     me = w.iam_user(ATTACKER)
     ua = UA_CLI_ATTACK
-    ev: list[dict] = []
+    ev: list[dict[str, Any]] = []
     t = base
 
     def step(seconds: int) -> datetime:
@@ -1304,7 +1317,7 @@ def _plant_attack(w: _World) -> dict:
     sizes = (48_318_223, 412_906_555, 187_004_121, 96_551_870, 233_871_004, 183_660_317, 405_112_983,
              179_245_506, 398_020_774)
     step(41)
-    for k, size in zip(steal, sizes):
+    for k, size in zip(steal, sizes, strict=True):
         g = w.s3(t, ar, ip2, ua, "GetObject", fin, k, size=size)
         ev.append(g)
         gets.append(g)
@@ -1331,8 +1344,8 @@ def _plant_attack(w: _World) -> dict:
 MAX_RECORDS_PER_FILE = 1000  # CloudTrail delivers small files (every few minutes); so do we at any scale
 
 
-def _write_hour(out: Path, hour: datetime, records: list[dict], rng: random.Random) -> list[Path]:
-    by_region: dict[str, list[dict]] = {}
+def _write_hour(out: Path, hour: datetime, records: list[dict[str, Any]], rng: random.Random) -> list[Path]:
+    by_region: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_region.setdefault(r["awsRegion"], []).append(r)
     paths = []

@@ -60,7 +60,7 @@ def _details(text: str) -> dict[str, str]:
 
 
 def _read(folder: Path) -> list[dict[str, str]]:
-    rows = []
+    rows: list[dict[str, str]] = []
     for name in (IAM_FILE, API_FILE):
         with open(folder / name, newline="", encoding="utf-8") as fh:
             rows.extend(csv.DictReader(fh))
@@ -75,7 +75,7 @@ def check_rows(rows: list[dict[str, str]]) -> list[str]:
 
     # MFA state follows its events
     mfa: dict[str, bool] = {}
-    for t, eid, r in timed:
+    for _t, eid, r in timed:
         name, ok = r["event_name"], not r["error_code"]
         if name in ("EnableMFADevice", "DeactivateMFADevice") and ok and r["resource"]:
             mfa[r["resource"]] = name == "EnableMFADevice"
@@ -113,9 +113,9 @@ def check_rows(rows: list[dict[str, str]]) -> list[str]:
     for r in rows:
         if r["access_key_id"]:
             users[r["access_key_id"]].add(r["user"])
-    for key, who in sorted(users.items()):
-        if len(who) > 1:
-            bad.append(f"key-owner: {key} is used by {len(who)} principals ({', '.join(sorted(who))})")
+    for used_key, principals in sorted(users.items()):
+        if len(principals) > 1:
+            bad.append(f"key-owner: {used_key} is used by {len(principals)} principals ({', '.join(sorted(principals))})")
     for r in rows:
         if r["event_name"] == "CreateAccessKey" and not r["error_code"]:
             key = _details(r["details"]).get("accessKey.accessKeyId")

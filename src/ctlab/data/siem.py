@@ -28,6 +28,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ctlab import atomic
 
@@ -45,7 +46,7 @@ class SpoilReport:
     by_kind: dict[str, int] = field(default_factory=dict)
     event_ids: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "spoiled": self.spoiled, "by_kind": dict(self.by_kind),
                 "event_ids": list(self.event_ids)}
 
@@ -74,7 +75,7 @@ def spoil_timestamps(path: Path, *, seed: int, protect: frozenset[str] | set[str
     kinds = [KINDS[i % len(KINDS)] for i in range(n)]
     rng.shuffle(kinds)
     report = SpoilReport(file=path.name, rows=len(rows), spoiled=n, by_kind={k: 0 for k in KINDS})
-    for i, kind in zip(chosen, kinds):
+    for i, kind in zip(chosen, kinds, strict=True):
         old = rows[i][ts]
         if kind == "empty":
             new = ""

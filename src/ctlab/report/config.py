@@ -18,6 +18,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ctlab.errors import CtlabError
 
@@ -37,7 +38,7 @@ class FeedbackConfig:
         return "after_published" if self.show_hidden else "hidden"
 
 
-def _raw_config(autograder: Path) -> tuple[dict, str] | None:
+def _raw_config(autograder: Path) -> tuple[Any, str] | None:
     direct = autograder / "otter_config.json"
     if direct.is_file():
         try:
@@ -56,7 +57,7 @@ def _raw_config(autograder: Path) -> tuple[dict, str] | None:
     return None
 
 
-def config_from_dict(raw: dict, source: str = "config") -> FeedbackConfig:
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> FeedbackConfig:
     if not isinstance(raw, dict):
         raise CtlabError(f"{source}: the autograder config must be a JSON object")
     show_hidden = bool(raw.get("show_hidden", False))

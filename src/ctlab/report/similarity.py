@@ -106,7 +106,7 @@ def similar_pairs(tokens: dict[str, list[str]], *, threshold: float, min_tokens:
     docs = [tokens[n] for n in names]
     matrix = process.cdist(docs, docs, scorer=fuzz.ratio, score_cutoff=threshold, workers=-1)
     pairs = [Pair(names[i], names[j], round(float(matrix[i, j]), 1))
-             for i, j in zip(*matrix.nonzero()) if i < j]
+             for i, j in zip(*matrix.nonzero(), strict=True) if i < j]
     return sorted(pairs, key=lambda p: (-p.score, p.a, p.b))
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -27,7 +29,7 @@ from .batch import QUESTION, Batch, own_code_of
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def page_data(batch: Batch) -> dict:
+def page_data(batch: Batch) -> dict[str, Any]:
     """The page's whole state as JSON: facts are listed once, each student carries only which it names."""
     store = hand_scores.read(batch.out)
     facts = next((list(s.evidence.facts) for s in batch.students if s.evidence), [])
@@ -85,8 +87,8 @@ def create_app(*, batch: Batch, token: str) -> Starlette:
                 raise ValueError("criteria must be an object and comment text")
             for c, v in crit.items():
                 top, step = crit_max.get(c, (None, None))
-                if top is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= top \
-                        or abs(v / step - round(v / step)) > 1e-9:
+                if top is None or step is None or isinstance(v, bool) or not isinstance(v, (int, float)) \
+                        or not 0 <= v <= top or abs(v / step - round(v / step)) > 1e-9:
                     raise ValueError(f"criterion {c}: {v!r} is not a score it allows")
             s = batch.students[i]
             saved = hand_scores.set_score(batch.out, key=s.name, question=QUESTION, criteria=crit,
@@ -103,7 +105,7 @@ def create_app(*, batch: Batch, token: str) -> Starlette:
             return JSONResponse({"error": "no such student"}, status_code=400)
         return JSONResponse({"index": i, "code": own_code_of(batch, i)})
 
-    async def check_token(request: Request, call_next):
+    async def check_token(request: Request, call_next: RequestResponseEndpoint) -> Response:
         given = request.query_params.get("token") or request.headers.get("x-review-token") or ""
         if not hmac.compare_digest(given.encode(), expected):
             return PlainTextResponse("forbidden: open the URL ctlab review printed", status_code=403)
@@ -113,8 +115,6 @@ def create_app(*, batch: Batch, token: str) -> Starlette:
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
         return response
-
-    from starlette.middleware.base import BaseHTTPMiddleware
 
     return Starlette(
         routes=[Route("/", page), Route("/api/score", score, methods=["PUT"]), Route("/api/code", code)],

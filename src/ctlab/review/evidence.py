@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ctlab.errors import CtlabError
 
@@ -75,14 +76,14 @@ class Evidence:
         return [f.id for f in self.facts if not f.present]
 
 
-def _text(d: dict, k: str, path: Path) -> str:
+def _text(d: dict[str, Any], k: str, path: Path) -> str:
     v = d.get(k)
     if not isinstance(v, str) or not v:
         raise CtlabError(f"{path}: the answer key has no {k}")
     return v
 
 
-def _timeline_time(timeline: list, event: str, resource: str, default: str) -> str:
+def _timeline_time(timeline: list[Any], event: str, resource: str, default: str) -> str:
     for row in timeline:
         if isinstance(row, dict) and row.get("event_name") == event and (not resource or row.get("resource") == resource):
             return str(row.get("time") or default)
@@ -110,7 +111,8 @@ def load_answer_key(root: Path) -> AnswerKey:
             name = str(t.get("name") or "")
             names.setdefault(parent, []).extend(n for n in (name.split(":")[0].strip(), name.strip()) if n)
     required = [str(t).upper() for t in d.get("required_techniques") or [] if isinstance(t, str)]
-    timeline = d.get("timeline") if isinstance(d.get("timeline"), list) else []
+    given_timeline = d.get("timeline")
+    timeline: list[Any] = given_timeline if isinstance(given_timeline, list) else []
     user = _text(d, "attacker_user", path)
     start = str(timeline[0].get("time")) if timeline and isinstance(timeline[0], dict) else ""
     role, session = _text(d, "escalated_role", path), _text(d, "role_session", path)
@@ -152,7 +154,8 @@ def _object_words(objects: tuple[str, ...]) -> set[str]:
     words: set[str] = set()
     for o in objects:
         stem = o.rsplit("/", 1)[-1].split(".")[0]
-        words |= {w.lower() for w in re.split(r"[^A-Za-z]+", stem) if len(w) > 3 and w.lower() not in {"summary", "export", "exports"}}
+        words |= {w.lower() for w in re.split(r"[^A-Za-z]+", stem)
+                  if len(w) > 3 and w.lower() not in {"summary", "export", "exports"}}
     return words
 
 
