@@ -1,5 +1,5 @@
 """Public CloudTrail records nobody here wrote (AWS documentation, Elastic's integration pipeline tests,
-Panther's rule tests, attack recordings), each flattened to the row the contract (README, "Columns")
+Panther's rule tests, attack recordings), each flattened to the row the contract (docs/data.md, "Columns")
 gives for it. tests/fixtures/cloudtrail/public/records.jsonl holds one entry a line: where the record
 comes from, the expected cells (written from the contract before the flattener was run on it) and the
 record itself."""

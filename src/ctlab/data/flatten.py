@@ -573,7 +573,7 @@ def _instance_ids(sets: object) -> str:
 
 
 def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[str, Any], res: object) -> str:
-    """The `resource` column: what the call acted on (see the module docs and the README)."""
+    """The `resource` column: what the call acted on (see the module docs and docs/data.md)."""
     if src == "s3.amazonaws.com":
         b = rp.get("bucketName")
         k = rp.get("key")

@@ -12,7 +12,7 @@ user's long-term key is used from a new address in an unused region to enumerate
 attach AdministratorAccess to a role, create a key for another user, switch off an
 administrator's MFA, assume the role and download from the finance bucket.
 
-The week reads like a real trail (see the README): everyday calls fail now and then with many
+The week reads like a real trail (see docs/data.md): everyday calls fail now and then with many
 error codes, AWS services work through service-linked roles from their own hosts, S3 user agents
 are bracketed, sign-ins include CheckMfa, failures, SSO and Identity Center, and the state an
 analyst can follow stays consistent (``ctlab.data.invariants`` checks it): MFA devices, buckets'

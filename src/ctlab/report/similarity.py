@@ -4,7 +4,7 @@ Text is compared as sequences of words (code: of tokens) with rapidfuzz's normal
 (`fuzz.ratio`, 0-100): word order matters, so two summaries that name the same facts in their own
 words score well below a copy. Own code is what is left of a submission's code cells after removing
 every line of the student notebook's template and of the help notebook's reveal code, which everyone
-may use. The summary threshold is calibrated on tests/similarity_corpus.py (see the README).
+may use. The summary threshold is calibrated on tests/similarity_corpus.py (see docs/reports.md).
 """
 
 from __future__ import annotations
