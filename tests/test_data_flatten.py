@@ -331,6 +331,16 @@ def test_timestamp_that_is_not_a_time_is_a_bad_record(tmp_path):
         flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
 
 
+@pytest.mark.parametrize("source", [["iam.amazonaws.com"], {"s": 1}, 7])
+def test_event_source_that_is_not_a_string_is_a_bad_record(tmp_path, source):
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps({"Records": [one_record(eventSource=source, requestParameters={"userName": "x"})]}))
+    with pytest.raises(CtlabError, match=r"t\.json: Records\[0\]: eventSource is not a string \((list|dict|int)\)"):
+        flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
+    s = flatten(inputs=[src], out=tmp_path / "o", skip_bad=True)
+    assert (s.iam_rows, s.api_rows, s.skipped_records) == (0, 0, 1)
+
+
 def test_resource_rules_for_real_shapes():
     from ctlab.data.flatten import flatten_record
 

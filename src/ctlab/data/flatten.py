@@ -675,6 +675,8 @@ def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object
     """``flatten_record`` once eventName and eventTime are known to be there: the record's
     top-level values (None where missing) in ``_TOP_FIELDS`` order."""
     src = src or ""
+    if not isinstance(src, str):
+        raise _BadRecord(f"eventSource is not a string ({type(src).__name__})")
     if not isinstance(ui, dict):
         ui = {}
     if not isinstance(rp, dict):
@@ -689,7 +691,7 @@ def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object
     user = user_of(ui, add)
     row = [
         _str(eid), utc_time(etime), user, uget("type") or "", uget("arn") or "", src, name,
-        _resource(typing.cast(str, src), name, rp, resp, ui, resources),  # another type matches no service
+        _resource(src, name, rp, resp, ui, resources),  # another type matches no service
         region or "", ip or "", agent or "", uget("accessKeyId") or "", error or "",
         _details(rp, resp, add, user == HIDDEN_USER), bytes_out,
     ]
