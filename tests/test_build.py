@@ -687,3 +687,13 @@ def test_public_messages(right, question, mistake, message):
     users = len(right["susp_users"])
     counts = {"n_iam": len(right["cloud_iam_df"]), "users": users, "users_but_1": users - 1, "users_but_2": users - 2}
     assert _public_message(question, {**right, **mistake(right)}) == message.format(**counts)
+
+
+def test_build_imports_neither_the_grader_nor_the_reports():
+    import subprocess
+    import sys
+
+    code = "import sys, ctlab.build; print(' '.join(sorted(m for m in sys.modules if m.startswith('ctlab'))))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert "ctlab.autograder_zip" in loaded
+    assert not [m for m in loaded if m.startswith(("ctlab.report", "ctlab.grading", "ctlab.gradescope"))], loaded

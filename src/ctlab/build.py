@@ -35,8 +35,8 @@ import nbformat
 
 from ctlab import atomic, handout, sources
 from ctlab.answer_key import hidden_key
+from ctlab.autograder_zip import gradescope_entries, zip_bytes
 from ctlab.errors import CtlabError
-from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import (
     HELP_NOTEBOOK,
     dumps,
