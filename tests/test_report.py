@@ -297,3 +297,17 @@ def test_hostile_text_is_escaped_in_both_feedback_outputs():
             "## Regrade \\<img src=x") in md
     assert [ln for ln in md.splitlines() if ln.startswith("#")] == [md.splitlines()[0]] + [
         f"## {q}: {p}" for q, p in re.findall(r"^## (q\d+): (.*)$", md, flags=re.M)]
+
+
+def test_a_template_edit_means_the_reports_are_written_again(graded, tmp_path, monkeypatch):
+    from ctlab.report import _inputs_key, pages
+    from ctlab.report.config import FeedbackConfig
+
+    out, _ = graded
+    copy = tmp_path / "templates"
+    shutil.copytree(pages.TEMPLATES, copy)
+    monkeypatch.setattr(pages, "TEMPLATES", copy)
+    before = _inputs_key(out, FeedbackConfig(), None)
+    assert _inputs_key(out, FeedbackConfig(), None) == before
+    (copy / "pages.css").write_text("body{color:red}\n")
+    assert _inputs_key(out, FeedbackConfig(), None) != before
