@@ -245,7 +245,10 @@ def _original_sections() -> dict[int, dict[str, str]]:
     out = {}
     for m in re.finditer(r"^## (\d)\. .*?(?=^## \d\. |\Z)", text, re.M | re.S):
         block = m.group(0)
-        part = lambda a, b: re.search(a + r"\n(.*?)\n" + b, block, re.S).group(1).strip()  # noqa: E731
+
+        def part(a, b, block=block):
+            return re.search(a + r"\n(.*?)\n" + b, block, re.S).group(1).strip()
+
         out[int(m.group(1))] = {
             "goal": re.search(r"\*\*Goal:\*\* (.*)", block).group(1).strip(),
             "hint1": part(r"### First Hint", r"### Second Hint"),
@@ -272,9 +275,9 @@ def test_help_keeps_the_original_wording_and_makes_reveals_paste_ready():
             assert flat(hints[n][key]).startswith(flat(want[key])), f"section {n} {key} lost the original wording"
         lines = hints[n]["reveal"].rstrip("\n").split("\n")
         orig = want["reveal"].split("\n")
-        kept = [l for l in lines if l in orig]
+        kept = [ln for ln in lines if ln in orig]
         assert kept == orig, f"reveal {n} lost or reordered the original's lines"
-        assert [l for l in lines if l not in orig] == added.get(n, []), f"reveal {n} adds other lines"
+        assert [ln for ln in lines if ln not in orig] == added.get(n, []), f"reveal {n} adds other lines"
 
 
 def _exact_minutes() -> float:
@@ -608,7 +611,8 @@ def test_build_reports_a_missing_check_function(tmp_path):
     shutil.copytree(ROOT / "data", tmp_path / "data")
     text = (tmp_path / "solutions" / "checks.py").read_text()
     (tmp_path / "solutions" / "checks.py").write_text(text.replace("def wanted(", "def wanted_renamed("))
-    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q4_no_extra uses wanted, which .*checks.py does not define"):
+    with pytest.raises(CtlabError, match=r"scenario03b.ipynb: cell \d+: test_q4_no_extra uses wanted, "
+                                         r"which .*checks.py does not define"):
         build(root=tmp_path)
     assert not (tmp_path / "assignment").exists()
 
@@ -676,7 +680,8 @@ HEAD = ("holds 50 of the {n_iam} rows of data/cloud_iam.csv: load the whole file
     ("q9", lambda r: {"compromised_user": None}, "compromised_user is not defined (or is None): run the cell that sets it"),
     ("q10", lambda r: {"minutes_to_exfil": __import__("pandas").Timedelta(minutes=10.65)},
      "minutes_to_exfil is a Timedelta (0 days 00:10:39), not a number of minutes: use .total_seconds() / 60"),
-    ("q10", lambda r: {"minutes_to_exfil": -3}, "minutes_to_exfil is -3: the download came after the privilege change, so it should not be negative"),
+    ("q10", lambda r: {"minutes_to_exfil": -3},
+     "minutes_to_exfil is -3: the download came after the privilege change, so it should not be negative"),
     ("q11", lambda r: {"iocs": {**KEY_IOCS, "source_ips": ["203.0.113.74"]}},
      'iocs["source_ips"] holds "203.0.113.74", which occurs nowhere in the logs (source_ip): copy values as the logs write them'),
     ("q11", lambda r: {"iocs": {k: v for k, v in KEY_IOCS.items() if k != "buckets"}},
@@ -687,3 +692,13 @@ def test_public_messages(right, question, mistake, message):
     users = len(right["susp_users"])
     counts = {"n_iam": len(right["cloud_iam_df"]), "users": users, "users_but_1": users - 1, "users_but_2": users - 2}
     assert _public_message(question, {**right, **mistake(right)}) == message.format(**counts)
+
+
+def test_build_imports_neither_the_grader_nor_the_reports():
+    import subprocess
+    import sys
+
+    code = "import sys, ctlab.build; print(' '.join(sorted(m for m in sys.modules if m.startswith('ctlab'))))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert "ctlab.autograder_zip" in loaded
+    assert not [m for m in loaded if m.startswith(("ctlab.report", "ctlab.grading", "ctlab.gradescope"))], loaded

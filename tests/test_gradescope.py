@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ctlab.gradescope import add_gradescope_files, gradescope_results, unpack_autograder
+from ctlab.autograder_zip import add_gradescope_files, unpack_autograder
+from ctlab.gradescope import gradescope_results
 from ctlab.report.config import FeedbackConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +60,8 @@ def test_zip_contents_and_reproducible(tmp_path):
         names = set(zf.namelist())
         assert {"run_autograder", "setup.sh", "requirements.txt", "otter_config.json",
                 "ctlab-src/pyproject.toml", "ctlab-src/README.md", "ctlab-src/src/ctlab/gradescope.py",
-                "ctlab-src/src/ctlab/grading/batch.py", "tests/q4.py", "files/data/cloud_api.csv"} <= names
+                "ctlab-src/src/ctlab/grading/batch.py", "tests/q4.py", "files/data/cloud_api.csv",
+                "ctlab-src/src/ctlab/templates/gradescope/run_autograder.sh.j2"} <= names
         assert not [n for n in names if "__pycache__" in n or n.startswith("ctlab-src/src/ctlab/data/")]
         assert b"-m ctlab.gradescope" in zf.read("run_autograder")
         assert zf.read("run_autograder") != b"#!/usr/bin/env bash\necho otter\n"  # otter's is replaced

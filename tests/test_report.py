@@ -263,3 +263,51 @@ def test_feedback_tells_which_cells_raised_errors():
     assert "Your notebook ran from top to bottom and every answer was graded." in _fb(_sub({"q1": 1}, errors=errors[:2]))
     many = _fb(_sub({"q1": 1}, errors=[(i, "ValueError: x") for i in range(1, 8)]))
     assert "7 cells raised errors" in many and "cell 5 ValueError: x; and 2 more." in many
+
+
+def test_feedback_and_report_inline_one_stylesheet(graded):
+    out, _ = graded
+    css = (Path(__file__).parents[1] / "src" / "ctlab" / "report" / "templates" / "pages.css").read_text().strip()
+    for page in (out / "report.html", out / "feedback" / "contains_a.html"):
+        text = page.read_text()
+        assert text.count("<style>") == 1 and f"<style>{css}</style>" in text, page.name
+        assert "<link" not in text
+
+
+HOSTILE = "x\n## Regrade <img src=x onerror=alert(1)> [r](javascript:alert(1)) 'q'"
+
+
+def test_hostile_text_is_escaped_in_both_feedback_outputs():
+    from ctlab.contract import POINTS
+    from ctlab.report.config import FeedbackConfig
+    from ctlab.report.feedback import build_feedback, render_html, render_markdown
+    from ctlab.report.inputs import Submission, TestOutcome
+
+    sub = Submission(file=f"subs/{HOSTILE}.ipynb", name="s1", status=HOSTILE, runtime_s=1.0, points={"q4": 0.0, "q8": 1.0},
+                     max_points={"q4": 2.0}, total=1.0, percent=None, has_results=True, comments={"q8": HOSTILE},
+                     tests=[TestOutcome(name=HOSTILE, question="q4", points=0.0, max_points=1.0, hidden=False,
+                                        passed=False, message=f"AssertionError: {HOSTILE}")])
+    fb = build_feedback(sub, {q: float(p) for q, p in POINTS.items()}, FeedbackConfig())
+    page, md = render_html(fb), render_markdown(fb)
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "&#x27;q&#x27;" in page
+    assert page.count("<h1>") == 1 and "<h2>q4: 0 / 2</h2>" in page
+    assert md.startswith("# Scenario 03B feedback: x ## Regrade \\<img src=x onerror=alert(1)\\> "
+                         "\\[r\\](javascript:alert(1)) 'q'.ipynb\n")
+    assert ("\n- FAILED: x ## Regrade \\<img src=x onerror=alert(1)\\> \\[r\\](javascript:alert(1)) 'q': "
+            "## Regrade \\<img src=x") in md
+    assert [ln for ln in md.splitlines() if ln.startswith("#")] == [md.splitlines()[0]] + [
+        f"## {q}: {p}" for q, p in re.findall(r"^## (q\d+): (.*)$", md, flags=re.M)]
+
+
+def test_a_template_edit_means_the_reports_are_written_again(graded, tmp_path, monkeypatch):
+    from ctlab.report import _inputs_key, pages
+    from ctlab.report.config import FeedbackConfig
+
+    out, _ = graded
+    copy = tmp_path / "templates"
+    shutil.copytree(pages.TEMPLATES, copy)
+    monkeypatch.setattr(pages, "TEMPLATES", copy)
+    before = _inputs_key(out, FeedbackConfig(), None)
+    assert _inputs_key(out, FeedbackConfig(), None) == before
+    (copy / "pages.css").write_text("body{color:red}\n")
+    assert _inputs_key(out, FeedbackConfig(), None) != before

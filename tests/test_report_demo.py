@@ -26,7 +26,8 @@ REVEAL = {
     "susp_api = ...": ANSWERS["q4"],
     "actors = ...": ANSWERS["q5"],
     "susp_users = ...": ANSWERS["q6"],
-    "principal = ...": "principal = susp_users[0] if susp_users else None\nfig = plot_timeline(cloud_iam_df, cloud_api_df, principal)",
+    "principal = ...": "principal = susp_users[0] if susp_users else None\n"
+                       "fig = plot_timeline(cloud_iam_df, cloud_api_df, principal)",
     "iocs = {": ANSWERS["q11"],
     "mitre_techniques = ...": ANSWERS["q7"],
     'triage_summary = """': '''triage_summary = """

@@ -30,13 +30,14 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from ctlab import atomic, handout, sources
 from ctlab.answer_key import hidden_key
+from ctlab.autograder_zip import gradescope_entries, zip_bytes
 from ctlab.errors import CtlabError
-from ctlab.gradescope import gradescope_entries, zip_bytes
 from ctlab.notebooks import (
     HELP_NOTEBOOK,
     dumps,
@@ -64,7 +65,7 @@ class BuildSummary:
     root: Path
     written: list[tuple[str, int, bool]] = field(default_factory=list)  # (path, bytes, changed)
     removed: list[str] = field(default_factory=list)
-    questions: dict[str, dict] = field(default_factory=dict)
+    questions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def describe(self) -> str:
         changed = sum(1 for _, _, c in self.written if c)
@@ -95,13 +96,13 @@ def _run_otter_assign(workdir: Path) -> Path:
     cmd = [sys.executable, "-m", "otter", "assign", "--no-pdfs", f"{NAME}.ipynb", "dist"]
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        lines = [l for l in (proc.stderr + proc.stdout).splitlines() if l.strip() and "WARNING" not in l]
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip() and "WARNING" not in ln]
         last = lines[-1] if lines else f"exit status {proc.returncode}"
         raise CtlabError(f"{MASTER}: otter assign failed: {last}")
     return workdir / "dist"
 
 
-def _assignment_config(master: nbformat.NotebookNode) -> dict:
+def _assignment_config(master: nbformat.NotebookNode) -> dict[str, Any]:
     """The master's `# ASSIGNMENT CONFIG` raw cell, parsed."""
     import yaml
 
@@ -114,10 +115,10 @@ def _assignment_config(master: nbformat.NotebookNode) -> dict:
     raise CtlabError(f"{MASTER}: no '# ASSIGNMENT CONFIG' cell")
 
 
-def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[str, dict]:
+def _manifest(tests: dict[str, bytes], master: nbformat.NotebookNode) -> dict[str, dict[str, Any]]:
     from otter.test_files.exception_test import ExceptionTestFile
 
-    questions: dict[str, dict] = {}
+    questions: dict[str, dict[str, Any]] = {}
     for cell in master.cells:  # question order and manual flags come from the master's config cells
         src = cell.source.lstrip()
         if cell.cell_type == "raw" and src.upper().startswith("# BEGIN QUESTION"):
@@ -146,7 +147,8 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 def _read_master(root: Path) -> nbformat.NotebookNode:
     master_path = _require(root / MASTER)
     try:
-        return nbformat.read(master_path, as_version=4)
+        master: nbformat.NotebookNode = nbformat.read(master_path, as_version=4)  # type: ignore[no-untyped-call]  # nbformat's read has no annotations
+        return master
     except Exception as exc:  # nbformat raises several kinds for a broken file
         raise CtlabError(f"{master_path}: not a readable notebook ({type(exc).__name__})") from None
 
@@ -165,7 +167,7 @@ def expanded_master(*, root: Path) -> nbformat.NotebookNode:
     return inline_checks(expand_hint_markers(master, hints, source=source), checks, source=source)
 
 
-def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
+def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """Produce every output file in memory: {relative path: bytes}, plus the question manifest."""
     root = Path(root).resolve()
     master = _read_master(root)
@@ -180,13 +182,13 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict]]:
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="ctlab-build-") as tmp:
         work = Path(tmp)
-        nbformat.write(expanded, work / f"{NAME}.ipynb")
+        nbformat.write(expanded, work / f"{NAME}.ipynb")  # type: ignore[no-untyped-call]  # no annotations upstream
         (work / "data").mkdir()
         for name, blob in data.items():
             (work / "data" / name).write_bytes(blob)
         dist = _run_otter_assign(work)
 
-        student = nbformat.read(dist / "student" / f"{NAME}.ipynb", as_version=4)
+        student = nbformat.read(dist / "student" / f"{NAME}.ipynb", as_version=4)  # type: ignore[no-untyped-call]  # as above
         student.cells.extend(submission_cells())
         out[f"assignment/{NAME}.ipynb"] = dumps(normalize(student, prefix="cell"))
         zips = sorted((dist / "autograder").glob(f"{NAME}-autograder_*.zip"))

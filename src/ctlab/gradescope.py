@@ -4,13 +4,10 @@ Gradescope unpacks the autograder zip into /autograder/source, runs setup.sh onc
 building the image, then for each submission runs /autograder/run_autograder with the
 student's files in /autograder/submission and expects /autograder/results/results.json.
 
-`ctlab build` puts `gradescope_entries(project=...)` into the otter autograder zip:
-  run_autograder, setup.sh             (replacing otter's)
-  ctlab-src/                           this package's source (pyproject.toml with pinned deps)
-beside what otter assign wrote there: tests/q*.py (public and hidden), files/data/*.csv and
-otter_config.json. `run_autograder(...)` grades one submission with ctlab.grading (sandbox
-included) against those tests and data, and writes results.json with the same scores
-`ctlab grade` gives.
+`ctlab build` makes the zip (ctlab.autograder_zip): otter's tests/q*.py, files/data/*.csv and
+otter_config.json, with ctlab's run_autograder, setup.sh and source. `run_autograder(...)`
+grades one submission with ctlab.grading (sandbox included) against those tests and data, and
+writes results.json with the same scores `ctlab grade` gives.
 
 Environment variables (all optional): CTLAB_AUTOGRADER_HOME (default /autograder),
 CTLAB_VENV (default $CTLAB_AUTOGRADER_HOME/ctlab-venv), CTLAB_PYTHON (setup.sh's python),
@@ -22,13 +19,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
-import shutil
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,49 +30,6 @@ from ctlab import atomic
 from ctlab.errors import CtlabError
 from ctlab.report.config import FeedbackConfig, load_feedback_config
 from ctlab.report.feedback import clean_message
-
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-SOURCE_DIR = "ctlab-src"
-# Stand-in for README.md inside the zip: pip needs the file, and the real one would make the
-# committed zip stale on every documentation edit.
-SOURCE_README = b"# ctlab\n\nThe Scenario 03B grading engine, as shipped inside the autograder zip.\n"
-# Making the exercise's data is no part of grading it; leaving it out keeps the zip stable
-# while that code changes.
-UNSHIPPED = {"data"}
-SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".md", ".sh", ".css", ".html", ".js", ".txt", ".toml"}
-
-RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope entry point: grade /autograder/submission with ctlab, write /autograder/results/results.json.
-set -uo pipefail
-AG="${CTLAB_AUTOGRADER_HOME:-/autograder}"
-VENV="${CTLAB_VENV:-$AG/ctlab-venv}"
-# the tests and data must not be readable by the sandbox's unprivileged user
-chmod -R o-rwx "$AG/source" 2>/dev/null || true
-mkdir -p "$AG/results"
-exec "$VENV/bin/python" -m ctlab.gradescope \
-  --autograder-dir "$AG/source" --submission-dir "$AG/submission" --results-dir "$AG/results"
-"""
-
-SETUP_SH = r"""#!/usr/bin/env bash
-# Gradescope image set-up: bubblewrap (the grading sandbox) when apt allows, then ctlab
-# and its pinned requirements in a virtual environment. Needs Python 3.11+ (Gradescope's
-# Ubuntu 24.04 base image has 3.12).
-set -euo pipefail
-AG="${CTLAB_AUTOGRADER_HOME:-/autograder}"
-SRC="$AG/source"
-VENV="${CTLAB_VENV:-$AG/ctlab-venv}"
-PY="${CTLAB_PYTHON:-python3}"
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2 python3-venv >/dev/null) \
-    || echo "warning: apt-get could not install bubblewrap; ctlab falls back to a separate user"
-fi
-"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || { echo "error: $PY is older than Python 3.11; choose the Ubuntu 24.04 base image" >&2; exit 1; }
-"$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q "pip==26.3"
-"$VENV/bin/python" -m pip install -q "$SRC/ctlab-src"
-"""
-
 
 # ---------------------------------------------------------------- results.json
 
@@ -191,81 +142,6 @@ def run_autograder(
         payload = gradescope_results(result, total, config, mode_line)
     atomic.write_text(target, json.dumps(payload, indent=2))
     return GradescopeRun(target, total, str(result.get("status") or row.get("grading_status")))
-
-
-# ---------------------------------------------------------------- the zip
-
-def gradescope_entries(*, project: Path) -> dict[str, bytes]:
-    """What the autograder zip needs beside otter's files, by zip path: the two Gradescope
-    scripts and this package's source, so Gradescope grades with the same engine."""
-    project = Path(project)
-    pkg = project / "src" / "ctlab"
-    if not (project / "pyproject.toml").is_file() or not pkg.is_dir():
-        raise CtlabError(f"{project}: no pyproject.toml and src/ctlab here to ship to Gradescope")
-    files = {
-        "run_autograder": RUN_AUTOGRADER.encode(),
-        "setup.sh": SETUP_SH.encode(),
-        f"{SOURCE_DIR}/pyproject.toml": (project / "pyproject.toml").read_bytes(),
-        f"{SOURCE_DIR}/README.md": SOURCE_README,
-    }
-    for path in sorted(pkg.rglob("*")):
-        rel = path.relative_to(pkg)
-        if rel.parts[0] in UNSHIPPED or "__pycache__" in rel.parts:
-            continue
-        if path.is_file() and path.suffix in SOURCE_SUFFIXES:
-            files[f"{SOURCE_DIR}/{path.relative_to(project).as_posix()}"] = path.read_bytes()
-    return files
-
-
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    """A zip of `entries` that is the same bytes for the same entries: sorted names, fixed dates
-    and modes (scripts executable)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.create_system = 3
-            executable = name in ("run_autograder", "setup.sh") or name.endswith(".sh")
-            info.external_attr = (0o100755 if executable else 0o100644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, entries[name], compresslevel=9)
-    return buf.getvalue()
-
-
-def add_gradescope_files(zip_path: Path, *, project: Path) -> Path:
-    """Rewrite an autograder zip in place with `gradescope_entries` added (otter's two scripts
-    and any older ctlab source replaced); atomic and reproducible."""
-    zip_path = Path(zip_path)
-    kept: dict[str, bytes] = {}
-    if zip_path.exists():
-        try:
-            with zipfile.ZipFile(zip_path) as zf:
-                kept = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise CtlabError(f"{zip_path}: not a readable zip ({exc})") from None
-    kept = {n: b for n, b in kept.items() if not n.startswith(SOURCE_DIR + "/")}
-    atomic.write_bytes(zip_path, zip_bytes({**kept, **gradescope_entries(project=project)}))
-    return zip_path
-
-
-def unpack_autograder(zip_path: Path, home: Path) -> Path:
-    """Lay out `home` like Gradescope's /autograder: source/ (the zip), run_autograder, submission/, results/."""
-    home = Path(home)
-    source = home / "source"
-    source.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            dest = (source / info.filename).resolve()
-            if not str(dest).startswith(str(source.resolve()) + os.sep):
-                raise CtlabError(f"{zip_path}: entry {info.filename} escapes the folder")
-            zf.extract(info, source)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(dest, mode)
-    shutil.copy2(source / "run_autograder", home / "run_autograder")
-    (home / "submission").mkdir(exist_ok=True)
-    (home / "results").mkdir(exist_ok=True)
-    return home
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ctlab import atomic
 
+from . import pages
 from .batch_report import CopiedPair, compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
@@ -68,13 +69,13 @@ def _student_lines(out: Path, subs: list[Submission]) -> list[str]:
 
 def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str:
     """What the reports are a function of: the grading output, the feedback config, the data
-    the reference answers come from, and this package's code."""
+    the reference answers come from, and this package's code and templates."""
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json",) if p.exists()]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
     files += sorted((out / "code").glob("*.json"))
-    files += sorted(Path(__file__).parent.glob("*.py"))
+    files += sorted(Path(__file__).parent.glob("*.py")) + pages.template_files()
     for p in files:
         try:
             data = p.read_bytes()
@@ -84,7 +85,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str
     return h.hexdigest()
 
 
-def _copied_work(out: Path, root: Path, subs: list, snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
+def _copied_work(out: Path, root: Path, subs: list[Submission], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
     """Pairs of near-duplicate summaries and of unusually alike own code, as (kind, file, file, score)."""
     from ctlab.grading import kept_code
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
-from ctlab.safetext import html_text, markdown
 
+from . import pages
 from ._format import fmt_points
 from .feedback import otters_own
 from .inputs import Submission, error_type
 from .wrong_answers import WrongAnswerGroup, by_kind
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TITLE = "Scenario 03B: batch report"
 SCORE_PNG = "score_distribution.png"
@@ -95,11 +99,10 @@ def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapsho
     questions = []
     for q, mx in maxima.items():
         manual = q in MANUAL_QUESTIONS
-        vals = [s.points.get(q) for s in subs]
-        if manual:
-            if not any(v for v in vals):  # no hand-graded scores entered yet
-                continue
-        vals = [0.0 if v is None else v for v in vals]
+        raw = [s.points.get(q) for s in subs]
+        if manual and not any(raw):  # no hand-graded scores entered yet
+            continue
+        vals = [0.0 if v is None else v for v in raw]
         full = sum(1 for v in vals if v >= mx - 1e-9)
         questions.append(
             QuestionStats(q, mx, full, len(vals), (sum(vals) / len(vals)) if vals else 0.0, manual,
@@ -145,7 +148,7 @@ def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapsho
 
 # ---------------------------------------------------------------- pictures
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return buf.getvalue()
@@ -180,7 +183,7 @@ def make_charts(stats: BatchStats) -> dict[str, bytes]:
     groups = [g for g in groups if g]
     fig = Figure(figsize=(7.6, 3.4))
     axes = fig.subplots(1, len(groups), squeeze=False, gridspec_kw={"width_ratios": [len(g) for g in groups]})[0]
-    for ax, group in zip(axes, groups):
+    for ax, group in zip(axes, groups, strict=True):
         rates = [100.0 * q.pass_rate for q in group]
         colors = ["#8c6bb1" if q.manual else "#c08a2e" if q.stretch else "#2e8b57" for q in group]
         ax.bar([q.question for q in group], rates, color=colors)
@@ -239,186 +242,150 @@ def _answers(n: int) -> str:
     return "1 answer" if n == 1 else f"{n} different answers"
 
 
-def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-                    problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (),
-                    students: list[str] = ()) -> str:
-    """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
-    md = [f"# {TITLE}", ""]
-    md += [f"- {line}" for line in _summary_lines(stats)]
-    md += ["", "## Score distribution", "", f"![Score distribution](report_files/{SCORE_PNG})", ""]
-    md += ["## Questions", "", f"![Pass rate per question](report_files/{PASS_PNG})", ""]
-    md += ["| question | max | full points | pass rate | mean points |", "|---|---|---|---|---|"]
-    for q in stats.questions:
-        md.append(
-            f"| {_label(q)} | {fmt_points(q.max_points)} | {q.full_marks} of {q.graded} | "
-            f"{100 * q.pass_rate:.0f}% | {q.mean_points:.2f} |"
-        )
-    if stats.tests:
-        md += ["", "### Tests", "", "| question | test | kind | passed |", "|---|---|---|---|"]
-        md += [f"| {t.question} | {markdown(t.name)} | {'hidden' if t.hidden else 'public'} | "
-               f"{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%) |" for t in stats.tests]
-    md += ["", "## Grading status", "", "| status | submissions |", "|---|---|"]
-    for status, n in stats.statuses:
-        md.append(f"| {markdown(status)} | {n} |")
-    if stats.exceptions:
-        md += ["", "## Errors raised by cells", "", "| cell | exception | submissions |", "|---|---|---|"]
-        md += [f"| {cell} | {markdown(kind)} | {n} |" for cell, kind, n in stats.exceptions[:MAX_EXCEPTION_ROWS]]
-        if len(stats.exceptions) > MAX_EXCEPTION_ROWS:
-            md.append(f"| ... | {len(stats.exceptions) - MAX_EXCEPTION_ROWS} more | |")
-    md += ["", "## Common wrong answers", "", reference_note, ""]
-    any_group = False
-    for q, items in groups.items():
-        if not items:
-            continue
-        any_group = True
-        wrong = sum(g.count for g in items)
-        md.append(f"### {q} ({_students(wrong)} without full points)")
-        md.append("")
-        for rank, k in enumerate(by_kind(items), 1):
-            if len(k.groups) == 1:
-                md.append(f"{rank}. {markdown(_short(k.groups[0].description))}: {_students(k.count)}")
-                continue
-            md.append(f"{rank}. {markdown(k.kind)}: {_students(k.count)}, {_answers(len(k.groups))}; most common:")
-            md += [f"    - {markdown(_short(g.description))}: {_students(g.count)}" for g in k.groups[:MAX_EXAMPLES]]
-            if len(k.groups) > MAX_EXAMPLES:
-                md.append(f"    - and {len(k.groups) - MAX_EXAMPLES} more (all of them, with who, in report.html)")
-        md.append("")
-    if not any_group:
-        md += ["No wrong answers among the saved answers.", ""]
-    md += ["## Possibly copied work", "", markdown(_copied_note()), ""]
-    if copied:
-        md += ["| compared | submission | submission | score |", "|---|---|---|---|"]
-        md += [f"| {c.kind} | {markdown(c.a)} | {markdown(c.b)} | {c.score:.1f} |" for c in copied]
-        md.append("")
-    else:
-        md += ["No pair above the thresholds.", ""]
-    if students:
-        md += ["## Students", ""] + [f"- {markdown(line)}" for line in students] + [""]
-    if problems:
-        md += ["## Notes", "", "What the report could not use; everything else about these submissions is above.", ""]
-        md += [f"- {markdown(file)}: {markdown(why)}" for file, why in problems]
-        md.append("")
-    return "\n".join(md)
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2329;line-height:1.45}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #d8dee4}h3{font-size:1.05rem}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .7rem;text-align:left}
-th{background:#f3f5f7}img{max-width:100%;height:auto;border:1px solid #eaeef2}
-.count{font-weight:600}details{margin:.2rem 0 .6rem 1rem;color:#57606a}.note{color:#57606a}
-""".strip()
-
-
 def _label(q: QuestionStats) -> str:
     return f"{q.question} (manual)" if q.manual else f"{q.question} (extra credit)" if q.stretch else q.question
 
 
-def _who(files: list[str], *, shortened: str = "") -> str:
-    """The files behind an answer, folded; with the whole answer when the line shows it cut short."""
-    e = html_text
-    shown = ", ".join(f.rsplit("/", 1)[-1] for f in files)
-    full = f"<p>{e(shortened)}</p>" if len(shortened) > MAX_EXAMPLE_CHARS else ""
-    return f"<details><summary>who</summary>{full}{e(shown)}</details>"
+@dataclass(frozen=True)
+class Chart:
+    name: str  # file name in report_files/ (and the HTML's data-name)
+    alt: str
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    label: str
+    max_points: str
+    full: str  # "4 of 10"
+    rate: str  # "40%"
+    mean: str
+
+
+@dataclass(frozen=True)
+class TestRow:
+    question: str
+    name: str
+    kind: str  # "public" or "hidden"
+    passed: str  # "4 of 10 (40%)"
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One wrong answer and who gave it."""
+
+    description: str
+    short: str  # cut to MAX_EXAMPLE_CHARS
+    students: str  # "3 students"
+    who: str  # the files' own names
+    cut: bool  # whether `short` lost part of `description`
+
+
+@dataclass(frozen=True)
+class AnswerKind:
+    """Wrong answers that differ only in their particulars; `answers` holds all, most common first."""
+
+    kind: str
+    students: str
+    answers_text: str  # "4 different answers"
+    answers: list[AnswerLine]
+    more: int  # answers beyond the MAX_EXAMPLES shown in full
+
+    @property
+    def common(self) -> list[AnswerLine]:
+        return self.answers[:MAX_EXAMPLES]
+
+
+@dataclass(frozen=True)
+class QuestionAnswers:
+    question: str
+    students: str  # "5 students" without full points
+    kinds: list[AnswerKind]
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What the batch report shows, as plain text: the one view both templates render."""
+
+    title: str
+    summary: list[str]
+    score_chart: Chart
+    pass_chart: Chart
+    questions: list[QuestionRow]
+    tests: list[TestRow]
+    statuses: list[tuple[str, int]]
+    exceptions: list[tuple[int, str, int]]  # all of them; the tables show the first MAX_EXCEPTION_ROWS
+    reference_note: str
+    wrong_answers: list[QuestionAnswers]
+    copied_note: str
+    copied: list[tuple[str, str, str, str]]  # (kind, file, file, score)
+    students: list[str]
+    problems: list[tuple[str, str]]  # (file, what the report could not use)
+
+    @property
+    def exception_rows(self) -> list[tuple[int, str, int]]:
+        return self.exceptions[:MAX_EXCEPTION_ROWS]
+
+    @property
+    def more_exceptions(self) -> int:
+        return max(0, len(self.exceptions) - MAX_EXCEPTION_ROWS)
+
+
+def _answer_line(g: WrongAnswerGroup) -> AnswerLine:
+    return AnswerLine(g.description, _short(g.description), _students(g.count),
+                      ", ".join(f.rsplit("/", 1)[-1] for f in g.files), len(g.description) > MAX_EXAMPLE_CHARS)
+
+
+def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
+                problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
+                students: Sequence[str] = ()) -> ReportView:
+    """The batch report's view, the same for report.md and report.html."""
+    wrong = [
+        QuestionAnswers(q, _students(sum(g.count for g in items)), [
+            AnswerKind(k.kind, _students(k.count), _answers(len(k.groups)), [_answer_line(g) for g in k.groups],
+                       max(0, len(k.groups) - MAX_EXAMPLES))
+            for k in by_kind(items)])
+        for q, items in groups.items() if items
+    ]
+    return ReportView(
+        title=TITLE,
+        summary=_summary_lines(stats),
+        score_chart=Chart(SCORE_PNG, "Score distribution"),
+        pass_chart=Chart(PASS_PNG, "Pass rate per question"),
+        questions=[QuestionRow(_label(q), fmt_points(q.max_points), f"{q.full_marks} of {q.graded}",
+                               f"{100 * q.pass_rate:.0f}%", f"{q.mean_points:.2f}") for q in stats.questions],
+        tests=[TestRow(t.question, t.name, "hidden" if t.hidden else "public",
+                       f"{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%)") for t in stats.tests],
+        statuses=list(stats.statuses),
+        exceptions=list(stats.exceptions),
+        reference_note=reference_note,
+        wrong_answers=wrong,
+        copied_note=_copied_note(),
+        copied=[(c.kind, c.a, c.b, f"{c.score:.1f}") for c in copied],
+        students=list(students),
+        problems=list(problems),
+    )
+
+
+def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
+                    problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
+                    students: Sequence[str] = ()) -> str:
+    """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
+    return pages.render("report.md.j2", v=report_view(stats, groups, reference_note, problems, copied, students))
 
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
-    problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (), students: list[str] = (),
+    problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
 ) -> str:
-    """HTML in which every text is escaped (safetext.html_text)."""
-    e = html_text
-
-    def img(name: str, alt: str) -> str:
-        data = base64.b64encode(charts[name]).decode("ascii")
-        return f'<img src="data:image/png;base64,{data}" alt="{e(alt)}" data-name="{e(name)}">'
-
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(TITLE)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(TITLE)}</h1><ul>",
-    ]
-    out += [f"<li>{e(line)}</li>" for line in _summary_lines(stats)]
-    out += ["</ul>", "<h2>Score distribution</h2>", img(SCORE_PNG, "Score distribution")]
-    out += ["<h2>Questions</h2>", img(PASS_PNG, "Pass rate per question")]
-    out.append(
-        "<table><thead><tr><th>question</th><th>max</th><th>full points</th><th>pass rate</th>"
-        "<th>mean points</th></tr></thead><tbody>"
-    )
-    for q in stats.questions:
-        out.append(
-            f"<tr><td>{e(_label(q))}</td><td>{fmt_points(q.max_points)}</td><td>{q.full_marks} of {q.graded}</td>"
-            f"<td>{100 * q.pass_rate:.0f}%</td><td>{q.mean_points:.2f}</td></tr>"
-        )
-    out.append("</tbody></table>")
-    if stats.tests:
-        out.append("<h3>Tests</h3><table><thead><tr><th>question</th><th>test</th><th>kind</th><th>passed</th>"
-                   "</tr></thead><tbody>")
-        out += [f"<tr><td>{e(t.question)}</td><td>{e(t.name)}</td><td>{'hidden' if t.hidden else 'public'}</td>"
-                f"<td>{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%)</td></tr>" for t in stats.tests]
-        out.append("</tbody></table>")
-    out.append("<h2>Grading status</h2>")
-    out.append("<table><thead><tr><th>status</th><th>submissions</th></tr></thead><tbody>")
-    for status, n in stats.statuses:
-        out.append(f"<tr><td>{e(status)}</td><td>{n}</td></tr>")
-    out.append("</tbody></table>")
-    if stats.exceptions:
-        out.append("<h2>Errors raised by cells</h2><table><thead><tr><th>cell</th><th>exception</th>"
-                   "<th>submissions</th></tr></thead><tbody>")
-        out += [f"<tr><td>{cell}</td><td>{e(kind)}</td><td>{n}</td></tr>"
-                for cell, kind, n in stats.exceptions[:MAX_EXCEPTION_ROWS]]
-        out.append("</tbody></table>")
-        if len(stats.exceptions) > MAX_EXCEPTION_ROWS:
-            out.append("<details><summary>all of them</summary><ul>" + "".join(
-                f"<li>cell {cell}: {e(kind)}: {n}</li>" for cell, kind, n in stats.exceptions) + "</ul></details>")
-    out.append(f'<h2>Common wrong answers</h2><p class="note">{e(reference_note)}</p>')
-    any_group = False
-    for q, items in groups.items():
-        if not items:
-            continue
-        any_group = True
-        wrong = sum(g.count for g in items)
-        out.append(f"<h3>{e(q)} ({_students(wrong)} without full points)</h3><ol>")
-        for k in by_kind(items):
-            if len(k.groups) == 1:
-                g = k.groups[0]
-                out.append(f'<li>{e(_short(g.description))}: <span class="count">{_students(g.count)}</span>'
-                           f"{_who(g.files, shortened=g.description)}</li>")
-                continue
-            out.append(f'<li>{e(k.kind)}: <span class="count">{_students(k.count)}</span>, {_answers(len(k.groups))}; '
-                       "most common:<ul>")
-            out += [f'<li>{e(_short(g.description))}: <span class="count">{_students(g.count)}</span></li>'
-                    for g in k.groups[:MAX_EXAMPLES]]
-            out.append(f"</ul><details><summary>all {len(k.groups)}, with who</summary><ol>")
-            out += [f"<li>{e(g.description)}: {_students(g.count)}{_who(g.files)}</li>" for g in k.groups]
-            out.append("</ol></details></li>")
-        out.append("</ol>")
-    if not any_group:
-        out.append("<p>No wrong answers among the saved answers.</p>")
-    out.append(f'<h2>Possibly copied work</h2><p class="note">{e(_copied_note())}</p>')
-    if copied:
-        out.append("<table><thead><tr><th>compared</th><th>submission</th><th>submission</th><th>score</th>"
-                   "</tr></thead><tbody>")
-        out += [f"<tr><td>{e(c.kind)}</td><td>{e(c.a)}</td><td>{e(c.b)}</td><td>{c.score:.1f}</td></tr>"
-                for c in copied]
-        out.append("</tbody></table>")
-    else:
-        out.append("<p>No pair above the thresholds.</p>")
-    if students:
-        out.append("<h2>Students</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in students) + "</ul>")
-    if problems:
-        out.append('<h2>Notes</h2><p class="note">What the report could not use; everything else about '
-                   "these submissions is above.</p><ul>")
-        out += [f"<li>{e(file)}: {e(why)}</li>" for file, why in problems]
-        out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    """A self-contained HTML page (pictures and stylesheet inlined) in which every text is escaped
+    (safetext.html_text)."""
+    view = report_view(stats, groups, reference_note, problems, copied, students)
+    return pages.render("report.html.j2", v=view, charts=charts)
 
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
-    *, problems: list[tuple[str, str]] = (), copied: list[CopiedPair] = (), students: list[str] = (),
+    *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic
-from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
-from ctlab.safetext import html_text, markdown
+from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS, question_order
 
+from . import pages
 from ._format import fmt_points
 from .config import FeedbackConfig
-from .inputs import Submission, question_order
+from .inputs import Submission
 
 TITLE = "Scenario 03B"
 
@@ -31,6 +31,7 @@ MAX_ERRORS_SHOWN = 5
 class QuestionFeedback:
     question: str
     points: str  # "2 / 2", "pending", ...
+    part: str = ""  # the notebook's part: "6b" for q11
     kind: str = ""  # "", "extra credit" or "graded by hand": the table's last column
     public: list[tuple[bool, str]] = field(default_factory=list)  # (passed, "name" or "name: message")
     hidden: str = ""  # one line about hidden tests, or "" when withheld/none
@@ -39,12 +40,19 @@ class QuestionFeedback:
 
 @dataclass
 class Feedback:
+    """What a student's feedback page shows, as plain text: the one view both templates render."""
+
     file: str
     name: str
     status_text: str
     score_text: str
     questions: list[QuestionFeedback]
     footer: str
+
+    @property
+    def file_name(self) -> str:
+        """The submitted file's own name, without the folders it came in."""
+        return self.file.rsplit("/", 1)[-1]
 
 
 def clean_message(message: str) -> str:
@@ -133,7 +141,8 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
         tests = [t for t in sub.tests if t.question == q]
         public = [t for t in tests if not t.hidden]
         hidden = [t for t in tests if t.hidden]
-        qf = QuestionFeedback(question=q, points="", kind="extra credit" if q in STRETCH_QUESTIONS else "")
+        qf = QuestionFeedback(question=q, points="", part=PARTS.get(q, ""),
+                              kind="extra credit" if q in STRETCH_QUESTIONS else "")
         if q in MANUAL_QUESTIONS:
             qf.kind = "graded by hand"
             if pts:
@@ -195,79 +204,14 @@ def fallback_feedback(sub: Submission, config: FeedbackConfig) -> Feedback:
     )
 
 
-def _name(file: str) -> str:
-    return file.rsplit("/", 1)[-1]
-
-
 def render_markdown(fb: Feedback) -> str:
     """Markdown in which every text that came from the submission is escaped (safetext.markdown)."""
-    md = markdown
-    lines = [f"# {TITLE} feedback: {md(_name(fb.file))}", "", md(fb.status_text, limit=800), "",
-             md(fb.score_text), ""]
-    lines += ["| question | part | points | |", "|---|---|---|---|"]
-    for q in fb.questions:
-        lines.append(f"| {md(q.question)} | {md(PARTS.get(q.question, ''))} | {md(q.points)} | {md(q.kind)} |")
-    lines.append("")
-    for q in fb.questions:
-        lines.append(f"## {md(q.question)}: {md(q.points)}")
-        lines.append("")
-        for passed, text in q.public:
-            lines.append(f"- {'passed' if passed else 'FAILED'}: {md(text)}")
-        if q.hidden:
-            lines.append(f"- {md(q.hidden)}")
-        if q.note:
-            lines.append(f"- {md(q.note, limit=4200)}")
-        if not q.public and not q.hidden and not q.note:
-            lines.append("- No tests ran for this question.")
-        lines.append("")
-    lines.append(f"_{md(fb.footer)}_")
-    lines.append("")
-    return "\n".join(lines)
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2329;line-height:1.45}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #d8dee4}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .7rem;text-align:left}
-th{background:#f3f5f7}.pass{color:#1a7f37}.fail{color:#b42318}.note{color:#57606a}
-.status{padding:.6rem .8rem;background:#f6f8fa;border-left:4px solid #57606a}
-""".strip()
+    return pages.render("feedback.md.j2", fb=fb, title=TITLE)
 
 
 def render_html(fb: Feedback) -> str:
-    """HTML in which every text is escaped (safetext.html_text)."""
-    e = html_text
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(TITLE)} feedback: {e(_name(fb.file))}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>{e(TITLE)} feedback: {e(_name(fb.file))}</h1>",
-        f'<p class="status">{e(fb.status_text)}</p>',
-        f"<p><strong>{e(fb.score_text)}</strong></p>",
-        "<table><thead><tr><th>question</th><th>part</th><th>points</th><th></th></tr></thead><tbody>",
-    ]
-    for q in fb.questions:
-        out.append(f"<tr><td>{e(q.question)}</td><td>{e(PARTS.get(q.question, ''))}</td><td>{e(q.points)}</td>"
-                   f"<td>{e(q.kind)}</td></tr>")
-    out.append("</tbody></table>")
-    for q in fb.questions:
-        out.append(f"<h2>{e(q.question)}: {e(q.points)}</h2><ul>")
-        for passed, text in q.public:
-            if passed:
-                out.append(f'<li class="pass">passed: {e(text)}</li>')
-            else:
-                out.append(f'<li class="fail">FAILED: {e(text)}</li>')
-        if q.hidden:
-            out.append(f'<li class="note">{e(q.hidden)}</li>')
-        if q.note:
-            out.append(f'<li class="note">{e(q.note, limit=4200)}</li>')
-        if not q.public and not q.hidden and not q.note:
-            out.append('<li class="note">No tests ran for this question.</li>')
-        out.append("</ul>")
-    out.append(f'<p class="note"><em>{e(fb.footer)}</em></p>')
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    """A self-contained HTML page in which every text is escaped (safetext.html_text)."""
+    return pages.render("feedback.html.j2", fb=fb, title=TITLE)
 
 
 def write_feedback(folder: Path, fb: Feedback) -> tuple[Path, Path]:
