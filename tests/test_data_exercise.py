@@ -74,7 +74,7 @@ def test_split_rule(iam, api):
 def test_sorted_by_time_then_id(iam, api):
     for df in (iam, api):
         ok = df[df["timestamp"].str.match(VALID.pattern) & ~df["timestamp"].str.match(IMPOSSIBLE.pattern)]
-        keys = list(zip(ok["timestamp"], ok["event_id"]))
+        keys = list(zip(ok["timestamp"], ok["event_id"], strict=True))
         assert keys == sorted(keys)
 
 

@@ -361,7 +361,8 @@ def test_resource_rules_for_real_shapes():
         (dict(eventSource="organizations.amazonaws.com", eventName="LeaveOrganization", requestParameters=None,
               resources=[{"type": "AWS::Organizations::Account", "ARN": "arn:aws:organizations::1:account/o-x/1"}]),
          "arn:aws:organizations::1:account/o-x/1"),
-        (dict(eventSource="ec2.amazonaws.com", eventName="RunInstances", requestParameters={"instancesSet": {"items": [{"imageId": "ami-1"}]}},
+        (dict(eventSource="ec2.amazonaws.com", eventName="RunInstances",
+              requestParameters={"instancesSet": {"items": [{"imageId": "ami-1"}]}},
               responseElements={"instancesSet": {"items": [{"instanceId": "i-0a"}, {"instanceId": "i-0b"}]}}), "i-0a,i-0b"),
     ]
     for changes, want in cases:

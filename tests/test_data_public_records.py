@@ -47,7 +47,7 @@ def test_corpus_size_and_sources():
 def test_record_row(entry):
     is_iam, row = flatten_record(entry["record"])
     assert ("iam" if is_iam else "api") == entry["expect"]["file"]
-    assert dict(zip(COLUMNS, row)) == expected_row(entry)
+    assert dict(zip(COLUMNS, row, strict=True)) == expected_row(entry)
 
 
 def test_whole_corpus_through_flatten(tmp_path):

@@ -35,8 +35,8 @@ nbformat.write(nb, sys.argv[1])
 
 
 def _requirements() -> dict[str, str]:
-    lines = [l for l in REQUIREMENTS.read_text().splitlines() if l and not l.startswith("#")]
-    return dict(l.split("==") for l in lines)
+    lines = [line for line in REQUIREMENTS.read_text().splitlines() if line and not line.startswith("#")]
+    return dict(line.split("==") for line in lines)
 
 
 def test_requirements_pin_what_the_grader_runs():
@@ -85,7 +85,7 @@ def test_fresh_venv_from_requirements_runs_the_reveals_to_full_marks(tmp_path):
 
     ran = nbformat.read(path, as_version=4)
     text = "\n".join(o.get("text", "") for c in ran.cells if c.cell_type == "code" for o in c.outputs)
-    prefix = next(l for l in text.splitlines() if l.startswith("@@PREFIX@@"))[len("@@PREFIX@@"):]
+    prefix = next(line for line in text.splitlines() if line.startswith("@@PREFIX@@"))[len("@@PREFIX@@"):]
     assert Path(prefix) == venv, "the notebook ran in another environment"
-    scores = json.loads(next(l for l in text.splitlines() if l.startswith(MARK))[len(MARK):])
+    scores = json.loads(next(line for line in text.splitlines() if line.startswith(MARK))[len(MARK):])
     assert {q: round(scores[q]["score"], 3) for q in AUTOGRADED} == {**{q: FULL[q] for q in PARTS}, "q9": 0, "q10": 0}
