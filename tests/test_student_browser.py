@@ -70,7 +70,8 @@ def lab(tmp_path):
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("JupyterLab did not start: " + (tmp_path / "jupyterlab.log").read_text()[-2000:]) from None
+                    log = (tmp_path / "jupyterlab.log").read_text()[-2000:]
+                    raise AssertionError("JupyterLab did not start: " + log) from None
                 time.sleep(0.2)
         yield base, work
     finally:
