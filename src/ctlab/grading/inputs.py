@@ -56,7 +56,7 @@ class Submission:
     identity: lms.Identity = field(default_factory=lambda: lms.Identity(source="file", key=""))
 
 
-def _shown(path: str | os.PathLike) -> str:
+def _shown(path: str | os.PathLike[str]) -> str:
     """A path as text that can always be written out (bytes that are not UTF-8 as \\xNN)."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
@@ -338,7 +338,7 @@ def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
     if isinstance(data.get("cells"), list) and len(data["cells"]) > MAX_CELLS:  # the markers can be escaped
         raise ValueError(too_many)
     try:
-        nb = nbformat.v4.to_notebook_json(data)
+        nb = nbformat.v4.to_notebook_json(data)  # type: ignore[no-untyped-call]  # nbformat is untyped
         nbformat.validate(nb)
     except Exception as exc:  # nbformat.ValidationError and friends
         msg = one_line(exc, limit=120) or type(exc).__name__
