@@ -120,7 +120,7 @@ class Plan:
     fp: check.Fingerprint
     mode: str
     mode_note: str
-    subs: list[inputs.Submission]
+    subs: list[inputs.Upload]
     hand: dict[str, dict[str, float]]  # kept hand scores, by student key
     rule: LateRule
     jobs: int
@@ -129,9 +129,9 @@ class Plan:
     progress: bool
     warnings: list[str] = field(default_factory=list)
     cached: dict[str, Result] = field(default_factory=dict)  # by submission id
-    retest: list[tuple[inputs.Submission, Result]] = field(default_factory=list)
-    todo: list[inputs.Submission] = field(default_factory=list)
-    rejected: list[inputs.Submission] = field(default_factory=list)
+    retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
+    todo: list[inputs.Upload] = field(default_factory=list)
+    rejected: list[inputs.Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -239,7 +239,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     return plan
 
 
-def _reusable(s: inputs.Submission, out: Path, fp: check.Fingerprint) -> Result | None:
+def _reusable(s: inputs.Upload, out: Path, fp: check.Fingerprint) -> Result | None:
     """The result an earlier run left for the same bytes under the same name, if it can stand."""
     path = result_path(out, s.name)
     old = read_result(path) if path.is_file() else None
@@ -326,14 +326,14 @@ class _Maker:
         return {q: QuestionPoints(float(points.get(q, 0.0)), float(self.ag.max_points.get(q, 0.0)))
                 for q in self.ag.questions}
 
-    def result(self, s: inputs.Submission, status: Status, points: dict[str, float] | None = None,
+    def result(self, s: inputs.Upload, status: Status, points: dict[str, float] | None = None,
                tests: list[dict[str, Any]] | None = None, runtime: float = 0.0) -> Result:
         return Result(file=s.file, name=s.name, status=status, questions=self.questions(points or {}),
                       tests=[TestRecord.from_dict(t) for t in tests or []], runtime_s=round(runtime, 3),
                       submission_sha256=s.sha256, autograder_sha256=self.ag.sha256, data_sha256=self.ag.data_sha256,
                       sandbox=self.mode, identity=s.identity, late=self.rule.is_late(s.identity))
 
-    def ran(self, s: inputs.Submission, ran: Ran, tested: Phase2Result, runtime: float) -> Result:
+    def ran(self, s: inputs.Upload, ran: Ran, tested: Phase2Result, runtime: float) -> Result:
         result = self.result(s, ran.status.with_untested(tested.failure, tested.untested), tested.points,
                              tested.tests, runtime)
         result.cells_run, result.cells_total = ran.cells_run, len(s.cells)
@@ -342,7 +342,7 @@ class _Maker:
         result.cpu_s = float(ran.cpu_s) if isinstance(ran.cpu_s, (int, float)) else None
         return result
 
-    def retested(self, s: inputs.Submission, old: Result, status: Status, tested: Phase2Result | None) -> Result:
+    def retested(self, s: inputs.Upload, old: Result, status: Status, tested: Phase2Result | None) -> Result:
         fresh = self.result(s, status, tested.points if tested else {}, tested.tests if tested else [],
                             old.runtime_s)
         return replace(old, status=fresh.status, questions=fresh.questions, tests=fresh.tests,
@@ -351,7 +351,7 @@ class _Maker:
                        retested=True, cached=False)
 
 
-def _retest(retest: list[tuple[inputs.Submission, Result]], make: _Maker, grader: TrustedGrader,
+def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: TrustedGrader,
             out: Path, results: dict[str, Result]) -> None:
     """Phase 2 alone, on the snapshots an earlier run kept: for a batch whose tests changed
     but whose notebooks and data did not, or whose answers could not be tested last time."""
@@ -376,13 +376,13 @@ def _grader_is_failing(same: int, done: int, total: int) -> bool:
     return same >= min(FAILING_MIN, total) and same * 2 > done
 
 
-def _run_pool(todo: list[inputs.Submission], make: _Maker, workers: list[Worker],
+def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
               trusted: list[TrustedGrader], out: Path, results: dict[str, Result],
               bar: _Progress, *, timeout: float, memory_mb: int) -> None:
     """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
     runs beside them in the `trusted` test processes, so a worker starts its next submission
     while the last one is being tested."""
-    q: queue.Queue[inputs.Submission] = queue.Queue()
+    q: queue.Queue[inputs.Upload] = queue.Queue()
     for s in todo:
         q.put(s)
     graders: queue.Queue[TrustedGrader] = queue.Queue()  # each grader tests one snapshot at a time
@@ -396,7 +396,7 @@ def _run_pool(todo: list[inputs.Submission], make: _Maker, workers: list[Worker]
     stopped: list[str] = []
     done: set[str] = set()
 
-    def save(s: inputs.Submission, result: Result) -> None:
+    def save(s: inputs.Upload, result: Result) -> None:
         write_result(out, result)
         with lock:
             results[s.name] = result
@@ -408,7 +408,7 @@ def _run_pool(todo: list[inputs.Submission], make: _Maker, workers: list[Worker]
                     stopped.append(text)
         bar.step(s.name)
 
-    def test(s: inputs.Submission, ran: Ran, phase1_s: float) -> None:
+    def test(s: inputs.Upload, ran: Ran, phase1_s: float) -> None:
         t0 = time.monotonic()
         g = graders.get()
         try:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from ctlab import atomic
 
 if TYPE_CHECKING:
-    from ctlab.grading.inputs import Submission
+    from ctlab.grading.inputs import Upload
 
 DIR = "code"
 MAX_CHARS = 1_000_000  # a submission's code past this is not compared (the course's takes ~5 KB)
 
 
-def save(out: Path, subs: list[Submission]) -> None:
+def save(out: Path, subs: list[Upload]) -> None:
     """Write the code cells of every submission that could be read; unchanged files stay as they are."""
     folder = Path(out) / DIR
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from ctlab import atomic, contract, safetext
 from ctlab.errors import CtlabError
-from ctlab.grading.inputs import Submission, stem_of
+from ctlab.grading.inputs import Upload, stem_of
 
 FILE = "manual_scores.json"
 VERSION = 2
@@ -252,7 +252,7 @@ def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[ManualRow
     return rows, bad
 
 
-def _resolve_manual(manual: Path, rows: list[ManualRow], bad: list[str], subs: list[Submission]
+def _resolve_manual(manual: Path, rows: list[ManualRow], bad: list[str], subs: list[Upload]
                     ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
     """({submission id: {q: points}}, {submission id: {q: comment}}): each row's key matched to
     exactly one submission of this batch (its file as the gradebook shows it, its id, its file name
@@ -291,6 +291,6 @@ def _resolve_manual(manual: Path, rows: list[ManualRow], bad: list[str], subs: l
     return resolved, comments
 
 
-def read_csv(manual: Path, subs: list[Submission]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+def read_csv(manual: Path, subs: list[Upload]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
     """The `--manual` CSV's scores and comments, by submission id; CtlabError listing every bad line."""
     return _resolve_manual(manual, *_load_manual(manual, contract.MANUAL_QUESTIONS), subs)

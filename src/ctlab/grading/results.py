@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ctlab import atomic, contract, safetext
 from ctlab.errors import CtlabError
@@ -239,13 +239,15 @@ def _int(v: object) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
-def _finite(v: object) -> bool:
+def _finite(v: object) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _number(value: object) -> float:
-    """A number from a record; anything else counts as 0."""
-    return float(value) if _finite(value) else 0.0  # type: ignore[arg-type]
+    """A number from a record; anything else (nan too) counts as 0."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value):
+        return float(value)
+    return 0.0
 
 
 # ---------------------------------------------------------------- results/<name>.json
