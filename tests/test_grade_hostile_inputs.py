@@ -383,7 +383,7 @@ def test_a_folder_named_like_a_notebook_on_the_command_line_is_a_row(tmp_path):
 def test_ids_for_hostile_names(tmp_path):
     names = ["...ipynb", "..ipynb", ".ipynb", "a/s1.ipynb", "b/s1.ipynb", "s1~1.ipynb", "S1.zip", "x.tmp.ipynb",
              "ok_name-1.2.ipynb", "-rf.ipynb", "=1+1.ipynb", "a b.ipynb", "s1-" + inputs.hashed_id("a/s1.ipynb")[3:] + ".ipynb"]
-    subs = [inputs.Submission(path=tmp_path / n, file=n) for n in names]
+    subs = [inputs.Upload(path=tmp_path / n, file=n) for n in names]
     inputs._assign_names(subs)
     ids = {s.file: s.name for s in subs}
     assert all(ID.fullmatch(i) and not i.lower().endswith(".tmp") for i in ids.values()), ids
@@ -394,7 +394,7 @@ def test_ids_for_hostile_names(tmp_path):
     # s1, S1 and s1~1 are told apart; a stem chosen to equal another's id does not take it
     assert ids[names[-1]] == inputs.hashed_id("a/s1.ipynb")
     assert ids["a/s1.ipynb"] == inputs.hashed_id("a/s1.ipynb", digits=16)
-    again = [inputs.Submission(path=tmp_path / n, file=n) for n in reversed(names)]
+    again = [inputs.Upload(path=tmp_path / n, file=n) for n in reversed(names)]
     inputs._assign_names(again)
     assert {s.file: s.name for s in again} == ids  # the same batch gives the same ids, in any order
 

@@ -7,7 +7,6 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from review_fixture import make_out

@@ -18,45 +18,49 @@ CTLAB_NO_SANDBOX=1 (grade without isolation; the output says so).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ctlab import atomic
+from ctlab.contract import MANUAL_QUESTIONS
 from ctlab.errors import CtlabError
+from ctlab.grading.results import Result
 from ctlab.report.config import FeedbackConfig, load_feedback_config
 from ctlab.report.feedback import clean_message
 
 # ---------------------------------------------------------------- results.json
 
-def gradescope_results(result: dict, total: float, config: FeedbackConfig, mode_line: str = "") -> dict:
-    """Gradescope's results.json for one ctlab results record."""
+def gradescope_results(result: Result | Mapping[str, Any], total: float, config: FeedbackConfig,
+                       mode_line: str = "") -> dict[str, Any]:
+    """Gradescope's results.json for one ctlab result (or a results record as read from its file)."""
+    if not isinstance(result, Result):
+        result = Result.from_dict(result)
     hidden_vis = config.gradescope_hidden_visibility
-    status = str(result.get("status") or "unknown")
-    tests = [{
+    status = result.status.text or "unknown"
+    tests: list[dict[str, Any]] = [{
         "name": "Grading status",
-        "status": "passed" if status == "ok" else "failed",
+        "status": "passed" if result.status.clean else "failed",
         "output": status,
         "visibility": "visible",
     }]
-    for t in result.get("tests") or []:
-        hidden = bool(t.get("hidden"))
-        passed = bool(t.get("passed"))
-        entry = {
-            "name": f"{t.get('question', '')}: {t.get('name', '')}" + (" (hidden)" if hidden else ""),
-            "score": float(t.get("points") or 0.0),
-            "max_score": float(t.get("max_points") or 0.0),
-            "status": "passed" if passed else "failed",
-            "visibility": hidden_vis if hidden else "visible",
+    for t in result.tests:
+        entry: dict[str, Any] = {
+            "name": f"{t.question}: {t.name}" + (" (hidden)" if t.hidden else ""),
+            "score": t.points,
+            "max_score": t.max_points,
+            "status": "passed" if t.passed else "failed",
+            "visibility": hidden_vis if t.hidden else "visible",
         }
         # hidden tests never show their message (it may quote the test or the answer)
-        entry["output"] = "" if (passed or hidden) else clean_message(str(t.get("message") or ""))
+        entry["output"] = "" if (t.passed or t.hidden) else clean_message(t.message)
         tests.append(entry)
-    manual = sorted(q for q, info in (result.get("questions") or {}).items() if q == "q8")
+    manual = sorted(q for q in result.questions if q in MANUAL_QUESTIONS)
     lines = [f"Graded by ctlab: {status}.", f"Auto-graded score: {total:g}."]
     if manual:
         lines.append("q8 (the triage summary) is graded by hand and is not part of this score.")
@@ -106,6 +110,7 @@ def run_autograder(
 ) -> GradescopeRun:
     """Grade the one submission in `submission_dir` and write `results_dir`/results.json."""
     from ctlab.grading.batch import grade
+    from ctlab.grading.sandbox import MODE_TEXT
 
     autograder_dir, submission_dir, results_dir = Path(autograder_dir), Path(submission_dir), Path(results_dir)
     timeout = float(os.environ.get("CTLAB_TIMEOUT", "120")) if timeout is None else timeout
@@ -125,23 +130,12 @@ def run_autograder(
         out = Path(tmp) / "out"
         summary = grade(submissions=[sub], out=out, root=root, jobs=1, timeout=timeout, memory_mb=memory_mb,
                         no_sandbox=no_sandbox, force=True, manual=None, progress=False)
-        with (out / "gradebook.csv").open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        if len(rows) != 1:
-            raise CtlabError(f"{out / 'gradebook.csv'}: expected one row, found {len(rows)}")
-        row = rows[0]
-        results = sorted((out / "results").glob("*.json"))
-        result = json.loads(results[0].read_text(encoding="utf-8")) if results else {"status": row.get("grading_status")}
-        total = float(row.get("total_points_earned") or 0.0)
-        try:
-            from ctlab.grading.sandbox import MODE_TEXT
-
-            mode_line = MODE_TEXT.get(getattr(summary, "mode", ""), "")
-        except ImportError:
-            mode_line = ""
-        payload = gradescope_results(result, total, config, mode_line)
+        if len(summary.results) != 1:
+            raise CtlabError(f"{out / 'gradebook.csv'}: expected one row, found {len(summary.results)}")
+        result, total = summary.results[0], summary.scored[0].shown_total
+        payload = gradescope_results(result, total, config, MODE_TEXT.get(summary.mode, ""))
     atomic.write_text(target, json.dumps(payload, indent=2))
-    return GradescopeRun(target, total, str(result.get("status") or row.get("grading_status")))
+    return GradescopeRun(target, total, result.status.text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,7 @@ class Roster:
     students: list[Student]
     source: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"source": self.source, "students": [s.to_dict() for s in self.students]}
 
     @classmethod
@@ -99,7 +99,7 @@ def load_roster(path: Path) -> Roster:
         raise CtlabError(f"{path}: roster has no identity column (ID, SIS User ID, SIS Login ID, SID or Email)")
     students: list[Student] = []
     for line, row in enumerate(rows[1:], start=2):
-        cells = {h: v.strip() for h, v in zip(header, row) if h}
+        cells = {h: v.strip() for h, v in zip(header, row, strict=False) if h}
         if not any(cells.values()):
             continue
         if cells.get("name", "").strip().lower() in ("points possible", "student, test"):

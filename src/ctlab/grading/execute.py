@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab.grading import check, snapshot
+from ctlab.grading.results import Kind, Status
 from ctlab.grading.sandbox import Worker
 
 
 @dataclass
 class Outcome:
-    status: str
+    status: Status
     points: dict[str, float]
     tests: list[dict] = field(default_factory=list)
     cells_run: int = 0
@@ -77,21 +78,26 @@ def parse_progress(data: object) -> Progress | None:
 
 
 def describe(reply: dict, prog: dict | Progress | None, timeout: float, snap_cell: int) -> str:
-    """The gradebook status, in words, from the zygote's reply and the child's progress record.
+    """The gradebook status, in words (see phase1_status)."""
+    return phase1_status(reply, prog, timeout, snap_cell).text
+
+
+def phase1_status(reply: dict, prog: dict | Progress | None, timeout: float, snap_cell: int) -> Status:
+    """The status of a run, from the zygote's reply and the child's progress record.
     Only the grader's own words and integers: nothing of the record's text."""
     if reply.get("zygote_error"):
-        return f"grading worker failed ({reply['zygote_error']}): {_kept(snap_cell)}"
+        return Status(Kind.WORKER_ERROR, f"grading worker failed ({reply['zygote_error']}): {_kept(snap_cell)}")
     if reply.get("prepare_error"):
-        return f"grading worker could not prepare the submission: {reply['prepare_error']}"
+        return Status(Kind.WORKER_ERROR, f"grading worker could not prepare the submission: {reply['prepare_error']}")
     p = prog if isinstance(prog, Progress) or prog is None else parse_progress(prog)
     cell = (p.started if p else 0) or 1
     if reply.get("timed_out"):
-        return f"timed out in cell {cell} after {timeout:g} s: {_kept(snap_cell)}"
+        return Status(Kind.TIMEOUT, f"timed out in cell {cell} after {timeout:g} s: {_kept(snap_cell)}")
     if reply.get("output_limit"):
-        return f"output limit exceeded in cell {cell}: {_kept(snap_cell)}"
+        return Status(Kind.OUTPUT_LIMIT, f"output limit exceeded in cell {cell}: {_kept(snap_cell)}")
     mem = [c for c, kind in (p.events if p else ()) if kind == "MemoryError"]
     if mem:
-        return f"memory limit exceeded in cell {mem[-1]}: {_kept(snap_cell)}"
+        return Status(Kind.MEMORY, f"memory limit exceeded in cell {mem[-1]}: {_kept(snap_cell)}")
     if p and p.done and reply.get("exit_code") == 0:
         notes = []
         exits = [c for c, kind in p.events if kind == "SystemExit"]
@@ -102,17 +108,19 @@ def describe(reply: dict, prog: dict | Progress | None, timeout: float, snap_cel
         bad = [c for c, kind in p.events if kind == "SnapshotError"]
         if bad:
             notes.append(f"answers could not be saved after cell {bad[-1]}")
-        return "ok" + (f" ({'; '.join(notes)})" if notes else "")
+        return Status.ok(notes)
     if not p:
         if reply.get("signal") is not None:
-            return f"kernel killed by {_signame(reply['signal'])} before running any cell: kept no answers"
-        return f"kernel exited with code {reply.get('exit_code')} before running any cell: kept no answers"
+            return Status(Kind.KILLED, f"kernel killed by {_signame(reply['signal'])} before running any cell: "
+                                       "kept no answers")
+        return Status(Kind.EXITED, f"kernel exited with code {reply.get('exit_code')} before running any cell: "
+                                   "kept no answers")
     if reply.get("signal") is not None:
         sig = reply["signal"]
         if sig == signal.SIGXCPU:
-            return f"CPU time limit exceeded in cell {cell}: {_kept(snap_cell)}"
-        return f"kernel killed by {_signame(sig)} in cell {cell}: {_kept(snap_cell)}"
-    return f"kernel exited (os._exit({reply.get('exit_code')})) in cell {cell}: {_kept(snap_cell)}"
+            return Status(Kind.CPU_LIMIT, f"CPU time limit exceeded in cell {cell}: {_kept(snap_cell)}")
+        return Status(Kind.KILLED, f"kernel killed by {_signame(sig)} in cell {cell}: {_kept(snap_cell)}")
+    return Status(Kind.EXITED, f"kernel exited (os._exit({reply.get('exit_code')})) in cell {cell}: {_kept(snap_cell)}")
 
 
 def _last_snapshot(outbox: Path) -> Path | None:
@@ -167,8 +175,8 @@ def _read_progress(outbox: Path) -> Progress | None:
 
 @dataclass
 class Ran:
-    """What phase 1 left: the status in words and the snapshot kept for phase 2."""
-    status: str
+    """What phase 1 left: its status and the snapshot kept for phase 2."""
+    status: Status
     kept: Path | None
     cells_run: int = 0
     cell_errors: list[dict] = field(default_factory=list)
@@ -205,7 +213,7 @@ def run_phase1(worker: Worker, ag: check.Autograder, cells: list[str], *, timeou
         shutil.rmtree(snapshot_dest)
     worker.clean_outbox()
     return Ran(
-        status=describe(job.reply, prog, timeout, snap_cell), kept=kept,
+        status=phase1_status(job.reply, prog, timeout, snap_cell), kept=kept,
         cells_run=min(prog.completed, len(cells)) if prog else 0,
         cell_errors=[{"cell": c, "error": e} for c, e in prog.errors] if prog else [],
         snapshot_cell=snap_cell, cpu_s=job.reply.get("cpu_s"),

@@ -45,7 +45,10 @@ READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr
 
 
 @dataclass
-class Submission:
+class Upload:
+    """One submission as handed in: where it is, its id and its code cells, or why it cannot be
+    graded (`status`, the sentence shown). What grading made of it is a results.Result."""
+
     path: Path  # absolute, symbolic links not resolved
     file: str  # as given (as shown in the gradebook)
     name: str = ""  # unique id: results/<name>.json, snapshots/<name>/, feedback/<name>.*
@@ -56,7 +59,7 @@ class Submission:
     identity: lms.Identity = field(default_factory=lambda: lms.Identity(source="file", key=""))
 
 
-def _shown(path: str | os.PathLike) -> str:
+def _shown(path: str | os.PathLike[str]) -> str:
     """A path as text that can always be written out (bytes that are not UTF-8 as \\xNN)."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
@@ -86,14 +89,14 @@ def _walk(top: Path, notes: list[str]) -> list[Path]:
     return sorted(found)
 
 
-def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Submission]:
+def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Upload]:
     """Expand folders (recursively) into entries named .ipynb/.zip; keep the given order
     otherwise. A folder named on the command line is expanded (through a link, too: the
     instructor named it); anything else named like a submission gets a row, whatever it is.
     A zip named on the command line that holds several submissions (an LMS's bulk download)
     is a batch: each member is a submission, read from the zip under the same rules."""
     notes = [] if notes is None else notes
-    found: list[Submission] = []
+    found: list[Upload] = []
     seen: set[str] = set()
     for given in paths:
         p = Path(given)
@@ -121,7 +124,7 @@ def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Submi
             if key in seen:
                 continue
             seen.add(key)
-            found.append(Submission(path=Path(key), file=_shown(q)))
+            found.append(Upload(path=Path(key), file=_shown(q)))
     for s in found:
         if not s.member:
             s.identity = _identity_on_disk(s.path, notes)
@@ -171,7 +174,7 @@ def _bulk_members(path: Path) -> list[zipfile.ZipInfo] | None:
     return None
 
 
-def _bulk_submissions(path: Path, shown: str, members: list[zipfile.ZipInfo], notes: list[str]) -> list[Submission]:
+def _bulk_submissions(path: Path, shown: str, members: list[zipfile.ZipInfo], notes: list[str]) -> list[Upload]:
     meta: dict[str, lms.Identity] = {}
     try:
         with zipfile.ZipFile(path) as zf:
@@ -190,7 +193,7 @@ def _bulk_submissions(path: Path, shown: str, members: list[zipfile.ZipInfo], no
         posix = PurePosixPath(member.replace("\\", "/"))
         folder = posix.parent.name
         ident = meta.get(folder) if lms.GRADESCOPE_FOLDER.fullmatch(folder) else None
-        subs.append(Submission(path=path, file=f"{shown}/{member}", member=member,
+        subs.append(Upload(path=path, file=f"{shown}/{member}", member=member,
                                identity=ident or lms.from_filename(posix.name)))
     return subs
 
@@ -223,7 +226,7 @@ def hashed_id(file: str, *, digits: int = 10) -> str:
     return f"{base}-{digest[:digits]}"
 
 
-def _assign_names(subs: list[Submission]) -> None:
+def _assign_names(subs: list[Upload]) -> None:
     """Ids unique within the batch, case-insensitively (OUT may live on such a file system):
     the stem where it is safe and no other submission has it, otherwise stem and hash."""
     stems = Counter(stem_of(s.file).casefold() for s in subs)
@@ -338,7 +341,7 @@ def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
     if isinstance(data.get("cells"), list) and len(data["cells"]) > MAX_CELLS:  # the markers can be escaped
         raise ValueError(too_many)
     try:
-        nb = nbformat.v4.to_notebook_json(data)
+        nb = nbformat.v4.to_notebook_json(data)  # type: ignore[no-untyped-call]  # nbformat is untyped
         nbformat.validate(nb)
     except Exception as exc:  # nbformat.ValidationError and friends
         msg = one_line(exc, limit=120) or type(exc).__name__
@@ -438,7 +441,7 @@ def _zip_notebook(raw: bytes) -> tuple[bytes, str]:
         return _member_bytes(zf, info, MAX_NOTEBOOK_BYTES), info.filename
 
 
-def _bulk_member(sub: Submission) -> bytes:
+def _bulk_member(sub: Upload) -> bytes:
     """A bulk zip member's bytes: the zip is opened again (never through a link) and the member
     read under the same caps as a submission of its kind on disk; raises ValueError(status)."""
     limit = MAX_ZIP_BYTES if sub.member.lower().endswith(".zip") else MAX_NOTEBOOK_BYTES
@@ -460,7 +463,7 @@ def _bulk_member(sub: Submission) -> bytes:
             raise ValueError(f"invalid zip: the bulk download cannot be read ({type(exc).__name__})") from None
 
 
-def load(sub: Submission) -> None:
+def load(sub: Upload) -> None:
     """Fill in cells, sha256 and (for bad input) status."""
     is_zip = (sub.member or sub.path.name).lower().endswith(".zip")
     try:

@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctlab import atomic
+
+if TYPE_CHECKING:
+    from ctlab.grading.inputs import Upload
 
 DIR = "code"
 MAX_CHARS = 1_000_000  # a submission's code past this is not compared (the course's takes ~5 KB)
 
 
-def save(out: Path, subs: list) -> None:
+def save(out: Path, subs: list[Upload]) -> None:
     """Write the code cells of every submission that could be read; unchanged files stay as they are."""
     folder = Path(out) / DIR
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""The hand scores kept in OUT/manual_scores.json: points per manual question, and for the review
-page the points per rubric criterion and a comment.
+"""Hand scores: the `--manual` CSV read and checked, and the store kept in OUT/manual_scores.json
+(points per manual question, and for the review page the points per rubric criterion and a comment).
 
 `ctlab grade --manual` and `ctlab review` both write here, possibly at the same time (two graders
 on one OUT), so every change is a read-modify-write under an exclusive lock (flock) on the OUT folder itself,
@@ -8,17 +8,22 @@ and the file is replaced in one rename: readers see the old store or the new one
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import io
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from ctlab import atomic
+from ctlab import atomic, contract, safetext
 from ctlab.errors import CtlabError
+from ctlab.grading.inputs import Upload, stem_of
 
 FILE = "manual_scores.json"
 VERSION = 2
@@ -34,11 +39,12 @@ class Score:
     criteria: dict[str, float] = field(default_factory=dict)
     comment: str = ""
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"points": self.points, "criteria": dict(self.criteria), "comment": self.comment}
 
 
 Store = dict[str, dict[str, Score]]  # {student key: {question: Score}}
+V = TypeVar("V")
 
 
 def _number(v: object, where: str) -> float:
@@ -171,8 +177,8 @@ def clear(out: Path, *, key: str, question: str) -> None:
             _write(out, store)
 
 
-def lookup(scores: dict[str, dict[str, float]] | Store, *, file: str, name: str, stem: str, base: str,
-           stem_unique: bool):
+def lookup(scores: Mapping[str, V], *, file: str, name: str, stem: str, base: str,
+           stem_unique: bool) -> V | None:
     """The entry for one submission: keyed by its id (as the review page keeps them) or its path as
     given, or by its bare file name or stem when no other submission in the batch shares that."""
     for k in (name, file):
@@ -183,3 +189,108 @@ def lookup(scores: dict[str, dict[str, float]] | Store, *, file: str, name: str,
             if k in scores:
                 return scores[k]
     return None
+
+
+def for_submission(scores: dict[str, dict[str, float]], *, file: str, name: str,
+                   stems: Counter[str]) -> dict[str, float] | None:
+    """The hand scores for one submission of a batch whose files' stems are counted in `stems` (see lookup)."""
+    stem = stem_of(file)
+    return lookup(scores, file=file, name=name, stem=stem, base=file.rsplit("/", 1)[-1], stem_unique=stems[stem] == 1)
+
+
+# ---------------------------------------------------------------- the --manual CSV
+
+ManualRow = tuple[int, str, dict[str, float], dict[str, str]]  # line, file key, {q: points}, {q: comment}
+
+
+def _load_manual(manual: Path, manual_q: frozenset[str]) -> tuple[list[ManualRow], list[str]]:
+    """The CSV's rows, from a `file` column, manual question columns (`q8`) and optional comment
+    columns (`q8_comment`, or `comment` beside a single question), and what is wrong with any line."""
+    try:
+        text = Path(manual).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CtlabError(f"{manual}: cannot read manual scores ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CtlabError(f"{manual}: manual scores are not UTF-8 text (save them as CSV UTF-8)") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "file" not in reader.fieldnames:
+        raise CtlabError(f"{manual}: needs a 'file' column and one column per manual question ({', '.join(sorted(manual_q))})")
+    cols = [c for c in reader.fieldnames if c in manual_q]
+    notes = {f"{c}_comment": c for c in cols if f"{c}_comment" in reader.fieldnames}
+    if "comment" in reader.fieldnames and len(cols) == 1:
+        notes["comment"] = cols[0]
+    if not cols:
+        raise CtlabError(f"{manual}: no manual question column ({', '.join(sorted(manual_q))})")
+    rows: list[ManualRow] = []
+    bad: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        key = safetext.csv_value((row.get("file") or "").strip())  # as ctlab's own CSVs wrote it
+        entry: dict[str, float] = {}
+        bad_before = len(bad)
+        for c in cols:
+            v = (row.get(c) or "").strip()
+            if v == "":
+                continue
+            try:
+                value = float(v)
+            except ValueError:
+                bad.append(f"line {line}: {c} is not a number: {safetext.quoted(v, limit=40)}")
+                continue
+            top = float(contract.POINTS[c])
+            if not 0 <= value <= top:  # also refuses nan
+                bad.append(f"line {line}: {c} = {v} is outside 0..{top:g}")
+                continue
+            entry[c] = value
+        if not key:
+            if entry or any((row.get(c) or "").strip() for c in notes):
+                bad.append(f"line {line}: no file named")
+            continue
+        said = {q: (row.get(column) or "").strip() for column, q in notes.items() if (row.get(column) or "").strip()}
+        if len(bad) == bad_before:  # a line with a bad value is reported once, for its value
+            rows.append((line, key, entry, said))
+    return rows, bad
+
+
+def _resolve_manual(manual: Path, rows: list[ManualRow], bad: list[str], subs: list[Upload]
+                    ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    """({submission id: {q: points}}, {submission id: {q: comment}}): each row's key matched to
+    exactly one submission of this batch (its file as the gradebook shows it, its id, its file name
+    or its stem). Any bad line stops the merge, with every bad line listed, before anything is written."""
+    keys: dict[str, set[str]] = {}
+    for s in subs:
+        base = s.file.rsplit("/", 1)[-1]
+        for key in {s.file, s.name, base, stem_of(s.file)}:
+            keys.setdefault(key, set()).add(s.name)
+    files = {s.name: s.file for s in subs}
+    resolved: dict[str, dict[str, float]] = {}
+    comments: dict[str, dict[str, str]] = {}
+    first_line: dict[str, int] = {}
+    bad = list(bad)
+    for line, key, entry, said in rows:
+        found = keys.get(key, set())
+        shown = safetext.quoted(key, limit=80)
+        if not found:
+            bad.append(f"line {line}: no submission in this batch is {shown}")
+        elif len(found) > 1:
+            names = ", ".join(safetext.quoted(f, limit=200) for f in sorted(files[n] for n in found)[:3])
+            bad.append(f"line {line}: {shown} fits {len(found)} submissions ({names}); use the file as the gradebook shows it")
+        else:
+            sid = next(iter(found))
+            if sid in first_line:
+                bad.append(f"line {line}: scores the same submission as line {first_line[sid]}")
+            else:
+                first_line[sid] = line
+                if entry:
+                    resolved[sid] = entry
+                if said:
+                    comments[sid] = said
+    if bad:
+        bad.sort(key=lambda b: int(b.split(":", 1)[0].split()[1]))
+        raise CtlabError(f"{manual}: {len(bad)} bad line(s); no hand score was merged:\n  " + "\n  ".join(bad))
+    return resolved, comments
+
+
+def read_csv(manual: Path, subs: list[Upload]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    """The `--manual` CSV's scores and comments, by submission id; CtlabError listing every bad line."""
+    return _resolve_manual(manual, *_load_manual(manual, contract.MANUAL_QUESTIONS), subs)

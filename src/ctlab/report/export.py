@@ -25,12 +25,13 @@ from pathlib import Path
 from ctlab import atomic
 from ctlab.contract import QUESTIONS, STRETCH_QUESTIONS
 from ctlab.errors import CtlabError
+from ctlab.grading.results import Graded, load_graded
 from ctlab.lms import Identity
 from ctlab.roster import Roster, Student, load_roster, match
 from ctlab.safetext import csv_text, one_line
 
 from ._format import fmt_points
-from .inputs import QUESTION_COLUMNS, Submission, load_submissions, max_points_by_question
+from .inputs import max_points_by_question
 
 FORMATS = ("canvas", "gradescope", "csv")
 ASSIGNMENT = "Scenario 03B"
@@ -87,25 +88,25 @@ def kept_roster(out: Path) -> Roster | None:
     return Roster.from_dict(data, where=str(path))
 
 
-def _identity(s: Submission) -> Identity:
+def _identity(s: Graded) -> Identity:
     from ctlab.grading.inputs import stem_of
 
     return s.identity or Identity(source="file", key=stem_of(s.file))
 
 
-def _newness(s: Submission) -> tuple:
+def _newness(s: Graded) -> tuple[float, int, int, str]:
     ident = _identity(s)
     when = ident.submitted()
     return (when.timestamp() if when else float("-inf"),
             int(ident.submission_id) if ident.submission_id.isdigit() else -1, ident.attempt, s.file)
 
 
-def roster_rows(subs: list[Submission], roster: Roster) -> tuple[list[tuple[Student, Submission | None]], RosterCheck]:
+def roster_rows(subs: list[Graded], roster: Roster) -> tuple[list[tuple[Student, Graded | None]], RosterCheck]:
     """Each roster student with their newest submission (or None), and how the batch met the roster."""
     by_name = {s.name: s for s in subs}
     m = match(roster, {s.name: _identity(s) for s in subs})
     check = RosterCheck(students=len(roster.students))
-    chosen: dict[int, Submission] = {}
+    chosen: dict[int, Graded] = {}
     for sub_name, i in m.student_of.items():
         s = by_name[sub_name]
         if i in chosen:
@@ -125,19 +126,19 @@ def check_roster(*, out: Path) -> RosterCheck | None:
     roster = kept_roster(out)
     if roster is None:
         return None
-    return roster_rows(load_submissions(out), roster)[1]
+    return roster_rows(load_graded(out), roster)[1]
 
 
-def _possible(subs: list[Submission]) -> float:
+def _possible(subs: list[Graded]) -> float:
     maxima = max_points_by_question(subs)
     return sum(mx for q, mx in maxima.items() if q in QUESTIONS and q not in STRETCH_QUESTIONS)
 
 
-def _score(s: Submission | None) -> str:
+def _score(s: Graded | None) -> str:
     return "" if s is None else _pts(s.final)
 
 
-def _canvas(subs: list[Submission], roster: Roster | None, settings: ExportSettings) -> tuple[list[str], list[list[str]]]:
+def _canvas(subs: list[Graded], roster: Roster | None, settings: ExportSettings) -> tuple[list[str], list[list[str]]]:
     name = settings.assignment_name.strip() or ASSIGNMENT
     column = f"{name} ({settings.assignment_id})" if settings.assignment_id else name
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
@@ -155,7 +156,7 @@ def _canvas(subs: list[Submission], roster: Roster | None, settings: ExportSetti
     return header, rows
 
 
-def _gradescope(subs: list[Submission], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
+def _gradescope(subs: list[Graded], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
     header = ["Name", "SID", "Email", "Total Score"]
     rows = []
     if roster is not None:
@@ -172,8 +173,8 @@ def _gradescope(subs: list[Submission], roster: Roster | None) -> tuple[list[str
     return header, rows
 
 
-def _plain(subs: list[Submission], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
-    questions = [q for q in QUESTION_COLUMNS if any(q in s.points for s in subs)]
+def _plain(subs: list[Graded], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
+    questions = [q for q in QUESTIONS if any(q in s.points for s in subs)]
     student_of: dict[str, str] = {}
     if roster is not None:
         m = match(roster, {s.name: _identity(s) for s in subs})
@@ -208,10 +209,11 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     out = Path(out)
     if fmt not in FORMATS:
         raise CtlabError(f"unknown export format {fmt!r} (choose one of {', '.join(FORMATS)})")
-    subs = load_submissions(out)  # CtlabError naming OUT/gradebook.csv when missing
+    subs = load_graded(out)  # CtlabError naming OUT/gradebook.csv when missing
     if roster is not None:
-        roster_obj: Roster | None = load_roster(roster)
-        keep_roster(out=out, roster=roster_obj)
+        loaded = load_roster(roster)
+        keep_roster(out=out, roster=loaded)
+        roster_obj: Roster | None = loaded
     else:
         roster_obj = kept_roster(out)
     settings = _settings(out)
@@ -230,7 +232,7 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     return target
 
 
-def _write(out: Path, subs: list[Submission], roster: Roster | None, settings: ExportSettings) -> Path:
+def _write(out: Path, subs: list[Graded], roster: Roster | None, settings: ExportSettings) -> Path:
     if settings.fmt == "canvas":
         header, rows = _canvas(subs, roster, settings)
     elif settings.fmt == "gradescope":
@@ -248,6 +250,6 @@ def refresh_exports(*, out: Path) -> list[Path]:
     settings = _settings(out)
     if not settings:
         return []
-    subs = load_submissions(out)
+    subs = load_graded(out)
     roster = kept_roster(out)
     return [_write(out, subs, roster, st) for _, st in sorted(settings.items())]

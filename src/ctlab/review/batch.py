@@ -9,9 +9,9 @@ from pathlib import Path
 
 from ctlab.grading import kept_code
 from ctlab.grading import manual_scores as hand_scores
-from ctlab.grading.inputs import NOT_GRADED, stem_of
+from ctlab.grading.inputs import stem_of
+from ctlab.grading.results import load_graded
 from ctlab.grading.snapshot import load_snapshot_with_problems
-from ctlab.report.inputs import load_submissions
 from ctlab.report.similarity import copied_work, own_code, shared_lines
 
 from .evidence import AnswerKey, Evidence, evidence, load_answer_key
@@ -75,7 +75,7 @@ def _summary(out: Path, name: str) -> tuple[str, str]:
 def load_batch(*, out: Path, root: Path) -> Batch:
     """Everything the page needs, read once; the scores are read again on every change."""
     out, root = Path(out), Path(root)
-    subs = load_submissions(out)
+    subs = load_graded(out)
     try:
         key, key_note = load_answer_key(root), ""
     except Exception as exc:
@@ -92,7 +92,7 @@ def load_batch(*, out: Path, root: Path) -> Batch:
                                 evidence(text, key=key) if key and text else None, stored))
     index = {s.name: s.index for s in students}
     work = copied_work({s.name: s.summary for s in students if s.summary},
-                       {s.name: c for s in students if not s.status.startswith(NOT_GRADED)
+                       {s.name: c for s, sub in zip(students, subs, strict=True) if not sub.refused
                         and (c := kept_code.load(out, s.name))}, root=root)
     pairs = [PairView(kind, index[p.a], index[p.b], p.score)
              for kind, found in (("summary", work.summaries), ("own code", work.code)) for p in found]
