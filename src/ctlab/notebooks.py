@@ -63,6 +63,12 @@ def load_hints(path: Path) -> dict[str, Any]:
     return data
 
 
+def help_sections(hints: dict[str, Any]) -> list[dict[str, Any]]:
+    """The help notebook's sections in its order: parts 1-8, each extra section after the part it continues."""
+    extra = hints.get("extra_sections", [])
+    return [x for s in hints["sections"] for x in [s, *(e for e in extra if e["after"] == s["number"])]]
+
+
 def _by_question(hints: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["question"]: e for e in hints["sections"] + hints.get("extra_sections", []) + hints.get("stretch", [])}
 
@@ -125,9 +131,7 @@ def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
         cells.append(v4.new_markdown_cell(f"### {title}", id=f"help-{n}-{key}", metadata={HEADING_COLLAPSED: True}))
         cells.extend(body)
 
-    extra = hints.get("extra_sections", [])
-    ordered = [x for s in hints["sections"] for x in [s, *(e for e in extra if e["after"] == s["number"])]]
-    for s in ordered:
+    for s in help_sections(hints):
         n = s["number"]
         cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", id=f"help-{n}"))
         level(n, "hint1", "First hint", [v4.new_markdown_cell(s["hint1"].strip(), id=f"help-{n}-hint1-text")])
