@@ -15,15 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
+from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS, question_order
 
-from .inputs import Submission, Unsaved, question_order
+from .inputs import Submission, Unsaved
 
-# Stretch questions beyond the contract module's q1..q8.
-STRETCH_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "q9": ("compromised_user", "attacker_ip"),
-    "q10": ("minutes_to_exfil",),
-}
 FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
 LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
 MAX_NAMES = 4
@@ -37,9 +32,8 @@ def _items(values: list[str]) -> str:
 
 
 def question_variables() -> dict[str, tuple[str, ...]]:
-    merged = dict(STRETCH_QUESTIONS)
-    merged.update(QUESTIONS)
-    return {q: merged[q] for q in question_order(merged)}
+    """The contract's questions (stretch ones included) and the variables each reads, in gradebook order."""
+    return {q: QUESTIONS[q] for q in question_order(QUESTIONS)}
 
 
 @dataclass
