@@ -11,14 +11,16 @@ here, those path literals are pointed at the data folder asked for, so no workin
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
 from ctlab.errors import CtlabError
-from ctlab.notebooks import help_sections, load_hints
+from ctlab.notebooks import Checks, help_sections, load_hints
 
 HINTS = Path("solutions") / "hints.yaml"
+CHECK_FUNCTION = "reveal"  # the function of solutions/checks.py whose body `ctlab build` fills in
 # This checkout's hints, for callers that have a data folder but no project folder (the report).
 PROJECT_HINTS = Path(__file__).resolve().parents[2] / HINTS
 DATA_PREFIX = "data/"
@@ -94,3 +96,29 @@ def run_reveals(*, hints: Path, data_dir: Path, questions: Iterable[str]) -> dic
             raise CtlabError(f"{data_dir}: cannot read the exercise data ({exc})") from None
     names = dict.fromkeys(v for q in reveals if q in wanted for v in QUESTIONS.get(q, ()))
     return {name: namespace[name] for name in names if name in namespace}
+
+
+def with_reveals(checks: Checks, hints: Path) -> Checks:
+    """`checks` with the body of its `reveal(question, **frames)` replaced by code that runs the reveal
+    code (without its closing display) of the questions the check functions pass to it, on `frames`
+    and `pd`, and returns the variables it sets. So the tests' reference answers are the help notebook's."""
+    if CHECK_FUNCTION not in checks.code:
+        return checks
+    asked: set[str] = set()
+    for lines in checks.code.values():
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == CHECK_FUNCTION:
+                first = node.args[0] if node.args else None
+                if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                    raise CtlabError(f"{checks.path}: {CHECK_FUNCTION}() needs the question as a string literal")
+                asked.add(first.value)
+    reveals = reveal_code(hints)
+    unknown = sorted(asked - set(reveals))
+    if unknown:
+        raise CtlabError(f"{checks.path}: {CHECK_FUNCTION}() is asked for {', '.join(unknown)}, which {hints} has no reveal for")
+    code = [f"def {CHECK_FUNCTION}(question, **frames):", "    code = {"]
+    code += [f"        {q!r}: {without_display(reveals[q])!r}," for q in sorted(asked)]
+    code += ["    }[question]", '    names = {"pd": pd, **frames}', "    exec(code, names)", "    return names"]
+    uses = checks.uses[CHECK_FUNCTION] | ({"pd"} & set(checks.imports))
+    return dataclasses.replace(checks, code={**checks.code, CHECK_FUNCTION: code},
+                               uses={**checks.uses, CHECK_FUNCTION: frozenset(uses)})
