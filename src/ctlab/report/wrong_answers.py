@@ -245,9 +245,9 @@ def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
         want_h = pd.Series(ref["hour"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"]])
         mine_h = mine_h[~mine_h.index.duplicated()]
         common = mine_h.index.intersection(want_h.index)
-        a = pd.to_numeric(mine_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        b = pd.to_numeric(want_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        differ = int(((a != b) & ~(np.isnan(a) & np.isnan(b))).sum())
+        mine_hours = pd.to_numeric(mine_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        want_hours = pd.to_numeric(want_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        differ = int(((mine_hours != want_hours) & ~(np.isnan(mine_hours) & np.isnan(want_hours))).sum())
         if differ:
             problems.append(f"hour differs in {_plural(differ, 'row')}")
     return problems
