@@ -63,4 +63,4 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_data.py
 	$(BIN)/python tests/benchmarks/bench_grade.py
-	$(BIN)/python tests/benchmarks/bench_review.py
+	PYTHONPATH=tests $(BIN)/python tests/benchmarks/bench_review.py

@@ -33,7 +33,8 @@ def ids_of(df, var):
     if isinstance(df, pd.Series):
         if pd.api.types.is_bool_dtype(df.dtype):
             raise AssertionError(f"{var} is a boolean Series (a mask), not a DataFrame: select the rows with it, frame[mask]")
-        raise AssertionError(f"{var} is a pandas Series (the column {df.name!r}), not a DataFrame: keep whole rows, not one column")
+        raise AssertionError(f"{var} is a pandas Series (the column {df.name!r}), not a DataFrame: "
+                             "keep whole rows, not one column")
     assert isinstance(df, pd.DataFrame), f"{var} should be a pandas DataFrame, not {type(df).__name__}"
     if "event_id" in df.columns:
         col = df["event_id"]
@@ -75,7 +76,8 @@ def utc_times(df, var):
     given(df, var)
     assert isinstance(df, pd.DataFrame) and "timestamp" in df.columns, f"{var} should be a DataFrame with a timestamp column"
     ts = df["timestamp"]
-    assert pd.api.types.is_datetime64_any_dtype(ts), f"{var}['timestamp'] is not parsed to datetimes yet (its dtype is {ts.dtype})"
+    assert pd.api.types.is_datetime64_any_dtype(ts), (f"{var}['timestamp'] is not parsed to datetimes yet "
+                                                      f"(its dtype is {ts.dtype})")
     assert ts.dt.tz is not None, f"{var}['timestamp'] has no time zone: CloudTrail times are UTC, so parse with utc=True"
     for day in ("2026-01-15", "2026-07-15"):
         assert pd.Timestamp(day, tz=ts.dt.tz).utcoffset() == pd.Timedelta(0), f"{var}['timestamp'] is in {ts.dt.tz}, not UTC"
@@ -114,9 +116,22 @@ def rows_of(df, var, name):
     return ref[ref["event_id"].isin(set(have))]
 
 
+def reveal(question, **frames):
+    """The variables the help notebook's reveal code of part `question` sets when run on `frames`
+    (with `pd`): the reference answers, so that no test restates how they are computed.
+
+    `ctlab build` replaces this body with the reveal code of solutions/hints.yaml for the questions
+    this module passes to it (see ctlab.reveal.with_reveals). Students see the same code in the help
+    notebook.
+    """
+    raise AssertionError("the reveal code is filled in by ctlab build")
+
+
 def wanted(s):
-    """Which event names (a Series of strings) part 4 asks for: List*, Describe* or exactly GetObject."""
-    return s.str.startswith("List") | s.str.startswith("Describe") | (s == "GetObject")
+    """Which event names (a Series of strings) part 4 asks for (List*, Describe* or exactly GetObject),
+    as a boolean Series: the names the reveal code of part 4 keeps."""
+    kept = reveal("q4", cloud_api_df=pd.DataFrame({"event_name": s}))["susp_api"]
+    return pd.Series(s.index.isin(kept.index), index=s.index)
 
 
 def base(df, name):
@@ -138,17 +153,16 @@ def base(df, name):
 
 
 def ref_susp_iam(cloud_iam_df):
-    """The reference answer of part 3: the IAM rows with one of the four suspicious event names."""
-    iam = base(cloud_iam_df, "cloud_iam")
-    names = ["CreateAccessKey", "AttachRolePolicy", "AssumeRole", "DeactivateMFADevice"]
-    return iam[iam["event_name"].isin(names)]
+    """The reference answer of part 3 (the IAM rows with one of the four suspicious event names): the
+    reveal code of part 3 run on the rows `base` picks."""
+    return reveal("q3", cloud_iam_df=base(cloud_iam_df, "cloud_iam"))["susp_iam"]
 
 
 def ref_related(cloud_iam_df, cloud_api_df):
-    """The reference answer of part 5: (the users of the suspicious IAM rows, their API rows)."""
-    users = set(ref_susp_iam(cloud_iam_df)["user"]) - {""}
-    api = base(cloud_api_df, "cloud_api")
-    return users, api[api["user"].isin(users)]
+    """The reference answer of part 5, (the users of the suspicious IAM rows, their API rows): the
+    reveal code of part 5 run on the reference answer of part 3 and the rows `base` picks."""
+    found = reveal("q5", susp_iam=ref_susp_iam(cloud_iam_df), cloud_api_df=base(cloud_api_df, "cloud_api"))
+    return set(found["actors"]) - {""}, found["related_api"]
 
 
 def technique_ids(x, strict=False):
@@ -161,7 +175,8 @@ def technique_ids(x, strict=False):
     written = strings(x, "mitre_techniques")
     assert written, "mitre_techniques is empty"
     bad = [v for v in written if not re.fullmatch(r"T\d{4}(\.\d{3})?", v.strip().upper())]
-    assert not (strict and bad), f'mitre_techniques holds "{bad[0]}", which is not an ATT&CK technique ID: write IDs like T1234 or T1234.001'
+    assert not (strict and bad), (f'mitre_techniques holds "{bad[0]}", which is not an ATT&CK technique ID: '
+                                  "write IDs like T1234 or T1234.001")
     ids = {v.strip().upper() for v in written if v not in bad}
     assert ids, "mitre_techniques holds no ATT&CK technique ID"
     return ids
@@ -268,6 +283,7 @@ def number(x):
     """
     import datetime
     import numbers
+
     import numpy as np
     given(x, "minutes_to_exfil")
     if isinstance(x, (pd.Timedelta, datetime.timedelta, np.timedelta64)):
@@ -302,7 +318,8 @@ def ioc_lists(iocs):
     assert isinstance(iocs, dict), f"iocs should be a dict of lists by kind, not {type(iocs).__name__}"
     kinds = ioc_kinds()
     unknown = [k for k in iocs if k not in kinds]
-    assert not unknown, f"iocs has keys that are not kinds of indicator: {', '.join(repr(k) for k in unknown)} (use {', '.join(kinds)})"
+    assert not unknown, (f"iocs has keys that are not kinds of indicator: {', '.join(repr(k) for k in unknown)} "
+                         f"(use {', '.join(kinds)})")
     missing = [k for k in kinds if k not in iocs]
     assert not missing, f"iocs lacks the kinds {', '.join(missing)}: give each kind a list (an empty one if you found none)"
     return {k: [v.strip() for v in strings(iocs[k], f"iocs['{k}']")] for k in kinds}

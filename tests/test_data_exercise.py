@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ctlab.data.build import build_data
+from ctlab.data.dataset import build_data
 from ctlab.data.flatten import COLUMNS
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -6,6 +6,7 @@ Every file is named by the outcome it must show; each test asserts that outcome 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -169,14 +170,12 @@ def graded(tmp_path_factory):
     connections: list[bytes] = []
     stop = threading.Event()
     listener, t = listen(PORT, connections, stop)
-    old = os.getcwd()
-    os.chdir(REPO)
     try:
-        summary = grade(submissions=[Path("tests/submissions/corpus")], out=out, root=REPO, jobs=2,
-                        timeout=TIMEOUT, memory_mb=2048, no_sandbox=False, force=False, manual=None,
-                        progress=False, sandbox="bwrap")
+        with contextlib.chdir(REPO):
+            summary = grade(submissions=[Path("tests/submissions/corpus")], out=out, root=REPO, jobs=2,
+                            timeout=TIMEOUT, memory_mb=2048, no_sandbox=False, force=False, manual=None,
+                            progress=False, sandbox="bwrap")
     finally:
-        os.chdir(old)
         stop.set()
         t.join()
         listener.close()

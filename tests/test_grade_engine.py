@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from reveal_answers import REVEAL
 
 from ctlab.errors import CtlabError
 from ctlab.grading import batch, inputs, snapshot
@@ -19,19 +20,8 @@ from ctlab.grading.sandbox import FALLBACK_UID_BASE
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "grading"
 
-GOOD = [
-    "import pandas as pd",
-    "cloud_iam_df = pd.read_csv('data/cloud_iam.csv')\ncloud_api_df = pd.read_csv('data/cloud_api.csv')",
-    "for df in (cloud_iam_df, cloud_api_df):\n"
-    "    df['timestamp'] = pd.to_datetime(df['timestamp'], utc=True, errors='coerce')\n"
-    "    df['hour'] = df['timestamp'].dt.hour",
-    "susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin(['CreateAccessKey', 'AttachRolePolicy', "
-    "'AssumeRole', 'DeactivateMFADevice'])]",
-    "n = cloud_api_df['event_name']\nsusp_api = cloud_api_df[n.str.startswith('List') | n.str.startswith('Describe') | (n == 'GetObject')]",
-    "actors = susp_iam['user'].unique().tolist()\nrelated_api = cloud_api_df[cloud_api_df['user'].isin(actors)]",
-    "susp_users = list(actors)",
-    "mitre_techniques = ['T1078', 'T1098', 'T1530']",
-]
+# The help notebook's reveal answers to parts 1-7, one cell each after the setup cell.
+GOOD = ["import pandas as pd"] + [REVEAL[q] for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7")]
 FULL = {"q1": 1.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 2.0, "q6": 1.0, "q7": 3.0}
 
 PROBE = r'''

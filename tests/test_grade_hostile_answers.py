@@ -9,12 +9,12 @@ sandbox and each checked for its exact points and status.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import shutil
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -52,19 +52,12 @@ def pristine(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reveal_snapshot(pristine, tmp_path_factory) -> Path:
     """The snapshot of the help notebook's reveal answers (full marks)."""
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from reveal_answers import REVEAL
-    finally:
-        sys.path.pop(0)
+    from reveal_answers import REVEAL
+
     ns: dict = {"pd": pd, "np": np}
-    cwd = os.getcwd()
-    os.chdir(pristine)
-    try:
+    with contextlib.chdir(pristine):
         for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11"):
             exec(REVEAL[q], ns)
-    finally:
-        os.chdir(cwd)
     target = tmp_path_factory.mktemp("reveal") / "snap"
     snapshot.write_snapshot(ns, list(contract.ANSWER_VARIABLES), target, 1)
     return target

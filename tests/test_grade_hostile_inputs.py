@@ -129,13 +129,9 @@ def batch(tmp_path_factory):
         expected["subs/device.ipynb"] = (ZERO, NOT_FILE + "a device, not a file")
     except PermissionError:  # only root can make one
         pass
-    old = os.getcwd()
-    os.chdir(subs)  # a socket's path must be short
-    try:
+    with contextlib.chdir(subs):  # a socket's path must be short
         sock = socket.socket(socket.AF_UNIX)
         sock.bind("socket.ipynb")
-    finally:
-        os.chdir(old)
     expected["subs/socket.ipynb"] = (ZERO, NOT_FILE + "a socket, not a file")
     _copy(reveal, subs / "folder.ipynb" / "inside_a_folder_named_like_a_notebook.ipynb")
     expected["subs/folder.ipynb"] = (ZERO, NOT_FILE + "a folder named like a submission, not a file")
@@ -198,15 +194,13 @@ def batch(tmp_path_factory):
     old_env = os.environ.get("CTLAB_SANDBOX")
     os.environ["CTLAB_SANDBOX"] = "bwrap"
     stdout, stderr = io.StringIO(), io.StringIO()
-    os.chdir(base)
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with contextlib.chdir(base), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             code = main(["grade", "subs", "cmdline/...ipynb", "cmdline/..ipynb", "cmdline/pipe.ipynb",
                          "subs/fifo.ipynb", BARE_FORMULA, "-o", "out", "--root", str(REPO), "--jobs", "2",
                          "--timeout", "20", "--manual", "manual.csv"])
             exports = {fmt: export(out=out, fmt=fmt) for fmt in ("csv", "canvas", "gradescope")}
     finally:
-        os.chdir(old)
         stop.set()
         sock.close()
         if old_env is None:

@@ -691,13 +691,9 @@ MIXED_COLUMNS = ("cloud_iam_df['when'] = cloud_iam_df['timestamp'].astype(object
 
 
 def _variant_notebooks(folder: Path) -> None:
-    sys.path.insert(0, str(REPO / "tests"))
-    sys.path.insert(0, str(REPO / "tests" / "submissions"))
-    try:
-        from make_corpus import HEAD, Q8, write_nb
-        from reveal_answers import REVEAL
-    finally:
-        del sys.path[:2]
+    from make_corpus import HEAD, Q8, write_nb
+    from reveal_answers import REVEAL
+
     q = dict(REVEAL)
     base = [q["q1"], q["q2"], q["q3"], q["q4"], q["q7"]]
     for name, code in VARIANTS_Q5_Q6.items():

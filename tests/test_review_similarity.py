@@ -3,17 +3,14 @@ excludes the template and the reveal code."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "benchmarks"))
-from calibrate_similarity import precision_recall, scores  # noqa: E402
-from similarity_corpus import documents  # noqa: E402
+from calibrate_similarity import precision_recall, scores  # tests/benchmarks/calibrate_similarity.py
+from similarity_corpus import documents
 
-from ctlab.report.similarity import SUMMARY_THRESHOLD, Pair, code_tokens, copied_work, own_code, shared_lines, words  # noqa: E402
+from ctlab.report.similarity import SUMMARY_THRESHOLD, Pair, code_tokens, copied_work, own_code, shared_lines, words
 
-ROOT = HERE.parent
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_threshold_separates_the_corpus():

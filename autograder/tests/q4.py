@@ -84,8 +84,15 @@ def test_q4_no_extra(susp_api):
         assert foreign == 0, f'{foreign} rows of {var} are not rows of data/{name}.csv'
         return ref[ref['event_id'].isin(set(have))]
 
+    def reveal(question, **frames):
+        code = {'q3': "susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([\n    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'\n])]", 'q4': "susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |\n                        cloud_api_df['event_name'].str.startswith('Describe') |\n                        cloud_api_df['event_name'].isin(['GetObject'])]", 'q5': "actors = susp_iam['user'].unique().tolist()\nrelated_api = cloud_api_df[cloud_api_df['user'].isin(actors)]"}[question]
+        names = {'pd': pd, **frames}
+        exec(code, names)
+        return names
+
     def wanted(s):
-        return s.str.startswith('List') | s.str.startswith('Describe') | (s == 'GetObject')
+        kept = reveal('q4', cloud_api_df=pd.DataFrame({'event_name': s}))['susp_api']
+        return pd.Series(s.index.isin(kept.index), index=s.index)
     rows = rows_of(susp_api, 'susp_api', 'cloud_api')
     name = rows['event_name']
     look = rows[name.str.startswith('GetObject') & (name != 'GetObject')]
@@ -140,8 +147,15 @@ def test_q4_none_missing(susp_api, cloud_api_df):
         assert foreign == 0, f'{foreign} rows of {var} are not rows of data/{name}.csv'
         return ref[ref['event_id'].isin(set(have))]
 
+    def reveal(question, **frames):
+        code = {'q3': "susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([\n    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'\n])]", 'q4': "susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |\n                        cloud_api_df['event_name'].str.startswith('Describe') |\n                        cloud_api_df['event_name'].isin(['GetObject'])]", 'q5': "actors = susp_iam['user'].unique().tolist()\nrelated_api = cloud_api_df[cloud_api_df['user'].isin(actors)]"}[question]
+        names = {'pd': pd, **frames}
+        exec(code, names)
+        return names
+
     def wanted(s):
-        return s.str.startswith('List') | s.str.startswith('Describe') | (s == 'GetObject')
+        kept = reveal('q4', cloud_api_df=pd.DataFrame({'event_name': s}))['susp_api']
+        return pd.Series(s.index.isin(kept.index), index=s.index)
     have = set(rows_of(susp_api, 'susp_api', 'cloud_api')['event_id'])
     api = whole_log(cloud_api_df, 'cloud_api_df', 'cloud_api')
     missing = api[wanted(api['event_name']) & ~api['event_id'].isin(have)]

@@ -224,6 +224,12 @@ def test_q5_exact(actors, related_api, cloud_iam_df, cloud_api_df):
         assert not bad, f'{var} should hold strings, but holds {type(bad[0]).__name__} values'
         return vals
 
+    def reveal(question, **frames):
+        code = {'q3': "susp_iam = cloud_iam_df[cloud_iam_df['event_name'].isin([\n    'CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice'\n])]", 'q4': "susp_api = cloud_api_df[cloud_api_df['event_name'].str.startswith('List') |\n                        cloud_api_df['event_name'].str.startswith('Describe') |\n                        cloud_api_df['event_name'].isin(['GetObject'])]", 'q5': "actors = susp_iam['user'].unique().tolist()\nrelated_api = cloud_api_df[cloud_api_df['user'].isin(actors)]"}[question]
+        names = {'pd': pd, **frames}
+        exec(code, names)
+        return names
+
     def base(df, name):
         ref = log(name)
         ok = pd.to_datetime(ref['timestamp'], utc=True, errors='coerce', format='ISO8601').notna()
@@ -236,14 +242,11 @@ def test_q5_exact(actors, related_api, cloud_iam_df, cloud_api_df):
         return ref
 
     def ref_susp_iam(cloud_iam_df):
-        iam = base(cloud_iam_df, 'cloud_iam')
-        names = ['CreateAccessKey', 'AttachRolePolicy', 'AssumeRole', 'DeactivateMFADevice']
-        return iam[iam['event_name'].isin(names)]
+        return reveal('q3', cloud_iam_df=base(cloud_iam_df, 'cloud_iam'))['susp_iam']
 
     def ref_related(cloud_iam_df, cloud_api_df):
-        users = set(ref_susp_iam(cloud_iam_df)['user']) - {''}
-        api = base(cloud_api_df, 'cloud_api')
-        return (users, api[api['user'].isin(users)])
+        found = reveal('q5', susp_iam=ref_susp_iam(cloud_iam_df), cloud_api_df=base(cloud_api_df, 'cloud_api'))
+        return (set(found['actors']) - {''}, found['related_api'])
     users, rel = ref_related(cloud_iam_df, cloud_api_df)
     got = set(strings(actors, 'actors'))
     assert got == users, f'actors: {len(users - got)} users missing, {len(got - users)} too many'

@@ -10,6 +10,7 @@ import csv
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ctlab.errors import CtlabError
 
@@ -28,7 +29,7 @@ def _attack_buckets(data: Path, event_ids: set[str]) -> list[str]:
                        if r["event_id"] in event_ids and r["event_source"].startswith("s3") and r["resource"]})
 
 
-def hidden_key(*, data: Path) -> dict:
+def hidden_key(*, data: Path) -> dict[str, Any]:
     """{compromised_user, attacker_ips, minutes_to_exfil, iocs: {kind: {required, accepted}}}.
 
     minutes_to_exfil is the exact time from the privilege change to the first sensitive download (the

@@ -50,6 +50,7 @@ from ctlab.notebooks import (
     submission_cells,
     with_answer_key,
 )
+from ctlab.reveal import with_reveals
 
 NAME = "scenario03b"
 MASTER = Path("solutions") / f"{NAME}.ipynb"
@@ -162,7 +163,7 @@ def expanded_master(*, root: Path) -> nbformat.NotebookNode:
     root = Path(root).resolve()
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
-    checks = with_answer_key(load_checks(_require(root / CHECKS)), hidden_key(data=root / "data"))
+    checks = with_reveals(with_answer_key(load_checks(_require(root / CHECKS)), hidden_key(data=root / "data")), root / HINTS)
     source = str(root / MASTER)
     return inline_checks(expand_hint_markers(master, hints, source=source), checks, source=source)
 

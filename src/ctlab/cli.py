@@ -33,7 +33,7 @@ def _cmd_data_flatten(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_build(args: argparse.Namespace) -> int:
-    from ctlab.data.build import build_data
+    from ctlab.data.dataset import build_data
 
     summary = build_data(out=args.out)
     print(summary.describe())

@@ -3,6 +3,8 @@
 Graders, snapshots and reports rely on these names; the master notebook defines them.
 """
 
+from collections.abc import Iterable
+
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "q1": ("cloud_iam_df", "cloud_api_df"),
     "q2": ("cloud_iam_df", "cloud_api_df"),
@@ -31,7 +33,7 @@ ANSWER_VARIABLES: tuple[str, ...] = tuple(
 )
 
 
-def question_order(names) -> list[str]:
+def question_order(names: Iterable[str]) -> list[str]:
     """Question names in gradebook order: q1, q2, ..., q10, q11 (not q1, q10, q11, q2), others last."""
     def key(q: str) -> tuple[int, str]:
         digits = q[1:] if q.startswith("q") else ""

@@ -17,6 +17,7 @@ import builtins
 import copy
 import re
 import symtable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ HINT_MARKER = re.compile(r"<!--\s*hints\s+(q\d+)\s*-->")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 HEADING_COLLAPSED = "jp-MarkdownHeadingCollapsed"  # what JupyterLab 4 saves for a collapsed heading
 _KEPT_CELL_METADATA = ("tags", "deletable", "editable", HEADING_COLLAPSED)
+# nbformat's functions carry no annotations (its notebooks and cells are dict subclasses): called through Any.
+_nbformat: Any = nbformat
 
 
 def load_hints(path: Path) -> dict[str, Any]:
@@ -61,6 +64,12 @@ def load_hints(path: Path) -> dict[str, Any]:
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise CtlabError(f"{path}: section {entry['number']} lacks '{key}'")
     return data
+
+
+def help_sections(hints: dict[str, Any]) -> list[dict[str, Any]]:
+    """The help notebook's sections in its order: parts 1-8, each extra section after the part it continues."""
+    extra = hints.get("extra_sections", [])
+    return [x for s in hints["sections"] for x in [s, *(e for e in extra if e["after"] == s["number"])]]
 
 
 def _by_question(hints: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -112,7 +121,7 @@ def expand_hint_markers(nb: nbformat.NotebookNode, hints: dict[str, Any], *, sou
 def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
     """The help notebook: intro, a setup cell, then a section per part (1-8 and the extra sections, each
     after the part it continues): its goal and three collapsed levels (two hints and a reveal)."""
-    v4 = nbformat.v4
+    v4 = _nbformat.v4
     cells = [
         v4.new_markdown_cell(
             "# Scenario 03B: help notebook (AWS IAM & CloudTrail)\n\n" + hints.get("intro", "").strip(),
@@ -121,13 +130,11 @@ def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
         v4.new_code_cell(hints.get("setup", "").strip(), id="help-setup"),
     ]
 
-    def level(n: int, key: str, title: str, body: list) -> None:
+    def level(n: int, key: str, title: str, body: list[nbformat.NotebookNode]) -> None:
         cells.append(v4.new_markdown_cell(f"### {title}", id=f"help-{n}-{key}", metadata={HEADING_COLLAPSED: True}))
         cells.extend(body)
 
-    extra = hints.get("extra_sections", [])
-    ordered = [x for s in hints["sections"] for x in [s, *(e for e in extra if e["after"] == s["number"])]]
-    for s in ordered:
+    for s in help_sections(hints):
         n = s["number"]
         cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", id=f"help-{n}"))
         level(n, "hint1", "First hint", [v4.new_markdown_cell(s["hint1"].strip(), id=f"help-{n}-hint1-text")])
@@ -170,8 +177,8 @@ def submission_cells() -> list[nbformat.NotebookNode]:
     """The student notebook's last cells: how to submit, and the cell that saves and exports."""
     locked = {"deletable": False, "editable": False}
     return [
-        nbformat.v4.new_markdown_cell(SUBMISSION_TEXT, metadata=dict(locked)),
-        nbformat.v4.new_code_cell(EXPORT_CODE, metadata=dict(locked)),
+        _nbformat.v4.new_markdown_cell(SUBMISSION_TEXT, metadata=dict(locked)),
+        _nbformat.v4.new_code_cell(EXPORT_CODE, metadata=dict(locked)),
     ]
 
 
@@ -183,12 +190,12 @@ def normalize(nb: nbformat.NotebookNode, *, prefix: str, keep_ids: bool = False)
     keep = {k: nb.metadata[k] for k in ("kernelspec", "otter") if k in nb.metadata}
     keep.setdefault("kernelspec", KERNELSPEC)
     keep["language_info"] = {"name": "python"}
-    nb.metadata = nbformat.from_dict(keep)
+    nb.metadata = _nbformat.from_dict(keep)
     nb.nbformat, nb.nbformat_minor = 4, 5
     for i, cell in enumerate(nb.cells):
         if not keep_ids:
             cell["id"] = f"{prefix}-{i:03d}"
-        cell.metadata = nbformat.from_dict({k: cell.metadata[k] for k in _KEPT_CELL_METADATA if k in cell.metadata})
+        cell.metadata = _nbformat.from_dict({k: cell.metadata[k] for k in _KEPT_CELL_METADATA if k in cell.metadata})
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -199,7 +206,7 @@ def normalize(nb: nbformat.NotebookNode, *, prefix: str, keep_ids: bool = False)
 def dumps(nb: nbformat.NotebookNode) -> bytes:
     """Serialize a notebook the same way every time."""
     nbformat.validate(nb)
-    text = nbformat.writes(nb, version=4)
+    text: str = _nbformat.writes(nb, version=4)
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
 
 
@@ -222,7 +229,7 @@ class Checks:
     path: str
     code: dict[str, list[str]]  # name -> source lines without the docstring, dedented; in file order
     calls: dict[str, frozenset[str]]  # name -> the other check functions it calls
-    imports: dict[str, tuple[str, tuple]]  # bound name -> (import statement source, identity)
+    imports: dict[str, tuple[str, tuple[Any, ...]]]  # bound name -> (import statement source, identity)
     uses: dict[str, frozenset[str]]  # name -> the module's imported names it uses
 
     def closure(self, names: set[str]) -> list[str]:
@@ -236,7 +243,7 @@ class Checks:
         return [n for n in self.code if n in seen]
 
 
-def _import_identity(node: ast.stmt) -> dict[str, tuple]:
+def _import_identity(node: ast.stmt) -> dict[str, tuple[Any, ...]]:
     """{bound name: what it is bound to} for an import statement."""
     if isinstance(node, ast.Import):
         return {(a.asname or a.name.split(".")[0]): ("import", a.name if a.asname else a.name.split(".")[0])
@@ -273,14 +280,14 @@ def load_checks(path: Path) -> Checks:
         raise CtlabError(f"{path}: not valid Python ({exc.msg}, line {exc.lineno})") from None
     lines = text.splitlines()
     code: dict[str, list[str]] = {}
-    imports: dict[str, tuple[str, tuple]] = {}
+    imports: dict[str, tuple[str, tuple[Any, ...]]] = {}
     for i, node in enumerate(tree.body):
         if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue  # the module docstring
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if any(a.name == "*" for a in node.names):
                 raise CtlabError(f"{path}: line {node.lineno}: name the imported names (no `import *`)")
-            stmt = ast.get_source_segment(text, node)
+            stmt = ast.get_source_segment(text, node) or ast.unparse(node)
             imports.update({name: (stmt, ident) for name, ident in _import_identity(node).items()})
             continue
         if not isinstance(node, ast.FunctionDef) or node.decorator_list:
@@ -293,7 +300,7 @@ def load_checks(path: Path) -> Checks:
         if node.name in code:
             raise CtlabError(f"{path}: line {node.lineno}: {node.name} is defined twice")
         keep = lines[node.lineno - 1 : node.body[0].lineno - 1] + lines[body[0].lineno - 1 : node.end_lineno]
-        code[node.name] = [l[node.col_offset :] if l.strip() else "" for l in keep]
+        code[node.name] = [line[node.col_offset :] if line.strip() else "" for line in keep]
     calls, uses = {}, {}
     for name in code:
         used = _global_names(_function_table(text, name, where=str(path))) - _BUILTINS
@@ -305,7 +312,7 @@ def load_checks(path: Path) -> Checks:
     return Checks(path=str(path), code=code, calls=calls, imports=imports, uses=uses)
 
 
-def with_answer_key(checks: Checks, key: dict) -> Checks:
+def with_answer_key(checks: Checks, key: dict[str, Any]) -> Checks:
     """`checks` with the body of its `answer_key()` replaced by `return <key>` (plain literals only)."""
     import dataclasses
     import pprint
@@ -313,7 +320,7 @@ def with_answer_key(checks: Checks, key: dict) -> Checks:
     if "answer_key" not in checks.code:
         return checks
     body = pprint.pformat(key, width=100, sort_dicts=True).splitlines()
-    lines = ["def answer_key():", "    return " + body[0], *("           " + l for l in body[1:])]
+    lines = ["def answer_key():", "    return " + body[0], *("           " + line for line in body[1:])]
     return dataclasses.replace(checks, code={**checks.code, "answer_key": lines})
 
 
@@ -358,7 +365,7 @@ def checks_used(cell_source: str, checks: Checks, *, where: str) -> tuple[ast.Fu
     return fn, used, own
 
 
-def _own_statements(fn: ast.FunctionDef):
+def _own_statements(fn: ast.FunctionDef) -> Iterator[ast.stmt]:
     """The statements of a function, nested blocks included, but not those of functions or classes in it."""
     todo = list(fn.body)
     while todo:
@@ -383,7 +390,7 @@ def inline_checks(nb: nbformat.NotebookNode, checks: Checks, *, source: str) -> 
             continue
         fn, used, own = found
         names = checks.closure(used)
-        local_imports: dict[str, tuple] = {}
+        local_imports: dict[str, tuple[Any, ...]] = {}
         k = 0  # fn.body[:k]: the docstring and the imports the function starts with
         while k < len(fn.body):
             stmt = fn.body[k]
@@ -396,20 +403,20 @@ def inline_checks(nb: nbformat.NotebookNode, checks: Checks, *, source: str) -> 
                 for name, ident in _import_identity(stmt).items():
                     local_imports.setdefault(name, ident)
         needed = sorted(set().union(*(checks.uses[n] for n in names)))
-        missing = []
+        missing: list[str] = []
         for name in needed:
-            stmt, ident = checks.imports[name]
+            statement, ident = checks.imports[name]
             if name not in local_imports and name not in own:
-                missing.append(stmt)
+                missing.append(statement)
             elif local_imports.get(name) != ident:
-                raise CtlabError(f"{where}: {fn.name} binds {name} to something else than `{stmt}` of {checks.path}")
+                raise CtlabError(f"{where}: {fn.name} binds {name} to something else than `{statement}` of {checks.path}")
         if fn.body[0].lineno == fn.lineno:
             raise CtlabError(f"{where}: {fn.name} needs its code on the lines after `def`")
         indent = " " * fn.body[0].col_offset
         at = fn.body[k - 1].end_lineno if k > 0 else fn.body[0].lineno - 1  # lines before the copies
         block = [indent + s for s in dict.fromkeys(missing)]
         for name in names:
-            block += [indent + l if l else "" for l in checks.code[name]]
+            block += [indent + line if line else "" for line in checks.code[name]]
         lines = cell.source.split("\n")
         cell.source = "\n".join(lines[:at] + block + lines[at:])
         try:

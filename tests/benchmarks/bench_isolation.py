@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "src"))
+from ctlab.grading.sandbox import Worker
 
-from ctlab.grading.sandbox import Worker  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 CELLS = [
     "import pandas as pd\ncloud_iam_df = pd.read_csv('data/cloud_iam.csv')",

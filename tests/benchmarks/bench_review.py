@@ -1,6 +1,9 @@
 """How fast the review page is for a large class, measured in headless Chromium.
 
-Run: .venv/bin/python tests/benchmarks/bench_review.py [--n 500]
+Run from the repository root (tests/ on the import path, for the review page's test fixture):
+
+    PYTHONPATH=tests .venv/bin/python tests/benchmarks/bench_review.py [--n 500]
+
 Writes a graded OUT of N submissions (summaries from tests/similarity_corpus.py, varied), starts
 `ctlab review OUT --no-browser`, and measures in the browser: the page's open time (navigation start
 to the first student on screen, after layout) and the time from a key press to the next student on
@@ -18,11 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from review_fixture import make_out  # noqa: E402
-from similarity_corpus import documents  # noqa: E402
-from test_review_browser import CHROMIUM, start_review  # noqa: E402
+from review_fixture import make_out
+from similarity_corpus import documents
+from test_review_browser import CHROMIUM, start_review
 
 
 def main() -> int:

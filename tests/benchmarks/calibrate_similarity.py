@@ -1,6 +1,9 @@
 """Precision and recall of the copied-summary threshold on tests/similarity_corpus.py.
 
-Run: .venv/bin/python tests/benchmarks/calibrate_similarity.py
+Run from the repository root (tests/ on the import path, for the corpus):
+
+    PYTHONPATH=tests .venv/bin/python tests/benchmarks/calibrate_similarity.py
+
 Every pair of the corpus is scored; a pair is "copied" when both summaries come from the same
 original (verbatim, lightly edited or paraphrased). Prints each kind's score range and, per threshold,
 precision and recall over all copies and over copies that were not paraphrased.
@@ -8,13 +11,9 @@ precision and recall over all copies and over copies that were not paraphrased.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from similarity_corpus import documents, pairs
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from similarity_corpus import documents, pairs  # noqa: E402
-
-from ctlab.report.similarity import SUMMARY_THRESHOLD, words  # noqa: E402
+from ctlab.report.similarity import SUMMARY_THRESHOLD, words
 
 
 def scores() -> list[tuple[str, str, bool, float]]:

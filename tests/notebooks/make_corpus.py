@@ -5,18 +5,17 @@ answer with one common mistake put in; tests/test_notebooks.py asserts the exact
 scores each one earns.
 """
 
-import sys
+import runpy
 from pathlib import Path
 
 import nbformat
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parents[1] / "solutions"))
-sys.path.insert(0, str(HERE.parent))
-from checks import attack_techniques  # noqa: E402  (the part-7 table, in ID order)
-from reveal_answers import IOCS  # noqa: E402  (part 6b: the help notebook's reveal)
+from ctlab.reveal import HINTS, reveal_code
 
-TABLE = list(attack_techniques())
+HERE = Path(__file__).parent
+ROOT = HERE.resolve().parents[1]
+IOCS = reveal_code(ROOT / HINTS)["q11"]  # part 6b: the help notebook's reveal
+TABLE = list(runpy.run_path(str(ROOT / "solutions" / "checks.py"))["attack_techniques"]())  # the part-7 table, in ID order
 
 BASE = {
     "setup": "import pandas as pd",

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import io
 import json
+import runpy
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
 
+from ctlab.reveal import HINTS, answer_cells
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # tests/, for the shared reveal answers
-sys.path.insert(0, str(HERE.parents[1] / "solutions"))  # for the part-7 table
-from checks import attack_techniques  # noqa: E402
-from reveal_answers import REVEAL as REVEAL_ANSWERS  # noqa: E402
+ROOT = HERE.parents[1]
+REVEAL_ANSWERS = answer_cells(ROOT / HINTS)  # the help notebook's reveals, as pasted into the answer cells
+attack_techniques = runpy.run_path(str(ROOT / "solutions" / "checks.py"))["attack_techniques"]  # the part-7 table
 
 CORPUS = HERE / "corpus"
 

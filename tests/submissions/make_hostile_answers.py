@@ -8,12 +8,11 @@ The files are committed; tests/test_grade_hostile_answers.py grades them and che
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
+from make_corpus import HEAD, Q8, REVEAL, write_nb  # tests/submissions/make_corpus.py
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from make_corpus import HEAD, Q8, REVEAL, write_nb  # noqa: E402
 
 OUT = HERE / "hostile_answers"
 

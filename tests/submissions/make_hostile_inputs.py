@@ -12,15 +12,14 @@ import io
 import json
 import shutil
 import struct
-import sys
 import zipfile
 import zlib
 from pathlib import Path
 
+import nbformat
+from make_corpus import HEAD, REVEAL, fixed_zip, notebook, write_nb  # tests/submissions/make_corpus.py
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import nbformat  # noqa: E402
-from make_corpus import HEAD, REVEAL, fixed_zip, notebook, write_nb  # noqa: E402
 
 FOLDER = HERE / "hostile_inputs"
 NOTEBOOK = "scenario03b.ipynb"

@@ -15,15 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
+from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS, question_order
 
-from .inputs import Submission, Unsaved, question_order
+from .inputs import Submission, Unsaved
 
-# Stretch questions beyond the contract module's q1..q8.
-STRETCH_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "q9": ("compromised_user", "attacker_ip"),
-    "q10": ("minutes_to_exfil",),
-}
 FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
 LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
 MAX_NAMES = 4
@@ -37,9 +32,8 @@ def _items(values: list[str]) -> str:
 
 
 def question_variables() -> dict[str, tuple[str, ...]]:
-    merged = dict(STRETCH_QUESTIONS)
-    merged.update(QUESTIONS)
-    return {q: merged[q] for q in question_order(merged)}
+    """The contract's questions (stretch ones included) and the variables each reads, in gradebook order."""
+    return {q: QUESTIONS[q] for q in question_order(QUESTIONS)}
 
 
 @dataclass
@@ -251,9 +245,9 @@ def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
         want_h = pd.Series(ref["hour"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"]])
         mine_h = mine_h[~mine_h.index.duplicated()]
         common = mine_h.index.intersection(want_h.index)
-        a = pd.to_numeric(mine_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        b = pd.to_numeric(want_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        differ = int(((a != b) & ~(np.isnan(a) & np.isnan(b))).sum())
+        mine_hours = pd.to_numeric(mine_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        want_hours = pd.to_numeric(want_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        differ = int(((mine_hours != want_hours) & ~(np.isnan(mine_hours) & np.isnan(want_hours))).sum())
         if differ:
             problems.append(f"hour differs in {_plural(differ, 'row')}")
     return problems

@@ -2,7 +2,8 @@
 
 Steps: generate a week of CloudTrail (seed 3032) into a temporary folder, flatten it, apply the
 SIEM-export step (``ctlab.data.siem``) to both CSVs, and write ``ground_truth.json`` from the
-story the generator planted. The three files are moved into ``out`` only when all are ready.
+story the generator planted (part 3's event names: from the help notebook's reveal code). The three
+files are moved into ``out`` only when all are ready.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from ctlab.data import generate as g
 from ctlab.data.flatten import API_FILE, IAM_FILE, flatten
 from ctlab.data.siem import RATE, spoil_timestamps
 from ctlab.errors import CtlabError
+from ctlab.reveal import PROJECT_HINTS, run_reveals
 
 COURSE_SEED = 3032
 COURSE_DAYS = 7
 GROUND_TRUTH = "ground_truth.json"
-
-SUSPICIOUS_IAM_EVENTS = ("CreateAccessKey", "AttachRolePolicy", "AssumeRole", "DeactivateMFADevice")
 
 TECHNIQUES = (
     ("T1078.004", "Valid Accounts: Cloud Accounts",
@@ -74,7 +77,16 @@ def _t(s: str) -> datetime:
     return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
 
 
-def ground_truth(story: dict, iam_rows: list[dict], api_rows: list[dict], siem: dict) -> dict:
+def suspicious_event_names(data_dir: Path, *, hints: Path) -> list[str]:
+    """The IAM event names part 3 asks for: those of the rows the reveal code of part 3 keeps, sorted."""
+    susp_iam = run_reveals(hints=hints, data_dir=data_dir, questions=["q1", "q3"]).get("susp_iam")
+    if not isinstance(susp_iam, pd.DataFrame):
+        raise CtlabError(f"{hints}: the reveal code of q3 should set susp_iam to a DataFrame")
+    return sorted({str(name) for name in susp_iam["event_name"]})
+
+
+def ground_truth(story: dict[str, Any], iam_rows: list[dict[str, str]], api_rows: list[dict[str, str]],
+                 siem: dict[str, Any], *, suspicious_iam_event_names: list[str]) -> dict[str, Any]:
     ids = set(story["event_ids"])
     timeline = []
     for fname, rows in ((IAM_FILE, iam_rows), (API_FILE, api_rows)):
@@ -115,7 +127,7 @@ def ground_truth(story: dict, iam_rows: list[dict], api_rows: list[dict], siem: 
         "first_sensitive_getobject_event_id": story["first_get_event_id"],
         "minutes_to_exfil": int((first_get - attach).total_seconds() // 60),
         "attacker_principals": sorted({e["user"] for e in timeline}),
-        "suspicious_iam_event_names": list(SUSPICIOUS_IAM_EVENTS),
+        "suspicious_iam_event_names": suspicious_iam_event_names,
         "techniques": [{"id": i, "name": n, "reason": r} for i, n, r in TECHNIQUES],
         "required_techniques": ["T1078", "T1098", "T1530"],
         "timeline": timeline,
@@ -125,7 +137,8 @@ def ground_truth(story: dict, iam_rows: list[dict], api_rows: list[dict], siem: 
     }
 
 
-def build_data(*, out: Path) -> BuildSummary:
+def build_data(*, out: Path, hints: Path = PROJECT_HINTS) -> BuildSummary:
+    """Write the exercise's CSVs and answer key into `out`; `hints` holds the reveal code of part 3."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -148,7 +161,8 @@ def build_data(*, out: Path) -> BuildSummary:
             reports[name] = rep.as_json()
         siem = {"seed": COURSE_SEED, "rate": RATE, "keep_first": 5, "attack_rows_spoiled": 0,
                 "files": reports}
-        truth = ground_truth(story, iam_rows, api_rows, siem)
+        truth = ground_truth(story, iam_rows, api_rows, siem,
+                             suspicious_iam_event_names=suspicious_event_names(flat, hints=hints))
         (flat / GROUND_TRUTH).write_text(json.dumps(truth, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         for name in (IAM_FILE, API_FILE, GROUND_TRUTH):
             os.replace(flat / name, out / name)
