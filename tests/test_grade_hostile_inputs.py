@@ -47,7 +47,8 @@ ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("make_hostile_inputs", REPO / "tests" / "submissions" / "make_hostile_inputs.py")
+    spec = importlib.util.spec_from_file_location("make_hostile_inputs",
+                                                  REPO / "tests" / "submissions" / "make_hostile_inputs.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -129,13 +130,9 @@ def batch(tmp_path_factory):
         expected["subs/device.ipynb"] = (ZERO, NOT_FILE + "a device, not a file")
     except PermissionError:  # only root can make one
         pass
-    old = os.getcwd()
-    os.chdir(subs)  # a socket's path must be short
-    try:
+    with contextlib.chdir(subs):  # a socket's path must be short
         sock = socket.socket(socket.AF_UNIX)
         sock.bind("socket.ipynb")
-    finally:
-        os.chdir(old)
     expected["subs/socket.ipynb"] = (ZERO, NOT_FILE + "a socket, not a file")
     _copy(reveal, subs / "folder.ipynb" / "inside_a_folder_named_like_a_notebook.ipynb")
     expected["subs/folder.ipynb"] = (ZERO, NOT_FILE + "a folder named like a submission, not a file")
@@ -162,7 +159,8 @@ def batch(tmp_path_factory):
                      "subs/s1~1.ipynb": (WRONG, "ok")})
 
     # names made of formulas, markup, line breaks, bytes that are not UTF-8, path parts
-    for name, src, pts in zip(FORMULA_NAMES, [reveal, wrong, blank, reveal, wrong], [FULL, WRONG, ZERO, FULL, WRONG]):
+    for name, src, pts in zip(FORMULA_NAMES, [reveal, wrong, blank, reveal, wrong], [FULL, WRONG, ZERO, FULL, WRONG],
+                              strict=True):
         _copy(src, subs / name)
         expected[f"subs/{name}"] = (pts, "ok")
     (subs / MARKUP_NAME).write_text("not { json")
@@ -198,15 +196,13 @@ def batch(tmp_path_factory):
     old_env = os.environ.get("CTLAB_SANDBOX")
     os.environ["CTLAB_SANDBOX"] = "bwrap"
     stdout, stderr = io.StringIO(), io.StringIO()
-    os.chdir(base)
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with contextlib.chdir(base), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             code = main(["grade", "subs", "cmdline/...ipynb", "cmdline/..ipynb", "cmdline/pipe.ipynb",
                          "subs/fifo.ipynb", BARE_FORMULA, "-o", "out", "--root", str(REPO), "--jobs", "2",
                          "--timeout", "20", "--manual", "manual.csv"])
             exports = {fmt: export(out=out, fmt=fmt) for fmt in ("csv", "canvas", "gradescope")}
     finally:
-        os.chdir(old)
         stop.set()
         sock.close()
         if old_env is None:
