@@ -228,7 +228,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _open_to_all(top: Path) -> None:
     """Readable (and where executable, runnable) by any user; writable by the owner only."""
-    for dirpath, dirnames, filenames in os.walk(top):
+    for dirpath, _dirnames, filenames in os.walk(top):
         os.chmod(dirpath, 0o755)
         for n in filenames:
             p = os.path.join(dirpath, n)
@@ -477,7 +477,7 @@ def ipc_of(account: Account) -> set[str]:
             lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
             head = lines[0].split()
             for line in lines[1:]:
-                cols = dict(zip(head, line.split()))
+                cols = dict(zip(head, line.split(), strict=False))
                 if cols.get("uid") == str(account.uid):
                     found.add(f"{kind}:{cols.get('key')}")
     if os.path.isdir("/dev/mqueue"):

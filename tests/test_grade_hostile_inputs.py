@@ -47,7 +47,8 @@ ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("make_hostile_inputs", REPO / "tests" / "submissions" / "make_hostile_inputs.py")
+    spec = importlib.util.spec_from_file_location("make_hostile_inputs",
+                                                  REPO / "tests" / "submissions" / "make_hostile_inputs.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -158,7 +159,8 @@ def batch(tmp_path_factory):
                      "subs/s1~1.ipynb": (WRONG, "ok")})
 
     # names made of formulas, markup, line breaks, bytes that are not UTF-8, path parts
-    for name, src, pts in zip(FORMULA_NAMES, [reveal, wrong, blank, reveal, wrong], [FULL, WRONG, ZERO, FULL, WRONG]):
+    for name, src, pts in zip(FORMULA_NAMES, [reveal, wrong, blank, reveal, wrong], [FULL, WRONG, ZERO, FULL, WRONG],
+                              strict=True):
         _copy(src, subs / name)
         expected[f"subs/{name}"] = (pts, "ok")
     (subs / MARKUP_NAME).write_text("not { json")

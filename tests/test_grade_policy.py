@@ -1,4 +1,4 @@
-"""The syscall policy of submission code (src/ctlab/grading/policy.py), loaded for real in a
+"""The syscall policy of submission code (src/ctlab/grading/worker/policy.py), loaded for real in a
 process of its own, which then tries what a hostile notebook would."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import sys
 
 import pytest
 
+from ctlab.grading.worker import policy
+
 # x86_64 numbers, called through libc's syscall() so that nothing in between can refuse first.
 PROBE = r'''
 import ctypes, errno, json, os, socket, sys, threading
-from ctlab.grading import policy
+from ctlab.grading.worker import policy
 libc = ctypes.CDLL(None, use_errno=True)
 assert libc.prctl(38, 1, 0, 0, 0) == 0
 policy.build_filter().load()
@@ -81,8 +83,6 @@ def test_policy_refuses_every_route_out_and_keeps_threads():
 
 
 def test_policy_covers_what_dockers_default_profile_leaves_out():
-    from ctlab.grading import policy
-
     denied = set(policy.denied_syscalls())
     for name in ("add_key", "keyctl", "request_key", "bpf", "perf_event_open", "userfaultfd", "mount", "umount2",
                  "setns", "unshare", "kexec_load", "open_by_handle_at", "acct", "swapon", "ptrace",

@@ -62,7 +62,8 @@ def main() -> None:
     base_wall, base_cpu = results["none"]
     print(f"{args.n} runs per mode of a 3-cell submission (load average {os.getloadavg()[0]:.1f})")
     for m, (wall, cpu) in results.items():
-        extra = "" if m == "none" else f"  overhead {1000 * (wall - base_wall):+.1f} ms wall, {1000 * (cpu - base_cpu):+.1f} ms CPU"
+        extra = "" if m == "none" else \
+            f"  overhead {1000 * (wall - base_wall):+.1f} ms wall, {1000 * (cpu - base_cpu):+.1f} ms CPU"
         print(f"  {m:5}: {1000 * wall:6.1f} ms wall, {1000 * cpu:6.1f} ms CPU per submission{extra}")
 
 

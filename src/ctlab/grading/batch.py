@@ -1,7 +1,7 @@
 """`ctlab grade`: grade a batch of submissions in two phases, in parallel.
 
 Phase 1 runs each submission's code cells in a sandboxed worker (see sandbox.py and
-zygote.py) and keeps a snapshot of the answer variables after every cell. Phase 2 runs in
+the worker/ package) and keeps a snapshot of the answer variables after every cell. Phase 2 runs in
 trusted test processes that never execute submission code, each test of a snapshot within
 a time and memory limit (trusted.py): they load the last snapshot and run the otter test
 files against it (check.py).

@@ -9,6 +9,7 @@ import signal
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ctlab.grading import check, snapshot
 from ctlab.grading.results import Kind, Status
@@ -19,9 +20,9 @@ from ctlab.grading.sandbox import Worker
 class Outcome:
     status: Status
     points: dict[str, float]
-    tests: list[dict] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
     cells_run: int = 0
-    cell_errors: list[dict] = field(default_factory=list)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)
     snapshot_cell: int = 0
     cpu_s: float | None = None
 
@@ -64,10 +65,11 @@ def parse_progress(data: object) -> Progress | None:
     if not isinstance(data, dict):
         return None
     events, errors = [], []
-    for e in data.get("events") if isinstance(data.get("events"), list) else []:
+    raw_events, raw_errors = data.get("events"), data.get("errors")
+    for e in raw_events if isinstance(raw_events, list) else []:
         if isinstance(e, dict) and e.get("kind") in EVENT_KINDS and _count(e.get("cell")):
             events.append((_count(e.get("cell")), str(e["kind"])))
-    for e in data.get("errors") if isinstance(data.get("errors"), list) else []:
+    for e in raw_errors if isinstance(raw_errors, list) else []:
         if isinstance(e, dict) and _count(e.get("cell")) and isinstance(e.get("error"), str):
             errors.append((_count(e.get("cell")), e["error"][:500]))
         if len(errors) >= MAX_ERRORS:
@@ -77,12 +79,13 @@ def parse_progress(data: object) -> Progress | None:
                     events=tuple(events[-MAX_ERRORS:]), errors=tuple(errors))
 
 
-def describe(reply: dict, prog: dict | Progress | None, timeout: float, snap_cell: int) -> str:
+def describe(reply: dict[str, Any], prog: dict[str, Any] | Progress | None, timeout: float, snap_cell: int) -> str:
     """The gradebook status, in words (see phase1_status)."""
     return phase1_status(reply, prog, timeout, snap_cell).text
 
 
-def phase1_status(reply: dict, prog: dict | Progress | None, timeout: float, snap_cell: int) -> Status:
+def phase1_status(reply: dict[str, Any], prog: dict[str, Any] | Progress | None, timeout: float,
+                  snap_cell: int) -> Status:
     """The status of a run, from the zygote's reply and the child's progress record.
     Only the grader's own words and integers: nothing of the record's text."""
     if reply.get("zygote_error"):
@@ -179,11 +182,11 @@ class Ran:
     status: Status
     kept: Path | None
     cells_run: int = 0
-    cell_errors: list[dict] = field(default_factory=list)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)
     snapshot_cell: int = 0
     cpu_s: float | None = None
 
-    def outcome(self, points: dict[str, float], tests: list[dict]) -> Outcome:
+    def outcome(self, points: dict[str, float], tests: list[dict[str, Any]]) -> Outcome:
         return Outcome(status=self.status, points=points, tests=tests, cells_run=self.cells_run,
                        cell_errors=self.cell_errors, snapshot_cell=self.snapshot_cell, cpu_s=self.cpu_s)
 

@@ -5,7 +5,7 @@ Modes:
   user namespace when not root), a read-only view of the system (/usr, /etc, the Python
   installation and its virtual environment) and nothing else of the host: no repository,
   no autograder, no other submission, no output folder. Each submission then gets
-  namespaces of its own inside it (user, mount, IPC, network, UTS, pid; see zygote.py),
+  namespaces of its own inside it (user, mount, IPC, network, UTS, pid; see worker/job.py),
   private size-capped tmpfs for /tmp, /dev/shm, /job and /out, and the syscall policy of
   policy.py; it runs as the caller's uid (as `nobody` when the caller is root), with no
   capability and no way to switch uid. Everything it made dies with its namespaces.
@@ -32,15 +32,17 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ctlab.errors import CtlabError
 
 HERE = Path(__file__).resolve().parent
-ZYGOTE = HERE / "zygote.py"
+PACKAGE_PARENT = HERE.parents[1]  # the folder holding the ctlab package
+WORKER_ENTRY = "ctlab/grading/worker/__main__.py"
+SANDBOX_ROOT = "/opt/ctlab"  # where the worker's files are bound in bubblewrap mode
 SANDBOX_UID = 65534  # nobody: the submissions' uid when the grader runs as root
 FALLBACK_UID_BASE = int(os.environ.get("CTLAB_SANDBOX_UID_BASE", "64000"))
 ZYGOTE_TMP_BYTES = 64 * 1024 * 1024  # the zygote's own /tmp (submissions get theirs)
-SANDBOX_FILES = ("zygote.py", "snapshot.py", "policy.py")
 STARTUP_TIMEOUT = 120.0
 
 MODE_TEXT = {
@@ -114,9 +116,11 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
                 made.add(p)
                 args += ["--perms", "0755", "--dir", p]
         args += ["--ro-bind", d, d]
-    args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/ctlab"]
-    for name in SANDBOX_FILES:
-        args += ["--ro-bind", str(HERE / name), f"/opt/ctlab/{name}"]
+    args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", SANDBOX_ROOT]
+    for folder in ("ctlab", "ctlab/grading", "ctlab/grading/worker"):
+        args += ["--perms", "0755", "--dir", f"{SANDBOX_ROOT}/{folder}"]
+    for rel in sandbox_files():
+        args += ["--ro-bind", str(PACKAGE_PARENT / rel), f"{SANDBOX_ROOT}/{rel}"]
     args += [
         "--ro-bind", str(inbox), "/inbox",
         "--bind", str(outbox), "/outbox",
@@ -124,11 +128,19 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
     ]
     if root:
         # To switch each job to the sandbox user and stop it; CAP_SYS_ADMIN only to mount the
-        # zygote's /proc, dropped right after (zygote.py).
+        # zygote's /proc, dropped right after (worker/zygote.py).
         args += ["--cap-drop", "ALL"]
         for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SYS_ADMIN"):
             args += ["--cap-add", cap]
     return args
+
+
+def sandbox_files() -> list[str]:
+    """What the worker imports, relative to the folder holding ctlab: in bubblewrap mode the
+    only files of ctlab bound into the sandbox (read-only, under SANDBOX_ROOT)."""
+    worker = sorted(p.name for p in (HERE / "worker").glob("*.py"))
+    return ["ctlab/__init__.py", "ctlab/grading/__init__.py", "ctlab/grading/snapshot.py",
+            *(f"ctlab/grading/worker/{name}" for name in worker)]
 
 
 def _zygote_env() -> dict[str, str]:
@@ -170,7 +182,7 @@ def probe(mode: str) -> str | None:
         r = job.reply
         why = r.get("zygote_error") or r.get("prepare_error")
         if why:
-            return why
+            return str(why)
         if r.get("exit_code") != 0 or r.get("restart"):
             return f"the probe job did not finish cleanly (exit code {r.get('exit_code')}, signal {r.get('signal')})"
         try:
@@ -223,7 +235,7 @@ def fallback_uid(index: int) -> int:
 
 @dataclass
 class JobResult:
-    reply: dict
+    reply: dict[str, Any]
     outbox: Path
 
 
@@ -243,7 +255,7 @@ class Worker:
         # Without root, submissions keep the caller's uid: inside their own user namespace no
         # switch is possible, and none is needed.
         self.uid = {"bwrap": SANDBOX_UID if root else None, "user": fallback_uid(index), "none": None}[mode]
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / f"worker-{index}.log"
         self._counter = 0
         self._cpu_seen = 0.0
@@ -265,14 +277,15 @@ class Worker:
             # The zygote makes the per-job folders in here and hands them to the worker's uid.
             self.jobdir.mkdir(mode=0o755)
             # Only this worker's uid (by its group) and root can enter; it can create nothing here.
+            assert self.uid is not None  # always set in this mode
             os.chown(self.base, 0, self.uid)
             os.chmod(self.base, 0o710)
 
-    def _paths(self) -> dict:
+    def _paths(self) -> dict[str, Any]:
         if self.mode == "bwrap":
             return {"inbox": "/inbox", "out": "/outbox", "work": "/job/work", "stage": "/out/job",
                     "python_under_tmp": python_dirs_under_tmp()}
-        paths = {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work"),
+        paths: dict[str, Any] = {"inbox": str(self.inbox), "out": str(self.outbox), "work": str(self.jobdir / "work"),
                  "stage": str(self.jobdir / "stage"), "wipe": [str(self.jobdir)]}
         if self.mode == "user":
             paths["shared_tmp"] = ["/tmp", "/var/tmp", "/dev/shm"]
@@ -292,7 +305,8 @@ class Worker:
 
     def launch(self) -> None:
         """Start the zygote without waiting for it to load its libraries (see wait_ready)."""
-        argv = [sys.executable, "-I", "/opt/ctlab/zygote.py" if self.mode == "bwrap" else str(ZYGOTE)]
+        entry = f"{SANDBOX_ROOT}/{WORKER_ENTRY}" if self.mode == "bwrap" else str(PACKAGE_PARENT / WORKER_ENTRY)
+        argv = [sys.executable, "-I", entry]
         if self.mode == "bwrap":
             argv = bwrap_command(self.inbox, self.outbox) + argv
             if os.geteuid() == 0:
@@ -320,7 +334,7 @@ class Worker:
             tail = self.log.read_text(errors="replace")[-800:] if self.log.exists() else ""
             raise CtlabError(f"the grading worker did not start ({self.mode} mode): {tail.strip() or 'no output'}")
 
-    def _read_line(self, timeout: float) -> dict | None:
+    def _read_line(self, timeout: float) -> dict[str, Any] | None:
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         ready, _, _ = select.select([fd], [], [], timeout)
@@ -330,31 +344,34 @@ class Worker:
         if not line:
             return None
         try:
-            return json.loads(line)
+            message: dict[str, Any] = json.loads(line)
         except ValueError:
             return None
+        return message
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc is None:
+        proc = self.proc
+        if proc is None:
             return
+        assert proc.stdin is not None and proc.stdout is not None  # both pipes (launch)
         try:
-            if self.proc.poll() is None:
+            if proc.poll() is None:
                 try:
-                    self.proc.stdin.write(b'{"quit": true}\n')
-                    self.proc.stdin.flush()
-                    self.proc.wait(timeout=5)
+                    proc.stdin.write(b'{"quit": true}\n')
+                    proc.stdin.flush()
+                    proc.wait(timeout=5)
                 except (OSError, subprocess.TimeoutExpired):
                     pass
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait(timeout=10)
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             pass
         finally:
-            for f in (self.proc.stdin, self.proc.stdout):
+            for f in (proc.stdin, proc.stdout):
                 try:
                     f.close()
                 except OSError:
@@ -374,7 +391,7 @@ class Worker:
             self.stop()
         return JobResult(reply=reply, outbox=self.outbox)
 
-    def _run_once(self, cells: list[str], variables: list[str], timeout: float, memory_mb: int) -> dict:
+    def _run_once(self, cells: list[str], variables: list[str], timeout: float, memory_mb: int) -> dict[str, Any]:
         if not self.alive():
             self.stop()
             self.start()
@@ -384,6 +401,7 @@ class Worker:
         self._counter += 1
         job = {"id": self._counter, "mode": self.mode, "timeout": timeout, "memory_mb": memory_mb,
                "uid": self.uid, "vars": variables, "ncells": len(cells), **self._paths()}
+        assert self.proc is not None and self.proc.stdin is not None  # started above
         try:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()

@@ -127,7 +127,7 @@ def _encode(value: Any, depth: int = 0) -> Any:
     raise Unsupported("type", type=type(value).__name__[:60])
 
 
-def _encode_ndarray(value: Any, depth: int) -> dict:
+def _encode_ndarray(value: Any, depth: int) -> dict[str, Any]:
     kind = value.dtype.kind
     if value.ndim != 1 or kind not in "biufcUSOMm":
         raise Unsupported("array", shape=[int(n) for n in value.shape[:8]], dtype=str(value.dtype)[:40])
@@ -158,7 +158,7 @@ def _is_flat(t: Any) -> bool:
 
     if pa.types.is_dictionary(t):
         return pa.types.is_integer(t.index_type) and _is_flat(t.value_type)
-    return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+    return bool(pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
             or pa.types.is_decimal(t) or pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t)
             or pa.types.is_duration(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
             or pa.types.is_binary(t) or pa.types.is_large_binary(t))
@@ -188,7 +188,7 @@ def _plain_label(label: Any) -> bool:
     return isinstance(label, str) or (isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)))
 
 
-def _label_text(labels: list) -> list[str]:
+def _label_text(labels: list[Any]) -> list[str]:
     """A few labels as short text, for a reason or a note."""
     return [str(x)[:40] for x in labels[:5]]
 
@@ -238,7 +238,7 @@ def _index_as_text(frame: Any) -> tuple[Any, bool]:
     return frame.set_axis(index, axis=0), True
 
 
-def _frame_to_table(frame: Any) -> tuple[Any, list, bool]:
+def _frame_to_table(frame: Any) -> tuple[Any, list[str], bool]:
     """An Arrow table of `frame`; columns (and index levels) Parquet cannot hold as they are
     become text. Returns (table, labels of the columns saved as text, whether the index was)."""
     import warnings
@@ -250,7 +250,7 @@ def _frame_to_table(frame: Any) -> tuple[Any, list, bool]:
         return _frame_to_table_quiet(frame, pa)
 
 
-def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
+def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list[str], bool]:
     # A frame of no columns would lose its rows (Parquet counts rows by column): keep its index as one.
     keep = True if frame.shape[1] == 0 else None
     try:
@@ -274,7 +274,7 @@ def _frame_to_table_quiet(frame: Any, pa: Any) -> tuple[Any, list, bool]:
     return table, converted, index_text
 
 
-def _write_parquet(value: Any, path: Path) -> tuple[str, dict]:
+def _write_parquet(value: Any, path: Path) -> tuple[str, dict[str, Any]]:
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -350,8 +350,9 @@ def _save(value: Any, folder: Path, i: int) -> dict[str, Any]:
     return {"kind": "json", "file": fname}
 
 
-def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike, cell: int,
-                   previous: tuple[str | os.PathLike, dict] | None = None, reuse: frozenset = frozenset()) -> dict:
+def write_snapshot(namespace: dict[str, Any], names: list[str], folder: str | os.PathLike[str], cell: int,
+                   previous: tuple[str | os.PathLike[str], dict[str, Any]] | None = None,
+                   reuse: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Write the variables of `names` present in `namespace` to a new snapshot folder.
 
     The folder appears complete or not at all: files go to `<folder>.tmp`, which is
@@ -364,7 +365,7 @@ def write_snapshot(namespace: dict, names: list[str], folder: str | os.PathLike,
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    entries: dict[str, dict] = {}
+    entries: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names):
         if name not in namespace:
             continue
@@ -436,7 +437,7 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
     if tag is None:
         budget.charge(sum(len(k) for k in obj))
         return {k: _decode(v, depth + 1, budget) for k, v in obj.items()}
-    v = obj.get("v")
+    v: Any = obj.get("v")
     if tag == "float":
         return float(v) if v in ("nan", "inf", "-inf") else float("nan")
     if tag == "complex":
@@ -456,7 +457,7 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
             raise SnapshotError("bad dict value")
         keys = [_freeze(k) for k, _ in pairs]
         _check_hashes(keys)
-        return dict(zip(keys, (x for _, x in pairs)))
+        return dict(zip(keys, (x for _, x in pairs), strict=True))
     if tag == "ndarray":
         return _decode_ndarray(obj, depth, budget)
     if tag in ("NaT", "NA", "Timestamp", "Timedelta", "Index"):
@@ -485,7 +486,7 @@ def _decode(obj: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
 MAX_EQUAL_HASHES = 64
 
 
-def _check_hashes(items: list) -> None:
+def _check_hashes(items: list[Any]) -> None:
     """Refuse keys chosen to share a hash (numbers' hashes are predictable): building a set or
     dict of them takes time quadratic in their number."""
     if len(items) <= MAX_EQUAL_HASHES:
@@ -506,13 +507,13 @@ def _str(v: Any) -> str:
     return v
 
 
-def _items(v: Any, depth: int, budget: _Budget) -> list:
+def _items(v: Any, depth: int, budget: _Budget) -> list[Any]:
     if not isinstance(v, list):
         raise SnapshotError("tagged value without a list of items")
     return [_decode(x, depth + 1, budget) for x in v]
 
 
-def _decode_ndarray(obj: dict, depth: int, budget: _Budget) -> Any:
+def _decode_ndarray(obj: dict[str, Any], depth: int, budget: _Budget) -> Any:
     import numpy as np
 
     dtype = obj.get("dtype", "object")
@@ -577,7 +578,7 @@ def _check_footer(path: Path, size: int) -> None:
         raise SnapshotError(f"{path.name}: metadata of {footer} bytes (limit {MAX_FOOTER_BYTES})")
 
 
-def _read_parquet(path: Path):
+def _read_parquet(path: Path) -> Any:
     """A Parquet file as a DataFrame, refusing anything that would expand past MAX_VALUE_BYTES.
 
     The file's metadata is checked first (size on disk and of the metadata, no compression,
@@ -690,7 +691,7 @@ def _label(x: Any, *, none_ok: bool) -> Any:
     raise SnapshotError("labels must be text or integers")
 
 
-def _pandas_layout(schema: Any, fname: str) -> tuple[list[tuple[str, Any, Any]], list[str], Any, Any]:
+def _pandas_layout(schema: Any, fname: str) -> tuple[list[tuple[str, Any, Any]], list[tuple[str, Any]], Any, Any]:
     """From the pandas metadata of `schema`, checked as data: ([(field, label, pandas dtype)] of
     the columns, index fields, a RangeIndex description or None, the name of the columns)."""
     raw = (schema.metadata or {}).get(b"pandas")
@@ -747,7 +748,7 @@ def _pandas_layout(schema: Any, fname: str) -> tuple[list[tuple[str, Any, Any]],
     if len(set(map(repr, labels))) != len(labels):
         raise SnapshotError(f"{fname}: duplicate column names")
     names = [_label(described[f][0], none_ok=True) for f in index_fields]
-    return columns, list(zip(index_fields, names)), rng, colname
+    return columns, list(zip(index_fields, names, strict=True)), rng, colname
 
 
 def _frame_from_table(table: Any, schema: Any, fname: str) -> Any:
@@ -764,6 +765,7 @@ def _frame_from_table(table: Any, schema: Any, fname: str) -> Any:
         return col.to_pandas().array
 
     n = table.num_rows
+    index: Any
     if rng is not None:
         index = pd.RangeIndex(rng[0], rng[1], rng[2], name=rng[3])
         if len(index) != n:
@@ -778,7 +780,7 @@ def _frame_from_table(table: Any, schema: Any, fname: str) -> Any:
     return frame.set_axis(pd.Index([label for _, label, _ in columns], name=colname, tupleize_cols=False), axis=1)
 
 
-def read_manifest(path: str | os.PathLike) -> dict:
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     mpath = path / MANIFEST
     if not mpath.is_file():
@@ -794,7 +796,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
     return manifest
 
 
-def _series_of(frame: Any, entry: dict) -> Any:
+def _series_of(frame: Any, entry: dict[str, Any]) -> Any:
     if _SERIES_COLUMN not in frame.columns:
         raise SnapshotError(f"no {_SERIES_COLUMN} column")
     series = frame[_SERIES_COLUMN]
@@ -824,7 +826,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
 _DTYPE_NAME = re.compile(r"[A-Za-z0-9_\[\], ]{1,40}")
 
 
-def _why(entry: dict) -> str:
+def _why(entry: dict[str, Any]) -> str:
     """The words for an unsupported entry, built here from its code and checked details."""
     why, detail = entry.get("why"), entry.get("detail")
     detail = detail if isinstance(detail, dict) else {}
@@ -848,7 +850,7 @@ def _why(entry: dict) -> str:
 _FILE = re.compile(r"v\d{1,6}\.(json|parquet)")
 
 
-def load_snapshot_with_problems(path: str | os.PathLike, only: Collection[str] | None = None, *,
+def load_snapshot_with_problems(path: str | os.PathLike[str], only: Collection[str] | None = None, *,
                                 max_file_bytes: int | None = None) -> tuple[dict[str, object], dict[str, str]]:
     """Load a snapshot (only the variables named in `only`, when given); return
     (values, {name: why it is missing}) for unsupported or bad entries. With `max_file_bytes`,
@@ -900,7 +902,7 @@ def load_snapshot_with_problems(path: str | os.PathLike, only: Collection[str] |
     return values, problems
 
 
-def load_snapshot(path: str | os.PathLike) -> dict[str, object]:
+def load_snapshot(path: str | os.PathLike[str]) -> dict[str, object]:
     """Read a snapshot folder into {variable name: value}. Never unpickles anything."""
     values, _ = load_snapshot_with_problems(path)
     return values

@@ -18,7 +18,7 @@ reach past its own process:
 Denied calls fail with EPERM (ENOSYS for clone3, so libc falls back to clone, whose flags
 can be checked); a syscall of a foreign ABI (x32, i386) kills the process.
 
-This module runs inside the sandbox as a plain script's import (beside zygote.py): it
+Part of the sandboxed worker (ctlab.grading.worker): it
 imports nothing from ctlab.
 """
 
@@ -61,7 +61,7 @@ NEW_PROCESSES = ["fork", "vfork"]
 
 def _resolves(name: str) -> bool:
     try:
-        return sc.resolve_syscall(sc.Arch.NATIVE, name) >= 0
+        return int(sc.resolve_syscall(sc.Arch.NATIVE, name)) >= 0
     except Exception:  # noqa: BLE001 - libseccomp does not know the name: nothing to deny
         return False
 
