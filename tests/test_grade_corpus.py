@@ -286,10 +286,18 @@ def test_grade_files_and_repository_untouched(graded):
     for p, text in graded["sentinel"].items():
         assert p.read_text() == text
     attempts = json.loads(load_snapshot(graded["out"] / "snapshots" / "hostile_overwrite_grade_files")["triage_summary"])
-    assert "/inbox/data/cloud_iam.csv" in attempts and "/opt/ctlab/zygote.py" in attempts
-    written = [p for p, r in attempts.items() if r == "written" and not p.startswith(("/tmp/", "/job/"))]
-    assert written == []
+    assert "/inbox/data/cloud_iam.csv" in attempts and "/opt/ctlab/ctlab/grading/worker/__main__.py" in attempts
+    assert set(PLANTED) <= set(attempts)
+    assert overwritten(attempts) == []
     assert not any(p.startswith(("/work", "/root", "/home")) for p in attempts)  # nothing of those is visible
+
+
+PLANTED = ("/planted.py", "/opt/planted.py", "/opt/ctlab/planted.py", "/opt/ctlab/ctlab/planted.py")
+
+
+def overwritten(attempts: dict[str, str]) -> list[str]:
+    """What hostile_overwrite_grade_files wrote outside its own /tmp and working copy."""
+    return sorted(p for p, r in attempts.items() if r == "written" and not p.startswith(("/tmp/", "/job/")))
 
 
 def test_summary_counts(graded):

@@ -4,6 +4,7 @@ giving everyone zeros. See tests/nonroot.py for how the user and its environment
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -14,6 +15,8 @@ import nonroot
 import pytest
 import test_grade_corpus
 from nonroot import BATCHES, QS
+
+from ctlab.grading.snapshot import load_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -118,6 +121,15 @@ def test_summary_names_the_sandbox_mode_used(graded, key):
     lines = [ln.strip() for ln in res["proc"].stdout.splitlines()]
     assert nonroot.mode_line(mode) in lines or any(ln.startswith(nonroot.mode_line(mode) + " [") for ln in lines), \
         res["proc"].stdout
+
+
+def test_a_submission_can_change_or_plant_no_file_for_the_next(graded):
+    """As a normal user bubblewrap's root is the user's own: it must be read-only, or a file
+    planted where the worker imports from would outlive the submission."""
+    out = graded["batches"]["corpus"]["out"]
+    attempts = json.loads(load_snapshot(out / "snapshots" / "hostile_overwrite_grade_files")["triage_summary"])
+    assert set(test_grade_corpus.PLANTED) <= set(attempts)
+    assert test_grade_corpus.overwritten(attempts) == []
 
 
 def test_no_connection_reached_the_loopback_listener(graded):

@@ -135,8 +135,10 @@ for top in ("/work", "/root", "/home", "/tmp", "/srv", "/opt", "/mnt", "/var"):
             continue
         targets += [os.path.join(dirpath, f) for f in filenames
                     if f in ("gradebook.csv", "manifest.json", "progress.json") or f.endswith((".json", ".py", ".csv"))]
-targets += (           ["/inbox/data/cloud_iam.csv", "/inbox/cells.json", "/opt/ctlab/zygote.py", "/opt/ctlab/snapshot.py",
-              "/etc/passwd", "/usr/lib/python3/dist-packages/x.py"])
+targets += ["/inbox/data/cloud_iam.csv", "/inbox/cells.json", "/opt/ctlab/ctlab/grading/worker/__main__.py",
+            "/opt/ctlab/ctlab/grading/snapshot.py", "/etc/passwd", "/usr/lib/python3/dist-packages/x.py"]
+# New files where the worker imports from, left for the next submission on the same worker.
+targets += ["/planted.py", "/opt/planted.py", "/opt/ctlab/planted.py", "/opt/ctlab/ctlab/planted.py"]
 for t in targets:
     try:
         with open(t, "w") as f:

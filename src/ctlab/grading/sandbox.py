@@ -125,6 +125,9 @@ def bwrap_command(inbox: Path, outbox: Path) -> list[str]:
         "--ro-bind", str(inbox), "/inbox",
         "--bind", str(outbox), "/outbox",
         "--chdir", "/",
+        # Last: as a normal user the root tmpfs is the user's own, and a file a submission left
+        # there (or in /opt, first on the worker's path) would outlive it.
+        "--remount-ro", "/",
     ]
     if root:
         # To switch each job to the sandbox user and stop it; CAP_SYS_ADMIN only to mount the
