@@ -60,7 +60,7 @@ def execute(nb_path: Path, workdir: Path, *, extra: str = "", allow_errors: bool
     )
     client.execute()
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
-    line = next(l for l in text.splitlines() if l.startswith(MARK))
+    line = next(ln for ln in text.splitlines() if ln.startswith(MARK))
     return nb, n_own, json.loads(line[len(MARK):])
 
 
