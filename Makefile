@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo data build bench sysdeps clean
+.PHONY: test lint demo data build bench sysdeps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,13 @@ sysdeps:
 
 # Test files run in parallel, one file per worker (its module fixtures are built once); -n auto is one
 # worker per core.
-test: $(STAMP) sysdeps
+test: lint sysdeps
 	$(BIN)/pytest -q -n auto --dist loadfile
+
+# Style and types first: ruff on the code and tests, mypy strict on src/ctlab (both set in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 
 data: $(STAMP)
 	$(BIN)/ctlab data build --out data
