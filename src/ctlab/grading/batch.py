@@ -4,7 +4,7 @@ Phase 1 runs each submission's code cells in a sandboxed worker (see sandbox.py 
 zygote.py) and keeps a snapshot of the answer variables after every cell. Phase 2 runs in
 trusted test processes that never execute submission code, each test of a snapshot within
 a time and memory limit (trusted.py): they load the last snapshot and run the otter test
-files against it (check.py).
+files against it (runner.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ctlab import atomic, contract, lms, safetext, sources
 from ctlab.errors import CtlabError
-from ctlab.grading import check, inputs, kept_code, snapshot
+from ctlab.grading import autograder, inputs, kept_code, snapshot
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
@@ -227,7 +227,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
         raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
     root = Path(root).resolve()
     out = Path(out).resolve()
-    fp = check.fingerprint(root)
+    fp = autograder.fingerprint(root)
     stale = sources.changed_since_build(root)
     if stale and not allow_stale:
         raise CtlabError(f"{root / sources.MANIFEST}: autograder/ is older than {', '.join(stale)}; "
@@ -309,9 +309,9 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                        for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
-            ag = check.from_description(fp, graders[0].autograder())
+            ag = autograder.from_description(fp, graders[0].autograder())
         else:
-            ag = check.load_autograder(root, fp)
+            ag = autograder.load_autograder(root, fp)
         for s in rejected:
             records[s.name] = _record(s, ag, s.status, {}, [], 0.0, mode)
             atomic.write_text(results_dir / f"{s.name}.json", json.dumps(records[s.name], indent=1, ensure_ascii=False))
@@ -384,7 +384,7 @@ def _preload(*modules: str) -> None:
             pass
 
 
-def _points_possible(ag: check.Autograder, *, graded_by_hand: set[str]) -> float:
+def _points_possible(ag: autograder.Autograder, *, graded_by_hand: set[str]) -> float:
     """The denominator of percent_correct: the autograded regular questions, plus each manual
     question once a hand score for it is merged. Stretch questions are extra credit: their
     points count as earned but not as possible, so a percentage may pass 1."""
@@ -395,7 +395,7 @@ def _points_possible(ag: check.Autograder, *, graded_by_hand: set[str]) -> float
     return auto + sum(float(POINTS[q]) for q in regular if q in ag.manual and q in graded_by_hand)
 
 
-def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dict, tests: list,
+def _record(s: inputs.Submission, ag: autograder.Autograder, status: str, points: dict, tests: list,
             runtime: float, mode: str, **extra) -> dict:
     return {
         "file": s.file, "name": s.name, "status": status, "runtime_s": round(runtime, 3),
@@ -408,7 +408,7 @@ def _record(s: inputs.Submission, ag: check.Autograder, status: str, points: dic
     }
 
 
-def _retest(retest: list[tuple[inputs.Submission, dict]], ag: check.Autograder, grader: TrustedGrader,
+def _retest(retest: list[tuple[inputs.Submission, dict]], ag: autograder.Autograder, grader: TrustedGrader,
             snaps_dir: Path, results_dir: Path, records: dict[str, dict]) -> None:
     """Phase 2 alone, on the snapshots an earlier run kept: for a batch whose tests changed
     but whose notebooks and data did not, or whose answers could not be tested last time."""
@@ -439,7 +439,7 @@ def _grader_is_failing(same: int, done: int, total: int) -> bool:
     return same >= min(FAILING_MIN, total) and same * 2 > done
 
 
-def _run_pool(todo: list[inputs.Submission], ag: check.Autograder, workers: list[Worker],
+def _run_pool(todo: list[inputs.Submission], ag: autograder.Autograder, workers: list[Worker],
               trusted: list[TrustedGrader], snaps_dir: Path, results_dir: Path, records: dict[str, dict],
               bar: _Progress, *, timeout: float, memory_mb: int, mode: str) -> None:
     """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
