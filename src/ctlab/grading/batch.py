@@ -4,7 +4,7 @@ Phase 1 runs each submission's code cells in a sandboxed worker (see sandbox.py 
 the worker/ package) and keeps a snapshot of the answer variables after every cell. Phase 2 runs in
 trusted test processes that never execute submission code, each test of a snapshot within
 a time and memory limit (trusted.py): they load the last snapshot and run the otter test
-files against it (check.py).
+files against it (runner.py).
 
 `grade` is three steps, so that a submission's data passes through each module once:
 `plan_batch` (settings checked, submissions found and read, hand scores merged, each
@@ -30,7 +30,7 @@ from typing import Any
 
 from ctlab import sources
 from ctlab.errors import CtlabError
-from ctlab.grading import check, inputs, kept_code, snapshot
+from ctlab.grading import autograder, inputs, kept_code, snapshot
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.results import (
@@ -117,7 +117,7 @@ class Plan:
 
     out: Path
     root: Path
-    fp: check.Fingerprint
+    fp: autograder.Fingerprint
     mode: str
     mode_note: str
     subs: list[inputs.Upload]
@@ -186,7 +186,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
     root = Path(root).resolve()
     out = Path(out).resolve()
-    fp = check.fingerprint(root)
+    fp = autograder.fingerprint(root)
     stale = sources.changed_since_build(root)
     if stale and not allow_stale:
         raise CtlabError(f"{root / sources.MANIFEST}: autograder/ is older than {', '.join(stale)}; "
@@ -239,7 +239,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     return plan
 
 
-def _reusable(s: inputs.Upload, out: Path, fp: check.Fingerprint) -> Result | None:
+def _reusable(s: inputs.Upload, out: Path, fp: autograder.Fingerprint) -> Result | None:
     """The result an earlier run left for the same bytes under the same name, if it can stand."""
     path = result_path(out, s.name)
     old = read_result(path) if path.is_file() else None
@@ -271,9 +271,9 @@ def run_batch(plan: Plan) -> BatchRun:
                        for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
-            ag = check.from_description(fp, graders[0].autograder())
+            ag = autograder.from_description(fp, graders[0].autograder())
         else:
-            ag = check.load_autograder(plan.root, fp)
+            ag = autograder.load_autograder(plan.root, fp)
         make = _Maker(ag, mode, plan.rule)
         for s in plan.rejected:
             results[s.name] = make.result(s, Status(Kind.REFUSED, s.status or ""))
@@ -319,7 +319,7 @@ def _preload(*modules: str) -> None:
 class _Maker:
     """Builds a submission's Result under one autograder, sandbox mode and late rule."""
 
-    def __init__(self, ag: check.Autograder, mode: str, rule: LateRule):
+    def __init__(self, ag: autograder.Autograder, mode: str, rule: LateRule):
         self.ag, self.mode, self.rule = ag, mode, rule
 
     def questions(self, points: dict[str, float]) -> dict[str, QuestionPoints]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctlab.grading import check, snapshot
+from ctlab.grading import autograder, snapshot
 from ctlab.grading.results import Kind, Status
 from ctlab.grading.sandbox import Worker
 
@@ -191,7 +191,7 @@ class Ran:
                        cell_errors=self.cell_errors, snapshot_cell=self.snapshot_cell, cpu_s=self.cpu_s)
 
 
-def run_phase1(worker: Worker, ag: check.Autograder, cells: list[str], *, timeout: float,
+def run_phase1(worker: Worker, ag: autograder.Autograder, cells: list[str], *, timeout: float,
                memory_mb: int, snapshot_dest: Path) -> Ran:
     """Run the cells in `worker`; keep the last good snapshot in `snapshot_dest` for phase 2."""
     job = worker.run(cells, ag.variables, timeout, memory_mb)

@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ctlab.errors import CtlabError
 
@@ -41,7 +42,7 @@ class Phase2Result:
     """What the tests made of one snapshot. `failure` says why the `untested` questions (0 points)
     were not tested; it is empty when every test file ran."""
     points: dict[str, float]
-    tests: list[dict]
+    tests: list[dict[str, Any]]
     failure: str = ""
     untested: list[str] = field(default_factory=list)
 
@@ -67,7 +68,7 @@ class TrustedGrader:
     def __init__(self, root: Path, pristine: Path, *, memory_mb: int, timeout: float):
         self.root, self.pristine = Path(root).resolve(), Path(pristine).resolve()
         self.memory_mb, self.timeout = memory_mb, timeout
-        self.description: dict | None = None
+        self.description: dict[str, Any] | None = None
         self._start()
 
     def _start(self) -> None:
@@ -81,13 +82,13 @@ class TrustedGrader:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=str(self.pristine),
             env=env, text=True, encoding="utf-8", errors="replace",
         )
-        self.lines: queue.Queue = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self.ready = False
         self.start_error: CtlabError | None = None
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
 
     @staticmethod
-    def _read(proc: subprocess.Popen, lines: queue.Queue) -> None:
+    def _read(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert proc.stdout
         try:
             for line in proc.stdout:
@@ -98,7 +99,7 @@ class TrustedGrader:
             lines.put(None)
             proc.stdout.close()
 
-    def _next(self, timeout: float) -> dict | None:
+    def _next(self, timeout: float) -> dict[str, Any] | None:
         """The child's next message; None once it has exited. Raises queue.Empty after `timeout`."""
         line = self.lines.get(timeout=max(timeout, 0.0))
         if line is None:
@@ -129,8 +130,8 @@ class TrustedGrader:
             elif msg.get("ready"):
                 self.ready = True
 
-    def autograder(self) -> dict:
-        """The autograder as the test process loaded it (see check.describe)."""
+    def autograder(self) -> dict[str, Any]:
+        """The autograder as the test process loaded it (see autograder.describe)."""
         self._wait_until("autograder")
         assert self.description is not None
         return self.description
@@ -143,7 +144,7 @@ class TrustedGrader:
         desc = self.autograder()
         files = [str(f) for f in desc.get("files", [])]
         points: dict[str, float] = {}
-        tests: list[dict] = []
+        tests: list[dict[str, Any]] = []
         done: list[str] = []
 
         def at() -> str:
@@ -258,7 +259,7 @@ def _warm_up() -> None:
     from ctlab.grading import snapshot
 
     frame = pd.DataFrame({"event_id": ["e1", "e2"], "n": [1, None],
-                          "t": pd.to_datetime(["2026-01-01", None], utc=True)})
+                          "t": pd.to_datetime(pd.Series(["2026-01-01", None]), utc=True)})
     with tempfile.TemporaryDirectory(prefix="ctlab-warm-") as d:
         snapshot.write_snapshot({"f": frame, "s": frame["n"], "l": [1, (2,), {3}]}, ["f", "s", "l"],
                                 Path(d) / "s", 0)
@@ -282,18 +283,17 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    def send(obj: dict) -> None:
+    def send(obj: dict[str, Any]) -> None:
         proto.write(json.dumps(obj, default=str) + "\n")
         proto.flush()
 
     try:
         _import_otter_test_files()
-        from ctlab.grading import check
+        from ctlab.grading.autograder import describe
+        from ctlab.grading.runner import TestRunner
 
-        check.pool_init(root, pristine)
-        ag = check._POOL_AG
-        assert ag is not None
-        send({"autograder": check.describe(ag)})
+        runner = TestRunner(Path(root), Path(pristine))
+        send({"autograder": describe(runner.autograder)})
         _warm_up()
         _cap_memory(memory_mb)
     except Exception as exc:
@@ -304,9 +304,9 @@ def main() -> None:
         try:
             request = json.loads(line)
             path = request.get("snapshot") if isinstance(request, dict) else None
-            for q, points, tests in check.pool_grade_files(path if isinstance(path, str) else None,
-                                                           loading=lambda on: send({"loading": on})):
-                send({"file": q, "points": points, "tests": tests})
+            for result in runner.grade_files(path if isinstance(path, str) else None,
+                                             loading=lambda on: send({"loading": on})):
+                send({"file": result.question, "points": result.points, "tests": result.tests})
             send({"done": True})
         except MemoryError:
             os._exit(EXIT_MEMORY)

@@ -1,0 +1,273 @@
+"""Phase 2 (trusted): run the otter test files against answer snapshots.
+
+A TestRunner lives in a trusted process of its own (trusted.py), which never executes
+submission code. Each test file is parsed with otter's own ExceptionTestFile; a submission's
+values are passed to it as the global environment, as `otter run` would, with the working
+directory at a pristine copy of the data for the time of the run.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import types
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ctlab.grading.autograder import Autograder, TestFile, case_params, file_params, load_autograder, parse_test_file
+
+TestRecord = dict[str, Any]  # one test case's outcome, as results/<name>.json keeps it
+MAX_MESSAGE = 2000  # characters of one test message: messages may quote a submission's values
+
+
+class FileResult(NamedTuple):
+    """What one test file made of one snapshot."""
+    question: str
+    points: float
+    tests: list[TestRecord]
+
+
+@dataclasses.dataclass(frozen=True)
+class _FileInfo:
+    question: str
+    params: tuple[str, ...]  # the variables its test cases read ("env": all of them)
+
+
+class TestRunner:
+    """Runs the autograder's test files against one answer snapshot at a time, and keeps what
+    repeats between snapshots: the pristine data frames the tests read (see _TestPandas) and
+    each test file's results by the content of the variables it reads. The tests are functions
+    of those variables and the pristine data only, so equal inputs give equal results; a class
+    whose notebooks load the same frames pays for those tests once per runner."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, root: Path, pristine: Path) -> None:
+        self.pristine = Path(pristine).resolve()
+        self.autograder: Autograder = load_autograder(Path(root))
+        self._files = {p: _file_info(p) for p in self.autograder.test_paths}
+        self._results: dict[tuple[str, tuple[tuple[str, str | None], ...]], tuple[float, list[TestRecord]]] = {}
+        self._builtins = _builtins_with({"pandas": _TestPandas(self.pristine / "data")})
+
+    def grade(self, snapshot_dir: str | None) -> tuple[dict[str, float], list[TestRecord]]:
+        """Load a snapshot (or nothing) and run every test file against it."""
+        points: dict[str, float] = {q: 0.0 for q in self.autograder.questions}
+        records: list[TestRecord] = []
+        for result in self.grade_files(snapshot_dir):
+            points[result.question] = points.get(result.question, 0.0) + result.points
+            records.extend(result.tests)
+        return points, records
+
+    def grade_files(self, snapshot_dir: str | None, *,
+                    loading: Callable[[bool], None] = lambda on: None) -> Iterator[FileResult]:
+        """Load a snapshot (or nothing) and run each test file against it, yielding its result as
+        it completes. `loading(True)` and `loading(False)` are called around the loading of the
+        snapshot (only when a test needs it). Raises MemoryError when a test runs out of memory."""
+        from ctlab.grading import snapshot
+
+        ag = self.autograder
+        try:
+            digests = _digests(snapshot_dir, ag.variables) if snapshot_dir else {}
+        except snapshot.SnapshotError:
+            digests, snapshot_dir = {}, None
+        values: dict[str, Any] | None = None
+        problems: dict[str, str] = {}
+        for path in ag.test_paths:
+            info = self._files[path]
+            key: tuple[str, tuple[tuple[str, str | None], ...]] | None
+            key = (str(path), tuple((p, digests.get(p)) for p in info.params if p != "env"))
+            if "env" in info.params or any(d is None for _, d in key[1]):
+                key = None  # missing or unsaved variables: run (messages depend on why)
+            hit = self._results.get(key) if key else None
+            if hit is None:
+                if values is None:
+                    values = {}
+                    if snapshot_dir:
+                        loading(True)
+                        try:
+                            values, problems = snapshot.load_snapshot_with_problems(snapshot_dir, ag.variables)
+                        except snapshot.SnapshotError:
+                            values, problems = {}, {}
+                        loading(False)
+                hit = self._run(path, values, problems)
+                if key:
+                    self._results[key] = hit
+            points, records = hit
+            yield FileResult(info.question, points, [dict(r) for r in records])
+
+    def _run(self, path: Path, values: dict[str, Any], problems: dict[str, str]) -> tuple[float, list[TestRecord]]:
+        """Run one test file against `values`: (its points, its test records)."""
+        tf = _with_builtins(parse_test_file(path), self._builtins)  # fresh: test files keep results on themselves
+        env = {k: _copy(v) for k, v in values.items()}
+        with contextlib.chdir(self.pristine):  # the tests read data/*.csv
+            _run_file(tf, env)
+        records: list[TestRecord] = []
+        for res in tf.test_case_results:
+            tc = res.test_case
+            missing = [a for a in case_params(tc) if a != "env" and a not in values]
+            message = res.message
+            if not res.passed and missing:
+                reasons = "; ".join(
+                    f"'{m}' {problems[m]}" if m in problems else f"'{m}' is not defined by the notebook"
+                    for m in missing
+                )
+                message = f"❌ Test case failed: {reasons}"
+            records.append({
+                "name": tc.name, "question": tf.name,
+                "points": float(tc.points or 0) if res.passed else 0.0,
+                "max_points": float(tc.points or 0), "hidden": bool(tc.hidden),
+                "passed": bool(res.passed), "message": _cut(str(message)),
+            })
+        return float(tf.score), records
+
+
+def _file_info(path: Path) -> _FileInfo:
+    tf = parse_test_file(path)
+    return _FileInfo(str(tf.name), file_params(tf))
+
+
+def _run_file(tf: TestFile, env: dict[str, Any]) -> None:
+    """otter's ExceptionTestFile.run, except that a MemoryError ends the run instead of failing
+    one test case: running out of memory says nothing about the answer, and the process that
+    ran out is not fit to go on."""
+    from otter.test_files.abstract_test import TestCaseResult
+
+    tf.test_case_results = []
+    for tc in tf.test_cases:
+        passed, message = True, "✅ Test case passed"
+        try:
+            tc.body.call_func(env)
+        except MemoryError:
+            raise
+        except Exception as e:
+            passed = False
+            try:
+                message = "❌ Test case failed\n" + tf._generate_error_message(e)
+            except MemoryError:
+                raise
+            except Exception:
+                message = f"❌ Test case failed\n{type(e).__name__}: {e}"
+        tf.test_case_results.append(TestCaseResult(test_case=tc, message=message, passed=passed))
+
+
+def _cut(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[:MAX_MESSAGE] + f"… ({len(message) - MAX_MESSAGE} more characters cut)"
+
+
+def _copy(v: Any) -> Any:
+    try:
+        return copy.deepcopy(v)
+    except MemoryError:
+        raise
+    except Exception:
+        return v
+
+
+def _digests(snapshot_dir: str, names: Collection[str]) -> dict[str, str]:
+    """A hash of each saved variable's file and kind, by name: the memo key of its content."""
+    from ctlab.grading import snapshot
+
+    manifest = snapshot.read_manifest(snapshot_dir)
+    out = {}
+    for name, entry in manifest["variables"].items():
+        if not isinstance(entry, dict) or name not in names:
+            continue
+        f = entry.get("file")
+        if (entry.get("kind") in ("json", "dataframe", "series", "index", "array") and isinstance(f, str)
+                and "/" not in f and not f.startswith(".")):
+            try:
+                with open(Path(snapshot_dir, f), "rb") as fh:
+                    h = hashlib.file_digest(fh, "sha256")
+                h.update(json.dumps([entry.get("kind"), entry.get("name")], default=str).encode())
+                out[name] = h.hexdigest()
+            except OSError:
+                pass
+    return out
+
+
+# ---------------------------------------------------------------- what the test files import
+
+class _TestPandas(types.ModuleType):
+    """pandas as the runner's test files import it. read_csv of a file under the pristine data
+    folder returns a fresh copy of the frame read the first time, which is what reading the
+    unchanged file again would return: the tests of every snapshot read the same files, and
+    parsing them is most of the cost of testing one. Everything else is pandas itself."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import pandas
+
+        super().__init__(pandas.__name__, pandas.__doc__)
+        self._pandas = pandas
+        self._data_root = str(data_dir.resolve())
+        self._frames: dict[tuple[str, str, str], Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pandas, name)
+
+    def read_csv(self, filepath_or_buffer: Any, *args: Any, **kwargs: Any) -> Any:
+        read = self._pandas.read_csv
+        try:
+            path = os.path.realpath(os.fspath(filepath_or_buffer))
+        except TypeError:
+            return read(filepath_or_buffer, *args, **kwargs)
+        if not path.startswith(self._data_root + os.sep) or kwargs.get("chunksize") or kwargs.get("iterator"):
+            return read(filepath_or_buffer, *args, **kwargs)
+        try:
+            key = (path, repr(args), repr(sorted(kwargs.items())))
+        except Exception:
+            return read(filepath_or_buffer, *args, **kwargs)
+        if key not in self._frames:
+            self._frames[key] = read(filepath_or_buffer, *args, **kwargs)
+        return self._frames[key].copy(deep=True)
+
+
+def _builtins_with(modules: dict[str, types.ModuleType]) -> dict[str, Any]:
+    """Builtins whose `import` gives `modules` in place of the modules of those names."""
+    real_import = builtins.__import__
+
+    def import_(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        top = name.partition(".")[0]
+        module = real_import(name, globals, locals, fromlist, level)
+        if level == 0 and top in modules and (name == top or not fromlist):
+            return modules[top]
+        return module
+
+    return {**vars(builtins), "__import__": import_}
+
+
+def _with_builtins(tf: TestFile, builtins_ns: dict[str, Any]) -> TestFile:
+    """`tf` with its functions remade over `builtins_ns`: a function's builtins, through which
+    its `import` statements go, are fixed when the function is made. Only this test file object
+    sees them; the modules themselves are left as they are."""
+    spaces: dict[int, dict[str, Any]] = {}
+
+    def space_of(f: types.FunctionType) -> dict[str, Any]:
+        old = f.__globals__
+        if id(old) not in spaces:
+            new = spaces[id(old)] = {**old, "__builtins__": builtins_ns}
+            for name, v in old.items():
+                if isinstance(v, types.FunctionType) and v.__globals__ is old:
+                    new[name] = _remade(v, new)
+        return spaces[id(old)]
+
+    for tc in tf.test_cases:
+        f = tc.body.test_func
+        if isinstance(f, types.FunctionType):
+            tc.body.test_func = _remade(f, space_of(f))
+    return tf
+
+
+def _remade(f: types.FunctionType, space: dict[str, Any]) -> types.FunctionType:
+    new = types.FunctionType(f.__code__, space, f.__name__, f.__defaults__, f.__closure__)
+    new.__kwdefaults__ = f.__kwdefaults__
+    new.__qualname__ = f.__qualname__
+    new.__dict__.update(f.__dict__)
+    return new
