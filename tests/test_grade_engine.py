@@ -234,7 +234,8 @@ def test_manual_scores_are_merged(tmp_path, root):
     assert float(rows["a.ipynb"]["total_points_earned"]) == sum(FULL.values()) + 2.5
     assert float(rows["b.ipynb"]["q8"]) == 0.0
     # q8's 3 points count as possible only where a hand score was merged
-    assert float(rows["a.ipynb"]["percent_correct"]) == pytest.approx((sum(FULL.values()) + 2.5) / (sum(FULL.values()) + 3), abs=1e-4)
+    full = sum(FULL.values())
+    assert float(rows["a.ipynb"]["percent_correct"]) == pytest.approx((full + 2.5) / (full + 3), abs=1e-4)
     assert float(rows["b.ipynb"]["percent_correct"]) == 1.0
     run([sub.parent], tmp_path / "out", root, force=True)  # a re-grade without the CSV keeps them
     assert float(rows_of(tmp_path / "out")["a.ipynb"]["q8"]) == 2.5
@@ -367,7 +368,7 @@ def test_sandbox_layout_keeps_submission_writes_off_the_host(tmp_path):
 
     cmd = sandbox.bwrap_command(tmp_path / "inbox", tmp_path / "outbox")
     i = next(i for i in range(len(cmd)) if cmd[i] == "--tmpfs" and cmd[i + 1] == "/tmp")
-    assert dict(zip(cmd[i - 4:i:2], cmd[i - 3:i:2])) == {"--size": str(sandbox.ZYGOTE_TMP_BYTES), "--perms": "1777"}
+    assert dict(zip(cmd[i - 4:i:2], cmd[i - 3:i:2], strict=True)) == {"--size": str(sandbox.ZYGOTE_TMP_BYTES), "--perms": "1777"}
     assert not any(cmd[i] == "--tmpfs" and cmd[i + 1] in ("/job", "/out") for i in range(len(cmd) - 1))
     assert all(any(cmd[i:i + 2] == ["--dir", d] for i in range(len(cmd) - 1)) for d in ("/job", "/out"))
     caps = {cmd[i + 1] for i in range(len(cmd) - 1) if cmd[i] == "--cap-add"}
@@ -421,8 +422,9 @@ def test_preparation_failure_is_the_graders_and_retried_on_a_fresh_worker(tmp_pa
         job = w.run(["x = 1"], ["x"], 10, 1024)
         assert job.reply["prepare_error"] == "cannot copy data/pipe into the working copy: `/inbox/data/pipe` is a named pipe"
         assert w._counter == 2 and w.proc is not None and w.proc.pid != first  # retried on a new zygote
-        assert describe(job.reply, None, 10, 0) == ("grading worker could not prepare the submission: "
-                                                    "cannot copy data/pipe into the working copy: `/inbox/data/pipe` is a named pipe")
+        assert describe(job.reply, None, 10, 0) == (
+            "grading worker could not prepare the submission: "
+            "cannot copy data/pipe into the working copy: `/inbox/data/pipe` is a named pipe")
         fifo.unlink()
         job = w.run(["import os\nx = sorted(os.listdir('data'))"], ["x"], 10, 1024)
         assert job.reply.get("exit_code") == 0 and not job.reply.get("prepare_error")
