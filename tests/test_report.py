@@ -15,6 +15,7 @@ from ctlab.errors import CtlabError
 from ctlab.report import write_reports
 from ctlab.report.reference import reference_answers
 from ctlab.report.wrong_answers import describe_frame, describe_list, describe_q2
+from ctlab.reveal import HINTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 ROOT = FIXTURES / "root"
@@ -126,6 +127,20 @@ def _with_config(tmp_path, config):
     return out, write_reports(out=out, root=root)
 
 
+def test_a_project_without_its_reveal_code_still_gets_reports(tmp_path):
+    """An installed ctlab grading a folder with no solutions/: the reports say why there is no reference."""
+    root = tmp_path / "root"
+    shutil.copytree(ROOT, root)
+    (root / HINTS).unlink()
+    out = tmp_path / "out"
+    _synth().build(out, ROOT)
+    summary = write_reports(out=out, root=root)
+    assert summary.reference_source is not None
+    md = (out / "report.md").read_text()
+    assert "No solutions/hints.yaml under the project folder, so answers are described without a reference." in md
+    assert (out / "report.html").is_file() and len(summary.feedback_files) == 2 * summary.submissions
+
+
 def test_hidden_as_pass_fail_when_show_hidden(tmp_path):
     out, summary = _with_config(tmp_path, {"show_hidden": True})
     assert summary.hidden_mode == "pass_fail"
@@ -154,7 +169,7 @@ def test_bad_config_and_missing_gradebook(tmp_path):
 
 @pytest.fixture(scope="module")
 def ref():
-    return reference_answers(ROOT / "assignment" / "data")
+    return reference_answers(ROOT / "assignment" / "data", hints=ROOT / HINTS)
 
 
 def test_describe_frame(ref):
@@ -307,7 +322,12 @@ def test_a_template_edit_means_the_reports_are_written_again(graded, tmp_path, m
     copy = tmp_path / "templates"
     shutil.copytree(pages.TEMPLATES, copy)
     monkeypatch.setattr(pages, "TEMPLATES", copy)
-    before = _inputs_key(out, FeedbackConfig(), None)
-    assert _inputs_key(out, FeedbackConfig(), None) == before
+    hints = tmp_path / "hints.yaml"
+    hints.write_bytes((ROOT / HINTS).read_bytes())
+    before = _inputs_key(out, FeedbackConfig(), None, hints)
+    assert _inputs_key(out, FeedbackConfig(), None, hints) == before
     (copy / "pages.css").write_text("body{color:red}\n")
-    assert _inputs_key(out, FeedbackConfig(), None) != before
+    after_css = _inputs_key(out, FeedbackConfig(), None, hints)
+    assert after_css != before
+    hints.write_text(hints.read_text() + "\n# edited\n")  # the reveal code the reference comes from
+    assert _inputs_key(out, FeedbackConfig(), None, hints) != after_css

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic
+from ctlab.errors import CtlabError
+from ctlab.reveal import HINTS
 
 from . import pages
 from .batch_report import CopiedPair, compute_stats, write_batch_report
@@ -67,13 +69,14 @@ def _student_lines(out: Path, subs: list[Submission]) -> list[str]:
     return lines + (check.describe() if check else [])
 
 
-def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None) -> str:
-    """What the reports are a function of: the grading output, the feedback config, the data
-    the reference answers come from, and this package's code and templates."""
+def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path) -> str:
+    """What the reports are a function of: the grading output, the feedback config, the data and
+    reveal code the reference answers come from, and this package's code and templates."""
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json",) if p.exists()]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
+    files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
     files += sorted(Path(__file__).parent.glob("*.py")) + pages.template_files()
     for p in files:
@@ -97,6 +100,21 @@ def _copied_work(out: Path, root: Path, subs: list[Submission], snapshots: dict[
             + [CopiedPair("own code", files[p.a], files[p.b], p.score) for p in work.code])
 
 
+def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | None, str]:
+    """The reference answers and the report's note on them. A project without its exercise data
+    or its reveal code still gets its reports: answers are then described without a reference."""
+    if data_dir is None:
+        return None, "No exercise data found under the project folder, so answers are described without a reference."
+    if not hints.is_file():
+        return None, f"No {HINTS} under the project folder, so answers are described without a reference."
+    try:
+        ref = reference_answers(data_dir, hints=hints)
+    except CtlabError as exc:
+        return None, f"The reference answers could not be computed ({exc}), so answers are described without one."
+    return ref, ("Each wrong answer is described by how it differs from the help notebook's reveal answer, "
+                 "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id.")
+
+
 def write_reports(*, out: Path, root: Path) -> ReportSummary:
     """Write the feedback files and the batch report, unless nothing they depend on changed
     since the last time (a re-grade of an unchanged batch)."""
@@ -105,9 +123,10 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
     subs = load_submissions(out)  # raises CtlabError naming gradebook.csv when it is missing
     config: FeedbackConfig = load_feedback_config(root)
     data_dir = find_data_dir(root)
+    hints = root / HINTS
     feedback_dir = out / "feedback"
     files_dir = out / "report_files"
-    key = _inputs_key(out, config, data_dir)
+    key = _inputs_key(out, config, data_dir, hints)
     exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
@@ -128,15 +147,7 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
         written.extend(write_feedback(feedback_dir, fb))
 
     snapshots = load_snapshots(out, subs)
-    if data_dir is not None:
-        ref = reference_answers(data_dir)
-        note = (
-            "Each wrong answer is described by how it differs from the help notebook's reveal answer, "
-            "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id."
-        )
-    else:
-        ref = None
-        note = "No exercise data found under the project folder, so answers are described without a reference."
+    ref, note = _reference(data_dir, hints)
     groups = group_wrong_answers(subs, snapshots, ref, maxima)
     stats = compute_stats(subs, maxima, len(snapshots))
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
