@@ -400,11 +400,12 @@ def test_output_flood_stays_in_the_sandbox(sequence):
 def test_feedback_tells_the_truth_about_errors_and_the_score(graded):
     """From the real grading output: cells that raised are named (otter's own cells, which cannot find
     their notebook where the grader runs them, are not), and the score reads out of the total."""
+    from ctlab.grading.results import load_graded
+    from ctlab.report.answers import max_points_by_question
     from ctlab.report.config import FeedbackConfig
     from ctlab.report.feedback import build_feedback
-    from ctlab.report.inputs import load_submissions, max_points_by_question
 
-    subs = {s.file.removeprefix("tests/submissions/corpus/"): s for s in load_submissions(graded["out"])}
+    subs = {s.file.removeprefix("tests/submissions/corpus/"): s for s in load_graded(graded["out"])}
     maxima = max_points_by_question(list(subs.values()))
     fb = build_feedback(subs["errors_in_four_cells.ipynb"], maxima, FeedbackConfig())
     assert fb.status_text == (

@@ -30,7 +30,7 @@ import pytest
 from ctlab import safetext
 from ctlab.cli import main
 from ctlab.grading import inputs
-from ctlab.report import inputs as report_inputs
+from ctlab.report import answers as report_answers
 from ctlab.report import write_reports
 from ctlab.report.export import export
 
@@ -459,7 +459,7 @@ class _Raises:
 def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
     root = REPO / "tests" / "fixtures" / "report" / "root"
     out = _synth().build(tmp_path / "out", root)
-    real = report_inputs.load_snapshot_dir
+    real = report_answers.load_snapshot_dir
 
     def odd(path: Path):
         values = real(path)
@@ -477,7 +477,7 @@ def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
             raise RuntimeError("unreadable")
         return values
 
-    monkeypatch.setattr(report_inputs, "load_snapshot_dir", odd)
+    monkeypatch.setattr(report_answers, "load_snapshot_dir", odd)
     rec = json.loads((out / "results" / "dropna.json").read_text())
     rec.update(tests={"not": "a list"}, questions={"q1": "abc", "q2": {"max_points": "x"}})
     (out / "results" / "dropna.json").write_text(json.dumps(rec))

@@ -741,7 +741,7 @@ def test_answer_types_grade_full_marks(tmp_path, monkeypatch):
 def test_report_leaves_out_answers_saved_in_files_past_its_cap(tmp_path, monkeypatch):
     """A crafted giant answer is not loaded (nor described) by the report: one submission's
     answers must not cost the whole report minutes and gigabytes."""
-    from ctlab.report import inputs as report_inputs
+    from ctlab.report import answers as report_answers
 
     frame = pd.DataFrame({"event_id": [f"e{i}" for i in range(2000)], "n": range(2000)})
     snapshot.write_snapshot({"susp_iam": frame, "mitre_techniques": ["T1078"]}, ["susp_iam", "mitre_techniques"],
@@ -749,6 +749,6 @@ def test_report_leaves_out_answers_saved_in_files_past_its_cap(tmp_path, monkeyp
     values, problems = snapshot.load_snapshot_with_problems(tmp_path / "s", max_file_bytes=1000)
     assert values == {"mitre_techniques": ["T1078"]}
     assert problems["susp_iam"].startswith("is too large to load here (") and problems["susp_iam"].endswith(" bytes saved)")
-    monkeypatch.setattr(report_inputs, "REPORT_VALUE_FILE_CAP", 1000)
-    loaded = report_inputs.load_snapshot_dir(tmp_path / "s")
-    assert isinstance(loaded["susp_iam"], report_inputs.Unsaved) and loaded["mitre_techniques"] == ["T1078"]
+    monkeypatch.setattr(report_answers, "REPORT_VALUE_FILE_CAP", 1000)
+    loaded = report_answers.load_snapshot_dir(tmp_path / "s")
+    assert isinstance(loaded["susp_iam"], report_answers.Unsaved) and loaded["mitre_techniques"] == ["T1078"]

@@ -233,11 +233,11 @@ def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
 
 def _sub(points: dict, *, errors=(), status="ok"):
     from ctlab.contract import POINTS
-    from ctlab.report.inputs import Submission, TestOutcome
+    from ctlab.grading.results import Graded, TestRecord
 
-    tests = [TestOutcome(name=f"{q} - 1", question=q, points=p, max_points=POINTS[q], hidden=True, passed=p == POINTS[q],
+    tests = [TestRecord(name=f"{q} - 1", question=q, points=p, max_points=POINTS[q], hidden=True, passed=p == POINTS[q],
                          message="") for q, p in points.items() if q != "q8"]
-    return Submission(file="s1.ipynb", name="s1", status=status, runtime_s=1.0, points=dict(points),
+    return Graded(file="s1.ipynb", name="s1", status=status, runtime_s=1.0, points=dict(points),
                       max_points={q: float(POINTS[q]) for q in points if q != "q8"}, total=sum(points.values()),
                       percent=None, tests=tests, has_results=True, cell_errors=list(errors))
 
@@ -294,13 +294,13 @@ HOSTILE = "x\n## Regrade <img src=x onerror=alert(1)> [r](javascript:alert(1)) '
 
 def test_hostile_text_is_escaped_in_both_feedback_outputs():
     from ctlab.contract import POINTS
+    from ctlab.grading.results import Graded, TestRecord
     from ctlab.report.config import FeedbackConfig
     from ctlab.report.feedback import build_feedback, render_html, render_markdown
-    from ctlab.report.inputs import Submission, TestOutcome
 
-    sub = Submission(file=f"subs/{HOSTILE}.ipynb", name="s1", status=HOSTILE, runtime_s=1.0, points={"q4": 0.0, "q8": 1.0},
+    sub = Graded(file=f"subs/{HOSTILE}.ipynb", name="s1", status=HOSTILE, runtime_s=1.0, points={"q4": 0.0, "q8": 1.0},
                      max_points={"q4": 2.0}, total=1.0, percent=None, has_results=True, comments={"q8": HOSTILE},
-                     tests=[TestOutcome(name=HOSTILE, question="q4", points=0.0, max_points=1.0, hidden=False,
+                     tests=[TestRecord(name=HOSTILE, question="q4", points=0.0, max_points=1.0, hidden=False,
                                         passed=False, message=f"AssertionError: {HOSTILE}")])
     fb = build_feedback(sub, {q: float(p) for q, p in POINTS.items()}, FeedbackConfig())
     page, md = render_html(fb), render_markdown(fb)

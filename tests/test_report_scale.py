@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from ctlab.grading.results import Graded
+from ctlab.grading.results import TestRecord as Outcome
 from ctlab.report.batch_report import compute_stats, render_html, render_markdown
-from ctlab.report.inputs import Submission
-from ctlab.report.inputs import TestOutcome as Outcome
 from ctlab.report.wrong_answers import WrongAnswerGroup
 
 MAXIMA = {"q1": 1.0, "q5": 2.0, "q9": 1.0}
 
 
-def _sub(n: int, *, q1: float, q5: float, q9: float, late: bool = False, errors=(), tests=()) -> Submission:
+def _sub(n: int, *, q1: float, q5: float, q9: float, late: bool = False, errors=(), tests=()) -> Graded:
     total = q1 + q5 + q9
-    return Submission(file=f"s{n}.ipynb", name=f"s{n}", status="ok", runtime_s=1.0,
+    return Graded(file=f"s{n}.ipynb", name=f"s{n}", status="ok", runtime_s=1.0,
                       points={"q1": q1, "q5": q5, "q9": q9}, max_points=MAXIMA, total=total,
                       percent=100 * total / 3, tests=list(tests), has_results=True, late=late,
                       cell_errors=list(errors))

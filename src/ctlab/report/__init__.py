@@ -15,14 +15,15 @@ from pathlib import Path
 
 from ctlab import atomic
 from ctlab.errors import CtlabError
+from ctlab.grading.results import Graded, load_graded
 from ctlab.reveal import HINTS
 
 from . import pages
+from .answers import load_snapshots, max_points_by_question
 from .batch_report import CopiedPair, compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
-from .inputs import Submission, load_snapshots, load_submissions, max_points_by_question
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
@@ -60,7 +61,7 @@ class ReportSummary:
 KEY_FILE = ".inputs-sha256"
 
 
-def _student_lines(out: Path, subs: list[Submission]) -> list[str]:
+def _student_lines(out: Path, subs: list[Graded]) -> list[str]:
     """Who submitted late, and how the batch met the roster (when one was given)."""
     late = [s for s in subs if s.late]
     lines = [f"late: {len(late)} of {len(subs)} submissions" + (
@@ -88,7 +89,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
     return h.hexdigest()
 
 
-def _copied_work(out: Path, root: Path, subs: list[Submission], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
+def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
     """Pairs of near-duplicate summaries and of unusually alike own code, as (kind, file, file, score)."""
     from ctlab.grading import kept_code
 
@@ -120,7 +121,7 @@ def write_reports(*, out: Path, root: Path) -> ReportSummary:
     since the last time (a re-grade of an unchanged batch)."""
     out = Path(out)
     root = Path(root)
-    subs = load_submissions(out)  # raises CtlabError naming gradebook.csv when it is missing
+    subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
     config: FeedbackConfig = load_feedback_config(root)
     data_dir = find_data_dir(root)
     hints = root / HINTS

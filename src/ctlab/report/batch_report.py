@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
+from ctlab.grading.results import Graded
 
 from . import pages
 from ._format import fmt_points
+from .answers import error_type
 from .feedback import otters_own
-from .inputs import Submission, error_type
 from .wrong_answers import WrongAnswerGroup, by_kind
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class BatchStats:
     on_time_totals: list[float] = field(default_factory=list)
 
 
-def compute_stats(subs: list[Submission], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
+def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
     percents = []
     for s in subs:
         if s.percent is not None:

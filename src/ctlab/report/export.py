@@ -31,7 +31,7 @@ from ctlab.roster import Roster, Student, load_roster, match
 from ctlab.safetext import csv_text, one_line
 
 from ._format import fmt_points
-from .inputs import max_points_by_question
+from .answers import max_points_by_question
 
 FORMATS = ("canvas", "gradescope", "csv")
 ASSIGNMENT = "Scenario 03B"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS, question_order
+from ctlab.grading.results import Graded
 
 from . import pages
 from ._format import fmt_points
 from .config import FeedbackConfig
-from .inputs import Submission
 
 TITLE = "Scenario 03B"
 
@@ -80,7 +80,7 @@ def otters_own(error: str) -> bool:
         error.startswith("FileNotFoundError") and error.endswith(".ipynb'"))
 
 
-def errors_in_words(sub: Submission) -> str:
+def errors_in_words(sub: Graded) -> str:
     """"3 cells raised errors: cell 5 NameError: ...; ..." (code cells, counted from the top), or "".
 
     Errors of otter's own cells (see otters_own) are left out: they are the grader's, not the student's.
@@ -95,7 +95,7 @@ def errors_in_words(sub: Submission) -> str:
             "An answer such a cell should have set was graded as it stood after the earlier cells.")
 
 
-def status_in_words(sub: Submission) -> str:
+def status_in_words(sub: Graded) -> str:
     status = sub.status or "unknown"
     errors = errors_in_words(sub)
     if status == "ok":
@@ -114,7 +114,7 @@ def status_in_words(sub: Submission) -> str:
     )
 
 
-def score_in_words(sub: Submission, maxima: dict[str, float], pending: list[str]) -> str:
+def score_in_words(sub: Graded, maxima: dict[str, float], pending: list[str]) -> str:
     """"X of 20 points (+Y extra credit; q8 pending hand grading)": regular questions out of their
     maxima (hand-graded ones included), stretch questions as extra credit beside them."""
     regular = [q for q in maxima if q not in STRETCH_QUESTIONS]
@@ -129,7 +129,7 @@ def score_in_words(sub: Submission, maxima: dict[str, float], pending: list[str]
     return f"{fmt_points(earned)} of {fmt_points(possible)} points" + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
-def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
+def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
     mode = config.hidden_mode
     questions: list[QuestionFeedback] = []
     names = question_order(set(maxima) | {q for q, v in sub.points.items() if v is not None})
@@ -195,7 +195,7 @@ def build_feedback(sub: Submission, maxima: dict[str, float], config: FeedbackCo
     return Feedback(sub.file, sub.name, status_in_words(sub), score, questions, footer)
 
 
-def fallback_feedback(sub: Submission, config: FeedbackConfig) -> Feedback:
+def fallback_feedback(sub: Graded, config: FeedbackConfig) -> Feedback:
     """Score and status only, for a submission whose details could not be put together."""
     return Feedback(
         sub.file, sub.name, status_in_words(sub), f"Score: {fmt_points(sub.total)} points.", [],

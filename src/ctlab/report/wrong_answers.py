@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS, question_order
+from ctlab.grading.results import Graded
 
-from .inputs import Submission, Unsaved
+from .answers import Unsaved
 
 FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
 LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
@@ -308,7 +309,7 @@ def describe_answer(question: str, ns: dict[str, object], ref: dict[str, object]
 
 
 def group_wrong_answers(
-    subs: list[Submission],
+    subs: list[Graded],
     snapshots: dict[str, dict[str, object]],
     ref: dict[str, object] | None,
     maxima: dict[str, float],

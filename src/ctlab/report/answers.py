@@ -1,9 +1,9 @@
-"""What the reports read beyond the results model (ctlab.grading.results): answer snapshots,
-question maxima and error types.
+"""The answers the reports read beyond the results model (ctlab.grading.results): answer
+snapshots, question maxima and error types.
 
 Reports read only what `ctlab grade` wrote (and the autograder's config), so they can be
-rebuilt at any time without grading again. A submission here is a `Graded` row of the
-gradebook joined with its results file, under the names the renderers use.
+rebuilt at any time without grading again. A submission here is a `Graded`: a row of the
+gradebook joined with its results file.
 """
 
 from __future__ import annotations
@@ -13,15 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctlab.contract import question_order
-from ctlab.grading.results import Graded, TestRecord, load_graded, safe_id, submission_name
+from ctlab.grading.results import Graded
 
-Submission = Graded
-TestOutcome = TestRecord
-load_submissions = load_graded
-
-__all__ = ["REPORT_VALUE_FILE_CAP", "Submission", "TestOutcome", "Unsaved", "error_type", "load_snapshot_dir",
-           "load_snapshots", "load_submissions", "manual_maxima", "max_points_by_question", "question_order",
-           "safe_id", "submission_name"]
+__all__ = ["REPORT_VALUE_FILE_CAP", "Unsaved", "error_type", "load_snapshot_dir", "load_snapshots", "manual_maxima",
+           "max_points_by_question", "question_order"]
 
 _ERROR_TYPE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,79})(?::|$)")
 
@@ -40,7 +35,7 @@ def manual_maxima() -> dict[str, float]:
     return {q: float(POINTS[q]) for q in sorted(MANUAL_QUESTIONS)}
 
 
-def max_points_by_question(subs: list[Submission]) -> dict[str, float]:
+def max_points_by_question(subs: list[Graded]) -> dict[str, float]:
     """Question maxima as the results files give them; questions worth 0 points are left out
     (no test file for them), except the hand-graded ones, whose maximum is the course's."""
     from ctlab.contract import MANUAL_QUESTIONS
@@ -81,7 +76,7 @@ def load_snapshot_dir(path: Path) -> dict[str, object]:
     return values
 
 
-def load_snapshots(out: Path, subs: list[Submission]) -> dict[str, dict[str, object]]:
+def load_snapshots(out: Path, subs: list[Graded]) -> dict[str, dict[str, object]]:
     """Snapshots by submission name; submissions without one (or with an unreadable one, which
     is noted on the submission) are left out."""
     found: dict[str, dict[str, object]] = {}
