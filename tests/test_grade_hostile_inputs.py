@@ -33,6 +33,7 @@ from ctlab.grading import inputs
 from ctlab.report import answers as report_answers
 from ctlab.report import write_reports
 from ctlab.report.export import export
+from ctlab.reveal import PROJECT_HINTS
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "submissions" / "hostile_inputs"
@@ -487,7 +488,7 @@ def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
                                   '"## Instructor note\n' + HOSTILE + '"')
     (out / "gradebook.csv").write_text(gradebook)
 
-    summary = write_reports(out=out, root=root)
+    summary = write_reports(out=out, root=root, hints=PROJECT_HINTS)
     assert len(summary.feedback_files) == 20
     assert [(g.description, g.count) for g in summary.wrong_answers["q4"]] == [
         ("+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1)", 2),

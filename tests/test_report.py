@@ -15,7 +15,7 @@ from ctlab.errors import CtlabError
 from ctlab.report import write_reports
 from ctlab.report.reference import reference_answers
 from ctlab.report.wrong_answers import describe_frame, describe_list, describe_q2
-from ctlab.reveal import HINTS
+from ctlab.reveal import PROJECT_HINTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 ROOT = FIXTURES / "root"
@@ -32,7 +32,7 @@ def _synth():
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "out"
     _synth().build(out, ROOT)
-    summary = write_reports(out=out, root=ROOT)
+    summary = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     return out, summary
 
 
@@ -124,17 +124,14 @@ def _with_config(tmp_path, config):
     (root / "autograder" / "otter_config.json").write_text(json.dumps(config))
     out = tmp_path / "out"
     _synth().build(out, ROOT)
-    return out, write_reports(out=out, root=root)
+    return out, write_reports(out=out, root=root, hints=PROJECT_HINTS)
 
 
 def test_a_project_without_its_reveal_code_still_gets_reports(tmp_path):
     """An installed ctlab grading a folder with no solutions/: the reports say why there is no reference."""
-    root = tmp_path / "root"
-    shutil.copytree(ROOT, root)
-    (root / HINTS).unlink()
     out = tmp_path / "out"
     _synth().build(out, ROOT)
-    summary = write_reports(out=out, root=root)
+    summary = write_reports(out=out, root=ROOT)
     assert summary.reference_source is not None
     md = (out / "report.md").read_text()
     assert "No solutions/hints.yaml under the project folder, so answers are described without a reference." in md
@@ -160,7 +157,7 @@ def test_hidden_withheld(tmp_path):
 
 def test_bad_config_and_missing_gradebook(tmp_path):
     with pytest.raises(CtlabError, match="gradebook.csv"):
-        write_reports(out=tmp_path, root=ROOT)
+        write_reports(out=tmp_path, root=ROOT, hints=PROJECT_HINTS)
     with pytest.raises(CtlabError, match="hidden_feedback"):
         _with_config(tmp_path, {"hidden_feedback": "everything"})
 
@@ -169,7 +166,7 @@ def test_bad_config_and_missing_gradebook(tmp_path):
 
 @pytest.fixture(scope="module")
 def ref():
-    return reference_answers(ROOT / "assignment" / "data", hints=ROOT / HINTS)
+    return reference_answers(ROOT / "assignment" / "data", hints=PROJECT_HINTS)
 
 
 def test_describe_frame(ref):
@@ -214,19 +211,19 @@ def test_describe_q2(ref):
 def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
     out = tmp_path / "out"
     _synth().build(out, ROOT)
-    first = write_reports(out=out, root=ROOT)
+    first = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     assert first.unchanged is False and first.wrong_answers
     (out / "report.md").write_text("marker")  # a re-run that rewrote it would lose this
-    again = write_reports(out=out, root=ROOT)
+    again = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     assert again.unchanged is True and (out / "report.md").read_text() == "marker"
     assert sorted(again.feedback_files) == sorted(first.feedback_files)
     assert "(inputs unchanged: kept)" in again.describe()
     gradebook = out / "gradebook.csv"
     gradebook.write_text(gradebook.read_text().replace("\n", "\r\n", 1))  # any change to what it reads
-    changed = write_reports(out=out, root=ROOT)
+    changed = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     assert changed.unchanged is False and (out / "report.md").read_text() != "marker"
     (out / "feedback" / first.feedback_files[0].name).unlink()  # a missing output is written again
-    assert write_reports(out=out, root=ROOT).unchanged is False
+    assert write_reports(out=out, root=ROOT, hints=PROJECT_HINTS).unchanged is False
 
 
 # ------------------------------------------------------------------ feedback in words, no grading
@@ -323,7 +320,7 @@ def test_a_template_edit_means_the_reports_are_written_again(graded, tmp_path, m
     shutil.copytree(pages.TEMPLATES, copy)
     monkeypatch.setattr(pages, "TEMPLATES", copy)
     hints = tmp_path / "hints.yaml"
-    hints.write_bytes((ROOT / HINTS).read_bytes())
+    hints.write_bytes(PROJECT_HINTS.read_bytes())
     before = _inputs_key(out, FeedbackConfig(), None, hints)
     assert _inputs_key(out, FeedbackConfig(), None, hints) == before
     (copy / "pages.css").write_text("body{color:red}\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ctlab.report import write_reports
+from ctlab.reveal import PROJECT_HINTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -43,7 +44,7 @@ def test_report_pictures_load_in_chromium(tmp_path):
     spec.loader.exec_module(synth)
     out = tmp_path / "out"
     synth.build(out, FIXTURES / "root")
-    write_reports(out=out, root=FIXTURES / "root")
+    write_reports(out=out, root=FIXTURES / "root", hints=PROJECT_HINTS)
     page = (out / "report.html").read_text()
     # the probe goes into a copy in another folder: the report must not need anything beside it
     probe_dir = tmp_path / "elsewhere"

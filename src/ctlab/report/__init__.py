@@ -116,15 +116,16 @@ def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | 
                  "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id.")
 
 
-def write_reports(*, out: Path, root: Path) -> ReportSummary:
+def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> ReportSummary:
     """Write the feedback files and the batch report, unless nothing they depend on changed
-    since the last time (a re-grade of an unchanged batch)."""
+    since the last time (a re-grade of an unchanged batch). The reference answers come from the
+    reveal code in `hints`, by default the project's own solutions/hints.yaml."""
     out = Path(out)
     root = Path(root)
     subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
     config: FeedbackConfig = load_feedback_config(root)
     data_dir = find_data_dir(root)
-    hints = root / HINTS
+    hints = root / HINTS if hints is None else Path(hints)
     feedback_dir = out / "feedback"
     files_dir = out / "report_files"
     key = _inputs_key(out, config, data_dir, hints)
