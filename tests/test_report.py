@@ -132,7 +132,7 @@ def test_a_project_without_its_reveal_code_still_gets_reports(tmp_path):
     out = tmp_path / "out"
     _synth().build(out, ROOT)
     summary = write_reports(out=out, root=ROOT)
-    assert summary.reference_source is not None
+    assert summary.reference_source is None
     md = (out / "report.md").read_text()
     assert "No solutions/hints.yaml under the project folder, so answers are described without a reference." in md
     assert (out / "report.html").is_file() and len(summary.feedback_files) == 2 * summary.submissions

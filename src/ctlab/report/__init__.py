@@ -135,7 +135,8 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
             p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
         return ReportSummary(out=out, feedback_dir=feedback_dir, feedback_files=kept, report_html=out / "report.html",
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
-                             hidden_mode=config.hidden_mode, reference_source=str(data_dir) if data_dir else None,
+                             hidden_mode=config.hidden_mode,
+                             reference_source=str(data_dir) if data_dir and hints.is_file() else None,
                              unchanged=True, exports=exports)
     maxima = max_points_by_question(subs)
 
@@ -166,7 +167,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
         report_files=files_dir,
         submissions=len(subs),
         hidden_mode=config.hidden_mode,
-        reference_source=str(data_dir) if data_dir else None,
+        reference_source=str(data_dir) if ref is not None else None,
         wrong_answers=groups,
         exports=exports,
     )
