@@ -619,25 +619,14 @@ def test_build_reports_a_missing_check_function(tmp_path):
 
 # --- what the public tests tell students: one exact message per mistake ------------------------------
 
-def _parsed(df):
-    import pandas as pd
-
-    df = df.copy()
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, errors="coerce", format="ISO8601")
-    df["hour"] = df["timestamp"].dt.hour
-    return df
-
-
 @pytest.fixture(scope="module")
 def right():
-    import pandas as pd
+    from ctlab.reveal import PROJECT_HINTS, run_reveals
 
-    iam, api = (_parsed(pd.read_csv(ROOT / "data" / f"{n}.csv")) for n in ("cloud_iam", "cloud_api"))
-    susp_iam = iam[iam["event_name"].isin(TRUTH["suspicious_iam_event_names"])]
-    users = sorted(susp_iam["user"].dropna().unique())
-    return {"cloud_iam_df": iam, "cloud_api_df": api, "susp_iam": susp_iam, "actors": users,
-            "related_api": api[api["user"].isin(users)], "susp_users": users, "mitre_techniques": ["T1078"],
-            "minutes_to_exfil": 10.0, "compromised_user": "x", "attacker_ip": "192.0.2.1", "iocs": KEY_IOCS}
+    # parts 1-6 as the help notebook reveals them; the rest only need the right shape
+    answers = run_reveals(hints=PROJECT_HINTS, data_dir=ROOT / "data", questions=["q1", "q2", "q3", "q5", "q6"])
+    return {**answers, "mitre_techniques": ["T1078"], "minutes_to_exfil": 10.0, "compromised_user": "x",
+            "attacker_ip": "192.0.2.1", "iocs": KEY_IOCS}
 
 
 def _public_message(question: str, env: dict) -> str:

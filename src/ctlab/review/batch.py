@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
 from ctlab.grading import kept_code
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.inputs import stem_of
@@ -17,8 +18,8 @@ from ctlab.report.similarity import copied_work, own_code, shared_lines
 from .evidence import AnswerKey, Evidence, evidence, load_answer_key
 from .rubric import Criterion, criteria
 
-QUESTION = "q8"
-VARIABLE = "triage_summary"
+(QUESTION,) = MANUAL_QUESTIONS  # the one question graded by hand, and the answer it reads
+(VARIABLE,) = QUESTIONS[QUESTION]
 MAX_SHOWN = 20_000  # characters of a summary the page shows
 
 
