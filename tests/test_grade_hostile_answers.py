@@ -25,7 +25,8 @@ import pytest
 
 from ctlab import contract
 from ctlab.grading import snapshot
-from ctlab.grading.trusted import Phase2Result, TrustedGrader, status_with
+from ctlab.grading.results import Kind, Status
+from ctlab.grading.trusted import Phase2Result, TrustedGrader
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "submissions" / "hostile_answers"
@@ -135,12 +136,15 @@ def test_a_test_process_that_crashes_costs_only_that_snapshot(tmp_path, pristine
 
 def test_the_status_says_what_was_not_tested():
     tested = Phase2Result({}, [], failure="the tests took longer than 20 s in q3", untested=["q3", "q4"])
-    assert status_with("ok (SystemExit in cell 18 ignored, as Jupyter does)", tested) == \
+    ignored = Status.ok(["SystemExit in cell 18 ignored, as Jupyter does"])
+    assert ignored.with_untested(tested.failure, tested.untested).text == \
         "answers could not be tested: the tests took longer than 20 s in q3; not tested (0 points): q3, q4"
-    assert status_with("timed out in cell 18 after 20 s: kept answers up to cell 17", tested) == \
+    timed_out = Status(Kind.TIMEOUT, "timed out in cell 18 after 20 s: kept answers up to cell 17")
+    assert timed_out.with_untested(tested.failure, tested.untested).text == \
         ("timed out in cell 18 after 20 s: kept answers up to cell 17; answers could not be tested: "
          "the tests took longer than 20 s in q3; not tested (0 points): q3, q4")
-    assert status_with("ok", Phase2Result({}, [])) == "ok"
+    untested = Phase2Result({}, [])
+    assert Status.ok().with_untested(untested.failure, untested.untested).text == "ok"
 
 
 # ---------------------------------------------------------------- whole batches, in the sandbox

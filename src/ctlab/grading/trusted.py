@@ -34,7 +34,6 @@ from ctlab.errors import CtlabError
 
 EXIT_MEMORY = 86
 START_TIMEOUT = 600.0  # seconds for a test process to import its libraries and load the tests
-NOT_TESTED = "answers could not be tested"
 
 
 @dataclass
@@ -45,14 +44,6 @@ class Phase2Result:
     tests: list[dict[str, Any]]
     failure: str = ""
     untested: list[str] = field(default_factory=list)
-
-
-def status_with(phase1: str, tested: Phase2Result) -> str:
-    """The gradebook status: phase 1's, plus why some answers could not be tested."""
-    if not tested.failure:
-        return phase1
-    text = f"{NOT_TESTED}: {tested.failure}; not tested (0 points): {', '.join(tested.untested)}"
-    return text if phase1.startswith("ok") else f"{phase1}; {text}"
 
 
 def _signame(sig: int) -> str:
