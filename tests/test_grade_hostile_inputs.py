@@ -235,7 +235,7 @@ def test_exact_row_for_each_input(batch):
     wrong = {}
     for file, (points, status) in batch["expected"].items():
         row = rows[file]
-        got = ({q: float(row[q]) for q in QS}, float(row["total_points_earned"]), row["grading_status"])
+        got = ({q: float(row[q] or 0) for q in QS}, float(row["total_points_earned"]), row["grading_status"])
         want = ({q: float(v) for q, v in points.items()}, float(sum(points.values())), status)
         if got != want:
             wrong[file] = (got, want)
@@ -349,7 +349,7 @@ def test_hostile_text_shows_only_escaped_in_reports_and_feedback(batch):
 @pytest.mark.slow
 def test_a_correct_submission_beside_them_keeps_full_marks_and_a_clean_report(batch):
     row = _by_file(batch)["subs/passes_all_beside_hostile_inputs.ipynb"]
-    assert ({q: float(row[q]) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in FULL.items()}, "ok")
+    assert ({q: float(row[q] or 0) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in FULL.items()}, "ok")
     md = (batch["out"] / "feedback" / "passes_all_beside_hostile_inputs.md").read_text()
     assert "Your notebook ran from top to bottom and every answer was graded." in md
     assert "## Notes" not in (batch["out"] / "report.md").read_text()

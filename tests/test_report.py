@@ -74,6 +74,7 @@ def test_report_markdown_content(graded):
     assert "| timed out after cell 9: kept answers up to cell 8 | 1 |" in md
     assert "| q4 | 2 | 4 of 10 | 40% | 0.90 |" in md
     assert "| q8 |" not in md  # no manual scores entered yet
+    assert "- q8: 10 of 10 submissions pending hand grading (no points until scored)\n" in md
     for png in ("score_distribution.png", "pass_rates.png"):
         assert f"](report_files/{png})" in md
         assert (out / "report_files" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -103,6 +104,7 @@ def test_feedback_public_messages_and_status(graded):
     timeout = (out / "feedback" / "timeout.html").read_text()
     assert "timed out after cell 9: kept answers up to cell 8" in timeout
     assert "hidden tests: points" in summary.describe()
+    assert "pending:  q8: 10 of 10 submissions pending hand grading (no points until scored)" in summary.describe()
 
 
 def test_feedback_reveals_no_hidden_test_or_reference(graded):
@@ -235,7 +237,7 @@ def _sub(points: dict, *, errors=(), status="ok"):
     tests = [TestRecord(name=f"{q} - 1", question=q, points=p, max_points=POINTS[q], hidden=True, passed=p == POINTS[q],
                          message="") for q, p in points.items() if q != "q8"]
     return Graded(file="s1.ipynb", name="s1", status=status, runtime_s=1.0, points=dict(points),
-                      max_points={q: float(POINTS[q]) for q in points if q != "q8"}, total=sum(points.values()),
+                      max_points={q: float(POINTS[q]) for q in points if q != "q8"}, total=sum(v or 0 for v in points.values()),
                       percent=None, tests=tests, has_results=True, cell_errors=list(errors))
 
 
@@ -252,13 +254,29 @@ FULL_REGULAR = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "
 
 
 def test_feedback_score_reads_out_of_the_total_with_extra_credit_and_pending_hand_grading():
-    md = _fb(_sub({**FULL_REGULAR, "q3": 1.5, "q8": 0, "q9": 1, "q10": 0}))
+    md = _fb(_sub({**FULL_REGULAR, "q3": 1.5, "q8": None, "q9": 1, "q10": 0}))  # a blank gradebook cell
     assert "Score: 16.5 of 20 points (+1 extra credit; q8 pending hand grading).\n" in md
     assert "| q8 | 8 | pending / 3 | graded by hand |\n" in md
     assert "| q9 | 9 | 1 / 1 | extra credit |\n" in md
     assert "| q11 | 6b | 4 / 4 |  |\n" in md
     md = _fb(_sub({**FULL_REGULAR, "q8": 2.5, "q9": 0.5, "q10": 1}))
     assert "Score: 19.5 of 20 points (+1.5 extra credit).\n" in md
+
+
+def test_a_hand_score_of_0_is_a_score_and_the_comment_always_reaches_the_student():
+    sub = _sub({**FULL_REGULAR, "q8": 0.0})
+    sub.comments = {"q8": "No timeline: name when the keys were made."}
+    md = _fb(sub)
+    assert "| q8 | 8 | 0 / 3 | graded by hand |\n" in md
+    assert "Score: 17 of 20 points (+0 extra credit).\n" in md
+    assert "- Graded by hand. Your grader's comment: No timeline: name when the keys were made.\n" in md
+    assert "pending" not in md
+    waiting = _sub({**FULL_REGULAR, "q8": None})  # no score yet, but a comment: the student still reads it
+    waiting.comments = {"q8": "Started; will finish after the break."}
+    md = _fb(waiting)
+    assert "| q8 | 8 | pending / 3 | graded by hand |\n" in md
+    assert ("- Graded by hand; no score has been entered yet. Your grader's comment: Started; will finish after "
+            "the break.\n") in md
 
 
 def test_feedback_tells_which_cells_raised_errors():

@@ -76,9 +76,11 @@ def test_html_folds_every_answer_with_who():
     page = render_html(compute_stats(SUBS, MAXIMA, 4), GROUPS, {"score_distribution.png": b"",
                                                                "pass_rates.png": b""}, "note")
     assert "<details><summary>all 4, with who</summary><ol>" in page
-    assert "<li>actors: extra carol: 2 students<details><summary>who</summary>b.ipynb, c.ipynb</details></li>" in page
+    assert ('<li>actors: extra carol: 2 students<details><summary>who</summary><span class="person" title="b">b</span>; '
+            '<span class="person" title="c">c</span></details></li>') in page
     long = "actors: extra " + "x" * 300
-    assert f"<li>{long}: 1 student<details><summary>who</summary>f.ipynb</details></li>" in page
+    assert (f"<li>{long}: 1 student<details><summary>who</summary>"
+            '<span class="person" title="f">f</span></details></li>') in page
 
 
 def test_a_long_answer_is_cut_short_with_the_whole_of_it_folded():
@@ -86,4 +88,4 @@ def test_a_long_answer_is_cut_short_with_the_whole_of_it_folded():
     page = render_html(compute_stats(SUBS, MAXIMA, 4), {"q5": [WrongAnswerGroup("q5", long, 1, ["z.ipynb"])]},
                        {"score_distribution.png": b"", "pass_rates.png": b""}, "note")
     assert (f'<li>{long[:237]}...: <span class="count">1 student</span>'
-            f"<details><summary>who</summary><p>{long}</p>z.ipynb</details></li>") in page
+            f'<details><summary>who</summary><p>{long}</p><span class="person" title="z">z</span></details></li>') in page

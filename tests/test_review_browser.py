@@ -102,7 +102,7 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
         "subs/all_facts.ipynb": ("3", f"{full:g}", f"{full / (AUTO_TOTAL + 3):.4f}"),
         "subs/some_facts.ipynb": ("2.5", f"{part:g}", f"{part / (AUTO_TOTAL + 3):.4f}"),
         "subs/script.ipynb": ("3", f"{full:g}", f"{full / (AUTO_TOTAL + 3):.4f}"),
-        "subs/ungraded.ipynb": ("0", f"{AUTO_TOTAL:g}", "1.0000"),
+        "subs/ungraded.ipynb": ("", f"{AUTO_TOTAL:g}", "1.0000"),  # pending: blank, not 0
     }
     with (out / "export-canvas.csv").open() as fh:
         canvas = {r["Student"]: r["Scenario 03B"] for r in csv.DictReader(fh)}

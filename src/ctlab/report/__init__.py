@@ -20,12 +20,13 @@ from ctlab.reveal import HINTS
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
-from .batch_report import CopiedPair, compute_stats, write_batch_report
+from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work
+from .students import Classlist, classlist
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
 __all__ = ["ReportSummary", "write_reports"]
@@ -45,6 +46,7 @@ class ReportSummary:
     wrong_answers: dict[str, list[WrongAnswerGroup]] = field(default_factory=dict)
     unchanged: bool = False  # nothing it reads changed since it was written: kept as it was
     exports: list[Path] = field(default_factory=list)  # LMS exports rewritten with the current scores
+    pending: str = ""  # how many hand scores are still pending, in words ("" when none)
 
     def describe(self) -> str:
         n = len(self.feedback_files) // 2
@@ -54,6 +56,7 @@ class ReportSummary:
                 f"          {self.report_md} (pictures in {self.report_files})",
                 f"feedback: {self.feedback_dir}/ ({n} submissions, .html and .md; hidden tests: {self.hidden_mode})",
                 *[f"export:   {p} (rewritten with the current scores)" for p in self.exports],
+                *([f"pending:  {self.pending}"] if self.pending else []),
             ]
         )
 
@@ -61,13 +64,18 @@ class ReportSummary:
 KEY_FILE = ".inputs-sha256"
 
 
-def _student_lines(out: Path, subs: list[Graded]) -> list[str]:
-    """Who submitted late, and how the batch met the roster (when one was given)."""
+def _student_lines(out: Path, subs: list[Graded], people: Classlist) -> list[str]:
+    """Who submitted late, how the batch met the roster (when one was given), and the superseded uploads."""
     late = [s for s in subs if s.late]
     lines = [f"late: {len(late)} of {len(subs)} submissions" + (
         f" ({sum(1 for s in late if s.late_penalty)} with a late penalty)" if late else "")] if late else []
     check = check_roster(out=out)
-    return lines + (check.describe() if check else [])
+    lines += [ln for ln in check.describe() if "the same student has a newer one" not in ln] if check else []
+    if people.superseded:
+        lines.append(f"superseded uploads (not counted; each student counts once, by their newest upload): "
+                     f"{len(people.superseded)}")
+        lines += [f"  {ln}" for ln in people.superseded_lines()]
+    return lines
 
 
 def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path) -> str:
@@ -130,6 +138,9 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     files_dir = out / "report_files"
     key = _inputs_key(out, config, data_dir, hints)
     exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
+    people = classlist(out=out, subs=subs)
+    current = people.current(subs)  # each student once: superseded uploads are listed apart
+    pending = pending_line(pending_counts(current), len(current))
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
             p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
@@ -137,7 +148,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
                              hidden_mode=config.hidden_mode,
                              reference_source=str(data_dir) if data_dir and hints.is_file() else None,
-                             unchanged=True, exports=exports)
+                             unchanged=True, exports=exports, pending=pending)
     maxima = max_points_by_question(subs)
 
     written: list[Path] = []
@@ -149,14 +160,15 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
             fb = fallback_feedback(sub, config)
         written.extend(write_feedback(feedback_dir, fb))
 
-    snapshots = load_snapshots(out, subs)
+    snapshots = load_snapshots(out, current)
     ref, note = _reference(data_dir, hints)
-    groups = group_wrong_answers(subs, snapshots, ref, maxima)
-    stats = compute_stats(subs, maxima, len(snapshots))
+    groups = group_wrong_answers(current, snapshots, ref, maxima)
+    stats = compute_stats(current, maxima, len(snapshots))
+    stats.superseded = len(people.superseded)
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
-    copied = _copied_work(out, root, subs, snapshots)
+    copied = _copied_work(out, root, current, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
-                                                       students=_student_lines(out, subs))
+                                                       students=_student_lines(out, subs, people), people=people)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,
@@ -170,4 +182,5 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
         reference_source=str(data_dir) if ref is not None else None,
         wrong_answers=groups,
         exports=exports,
+        pending=pending,
     )

@@ -18,6 +18,7 @@ from . import pages
 from ._format import fmt_points
 from .answers import error_type
 from .feedback import otters_own
+from .students import Classlist, Person
 from .wrong_answers import WrongAnswerGroup, by_kind
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class BatchStats:
     exceptions: list[tuple[int, str, int]] = field(default_factory=list)  # (cell, type, submissions)
     late_totals: list[float] = field(default_factory=list)
     on_time_totals: list[float] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)  # hand-graded question -> submissions without a score
+    superseded: int = 0  # older uploads of a student with a newer one: not counted above
 
 
 def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
@@ -101,8 +104,10 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
     for q, mx in maxima.items():
         manual = q in MANUAL_QUESTIONS
         raw = [s.points.get(q) for s in subs]
-        if manual and not any(raw):  # no hand-graded scores entered yet
-            continue
+        if manual:  # over the hand-graded ones only: a pending score is no score
+            raw = [v for v in raw if v is not None]
+            if not raw:
+                continue
         vals = [0.0 if v is None else v for v in raw]
         full = sum(1 for v in vals if v >= mx - 1e-9)
         questions.append(
@@ -144,7 +149,20 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
         exceptions=exceptions,
         late_totals=[s.total for s in subs if s.late],
         on_time_totals=[s.total for s in subs if not s.late] if any(s.late for s in subs) else [],
+        pending=pending_counts(subs),
     )
+
+
+def pending_counts(subs: Sequence[Graded]) -> dict[str, int]:
+    """How many submissions wait for a hand score, per hand-graded question."""
+    found = Counter(q for s in subs for q in s.pending)
+    return {q: found[q] for q in sorted(MANUAL_QUESTIONS) if found[q]}
+
+
+def pending_line(pending: dict[str, int], count: int) -> str:
+    """"q8: 12 of 40 submissions pending hand grading (counted as no points until scored)", or ""."""
+    return "; ".join(f"{q}: {n} of {count} submissions pending hand grading (no points until scored)"
+                     for q, n in pending.items())
 
 
 # ---------------------------------------------------------------- pictures
@@ -205,7 +223,11 @@ def _students(n: int) -> str:
 
 
 def _summary_lines(stats: BatchStats) -> list[str]:
-    lines = [f"Submissions: {stats.count}"]
+    lines = [f"Submissions: {stats.count}" + (
+        f" (one per student; {stats.superseded} superseded upload(s) not counted, listed under Students)"
+        if stats.superseded else "")]
+    if stats.pending:
+        lines.append(pending_line(stats.pending, stats.count))
     if stats.totals:
         lines.append(
             f"Points: median {fmt_points(statistics.median(stats.totals))}, "
@@ -277,8 +299,13 @@ class AnswerLine:
     description: str
     short: str  # cut to MAX_EXAMPLE_CHARS
     students: str  # "3 students"
-    who: str  # the files' own names
+    people: list[Person]  # who gave it, in name order
     cut: bool  # whether `short` lost part of `description`
+
+    @property
+    def who(self) -> str:
+        """"Okafor, Chidi; Park, Min"."""
+        return "; ".join(p.label for p in self.people)
 
 
 @dataclass(frozen=True)
@@ -318,7 +345,7 @@ class ReportView:
     reference_note: str
     wrong_answers: list[QuestionAnswers]
     copied_note: str
-    copied: list[tuple[str, str, str, str]]  # (kind, file, file, score)
+    copied: list[tuple[str, Person, Person, str]]  # (kind, person, person, score)
     students: list[str]
     problems: list[tuple[str, str]]  # (file, what the report could not use)
 
@@ -331,18 +358,22 @@ class ReportView:
         return max(0, len(self.exceptions) - MAX_EXCEPTION_ROWS)
 
 
-def _answer_line(g: WrongAnswerGroup) -> AnswerLine:
-    return AnswerLine(g.description, _short(g.description), _students(g.count),
-                      ", ".join(f.rsplit("/", 1)[-1] for f in g.files), len(g.description) > MAX_EXAMPLE_CHARS)
+def _answer_line(g: WrongAnswerGroup, people: Classlist) -> AnswerLine:
+    who = sorted((people.person(f) for f in g.files), key=lambda p: (p.label.casefold(), p.lms_id))
+    return AnswerLine(g.description, _short(g.description), _students(g.count), who,
+                      len(g.description) > MAX_EXAMPLE_CHARS)
 
 
 def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                 problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                students: Sequence[str] = ()) -> ReportView:
-    """The batch report's view, the same for report.md and report.html."""
+                students: Sequence[str] = (), people: Classlist | None = None) -> ReportView:
+    """The batch report's view, the same for report.md and report.html. People are shown by
+    name with a roster, else by their short id (`people`), never by a path."""
+    people = people or Classlist()
     wrong = [
         QuestionAnswers(q, _students(sum(g.count for g in items)), [
-            AnswerKind(k.kind, _students(k.count), _answers(len(k.groups)), [_answer_line(g) for g in k.groups],
+            AnswerKind(k.kind, _students(k.count), _answers(len(k.groups)),
+                       [_answer_line(g, people) for g in k.groups],
                        max(0, len(k.groups) - MAX_EXAMPLES))
             for k in by_kind(items)])
         for q, items in groups.items() if items
@@ -361,32 +392,35 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
         reference_note=reference_note,
         wrong_answers=wrong,
         copied_note=_copied_note(),
-        copied=[(c.kind, c.a, c.b, f"{c.score:.1f}") for c in copied],
+        copied=[(c.kind, people.person(c.a), people.person(c.b), f"{c.score:.1f}") for c in copied],
         students=list(students),
-        problems=list(problems),
+        problems=[(people.label(f), why) for f, why in problems],
     )
 
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                    students: Sequence[str] = ()) -> str:
+                    students: Sequence[str] = (), people: Classlist | None = None) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
-    return pages.render("report.md.j2", v=report_view(stats, groups, reference_note, problems, copied, students))
+    return pages.render("report.md.j2",
+                        v=report_view(stats, groups, reference_note, problems, copied, students, people))
 
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
+    people: Classlist | None = None,
 ) -> str:
     """A self-contained HTML page (pictures and stylesheet inlined) in which every text is escaped
     (safetext.html_text)."""
-    view = report_view(stats, groups, reference_note, problems, copied, students)
+    view = report_view(stats, groups, reference_note, problems, copied, students, people)
     return pages.render("report.html.j2", v=view, charts=charts)
 
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
     *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
+    people: Classlist | None = None,
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -394,6 +428,7 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students, people))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students,
+                                             people))
     return html_path, md_path, files_dir

@@ -129,6 +129,18 @@ def score_in_words(sub: Graded, maxima: dict[str, float], pending: list[str]) ->
     return f"{fmt_points(earned)} of {fmt_points(possible)} points" + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
+def hand_graded(sub: Graded, q: str, pts: float | None, mx: float | None) -> tuple[str, str]:
+    """(points, note) of a hand-graded question. A score of 0 is a score; only a blank gradebook
+    cell (no score entered) is pending. The grader's comment is shown whenever there is one."""
+    if pts is None and q in sub.pending:
+        points, note = f"pending / {fmt_points(mx)}", "Graded by hand; no score has been entered yet."
+    else:
+        points, note = f"{fmt_points(pts or 0.0)} / {fmt_points(mx)}", "Graded by hand."
+    if sub.comments.get(q):
+        note += f" Your grader's comment: {sub.comments[q]}"
+    return points, note
+
+
 def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
     mode = config.hidden_mode
     questions: list[QuestionFeedback] = []
@@ -145,14 +157,9 @@ def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig
                               kind="extra credit" if q in STRETCH_QUESTIONS else "")
         if q in MANUAL_QUESTIONS:
             qf.kind = "graded by hand"
-            if pts:
-                qf.points, qf.note = f"{fmt_points(pts)} / {fmt_points(mx)}", "Graded by hand."
-                if sub.comments.get(q):
-                    qf.note += f" Your grader's comment: {sub.comments[q]}"
-            else:
-                qf.points = f"pending / {fmt_points(mx)}"
+            qf.points, qf.note = hand_graded(sub, q, pts, mx)
+            if qf.points.startswith("pending"):
                 pending.append(q)
-                qf.note = "Graded by hand; no score has been entered yet."
             questions.append(qf)
             continue
         for t in public:
