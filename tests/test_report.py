@@ -86,6 +86,7 @@ def test_report_html_is_self_contained(graded):
     srcs = re.findall(r'src="([^"]*)"', page)
     assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "<link" not in page and "http://" not in page and "https://" not in page
+    assert "`" not in page  # Markdown's code marks are no markup in HTML
     assert "+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1): " in page
 
 

@@ -71,4 +71,4 @@ def test_apply_counts_only_students_with_scores(tmp_path):
     summary = apply_scores(out=out, root=ROOT)
     assert (summary.applied, summary.students, summary.exports) == (1, 2, [])
     rows = (out / "gradebook.csv").read_text().splitlines()
-    assert rows[2].split(",")[8] == "2" and rows[1].split(",")[8] == "0"
+    assert rows[2].split(",")[8] == "2" and rows[1].split(",")[8] == ""  # a: pending, blank

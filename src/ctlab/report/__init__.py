@@ -20,7 +20,7 @@ from ctlab.reveal import HINTS
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
-from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, write_batch_report
+from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, stale_line, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
@@ -47,6 +47,7 @@ class ReportSummary:
     unchanged: bool = False  # nothing it reads changed since it was written: kept as it was
     exports: list[Path] = field(default_factory=list)  # LMS exports rewritten with the current scores
     pending: str = ""  # how many hand scores are still pending, in words ("" when none)
+    stale: str = ""  # which hand scores graded an earlier answer, in words ("" when none)
 
     def describe(self) -> str:
         n = len(self.feedback_files) // 2
@@ -57,6 +58,7 @@ class ReportSummary:
                 f"feedback: {self.feedback_dir}/ ({n} submissions, .html and .md; hidden tests: {self.hidden_mode})",
                 *[f"export:   {p} (rewritten with the current scores)" for p in self.exports],
                 *([f"pending:  {self.pending}"] if self.pending else []),
+                *([f"stale:    {self.stale}"] if self.stale else []),
             ]
         )
 
@@ -83,7 +85,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
     reveal code the reference answers come from, and this package's code and templates."""
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
-    files += [p for p in (out / "roster.json",) if p.exists()]
+    files += [p for p in (out / "roster.json", out / "manual_scores.json") if p.exists()]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
     files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
@@ -95,6 +97,30 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
             data = os.urandom(16)
         h.update(p.name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
+
+
+def stale_hand_scores(out: Path, subs: list[Graded]) -> list[str]:
+    """The files whose hand score graded an earlier answer than the one graded now (see
+    manual_scores.Score.stale): the submission changed and was graded again since."""
+    from collections import Counter
+
+    from ctlab.grading import manual_scores as hand_scores
+    from ctlab.grading.inputs import stem_of
+    from ctlab.review.batch import QUESTION, summary_of
+
+    store = hand_scores.read(out)
+    if not any(s.graded_sha256 for qs in store.values() for s in qs.values()):
+        return []
+    stems = Counter(stem_of(s.file) for s in subs)
+    found = []
+    for sub in subs:
+        stem = stem_of(sub.file)
+        entry = hand_scores.lookup(store, file=sub.file, name=sub.name, stem=stem, base=sub.file.rsplit("/", 1)[-1],
+                                   stem_unique=stems[stem] == 1)
+        score = (entry or {}).get(QUESTION)
+        if score is not None and score.graded_sha256 and score.stale(summary_of(out, sub.name)[2]):
+            found.append(sub.file)
+    return found
 
 
 def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
@@ -141,6 +167,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     people = classlist(out=out, subs=subs)
     current = people.current(subs)  # each student once: superseded uploads are listed apart
     pending = pending_line(pending_counts(current), len(current))
+    stale = stale_line([people.label(f) for f in stale_hand_scores(out, current)])
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
             p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
@@ -148,7 +175,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
                              hidden_mode=config.hidden_mode,
                              reference_source=str(data_dir) if data_dir and hints.is_file() else None,
-                             unchanged=True, exports=exports, pending=pending)
+                             unchanged=True, exports=exports, pending=pending, stale=stale)
     maxima = max_points_by_question(subs)
 
     written: list[Path] = []
@@ -165,6 +192,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     groups = group_wrong_answers(current, snapshots, ref, maxima)
     stats = compute_stats(current, maxima, len(snapshots))
     stats.superseded = len(people.superseded)
+    stats.stale = stale
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
     copied = _copied_work(out, root, current, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
@@ -183,4 +211,5 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
         wrong_answers=groups,
         exports=exports,
         pending=pending,
+        stale=stale,
     )

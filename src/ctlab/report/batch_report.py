@@ -40,7 +40,7 @@ class CopiedPair:
 COPIED_NOTE = ("Pairs of submissions whose triage summaries are near-duplicates (word-sequence similarity "
                "of at least {summary:g} of 100), and pairs whose own code, without the notebook's template and the "
                "help notebook's reveal code, is at least {code:g} alike. A score is a lead to read both, not a "
-               "verdict; `ctlab review` shows each pair side by side.")
+               "verdict; the review page (ctlab review) shows each pair side by side.")
 
 
 def _copied_note() -> str:
@@ -91,6 +91,7 @@ class BatchStats:
     on_time_totals: list[float] = field(default_factory=list)
     pending: dict[str, int] = field(default_factory=dict)  # hand-graded question -> submissions without a score
     superseded: int = 0  # older uploads of a student with a newer one: not counted above
+    stale: str = ""  # the hand scores that graded an earlier answer, in words
 
 
 def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
@@ -157,6 +158,15 @@ def pending_counts(subs: Sequence[Graded]) -> dict[str, int]:
     """How many submissions wait for a hand score, per hand-graded question."""
     found = Counter(q for s in subs for q in s.pending)
     return {q: found[q] for q in sorted(MANUAL_QUESTIONS) if found[q]}
+
+
+def stale_line(who: list[str]) -> str:
+    """"q8: 2 hand scores are stale ...: Okafor, Chidi; Park, Min", or ""."""
+    if not who:
+        return ""
+    n = len(who)
+    return (f"q8: {n} hand score{'s are' if n != 1 else ' is'} stale (graded an earlier summary; the submission "
+            f"changed since; check them in the review page): " + "; ".join(sorted(who, key=str.casefold)))
 
 
 def pending_line(pending: dict[str, int], count: int) -> str:
@@ -228,6 +238,8 @@ def _summary_lines(stats: BatchStats) -> list[str]:
         if stats.superseded else "")]
     if stats.pending:
         lines.append(pending_line(stats.pending, stats.count))
+    if stats.stale:
+        lines.append(stats.stale)
     if stats.totals:
         lines.append(
             f"Points: median {fmt_points(statistics.median(stats.totals))}, "

@@ -270,7 +270,7 @@ def pending_note(subs: list[Graded], roster: Roster | None) -> str:
         return ""
     questions = sorted({q for s in pending for q in s.pending})
     return (f"{' and '.join(questions)} pending hand grading for {len(pending)} of {len(current)} "
-            f"{'students' if roster is not None else 'submissions'}; their exported scores leave it out until "
+            f"{'students with a submission' if roster is not None else 'submissions'}; their exported scores leave it out until "
             "it is scored (`ctlab review OUT`, then --apply)")
 
 
