@@ -20,7 +20,7 @@ from ctlab.reveal import HINTS
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
-from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, stale_line, write_batch_report
+from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, stale_line, test_titles, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
@@ -190,7 +190,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     snapshots = load_snapshots(out, current)
     ref, note = _reference(data_dir, hints)
     groups = group_wrong_answers(current, snapshots, ref, maxima)
-    stats = compute_stats(current, maxima, len(snapshots))
+    stats = compute_stats(current, maxima, len(snapshots), titles=test_titles(root / "autograder" / "tests"))
     stats.superseded = len(people.superseded)
     stats.stale = stale
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -71,7 +72,48 @@ class TestStats:
     hidden: bool
     passed: int
     run: int
+    title: str = ""  # what it checks, from its test function's name ("rows kept"); "" when unknown
 
+
+@dataclass(frozen=True)
+class CellError:
+    """One error raised by one cell: the message as raised (first line, cut) and who raised it."""
+
+    cell: int
+    message: str
+    files: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.files)
+
+
+MAX_ERROR_CHARS = 160
+
+
+def natural_key(text: str) -> tuple[object, ...]:
+    """Sorts "q2 - 2" before "q2 - 10" and "q9" before "q11"."""
+    return tuple(int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", text))
+
+
+TEST_FUNCTION = re.compile(r"^@test_case\([^)]*\)\s*\ndef\s+(\w+)\s*\(", re.M)
+
+
+def test_titles(tests_dir: Path) -> dict[tuple[str, str], str]:
+    """{(question, otter's test name "q2 - 1"): what it checks ("rows kept")}, from the autograder's
+    own test files (trusted: the build writes them), whose test functions are named by what they
+    check: otter names the n-th test case of file q2.py "q2 - n"."""
+    titles: dict[tuple[str, str], str] = {}
+    for path in sorted(Path(tests_dir).glob("q*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        q = path.stem
+        for i, fn in enumerate(TEST_FUNCTION.findall(text), start=1):
+            words = re.sub(rf"^test_{re.escape(q)}_?", "", fn).replace("_", " ").strip()
+            titles[(q, f"{q} - {i}")] = words or fn
+    return titles
 
 @dataclass
 class BatchStats:
@@ -86,7 +128,7 @@ class BatchStats:
     required_percents: list[float] = field(default_factory=list)  # percent from the required questions only
     extra_points: list[float] = field(default_factory=list)  # stretch points per submission
     tests: list[TestStats] = field(default_factory=list)
-    exceptions: list[tuple[int, str, int]] = field(default_factory=list)  # (cell, type, submissions)
+    exceptions: list[CellError] = field(default_factory=list)  # most common first
     late_totals: list[float] = field(default_factory=list)
     on_time_totals: list[float] = field(default_factory=list)
     pending: dict[str, int] = field(default_factory=dict)  # hand-graded question -> submissions without a score
@@ -94,7 +136,10 @@ class BatchStats:
     stale: str = ""  # the hand scores that graded an earlier answer, in words
 
 
-def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
+def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int,
+                  titles: dict[tuple[str, str], str] | None = None) -> BatchStats:
+    """The report's numbers over `subs` (each student once). `titles` names tests by what they check."""
+    titles = titles or {}
     percents = []
     for s in subs:
         if s.percent is not None:
@@ -130,11 +175,9 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
             tally[0] += t.passed
             tally[1] += 1
     order = {q: i for i, q in enumerate(maxima)}
-    test_stats = [TestStats(q, n, h, p, r) for (q, n, h), (p, r) in
-                  sorted(tests.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
-    raised = Counter(pair for s in subs for pair in dict.fromkeys(
-        (cell, error_type(text)) for cell, text in s.cell_errors if not otters_own(text)))
-    exceptions = [(cell, kind, n) for (cell, kind), n in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))]
+    test_stats = [TestStats(q, n, h, p, r, titles.get((q, n), "")) for (q, n, h), (p, r) in
+                  sorted(tests.items(), key=lambda kv: (order.get(kv[0][0], 99), natural_key(kv[0][1])))]
+    return_exceptions = cell_errors(subs)
     return BatchStats(
         count=len(subs),
         percents=percents,
@@ -147,11 +190,24 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
         required_percents=required,
         extra_points=extra,
         tests=test_stats,
-        exceptions=exceptions,
+        exceptions=return_exceptions,
         late_totals=[s.total for s in subs if s.late],
         on_time_totals=[s.total for s in subs if not s.late] if any(s.late for s in subs) else [],
         pending=pending_counts(subs),
     )
+
+
+def cell_errors(subs: Sequence[Graded]) -> list[CellError]:
+    """Each (cell, error message) raised, with who raised it; most common first. Otter's own cells'
+    errors are left out (see feedback.otters_own)."""
+    raised: dict[tuple[int, str], list[str]] = {}
+    for s in subs:
+        for cell, text in dict.fromkeys((c, t) for c, t in s.cell_errors if not otters_own(t)):
+            message = " ".join(text.split())
+            message = message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 3] + "..."
+            raised.setdefault((cell, message or error_type(text)), []).append(s.file)
+    return [CellError(cell, message, tuple(files)) for (cell, message), files in
+            sorted(raised.items(), key=lambda kv: (-len(kv[1]), kv[0][0], kv[0][1]))]
 
 
 def pending_counts(subs: Sequence[Graded]) -> dict[str, int]:
@@ -208,22 +264,31 @@ def make_charts(stats: BatchStats) -> dict[str, bytes]:
     fig.tight_layout()
     charts[SCORE_PNG] = _png(fig)
 
+    charts[PASS_PNG] = _png(pass_rate_figure(stats))
+    return charts
+
+
+def pass_rate_figure(stats: BatchStats) -> Figure:
+    """Full points per question, required and extra-credit questions side by side; each panel at
+    least three bars wide, so that no title is clipped."""
+    from matplotlib.figure import Figure
+
     groups = [[q for q in stats.questions if not q.stretch], [q for q in stats.questions if q.stretch]]
     groups = [g for g in groups if g]
     fig = Figure(figsize=(7.6, 3.4))
-    axes = fig.subplots(1, len(groups), squeeze=False, gridspec_kw={"width_ratios": [len(g) for g in groups]})[0]
+    axes = fig.subplots(1, len(groups), squeeze=False,
+                        gridspec_kw={"width_ratios": [max(len(g), 3) for g in groups]})[0]
     for ax, group in zip(axes, groups, strict=True):
         rates = [100.0 * q.pass_rate for q in group]
         colors = ["#8c6bb1" if q.manual else "#c08a2e" if q.stretch else "#2e8b57" for q in group]
         ax.bar([q.question for q in group], rates, color=colors)
         ax.set_ylim(0, 100)
-        ax.set_title("Stretch (extra credit)" if group[0].stretch else "Required questions")
+        ax.set_title("Extra credit" if group[0].stretch else "Required questions")
         for i, r in enumerate(rates):
             ax.text(i, min(r + 2, 95), f"{r:.0f}%", ha="center", fontsize=8)
     axes[0].set_ylabel("% with full points")
     fig.tight_layout()
-    charts[PASS_PNG] = _png(fig)
-    return charts
+    return fig
 
 
 # ---------------------------------------------------------------- text
@@ -245,11 +310,16 @@ def _summary_lines(stats: BatchStats) -> list[str]:
             f"Points: median {fmt_points(statistics.median(stats.totals))}, "
             f"mean {statistics.mean(stats.totals):.2f}"
         )
-    if stats.percents:
-        lines.append(f"Percent correct: median {statistics.median(stats.percents):.1f}%")
+    if stats.required_percents:
+        lines.append(f"Required questions: median {statistics.median(stats.required_percents):.1f}% "
+                     "of the required points")
     if stats.extra_points and any(stats.extra_points):
         lines.append(f"Extra credit: {sum(1 for v in stats.extra_points if v)} of {stats.count} submissions "
-                     "earned stretch points")
+                     f"earned stretch points (median {fmt_points(statistics.median(stats.extra_points))})")
+    if stats.percents:
+        lines.append(f"percent_correct (the gradebook's column, as otter writes it: every point earned, extra "
+                     f"credit included, over the required points possible, so it can pass 100%): median "
+                     f"{statistics.median(stats.percents):.1f}%")
     if stats.late_totals:
         lines.append(f"On time: {len(stats.on_time_totals)}, median {_median(stats.on_time_totals)} points; "
                      f"late: {len(stats.late_totals)}, median {_median(stats.late_totals)} points (before any penalty)")
@@ -299,9 +369,23 @@ class QuestionRow:
 @dataclass(frozen=True)
 class TestRow:
     question: str
-    name: str
+    name: str  # what it checks ("rows kept"), else otter's name ("q2 - 1")
     kind: str  # "public" or "hidden"
     passed: str  # "4 of 10 (40%)"
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """An error raised by a cell, and who raised it."""
+
+    cell: int
+    message: str
+    students: str  # "3 students"
+    people: list[Person]
+
+    @property
+    def who(self) -> str:
+        return "; ".join(p.label for p in self.people)
 
 
 @dataclass(frozen=True)
@@ -353,7 +437,7 @@ class ReportView:
     questions: list[QuestionRow]
     tests: list[TestRow]
     statuses: list[tuple[str, int]]
-    exceptions: list[tuple[int, str, int]]  # all of them; the tables show the first MAX_EXCEPTION_ROWS
+    exceptions: list[ErrorRow]  # all of them; the tables show the first MAX_EXCEPTION_ROWS
     reference_note: str
     wrong_answers: list[QuestionAnswers]
     copied_note: str
@@ -362,7 +446,7 @@ class ReportView:
     problems: list[tuple[str, str]]  # (file, what the report could not use)
 
     @property
-    def exception_rows(self) -> list[tuple[int, str, int]]:
+    def exception_rows(self) -> list[ErrorRow]:
         return self.exceptions[:MAX_EXCEPTION_ROWS]
 
     @property
@@ -397,10 +481,12 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
         pass_chart=Chart(PASS_PNG, "Pass rate per question"),
         questions=[QuestionRow(_label(q), fmt_points(q.max_points), f"{q.full_marks} of {q.graded}",
                                f"{100 * q.pass_rate:.0f}%", f"{q.mean_points:.2f}") for q in stats.questions],
-        tests=[TestRow(t.question, t.name, "hidden" if t.hidden else "public",
+        tests=[TestRow(t.question, t.title or t.name, "hidden" if t.hidden else "public",
                        f"{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%)") for t in stats.tests],
         statuses=list(stats.statuses),
-        exceptions=list(stats.exceptions),
+        exceptions=[ErrorRow(e.cell, e.message, _students(e.count),
+                             sorted((people.person(f) for f in e.files), key=lambda p: p.label.casefold()))
+                    for e in stats.exceptions],
         reference_note=reference_note,
         wrong_answers=wrong,
         copied_note=_copied_note(),
