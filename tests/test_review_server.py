@@ -45,7 +45,7 @@ def test_token_host_scores_and_escaping(tmp_path):
         status, text = call(api, method="PUT", body={"index": 1, "criteria": {"1": 1, "2": 0.5, "3": 0},
                                                      "comment": "<b>x</b>"}, headers=auth)
         assert (status, json.loads(text)) == (200, {"index": 1, "criteria": {"1": 1.0, "2": 0.5, "3": 0.0},
-                                                    "points": 1.5, "comment": "<b>x</b>"})
+                                                    "points": 1.5, "comment": "<b>x</b>", "stale": False})
         stored = json.loads((out / "manual_scores.json").read_text())
         assert stored["scores"]["script"]["q8"]["points"] == 1.5
     finally:
