@@ -347,3 +347,37 @@ def test_a_template_edit_means_the_reports_are_written_again(graded, tmp_path, m
     assert after_css != before
     hints.write_text(hints.read_text() + "\n# edited\n")  # the reveal code the reference comes from
     assert _inputs_key(out, FeedbackConfig(), None, hints) != after_css
+
+
+def test_hidden_feedback_names_the_part_that_lost_points_without_the_right_values():
+    from ctlab.contract import POINTS
+    from ctlab.grading.results import Graded, TestRecord
+    from ctlab.report.config import FeedbackConfig
+    from ctlab.report.feedback import build_feedback, render_markdown
+    from ctlab.report.parts import load_parts
+
+    repo = Path(__file__).resolve().parents[1]
+    parts = load_parts(repo / "autograder" / "tests")
+    # q11: 1 shape, 2 in the logs (public); 3-10 hidden: principals all/only, access keys all/only,
+    # source IPs all/only, regions, buckets. q7: 1 format (public); 2-6 hidden steps of coverage x precision
+    lost11, lost7 = {3, 9}, {5, 6}
+    tests = [TestRecord(name=f"q11 - {n}", question="q11", points=0.0 if n in lost11 else 0.5, max_points=0.5,
+                        hidden=n > 2, passed=n not in lost11, message="") for n in range(1, 11)]
+    tests += [TestRecord(name=f"q7 - {n}", question="q7", points=0.0 if n in lost7 else 0.5, max_points=0.5,
+                         hidden=n > 1, passed=n not in lost7, message="") for n in range(1, 7)]
+    sub = Graded(file="s1.ipynb", name="s1", status="ok", runtime_s=1.0, points={"q11": 3.0, "q7": 2.0},
+                 max_points={"q11": 4.0, "q7": 3.0}, total=5.0, percent=None, tests=tests, has_results=True)
+    answers = {"mitre_techniques": ["T1078", "t1098 ", "T9999"]}
+    md = render_markdown(build_feedback(sub, {"q7": float(POINTS["q7"]), "q11": float(POINTS["q11"])},
+                                        FeedbackConfig(), parts=parts, answers=answers))
+    assert ("- Hidden tests: 3 of 4 points. Points lost on: principals (one or more missing); regions.\n") in md
+    assert ("- Hidden tests: 1.5 of 2.5 points. Points lost on: coverage (a kind of behaviour the incident shows "
+            "has no technique listed); precision (a listed ID is not supported by the logs).\n") in md
+    gt = json.loads((repo / "data" / "ground_truth.json").read_text())
+    for secret in [*gt["attacker_principals"], gt["attacker_region"], "T1530", "T1078.004"]:
+        assert secret not in md, secret
+    # a fully mapped answer loses nothing to name; one that only misses coverage names only that
+    assert "Points lost" not in render_markdown(build_feedback(
+        Graded(file="s2.ipynb", name="s2", status="ok", runtime_s=1.0, points={"q7": 3.0}, max_points={"q7": 3.0},
+               total=3.0, percent=None, tests=[t for t in tests if t.question == "q7" and t.passed], has_results=True),
+        {"q7": 3.0}, FeedbackConfig(), parts=parts, answers={"mitre_techniques": ["T1078"]}))

@@ -24,6 +24,7 @@ from .batch_report import CopiedPair, compute_stats, pending_counts, pending_lin
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
+from .parts import load_parts
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work
 from .students import Classlist, classlist
@@ -178,16 +179,18 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
                              unchanged=True, exports=exports, pending=pending, stale=stale)
     maxima = max_points_by_question(subs)
 
+    all_snapshots = load_snapshots(out, subs)
+    parts = load_parts(root / "autograder" / "tests")
     written: list[Path] = []
     for sub in subs:
         try:
-            fb = build_feedback(sub, maxima, config)
+            fb = build_feedback(sub, maxima, config, parts=parts, answers=all_snapshots.get(sub.name))
         except Exception as exc:  # an odd record costs only this student's details
             sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
             fb = fallback_feedback(sub, config)
         written.extend(write_feedback(feedback_dir, fb))
 
-    snapshots = load_snapshots(out, current)
+    snapshots = {s.name: all_snapshots[s.name] for s in current if s.name in all_snapshots}
     ref, note = _reference(data_dir, hints)
     groups = group_wrong_answers(current, snapshots, ref, maxima)
     stats = compute_stats(current, maxima, len(snapshots), titles=test_titles(root / "autograder" / "tests"))

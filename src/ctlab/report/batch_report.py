@@ -96,23 +96,15 @@ def natural_key(text: str) -> tuple[object, ...]:
     return tuple(int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", text))
 
 
-TEST_FUNCTION = re.compile(r"^@test_case\([^)]*\)\s*\ndef\s+(\w+)\s*\(", re.M)
-
-
 def test_titles(tests_dir: Path) -> dict[tuple[str, str], str]:
     """{(question, otter's test name "q2 - 1"): what it checks ("rows kept")}, from the autograder's
-    own test files (trusted: the build writes them), whose test functions are named by what they
-    check: otter names the n-th test case of file q2.py "q2 - n"."""
+    own test files (see parts.load_parts), whose test functions are named by what they check."""
+    from .parts import load_parts
+
     titles: dict[tuple[str, str], str] = {}
-    for path in sorted(Path(tests_dir).glob("q*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        q = path.stem
-        for i, fn in enumerate(TEST_FUNCTION.findall(text), start=1):
-            words = re.sub(rf"^test_{re.escape(q)}_?", "", fn).replace("_", " ").strip()
-            titles[(q, f"{q} - {i}")] = words or fn
+    for (q, name), fn in load_parts(tests_dir).functions.items():
+        words = re.sub(rf"^test_{re.escape(q)}_?", "", fn).replace("_", " ").strip()
+        titles[(q, name)] = words or fn
     return titles
 
 @dataclass

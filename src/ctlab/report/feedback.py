@@ -18,6 +18,7 @@ from ctlab.grading.results import Graded
 from . import pages
 from ._format import fmt_points
 from .config import FeedbackConfig
+from .parts import Parts, lost_parts
 
 TITLE = "Scenario 03B"
 
@@ -141,7 +142,10 @@ def hand_graded(sub: Graded, q: str, pts: float | None, mx: float | None) -> tup
     return points, note
 
 
-def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
+def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig, *,
+                   parts: Parts | None = None, answers: dict[str, object] | None = None) -> Feedback:
+    """The student's feedback. With `parts` (and their saved `answers`), a question graded in parts
+    says which part lost hidden points (see ctlab.report.parts), without the right values."""
     mode = config.hidden_mode
     questions: list[QuestionFeedback] = []
     names = question_order(set(maxima) | {q for q, v in sub.points.items() if v is not None})
@@ -180,6 +184,9 @@ def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig
             hp = sum(t.points for t in hidden)
             hm = sum(t.max_points for t in hidden)
             qf.hidden = f"Hidden tests: {fmt_points(hp)} of {fmt_points(hm)} points."
+            lost = lost_parts(q, hidden, answers, parts) if parts is not None else []
+            if lost:
+                qf.hidden += f" Points lost on: {'; '.join(lost)}."
         elif hidden and mode == "pass_fail":
             ok = all(t.passed for t in hidden)
             qf.hidden = "Hidden tests: passed." if ok else "Hidden tests: not all passed."
