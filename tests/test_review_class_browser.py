@@ -73,3 +73,31 @@ def test_a_40_student_class_by_name_with_a_whole_side_by_side_pane(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="chromium is not installed (make sysdeps installs the Debian package); CI never skips")
+def test_the_class_report_names_people_and_fits_a_1400_px_window(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from ctlab.report import write_reports
+
+    out = _class(tmp_path)
+    write_reports(out=out, root=Path(__file__).resolve().parents[1])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto((out / "report.html").as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+        table = page.locator("table.copied")
+        assert table.bounding_box()["width"] <= 1400
+        rows = [r.locator("td").all_text_contents() for r in table.locator("tbody tr").all()]
+        assert [r[:3] for r in rows] == [["summary", "Okafor, Chidi", "Lee, Priya"],
+                                         ["summary", "Okafor, Chidi", "Ramos, Omar"],
+                                         ["summary", "Ramos, Omar", "Lee, Priya"]]
+        assert table.locator(".person").first.get_attribute("title") == "Okafor, Chidi (s100200)"
+        text = page.inner_text("body")
+        assert "/home/instructor" not in text and ".ipynb" not in text
+        assert "Berg, Tomas: bergtomas_100207_7007_scenario03b is superseded by" in text
+        browser.close()
