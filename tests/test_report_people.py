@@ -124,6 +124,15 @@ def test_an_export_never_silently_replaces_the_kept_roster(tmp_path, capsys):
     assert (out / "roster.json").read_text() == kept and not (out / "export-gradescope.csv").exists()
 
 
+def test_the_same_class_written_otherwise_is_no_other_roster(tmp_path):
+    out = _synth(tmp_path / "out")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    export(out=out, fmt="canvas", roster=tmp_path / "roster.csv")
+    (tmp_path / "renamed.csv").write_text(ROSTER.replace('"Okafor, Chidi"', '"Okafor, Chidi A."'))
+    export(out=out, fmt="canvas", roster=tmp_path / "renamed.csv")  # the same ids: accepted, names updated
+    assert (out / "export-canvas.csv").read_text().splitlines()[2].startswith('"Okafor, Chidi A.",101,')
+
+
 def test_a_canvas_roster_whose_login_ids_are_emails_fills_gradescopes_email(tmp_path):
     out = _synth(tmp_path / "out")
     (tmp_path / "roster.csv").write_text(ROSTER)

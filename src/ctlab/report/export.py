@@ -232,12 +232,20 @@ def _roster_for_export(out: Path, given: Path | None, *, replace: bool) -> tuple
     if given is None:
         return kept, False
     loaded = load_roster(given)
-    if kept is not None and kept.students != loaded.students and not replace:
+    if kept is not None and not _same_students(kept, loaded) and not replace:
         raise CtlabError(
             f"{given}: differs from the roster kept in {out / ROSTER_KEPT} ({len(kept.students)} students, from "
             f"{one_line(kept.source or 'an earlier run', limit=200)}); nothing was written. Leave out --roster to "
             "use the kept one, or pass --replace-roster to use this one from now on")
     return loaded, kept is None or kept.students != loaded.students
+
+
+def _same_students(a: Roster, b: Roster) -> bool:
+    """Whether two rosters list the same students by their ids (names and sections may be written
+    differently, as an older ctlab wrote Gradescope's First and Last Name)."""
+    def ids(r: Roster) -> list[tuple[str, ...]]:
+        return sorted((s.canvas_id, s.sis_user_id, s.sis_login_id, s.sid, s.email.casefold()) for s in r.students)
+    return ids(a) == ids(b)
 
 
 def _unusable(subs: list[Graded], roster: Roster | None, rows: list[list[str]], fmt: str) -> str:
