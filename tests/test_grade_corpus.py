@@ -200,7 +200,7 @@ def test_every_file_has_one_row_and_the_columns_are_otters_plus_runtime(graded):
 def test_exact_outcome(graded, name):
     points, status = EXPECTED[name]
     row = graded["rows"][name]
-    got = {q: float(row[q]) for q in QS}
+    got = {q: float(row[q] or 0) for q in QS}
     assert got == {q: float(v) for q, v in points.items()}
     assert float(row["total_points_earned"]) == sum(points.values())
     # q1-q7 and q11 are possible (17 points); q8 has no hand score here; q9-q10 are extra credit
@@ -374,10 +374,10 @@ def sequence(tmp_path_factory):
 def test_victim_on_the_same_worker_gets_full_marks(sequence, attack, victim):
     points, status = EXPECTED[attack]
     row = sequence["rows"][attack]
-    assert ({q: float(row[q]) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in points.items()}, status)
+    assert ({q: float(row[q] or 0) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in points.items()}, status)
     row = sequence["rows"][f"{victim}.ipynb"]
     assert row["grading_status"] == "ok"
-    assert {q: float(row[q]) for q in QS} == {q: float(v) for q, v in FULL.items()}
+    assert {q: float(row[q] or 0) for q in QS} == {q: float(v) for q, v in FULL.items()}
     assert json.loads(load_snapshot(sequence["out"] / "snapshots" / victim)["triage_summary"]) == []
 
 

@@ -94,7 +94,7 @@ def rows_of(out: Path) -> dict[str, dict]:
 
 
 def points(row) -> dict[str, float]:
-    return {q: float(row[q]) for q in FULL}
+    return {q: float(row[q] or 0) for q in FULL}
 
 
 def probe_cells(paths: list[str]) -> list[str]:
@@ -232,7 +232,7 @@ def test_manual_scores_are_merged(tmp_path, root):
     rows = rows_of(tmp_path / "out")
     assert float(rows["a.ipynb"]["q8"]) == 2.5
     assert float(rows["a.ipynb"]["total_points_earned"]) == sum(FULL.values()) + 2.5
-    assert float(rows["b.ipynb"]["q8"]) == 0.0
+    assert rows["b.ipynb"]["q8"] == ""  # pending: no hand score yet, not a 0
     # q8's 3 points count as possible only where a hand score was merged
     full = sum(FULL.values())
     assert float(rows["a.ipynb"]["percent_correct"]) == pytest.approx((full + 2.5) / (full + 3), abs=1e-4)

@@ -74,6 +74,7 @@ def test_report_markdown_content(graded):
     assert "| timed out after cell 9: kept answers up to cell 8 | 1 |" in md
     assert "| q4 | 2 | 4 of 10 | 40% | 0.90 |" in md
     assert "| q8 |" not in md  # no manual scores entered yet
+    assert "- q8: 10 of 10 submissions pending hand grading (no points until scored)\n" in md
     for png in ("score_distribution.png", "pass_rates.png"):
         assert f"](report_files/{png})" in md
         assert (out / "report_files" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -85,6 +86,7 @@ def test_report_html_is_self_contained(graded):
     srcs = re.findall(r'src="([^"]*)"', page)
     assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "<link" not in page and "http://" not in page and "https://" not in page
+    assert "`" not in page  # Markdown's code marks are no markup in HTML
     assert "+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1): " in page
 
 
@@ -103,6 +105,7 @@ def test_feedback_public_messages_and_status(graded):
     timeout = (out / "feedback" / "timeout.html").read_text()
     assert "timed out after cell 9: kept answers up to cell 8" in timeout
     assert "hidden tests: points" in summary.describe()
+    assert "pending:  q8: 10 of 10 submissions pending hand grading (no points until scored)" in summary.describe()
 
 
 def test_feedback_reveals_no_hidden_test_or_reference(graded):
@@ -235,7 +238,7 @@ def _sub(points: dict, *, errors=(), status="ok"):
     tests = [TestRecord(name=f"{q} - 1", question=q, points=p, max_points=POINTS[q], hidden=True, passed=p == POINTS[q],
                          message="") for q, p in points.items() if q != "q8"]
     return Graded(file="s1.ipynb", name="s1", status=status, runtime_s=1.0, points=dict(points),
-                      max_points={q: float(POINTS[q]) for q in points if q != "q8"}, total=sum(points.values()),
+                      max_points={q: float(POINTS[q]) for q in points if q != "q8"}, total=sum(v or 0 for v in points.values()),
                       percent=None, tests=tests, has_results=True, cell_errors=list(errors))
 
 
@@ -252,13 +255,29 @@ FULL_REGULAR = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "
 
 
 def test_feedback_score_reads_out_of_the_total_with_extra_credit_and_pending_hand_grading():
-    md = _fb(_sub({**FULL_REGULAR, "q3": 1.5, "q8": 0, "q9": 1, "q10": 0}))
+    md = _fb(_sub({**FULL_REGULAR, "q3": 1.5, "q8": None, "q9": 1, "q10": 0}))  # a blank gradebook cell
     assert "Score: 16.5 of 20 points (+1 extra credit; q8 pending hand grading).\n" in md
     assert "| q8 | 8 | pending / 3 | graded by hand |\n" in md
     assert "| q9 | 9 | 1 / 1 | extra credit |\n" in md
     assert "| q11 | 6b | 4 / 4 |  |\n" in md
     md = _fb(_sub({**FULL_REGULAR, "q8": 2.5, "q9": 0.5, "q10": 1}))
     assert "Score: 19.5 of 20 points (+1.5 extra credit).\n" in md
+
+
+def test_a_hand_score_of_0_is_a_score_and_the_comment_always_reaches_the_student():
+    sub = _sub({**FULL_REGULAR, "q8": 0.0})
+    sub.comments = {"q8": "No timeline: name when the keys were made."}
+    md = _fb(sub)
+    assert "| q8 | 8 | 0 / 3 | graded by hand |\n" in md
+    assert "Score: 17 of 20 points (+0 extra credit).\n" in md
+    assert "- Graded by hand. Your grader's comment: No timeline: name when the keys were made.\n" in md
+    assert "pending" not in md
+    waiting = _sub({**FULL_REGULAR, "q8": None})  # no score yet, but a comment: the student still reads it
+    waiting.comments = {"q8": "Started; will finish after the break."}
+    md = _fb(waiting)
+    assert "| q8 | 8 | pending / 3 | graded by hand |\n" in md
+    assert ("- Graded by hand; no score has been entered yet. Your grader's comment: Started; will finish after "
+            "the break.\n") in md
 
 
 def test_feedback_tells_which_cells_raised_errors():
@@ -328,3 +347,37 @@ def test_a_template_edit_means_the_reports_are_written_again(graded, tmp_path, m
     assert after_css != before
     hints.write_text(hints.read_text() + "\n# edited\n")  # the reveal code the reference comes from
     assert _inputs_key(out, FeedbackConfig(), None, hints) != after_css
+
+
+def test_hidden_feedback_names_the_part_that_lost_points_without_the_right_values():
+    from ctlab.contract import POINTS
+    from ctlab.grading.results import Graded, TestRecord
+    from ctlab.report.config import FeedbackConfig
+    from ctlab.report.feedback import build_feedback, render_markdown
+    from ctlab.report.parts import load_parts
+
+    repo = Path(__file__).resolve().parents[1]
+    parts = load_parts(repo / "autograder" / "tests")
+    # q11: 1 shape, 2 in the logs (public); 3-10 hidden: principals all/only, access keys all/only,
+    # source IPs all/only, regions, buckets. q7: 1 format (public); 2-6 hidden steps of coverage x precision
+    lost11, lost7 = {3, 9}, {5, 6}
+    tests = [TestRecord(name=f"q11 - {n}", question="q11", points=0.0 if n in lost11 else 0.5, max_points=0.5,
+                        hidden=n > 2, passed=n not in lost11, message="") for n in range(1, 11)]
+    tests += [TestRecord(name=f"q7 - {n}", question="q7", points=0.0 if n in lost7 else 0.5, max_points=0.5,
+                         hidden=n > 1, passed=n not in lost7, message="") for n in range(1, 7)]
+    sub = Graded(file="s1.ipynb", name="s1", status="ok", runtime_s=1.0, points={"q11": 3.0, "q7": 2.0},
+                 max_points={"q11": 4.0, "q7": 3.0}, total=5.0, percent=None, tests=tests, has_results=True)
+    answers = {"mitre_techniques": ["T1078", "t1098 ", "T9999"]}
+    md = render_markdown(build_feedback(sub, {"q7": float(POINTS["q7"]), "q11": float(POINTS["q11"])},
+                                        FeedbackConfig(), parts=parts, answers=answers))
+    assert ("- Hidden tests: 3 of 4 points. Points lost on: principals (one or more missing); regions.\n") in md
+    assert ("- Hidden tests: 1.5 of 2.5 points. Points lost on: coverage (a kind of behaviour the incident shows "
+            "has no technique listed); precision (a listed ID is not supported by the logs).\n") in md
+    gt = json.loads((repo / "data" / "ground_truth.json").read_text())
+    for secret in [*gt["attacker_principals"], gt["attacker_region"], "T1530", "T1078.004"]:
+        assert secret not in md, secret
+    # a fully mapped answer loses nothing to name; one that only misses coverage names only that
+    assert "Points lost" not in render_markdown(build_feedback(
+        Graded(file="s2.ipynb", name="s2", status="ok", runtime_s=1.0, points={"q7": 3.0}, max_points={"q7": 3.0},
+               total=3.0, percent=None, tests=[t for t in tests if t.question == "q7" and t.passed], has_results=True),
+        {"q7": 3.0}, FeedbackConfig(), parts=parts, answers={"mitre_techniques": ["T1078"]}))

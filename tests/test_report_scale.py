@@ -25,7 +25,7 @@ def _t(name: str, q: str, passed: bool, hidden: bool = False) -> Outcome:
 
 SUBS = [
     _sub(1, q1=1, q5=2, q9=1, tests=[_t("q1 - 1", "q1", True), _t("q5 - 1", "q5", True, hidden=True)]),
-    _sub(2, q1=1, q5=0, q9=0, late=True, errors=[(5, "NameError"), (7, "KeyError")],
+    _sub(2, q1=1, q5=0, q9=0, late=True, errors=[(5, "NameError: name 'actors' is not defined"), (7, "KeyError")],
          tests=[_t("q1 - 1", "q1", True), _t("q5 - 1", "q5", False, hidden=True)]),
     _sub(3, q1=0, q5=0, q9=0, late=True, errors=[(5, "NameError")],
          tests=[_t("q1 - 1", "q1", False), _t("q5 - 1", "q5", False, hidden=True)]),
@@ -48,7 +48,9 @@ def test_stats_keep_required_and_extra_apart():
     assert [(q.question, q.stretch) for q in stats.questions] == [("q1", False), ("q5", False), ("q9", True)]
     assert [(t.question, t.name, t.hidden, t.passed, t.run) for t in stats.tests] == [
         ("q1", "q1 - 1", False, 2, 3), ("q5", "q5 - 1", True, 1, 3)]
-    assert stats.exceptions == [(5, "NameError", 3), (7, "KeyError", 1)]
+    assert [(e.cell, e.message, e.files) for e in stats.exceptions] == [
+        (5, "NameError", ("s3.ipynb", "s4.ipynb")), (5, "NameError: name 'actors' is not defined", ("s2.ipynb",)),
+        (7, "KeyError", ("s2.ipynb",))]
     assert (stats.late_totals, stats.on_time_totals) == ([1, 0], [4, 2.5])
 
 
@@ -67,7 +69,8 @@ def test_markdown_summarises_wrong_answers_by_kind():
     ]) in md
     assert "| q9 (extra credit) | 1 | 1 of 4 | 25% | 0.38 |" in md
     assert "| q5 | q5 - 1 | hidden | 1 of 3 (33%) |" in md
-    assert "| 5 | NameError | 3 |\n| 7 | KeyError | 1 |" in md
+    assert ("| 5 | NameError | 2 students: s3; s4 |\n"
+            "| 5 | NameError: name 'actors' is not defined | 1 student: s2 |\n| 7 | KeyError | 1 student: s2 |") in md
     assert "- Extra credit: 2 of 4 submissions earned stretch points" in md
     assert "- On time: 2, median 3.25 points; late: 2, median 0.5 points (before any penalty)" in md
 
@@ -76,9 +79,11 @@ def test_html_folds_every_answer_with_who():
     page = render_html(compute_stats(SUBS, MAXIMA, 4), GROUPS, {"score_distribution.png": b"",
                                                                "pass_rates.png": b""}, "note")
     assert "<details><summary>all 4, with who</summary><ol>" in page
-    assert "<li>actors: extra carol: 2 students<details><summary>who</summary>b.ipynb, c.ipynb</details></li>" in page
+    assert ('<li>actors: extra carol: 2 students<details><summary>who</summary><span class="person" title="b">b</span>; '
+            '<span class="person" title="c">c</span></details></li>') in page
     long = "actors: extra " + "x" * 300
-    assert f"<li>{long}: 1 student<details><summary>who</summary>f.ipynb</details></li>" in page
+    assert (f"<li>{long}: 1 student<details><summary>who</summary>"
+            '<span class="person" title="f">f</span></details></li>') in page
 
 
 def test_a_long_answer_is_cut_short_with_the_whole_of_it_folded():
@@ -86,4 +91,56 @@ def test_a_long_answer_is_cut_short_with_the_whole_of_it_folded():
     page = render_html(compute_stats(SUBS, MAXIMA, 4), {"q5": [WrongAnswerGroup("q5", long, 1, ["z.ipynb"])]},
                        {"score_distribution.png": b"", "pass_rates.png": b""}, "note")
     assert (f'<li>{long[:237]}...: <span class="count">1 student</span>'
-            f"<details><summary>who</summary><p>{long}</p>z.ipynb</details></li>") in page
+            f'<details><summary>who</summary><p>{long}</p><span class="person" title="z">z</span></details></li>') in page
+
+
+def test_tests_are_named_by_what_they_check_and_sorted_naturally(tmp_path):
+    from ctlab.report.batch_report import test_titles
+
+    (tmp_path / "q11.py").write_text("from otter.test_files import test_case\n\n@test_case(points=1, hidden=False)\n"
+                                     "def test_q11_by_kind(x):\n    pass\n\n"
+                                     "@test_case(points=1, hidden=True)\ndef test_q11_hidden_rows_kept(x):\n    pass\n")
+    titles = test_titles(tmp_path)
+    assert titles == {("q11", "q11 - 1"): "by kind", ("q11", "q11 - 2"): "hidden rows kept"}
+    subs = [_sub(1, q1=1, q5=2, q9=1, tests=[_t(f"q11 - {n}", "q11", True) for n in (10, 2, 1)])]
+    stats = compute_stats(subs, {**MAXIMA, "q11": 4.0}, 1, titles=titles)
+    assert [(t.name, t.title) for t in stats.tests] == [("q11 - 1", "by kind"), ("q11 - 2", "hidden rows kept"),
+                                                        ("q11 - 10", "")]
+    md = render_markdown(stats, {}, "note")
+    assert "| q11 | by kind | public | 1 of 1 (100%) |\n| q11 | hidden rows kept | public |" in md
+
+
+def test_the_summary_keeps_required_and_extra_credit_apart_and_explains_percent_correct():
+    md = render_markdown(compute_stats(SUBS, MAXIMA, 4), {}, "note")
+    assert "- Required questions: median 50.0% of the required points\n" in md
+    assert "- Extra credit: 2 of 4 submissions earned stretch points (median 0.25)\n" in md
+    assert ("- percent_correct (the gradebook's column, as otter writes it: every point earned, extra credit "
+            "included, over the required points possible, so it can pass 100%): median 58.3%\n") in md
+
+
+def test_no_chart_title_is_clipped():
+    from ctlab.report.batch_report import pass_rate_figure
+
+    subs = [_sub(n, q1=1, q5=2, q9=1) for n in range(3)]
+    maxima = {f"q{i}": 1.0 for i in range(1, 12)}
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = pass_rate_figure(compute_stats(subs, maxima, 3))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    width = fig.bbox.width
+    titles = [(ax.title.get_text(), ax.title.get_window_extent(renderer)) for ax in fig.axes]
+    assert [t for t, _ in titles] == ["Required questions", "Extra credit"]
+    for text, box in titles:
+        neighbours = [b for t, b in titles if t != text]
+        assert 0 <= box.x0 and box.x1 <= width, text
+        assert all(box.x1 <= b.x0 or b.x1 <= box.x0 for b in neighbours), text  # titles do not overlap
+
+
+def test_q8_statistics_count_the_hand_graded_only():
+    graded = [_sub(n, q1=1, q5=2, q9=0) for n in range(4)]
+    for s, q8 in zip(graded, (3.0, 1.5, None, None), strict=True):
+        s.points["q8"] = q8
+    stats = compute_stats(graded, {**MAXIMA, "q8": 3.0}, 4)
+    q8 = next(q for q in stats.questions if q.question == "q8")
+    assert (q8.full_marks, q8.graded, q8.mean_points) == (1, 2, 2.25)
+    assert stats.pending == {"q8": 2}

@@ -115,3 +115,49 @@ def test_a_missing_answer_key_is_a_clear_error(tmp_path):
     (tmp_path / "data" / "ground_truth.json").write_text("{")
     with pytest.raises(CtlabError, match=r"ground_truth.json: the answer key is not valid JSON"):
         load_answer_key(tmp_path)
+
+
+def test_paraphrases_a_grader_accepts_are_found():
+    from evidence_calibration import SESSION_NAME
+
+    role, tid = GT["escalated_role"], "T1530"
+    ev = evidence(f"It then assumed {role} (session name {SESSION_NAME}) and did cloud storage data collection.",
+                  key=KEY)
+    assert {"role_session", "role", f"attack_{tid}"} <= set(ev.present())
+    # a session name far from the role's, and the words of a technique's name scattered, are not enough
+    far = evidence(f"{role} was changed. " + "Many other things happened that night. " * 3
+                   + f"{SESSION_NAME} was seen. Data was copied; later, in another cloud, some storage.", key=KEY)
+    assert {"role_session", f"attack_{tid}"} & set(far.present()) == set()
+
+
+def test_arns_name_their_facts():
+    acct = GT["account_id"]
+    text = (f"arn:aws:iam::{acct}:user/{GT['attacker_user']} attached {GT['escalation_policy_arn']} and, as "
+            f"arn:aws:sts::{acct}:assumed-role/{GT['role_session']}, read arn:aws:s3:::{GT['sensitive_bucket']}/x.")
+    assert {"user", "policy", "role_session", "role", "bucket"} <= set(evidence(text, key=KEY).present())
+
+
+def test_the_reason_says_when_the_order_was_the_problem():
+    first, rest = full_summary().split(". After", 1)
+    text = "After" + rest.split(" Next:")[0] + " " + first + ". Next: disable the keys."
+    ev = evidence(text, key=KEY)
+    assert (ev.suggested["1"], ev.why["1"]) == (0.5, "every step named, but out of order")
+    missing = full_summary().replace(f"deactivated the MFA of {GT['mfa_user']}", "changed an MFA device")
+    assert evidence(missing, key=KEY).why["1"] == "1 step missing"
+    assert evidence(full_summary(), key=KEY).why["1"] == "every step named, in order"
+
+
+def test_the_storys_own_past_is_no_containment_step():
+    assert "containment" in evidence("MFA was deactivated and a policy removed.", key=KEY).missing()
+    for proposed in ("Disable the keys.", "The keys should be disabled.", "We are revoking the session."):
+        assert "containment" in evidence(proposed, key=KEY).present(), proposed
+
+
+def test_suggestions_agree_with_the_hand_scored_set():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    from calibrate_evidence import agreement
+
+    agree, n, off = agreement()
+    assert (agree, n, off) == ({"1": 12, "2": 12, "3": 12}, 12, [])

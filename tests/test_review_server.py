@@ -45,7 +45,7 @@ def test_token_host_scores_and_escaping(tmp_path):
         status, text = call(api, method="PUT", body={"index": 1, "criteria": {"1": 1, "2": 0.5, "3": 0},
                                                      "comment": "<b>x</b>"}, headers=auth)
         assert (status, json.loads(text)) == (200, {"index": 1, "criteria": {"1": 1.0, "2": 0.5, "3": 0.0},
-                                                    "points": 1.5, "comment": "<b>x</b>"})
+                                                    "points": 1.5, "comment": "<b>x</b>", "stale": False})
         stored = json.loads((out / "manual_scores.json").read_text())
         assert stored["scores"]["script"]["q8"]["points"] == 1.5
     finally:
@@ -71,4 +71,4 @@ def test_apply_counts_only_students_with_scores(tmp_path):
     summary = apply_scores(out=out, root=ROOT)
     assert (summary.applied, summary.students, summary.exports) == (1, 2, [])
     rows = (out / "gradebook.csv").read_text().splitlines()
-    assert rows[2].split(",")[8] == "2" and rows[1].split(",")[8] == "0"
+    assert rows[2].split(",")[8] == "2" and rows[1].split(",")[8] == ""  # a: pending, blank

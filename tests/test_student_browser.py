@@ -145,6 +145,9 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
             export_output = page.evaluate(CELLS_JS)[-1][4]
             assert "Running your submission against local test cases" in export_output
             assert "NOT SAVED" not in export_output
+            assert "without encryption" not in export_output  # the local test run's kernel: noise to a student
+            newest = max(work.glob("scenario03b_*.zip"), key=lambda p: p.stat().st_mtime).name
+            assert f"Submit this file: {newest} (the newest zip here" in export_output
 
             # part 3's link opens the help notebook on section 3, every level folded
             link = page.locator(".jp-NotebookPanel:visible a[href*='scenario03b-help.ipynb'][href$='#cell-id=help-3']")

@@ -94,11 +94,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ctlab.report.export import export
+    from ctlab.report.export import export, export_note
 
     path = export(out=args.out_dir, fmt=args.format, roster=args.roster, assignment_id=args.assignment_id,
-                  assignment_name=args.assignment_name)
+                  assignment_name=args.assignment_name, replace_roster=args.replace_roster)
     print(f"wrote {path} (rewritten whenever scores change)")
+    note = export_note(out=args.out_dir)
+    if note:
+        print(f"note: {note}")
     return 0
 
 
@@ -257,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv")
     export.add_argument("--roster", type=Path, default=None,
                         help="the class roster (Canvas gradebook or Gradescope roster CSV); default: the one kept in OUT")
+    export.add_argument("--replace-roster", action="store_true",
+                        help="with --roster: replace the roster kept in OUT (refused otherwise when they differ)")
     export.add_argument("--assignment-id", default=None,
                         help="Canvas: the assignment's id (the number in its URL), so that the import updates it")
     export.add_argument("--assignment-name", default=None, help="Canvas: the assignment's name (default: Scenario 03B)")

@@ -155,18 +155,33 @@ SUBMISSION_TEXT = f"""## Submission
 Run the whole notebook first (**Run > Run All Cells**), so that the zip holds your outputs too, then run
 the cell below. It saves the notebook as you see it (in JupyterLab and Jupyter Notebook), runs the public
 tests on the saved copy and writes `scenario03b_<date and time>.zip` beside the notebook, with a link to
-download it. Submit that zip.
+download it. Its last line names the zip to submit (the newest: zips from earlier runs stay beside it).
 
 If the cell prints **{NOT_SAVED}** (some editors, such as VS Code, do not let it save), the zip holds the
 version you saved last: save the notebook yourself (**File > Save Notebook**, Ctrl+S) and run the cell
 again."""
 
+EXPORT_NOISE = "Kernel is running over TCP without encryption"
+ZIP_NAMED = "Submit this file:"
+
 # otter's force_save asks the front end to save (JavaScript for classic Notebook, ipylab's command for
 # JupyterLab) and only warns once when nothing saved the file; the mtime check says so every time, last.
+# The local test run's kernel logs that it listens over TCP on this machine, which otter passes on as a
+# warning: noise to a student, so that line (and only it) is dropped. The newest zip is named last.
 EXPORT_CODE = f"""# Saves this notebook as you see it, then writes the zip to submit.
-import os, time
+import glob, os, time, warnings
 _saved_at = os.path.getmtime("{NOTEBOOK}")
-grader.export(pdf=False, force_save=True, run_tests=True)
+with warnings.catch_warnings(record=True) as _caught:
+    warnings.simplefilter("always")
+    grader.export(pdf=False, force_save=True, run_tests=True)
+for _w in _caught:  # the local test run's kernel says it listens over TCP on this machine: noise here
+    _lines = str(_w.message).splitlines()
+    _rest = "\\n".join(ln for ln in _lines if ln.strip() and "{EXPORT_NOISE}" not in ln)
+    if _rest:
+        warnings.warn_explicit(_rest, _w.category, _w.filename, _w.lineno)
+_zips = sorted(glob.glob("scenario03b_*.zip"), key=os.path.getmtime)
+if _zips:
+    print("{ZIP_NAMED}", _zips[-1], "(the newest zip here; older ones are from earlier runs)")
 if os.path.getmtime("{NOTEBOOK}") == _saved_at:
     print("{NOT_SAVED} the notebook could not be saved from here, so the zip holds the version saved at",
           time.strftime("%H:%M", time.localtime(_saved_at)), "and not what you see now. Save it yourself",

@@ -35,6 +35,10 @@ class Student:
     def label(self) -> str:
         return self.name or self.email or self.sis_user_id or self.sid or self.canvas_id
 
+    def lms_id(self) -> str:
+        """The id people know the student by in the LMS, for a tooltip or a column."""
+        return self.sis_user_id or self.sid or self.sis_login_id or self.email or self.canvas_id
+
     def to_dict(self) -> dict[str, str]:
         return {c: getattr(self, c) for c in IDENTITY_COLUMNS}
 
@@ -106,7 +110,7 @@ def load_roster(path: Path) -> Roster:
             continue  # Canvas's points row and its built-in test student
         if cells.get("role") and cells["role"].strip().lower() != "student":
             continue
-        name = cells.get("name") or " ".join(p for p in (cells.get("first", ""), cells.get("last", "")) if p)
+        name = cells.get("name") or sortable_name(cells.get("first", ""), cells.get("last", ""))
         s = Student(name=name, **{c: cells.get(c, "") for c in IDENTITY_COLUMNS if c != "name"})
         if not (s.canvas_id or s.sis_user_id or s.sis_login_id or s.sid or s.email):
             raise CtlabError(f"{path}: line {line}: {name or 'a student'} has no ID, SIS User ID, SIS Login ID, SID or Email")
@@ -114,6 +118,11 @@ def load_roster(path: Path) -> Roster:
     if not students:
         raise CtlabError(f"{path}: roster lists no students")
     return Roster(students, source=str(path))
+
+
+def sortable_name(first: str, last: str) -> str:
+    """"Last, First" (as Canvas sorts and shows students), or whichever of the two is given."""
+    return ", ".join(p for p in (last.strip(), first.strip()) if p)
 
 
 @dataclass

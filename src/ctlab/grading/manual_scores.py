@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import math
@@ -38,9 +39,24 @@ class Score:
     points: float | None = None
     criteria: dict[str, float] = field(default_factory=dict)
     comment: str = ""
+    graded_sha256: str = ""  # the SHA-256 of the answer the grader read ("" when not known: a CSV score)
 
     def as_json(self) -> dict[str, object]:
-        return {"points": self.points, "criteria": dict(self.criteria), "comment": self.comment}
+        doc: dict[str, object] = {"points": self.points, "criteria": dict(self.criteria), "comment": self.comment}
+        if self.graded_sha256:
+            doc["graded_sha256"] = self.graded_sha256
+        return doc
+
+    def stale(self, answer_hash: str | None) -> bool:
+        """Whether this score graded another answer than the one whose answer_sha256 is `answer_hash`
+        (the student's answer now): the submission changed and was graded again since. A score with
+        no recorded hash is never stale."""
+        return bool(self.graded_sha256) and answer_hash is not None and self.graded_sha256 != answer_hash
+
+
+def answer_sha256(text: str) -> str:
+    """What a hand score records of the answer it graded."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 Store = dict[str, dict[str, Score]]  # {student key: {question: Score}}
@@ -77,10 +93,12 @@ def _parse(data: object, path: Path) -> Store:
             crit = value.get("criteria") or {}
             if not isinstance(crit, dict):
                 raise CtlabError(f"{where}: criteria are not an object")
+            sha = value.get("graded_sha256")
             store.setdefault(str(key), {})[str(q)] = Score(
                 points=None if pts is None else _number(pts, where),
                 criteria={str(c): _number(v, where) for c, v in crit.items()},
                 comment=str(value.get("comment") or "")[:MAX_COMMENT],
+                graded_sha256=sha if isinstance(sha, str) and len(sha) == 64 else "",
             )
     return store
 
@@ -141,15 +159,16 @@ def merge_points(out: Path, update: dict[str, dict[str, float]],
             for q, text in notes.items():
                 old = store.get(key, {}).get(q, Score())
                 store.setdefault(key, {})[q] = Score(points=old.points, criteria=dict(old.criteria),
-                                                     comment=text[:MAX_COMMENT])
+                                                     comment=text[:MAX_COMMENT], graded_sha256=old.graded_sha256)
         _write(out, store)
     return points(store)
 
 
 def set_score(out: Path, *, key: str, question: str, criteria: dict[str, float], comment: str | None,
-              all_criteria: list[str]) -> Score:
+              all_criteria: list[str], answer_hash: str | None = None) -> Score:
     """Record one student's criteria (those not given keep their stored value) and comment; the
-    question's points are their sum once every criterion in `all_criteria` has one."""
+    question's points are their sum once every criterion in `all_criteria` has one. `answer_hash`
+    (answer_sha256 of what the grader read) is kept, so a later change of the answer marks the score stale."""
     with _locked(out):
         store = read(out)
         old = store.get(key, {}).get(question, Score())
@@ -161,7 +180,8 @@ def set_score(out: Path, *, key: str, question: str, criteria: dict[str, float],
         complete = all(c in crit for c in all_criteria)
         pts = sum(crit[c] for c in all_criteria) if complete else (old.points if not old.criteria and not crit else None)
         score = Score(points=pts, criteria=crit,
-                      comment=old.comment if comment is None else comment[:MAX_COMMENT])
+                      comment=old.comment if comment is None else comment[:MAX_COMMENT],
+                      graded_sha256=answer_hash if answer_hash is not None and criteria else old.graded_sha256)
         store.setdefault(key, {})[question] = score
         _write(out, store)
     return score

@@ -369,6 +369,7 @@ class Scored:
     runtime_s: float
     late: bool
     late_penalty: float
+    pending: frozenset[str] = frozenset()  # hand-graded questions with no score yet: blank, not 0
 
     @property
     def shown_total(self) -> float:
@@ -376,7 +377,8 @@ class Scored:
         return float(_fmt(self.total))
 
     def row(self, questions: Iterable[str]) -> list[str]:
-        return [self.file, *(_fmt(self.points.get(q, 0.0)) for q in questions), _fmt(self.total),
+        return [self.file, *("" if q in self.pending else _fmt(self.points.get(q, 0.0)) for q in questions),
+                _fmt(self.total),
                 f"{self.percent:.4f}", safetext.one_line(self.status), f"{self.runtime_s:.2f}",
                 "yes" if self.late else "", _fmt(self.late_penalty) if self.late_penalty else ""]
 
@@ -410,7 +412,16 @@ def score(result: Result, questions: list[str], *, hand: Mapping[str, float] | N
     total = sum(points.values())
     penalty = round(total * rule.penalty_percent / 100, 4) if result.late and rule.penalty_percent else 0.0
     return Scored(file=result.file, points=points, total=total, percent=(total / possible) if possible else 0.0,
-                  status=result.status.text, runtime_s=result.runtime_s, late=result.late, late_penalty=penalty)
+                  status=result.status.text, runtime_s=result.runtime_s, late=result.late, late_penalty=penalty,
+                  pending=pending_questions(result, questions, hand=hand))
+
+
+def pending_questions(result: Result, questions: Iterable[str], *, hand: Mapping[str, float]) -> frozenset[str]:
+    """The hand-graded questions still waiting for a score: the gradebook leaves them blank, so a
+    pending score never reads as a 0. Input that could not be graded has nothing to wait for."""
+    if result.refused:
+        return frozenset()
+    return frozenset(q for q in questions if q in contract.MANUAL_QUESTIONS and q not in hand)
 
 
 def write_gradebook(out: Path, questions: list[str], rows: Iterable[Scored]) -> None:
@@ -478,6 +489,13 @@ class Graded:
     @property
     def refused(self) -> bool:
         return self.kind is Kind.REFUSED
+
+    @property
+    def pending(self) -> list[str]:
+        """Hand-graded questions the gradebook leaves blank: no score entered yet (a 0 is a score)."""
+        if self.refused:
+            return []
+        return [q for q in contract.MANUAL_QUESTIONS if q in self.points and self.points[q] is None]
 
 
 def _num(text: str | None) -> float | None:

@@ -20,12 +20,14 @@ from ctlab.reveal import HINTS
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
-from .batch_report import CopiedPair, compute_stats, write_batch_report
+from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, stale_line, test_titles, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
+from .parts import load_parts
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work
+from .students import Classlist, classlist
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
 __all__ = ["ReportSummary", "write_reports"]
@@ -45,6 +47,8 @@ class ReportSummary:
     wrong_answers: dict[str, list[WrongAnswerGroup]] = field(default_factory=dict)
     unchanged: bool = False  # nothing it reads changed since it was written: kept as it was
     exports: list[Path] = field(default_factory=list)  # LMS exports rewritten with the current scores
+    pending: str = ""  # how many hand scores are still pending, in words ("" when none)
+    stale: str = ""  # which hand scores graded an earlier answer, in words ("" when none)
 
     def describe(self) -> str:
         n = len(self.feedback_files) // 2
@@ -54,6 +58,8 @@ class ReportSummary:
                 f"          {self.report_md} (pictures in {self.report_files})",
                 f"feedback: {self.feedback_dir}/ ({n} submissions, .html and .md; hidden tests: {self.hidden_mode})",
                 *[f"export:   {p} (rewritten with the current scores)" for p in self.exports],
+                *([f"pending:  {self.pending}"] if self.pending else []),
+                *([f"stale:    {self.stale}"] if self.stale else []),
             ]
         )
 
@@ -61,13 +67,18 @@ class ReportSummary:
 KEY_FILE = ".inputs-sha256"
 
 
-def _student_lines(out: Path, subs: list[Graded]) -> list[str]:
-    """Who submitted late, and how the batch met the roster (when one was given)."""
+def _student_lines(out: Path, subs: list[Graded], people: Classlist) -> list[str]:
+    """Who submitted late, how the batch met the roster (when one was given), and the superseded uploads."""
     late = [s for s in subs if s.late]
     lines = [f"late: {len(late)} of {len(subs)} submissions" + (
         f" ({sum(1 for s in late if s.late_penalty)} with a late penalty)" if late else "")] if late else []
     check = check_roster(out=out)
-    return lines + (check.describe() if check else [])
+    lines += [ln for ln in check.describe() if "the same student has a newer one" not in ln] if check else []
+    if people.superseded:
+        lines.append(f"superseded uploads (not counted; each student counts once, by their newest upload): "
+                     f"{len(people.superseded)}")
+        lines += [f"  {ln}" for ln in people.superseded_lines()]
+    return lines
 
 
 def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path) -> str:
@@ -75,7 +86,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
     reveal code the reference answers come from, and this package's code and templates."""
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
-    files += [p for p in (out / "roster.json",) if p.exists()]
+    files += [p for p in (out / "roster.json", out / "manual_scores.json") if p.exists()]
     files += sorted(data_dir.glob("*.csv")) if data_dir else []
     files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
@@ -87,6 +98,30 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
             data = os.urandom(16)
         h.update(p.name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
+
+
+def stale_hand_scores(out: Path, subs: list[Graded]) -> list[str]:
+    """The files whose hand score graded an earlier answer than the one graded now (see
+    manual_scores.Score.stale): the submission changed and was graded again since."""
+    from collections import Counter
+
+    from ctlab.grading import manual_scores as hand_scores
+    from ctlab.grading.inputs import stem_of
+    from ctlab.review.batch import QUESTION, summary_of
+
+    store = hand_scores.read(out)
+    if not any(s.graded_sha256 for qs in store.values() for s in qs.values()):
+        return []
+    stems = Counter(stem_of(s.file) for s in subs)
+    found = []
+    for sub in subs:
+        stem = stem_of(sub.file)
+        entry = hand_scores.lookup(store, file=sub.file, name=sub.name, stem=stem, base=sub.file.rsplit("/", 1)[-1],
+                                   stem_unique=stems[stem] == 1)
+        score = (entry or {}).get(QUESTION)
+        if score is not None and score.graded_sha256 and score.stale(summary_of(out, sub.name)[2]):
+            found.append(sub.file)
+    return found
 
 
 def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
@@ -130,6 +165,10 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     files_dir = out / "report_files"
     key = _inputs_key(out, config, data_dir, hints)
     exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
+    people = classlist(out=out, subs=subs)
+    current = people.current(subs)  # each student once: superseded uploads are listed apart
+    pending = pending_line(pending_counts(current), len(current))
+    stale = stale_line([people.label(f) for f in stale_hand_scores(out, current)])
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
             p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
@@ -137,26 +176,30 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
                              hidden_mode=config.hidden_mode,
                              reference_source=str(data_dir) if data_dir and hints.is_file() else None,
-                             unchanged=True, exports=exports)
+                             unchanged=True, exports=exports, pending=pending, stale=stale)
     maxima = max_points_by_question(subs)
 
+    all_snapshots = load_snapshots(out, subs)
+    parts = load_parts(root / "autograder" / "tests")
     written: list[Path] = []
     for sub in subs:
         try:
-            fb = build_feedback(sub, maxima, config)
+            fb = build_feedback(sub, maxima, config, parts=parts, answers=all_snapshots.get(sub.name))
         except Exception as exc:  # an odd record costs only this student's details
             sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
             fb = fallback_feedback(sub, config)
         written.extend(write_feedback(feedback_dir, fb))
 
-    snapshots = load_snapshots(out, subs)
+    snapshots = {s.name: all_snapshots[s.name] for s in current if s.name in all_snapshots}
     ref, note = _reference(data_dir, hints)
-    groups = group_wrong_answers(subs, snapshots, ref, maxima)
-    stats = compute_stats(subs, maxima, len(snapshots))
+    groups = group_wrong_answers(current, snapshots, ref, maxima)
+    stats = compute_stats(current, maxima, len(snapshots), titles=test_titles(root / "autograder" / "tests"))
+    stats.superseded = len(people.superseded)
+    stats.stale = stale
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
-    copied = _copied_work(out, root, subs, snapshots)
+    copied = _copied_work(out, root, current, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
-                                                       students=_student_lines(out, subs))
+                                                       students=_student_lines(out, subs, people), people=people)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,
@@ -170,4 +213,6 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
         reference_source=str(data_dir) if ref is not None else None,
         wrong_answers=groups,
         exports=exports,
+        pending=pending,
+        stale=stale,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from . import pages
 from ._format import fmt_points
 from .answers import error_type
 from .feedback import otters_own
+from .students import Classlist, Person
 from .wrong_answers import WrongAnswerGroup, by_kind
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ class CopiedPair:
 COPIED_NOTE = ("Pairs of submissions whose triage summaries are near-duplicates (word-sequence similarity "
                "of at least {summary:g} of 100), and pairs whose own code, without the notebook's template and the "
                "help notebook's reveal code, is at least {code:g} alike. A score is a lead to read both, not a "
-               "verdict; `ctlab review` shows each pair side by side.")
+               "verdict; the review page (ctlab review) shows each pair side by side.")
 
 
 def _copied_note() -> str:
@@ -70,7 +72,40 @@ class TestStats:
     hidden: bool
     passed: int
     run: int
+    title: str = ""  # what it checks, from its test function's name ("rows kept"); "" when unknown
 
+
+@dataclass(frozen=True)
+class CellError:
+    """One error raised by one cell: the message as raised (first line, cut) and who raised it."""
+
+    cell: int
+    message: str
+    files: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.files)
+
+
+MAX_ERROR_CHARS = 160
+
+
+def natural_key(text: str) -> tuple[object, ...]:
+    """Sorts "q2 - 2" before "q2 - 10" and "q9" before "q11"."""
+    return tuple(int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", text))
+
+
+def test_titles(tests_dir: Path) -> dict[tuple[str, str], str]:
+    """{(question, otter's test name "q2 - 1"): what it checks ("rows kept")}, from the autograder's
+    own test files (see parts.load_parts), whose test functions are named by what they check."""
+    from .parts import load_parts
+
+    titles: dict[tuple[str, str], str] = {}
+    for (q, name), fn in load_parts(tests_dir).functions.items():
+        words = re.sub(rf"^test_{re.escape(q)}_?", "", fn).replace("_", " ").strip()
+        titles[(q, name)] = words or fn
+    return titles
 
 @dataclass
 class BatchStats:
@@ -85,12 +120,18 @@ class BatchStats:
     required_percents: list[float] = field(default_factory=list)  # percent from the required questions only
     extra_points: list[float] = field(default_factory=list)  # stretch points per submission
     tests: list[TestStats] = field(default_factory=list)
-    exceptions: list[tuple[int, str, int]] = field(default_factory=list)  # (cell, type, submissions)
+    exceptions: list[CellError] = field(default_factory=list)  # most common first
     late_totals: list[float] = field(default_factory=list)
     on_time_totals: list[float] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)  # hand-graded question -> submissions without a score
+    superseded: int = 0  # older uploads of a student with a newer one: not counted above
+    stale: str = ""  # the hand scores that graded an earlier answer, in words
 
 
-def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
+def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int,
+                  titles: dict[tuple[str, str], str] | None = None) -> BatchStats:
+    """The report's numbers over `subs` (each student once). `titles` names tests by what they check."""
+    titles = titles or {}
     percents = []
     for s in subs:
         if s.percent is not None:
@@ -101,8 +142,10 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
     for q, mx in maxima.items():
         manual = q in MANUAL_QUESTIONS
         raw = [s.points.get(q) for s in subs]
-        if manual and not any(raw):  # no hand-graded scores entered yet
-            continue
+        if manual:  # over the hand-graded ones only: a pending score is no score
+            raw = [v for v in raw if v is not None]
+            if not raw:
+                continue
         vals = [0.0 if v is None else v for v in raw]
         full = sum(1 for v in vals if v >= mx - 1e-9)
         questions.append(
@@ -124,11 +167,9 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
             tally[0] += t.passed
             tally[1] += 1
     order = {q: i for i, q in enumerate(maxima)}
-    test_stats = [TestStats(q, n, h, p, r) for (q, n, h), (p, r) in
-                  sorted(tests.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
-    raised = Counter(pair for s in subs for pair in dict.fromkeys(
-        (cell, error_type(text)) for cell, text in s.cell_errors if not otters_own(text)))
-    exceptions = [(cell, kind, n) for (cell, kind), n in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0]))]
+    test_stats = [TestStats(q, n, h, p, r, titles.get((q, n), "")) for (q, n, h), (p, r) in
+                  sorted(tests.items(), key=lambda kv: (order.get(kv[0][0], 99), natural_key(kv[0][1])))]
+    return_exceptions = cell_errors(subs)
     return BatchStats(
         count=len(subs),
         percents=percents,
@@ -141,10 +182,45 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
         required_percents=required,
         extra_points=extra,
         tests=test_stats,
-        exceptions=exceptions,
+        exceptions=return_exceptions,
         late_totals=[s.total for s in subs if s.late],
         on_time_totals=[s.total for s in subs if not s.late] if any(s.late for s in subs) else [],
+        pending=pending_counts(subs),
     )
+
+
+def cell_errors(subs: Sequence[Graded]) -> list[CellError]:
+    """Each (cell, error message) raised, with who raised it; most common first. Otter's own cells'
+    errors are left out (see feedback.otters_own)."""
+    raised: dict[tuple[int, str], list[str]] = {}
+    for s in subs:
+        for cell, text in dict.fromkeys((c, t) for c, t in s.cell_errors if not otters_own(t)):
+            message = " ".join(text.split())
+            message = message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 3] + "..."
+            raised.setdefault((cell, message or error_type(text)), []).append(s.file)
+    return [CellError(cell, message, tuple(files)) for (cell, message), files in
+            sorted(raised.items(), key=lambda kv: (-len(kv[1]), kv[0][0], kv[0][1]))]
+
+
+def pending_counts(subs: Sequence[Graded]) -> dict[str, int]:
+    """How many submissions wait for a hand score, per hand-graded question."""
+    found = Counter(q for s in subs for q in s.pending)
+    return {q: found[q] for q in sorted(MANUAL_QUESTIONS) if found[q]}
+
+
+def stale_line(who: list[str]) -> str:
+    """"q8: 2 hand scores are stale ...: Okafor, Chidi; Park, Min", or ""."""
+    if not who:
+        return ""
+    n = len(who)
+    return (f"q8: {n} hand score{'s are' if n != 1 else ' is'} stale (graded an earlier summary; the submission "
+            f"changed since; check them in the review page): " + "; ".join(sorted(who, key=str.casefold)))
+
+
+def pending_line(pending: dict[str, int], count: int) -> str:
+    """"q8: 12 of 40 submissions pending hand grading (counted as no points until scored)", or ""."""
+    return "; ".join(f"{q}: {n} of {count} submissions pending hand grading (no points until scored)"
+                     for q, n in pending.items())
 
 
 # ---------------------------------------------------------------- pictures
@@ -180,22 +256,31 @@ def make_charts(stats: BatchStats) -> dict[str, bytes]:
     fig.tight_layout()
     charts[SCORE_PNG] = _png(fig)
 
+    charts[PASS_PNG] = _png(pass_rate_figure(stats))
+    return charts
+
+
+def pass_rate_figure(stats: BatchStats) -> Figure:
+    """Full points per question, required and extra-credit questions side by side; each panel at
+    least three bars wide, so that no title is clipped."""
+    from matplotlib.figure import Figure
+
     groups = [[q for q in stats.questions if not q.stretch], [q for q in stats.questions if q.stretch]]
     groups = [g for g in groups if g]
     fig = Figure(figsize=(7.6, 3.4))
-    axes = fig.subplots(1, len(groups), squeeze=False, gridspec_kw={"width_ratios": [len(g) for g in groups]})[0]
+    axes = fig.subplots(1, len(groups), squeeze=False,
+                        gridspec_kw={"width_ratios": [max(len(g), 3) for g in groups]})[0]
     for ax, group in zip(axes, groups, strict=True):
         rates = [100.0 * q.pass_rate for q in group]
         colors = ["#8c6bb1" if q.manual else "#c08a2e" if q.stretch else "#2e8b57" for q in group]
         ax.bar([q.question for q in group], rates, color=colors)
         ax.set_ylim(0, 100)
-        ax.set_title("Stretch (extra credit)" if group[0].stretch else "Required questions")
+        ax.set_title("Extra credit" if group[0].stretch else "Required questions")
         for i, r in enumerate(rates):
             ax.text(i, min(r + 2, 95), f"{r:.0f}%", ha="center", fontsize=8)
     axes[0].set_ylabel("% with full points")
     fig.tight_layout()
-    charts[PASS_PNG] = _png(fig)
-    return charts
+    return fig
 
 
 # ---------------------------------------------------------------- text
@@ -205,17 +290,28 @@ def _students(n: int) -> str:
 
 
 def _summary_lines(stats: BatchStats) -> list[str]:
-    lines = [f"Submissions: {stats.count}"]
+    lines = [f"Submissions: {stats.count}" + (
+        f" (one per student; {stats.superseded} superseded upload(s) not counted, listed under Students)"
+        if stats.superseded else "")]
+    if stats.pending:
+        lines.append(pending_line(stats.pending, stats.count))
+    if stats.stale:
+        lines.append(stats.stale)
     if stats.totals:
         lines.append(
             f"Points: median {fmt_points(statistics.median(stats.totals))}, "
             f"mean {statistics.mean(stats.totals):.2f}"
         )
-    if stats.percents:
-        lines.append(f"Percent correct: median {statistics.median(stats.percents):.1f}%")
+    if stats.required_percents:
+        lines.append(f"Required questions: median {statistics.median(stats.required_percents):.1f}% "
+                     "of the required points")
     if stats.extra_points and any(stats.extra_points):
         lines.append(f"Extra credit: {sum(1 for v in stats.extra_points if v)} of {stats.count} submissions "
-                     "earned stretch points")
+                     f"earned stretch points (median {fmt_points(statistics.median(stats.extra_points))})")
+    if stats.percents:
+        lines.append(f"percent_correct (the gradebook's column, as otter writes it: every point earned, extra "
+                     f"credit included, over the required points possible, so it can pass 100%): median "
+                     f"{statistics.median(stats.percents):.1f}%")
     if stats.late_totals:
         lines.append(f"On time: {len(stats.on_time_totals)}, median {_median(stats.on_time_totals)} points; "
                      f"late: {len(stats.late_totals)}, median {_median(stats.late_totals)} points (before any penalty)")
@@ -265,9 +361,23 @@ class QuestionRow:
 @dataclass(frozen=True)
 class TestRow:
     question: str
-    name: str
+    name: str  # what it checks ("rows kept"), else otter's name ("q2 - 1")
     kind: str  # "public" or "hidden"
     passed: str  # "4 of 10 (40%)"
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """An error raised by a cell, and who raised it."""
+
+    cell: int
+    message: str
+    students: str  # "3 students"
+    people: list[Person]
+
+    @property
+    def who(self) -> str:
+        return "; ".join(p.label for p in self.people)
 
 
 @dataclass(frozen=True)
@@ -277,8 +387,13 @@ class AnswerLine:
     description: str
     short: str  # cut to MAX_EXAMPLE_CHARS
     students: str  # "3 students"
-    who: str  # the files' own names
+    people: list[Person]  # who gave it, in name order
     cut: bool  # whether `short` lost part of `description`
+
+    @property
+    def who(self) -> str:
+        """"Okafor, Chidi; Park, Min"."""
+        return "; ".join(p.label for p in self.people)
 
 
 @dataclass(frozen=True)
@@ -314,16 +429,16 @@ class ReportView:
     questions: list[QuestionRow]
     tests: list[TestRow]
     statuses: list[tuple[str, int]]
-    exceptions: list[tuple[int, str, int]]  # all of them; the tables show the first MAX_EXCEPTION_ROWS
+    exceptions: list[ErrorRow]  # all of them; the tables show the first MAX_EXCEPTION_ROWS
     reference_note: str
     wrong_answers: list[QuestionAnswers]
     copied_note: str
-    copied: list[tuple[str, str, str, str]]  # (kind, file, file, score)
+    copied: list[tuple[str, Person, Person, str]]  # (kind, person, person, score)
     students: list[str]
     problems: list[tuple[str, str]]  # (file, what the report could not use)
 
     @property
-    def exception_rows(self) -> list[tuple[int, str, int]]:
+    def exception_rows(self) -> list[ErrorRow]:
         return self.exceptions[:MAX_EXCEPTION_ROWS]
 
     @property
@@ -331,18 +446,22 @@ class ReportView:
         return max(0, len(self.exceptions) - MAX_EXCEPTION_ROWS)
 
 
-def _answer_line(g: WrongAnswerGroup) -> AnswerLine:
-    return AnswerLine(g.description, _short(g.description), _students(g.count),
-                      ", ".join(f.rsplit("/", 1)[-1] for f in g.files), len(g.description) > MAX_EXAMPLE_CHARS)
+def _answer_line(g: WrongAnswerGroup, people: Classlist) -> AnswerLine:
+    who = sorted((people.person(f) for f in g.files), key=lambda p: (p.label.casefold(), p.lms_id))
+    return AnswerLine(g.description, _short(g.description), _students(g.count), who,
+                      len(g.description) > MAX_EXAMPLE_CHARS)
 
 
 def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                 problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                students: Sequence[str] = ()) -> ReportView:
-    """The batch report's view, the same for report.md and report.html."""
+                students: Sequence[str] = (), people: Classlist | None = None) -> ReportView:
+    """The batch report's view, the same for report.md and report.html. People are shown by
+    name with a roster, else by their short id (`people`), never by a path."""
+    people = people or Classlist()
     wrong = [
         QuestionAnswers(q, _students(sum(g.count for g in items)), [
-            AnswerKind(k.kind, _students(k.count), _answers(len(k.groups)), [_answer_line(g) for g in k.groups],
+            AnswerKind(k.kind, _students(k.count), _answers(len(k.groups)),
+                       [_answer_line(g, people) for g in k.groups],
                        max(0, len(k.groups) - MAX_EXAMPLES))
             for k in by_kind(items)])
         for q, items in groups.items() if items
@@ -354,39 +473,44 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
         pass_chart=Chart(PASS_PNG, "Pass rate per question"),
         questions=[QuestionRow(_label(q), fmt_points(q.max_points), f"{q.full_marks} of {q.graded}",
                                f"{100 * q.pass_rate:.0f}%", f"{q.mean_points:.2f}") for q in stats.questions],
-        tests=[TestRow(t.question, t.name, "hidden" if t.hidden else "public",
+        tests=[TestRow(t.question, t.title or t.name, "hidden" if t.hidden else "public",
                        f"{t.passed} of {t.run} ({100 * t.passed / t.run:.0f}%)") for t in stats.tests],
         statuses=list(stats.statuses),
-        exceptions=list(stats.exceptions),
+        exceptions=[ErrorRow(e.cell, e.message, _students(e.count),
+                             sorted((people.person(f) for f in e.files), key=lambda p: p.label.casefold()))
+                    for e in stats.exceptions],
         reference_note=reference_note,
         wrong_answers=wrong,
         copied_note=_copied_note(),
-        copied=[(c.kind, c.a, c.b, f"{c.score:.1f}") for c in copied],
+        copied=[(c.kind, people.person(c.a), people.person(c.b), f"{c.score:.1f}") for c in copied],
         students=list(students),
-        problems=list(problems),
+        problems=[(people.label(f), why) for f, why in problems],
     )
 
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                    students: Sequence[str] = ()) -> str:
+                    students: Sequence[str] = (), people: Classlist | None = None) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
-    return pages.render("report.md.j2", v=report_view(stats, groups, reference_note, problems, copied, students))
+    return pages.render("report.md.j2",
+                        v=report_view(stats, groups, reference_note, problems, copied, students, people))
 
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
+    people: Classlist | None = None,
 ) -> str:
     """A self-contained HTML page (pictures and stylesheet inlined) in which every text is escaped
     (safetext.html_text)."""
-    view = report_view(stats, groups, reference_note, problems, copied, students)
+    view = report_view(stats, groups, reference_note, problems, copied, students, people)
     return pages.render("report.html.j2", v=view, charts=charts)
 
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
     *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
+    people: Classlist | None = None,
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -394,6 +518,7 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students, people))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students,
+                                             people))
     return html_path, md_path, files_dir

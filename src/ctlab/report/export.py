@@ -59,12 +59,17 @@ class RosterCheck:
     def describe(self) -> list[str]:
         # file names come from submissions (and a bulk zip's members): one line each, no control characters
         lines = [f"roster: {self.matched} of {self.students} students have a submission"]
-        lines += [f"  no roster student for {one_line(f)} ({why})" for f, why in self.unmatched]
-        if self.missing:
+        lines += [f"  no roster student for {one_line(_base(f))} ({why})" for f, why in self.unmatched]
+        if self.missing:  # "Last, First" names: people are separated by "; "
             lines.append(f"  {len(self.missing)} student(s) with no submission: "
-                         + ", ".join(one_line(m, limit=200) for m in self.missing))
-        lines += [f"  not exported (the same student has a newer one): {one_line(f)}" for f in self.superseded]
+                         + "; ".join(one_line(m, limit=200) for m in self.missing))
+        lines += [f"  not exported (the same student has a newer one): {one_line(_base(f))}" for f in self.superseded]
         return lines
+
+
+def _base(file: str) -> str:
+    """A submission's file name without the folders it was found in (never an absolute path)."""
+    return file.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _pts(value: float | None) -> str:
@@ -92,6 +97,16 @@ def _identity(s: Graded) -> Identity:
     from ctlab.grading.inputs import stem_of
 
     return s.identity or Identity(source="file", key=stem_of(s.file))
+
+
+def identity_of(s: Graded) -> Identity:
+    """Who the LMS says a submission is from; the file's stem when it says nothing."""
+    return _identity(s)
+
+
+def newness(s: Graded) -> tuple[float, int, int, str]:
+    """Sorts uploads oldest first: by the LMS's time, then submission id, then Canvas's re-upload number."""
+    return _newness(s)
 
 
 def _newness(s: Graded) -> tuple[float, int, int, str]:
@@ -161,7 +176,7 @@ def _gradescope(subs: list[Graded], roster: Roster | None) -> tuple[list[str], l
     rows = []
     if roster is not None:
         for st, s in roster_rows(subs, roster)[0]:
-            rows.append([st.name, st.sid or st.sis_user_id, st.email, _score(s)])
+            rows.append([st.name, st.sid or st.sis_user_id, email_of(st), _score(s)])
         return header, rows
     for s in subs:
         ident = _identity(s)
@@ -171,6 +186,13 @@ def _gradescope(subs: list[Graded], roster: Roster | None) -> tuple[list[str], l
             email = ident.key if "@" in ident.key else ""
             rows.append([ident.key, "" if email else ident.key, email, _score(s)])
     return header, rows
+
+
+def email_of(st: Student) -> str:
+    """A student's email: the roster's Email, else a Canvas login id that is an email address."""
+    if st.email:
+        return st.email
+    return st.sis_login_id if "@" in st.sis_login_id else ""
 
 
 def _plain(subs: list[Graded], roster: Roster | None) -> tuple[list[str], list[list[str]]]:
@@ -203,19 +225,78 @@ def _settings(out: Path) -> dict[str, ExportSettings]:
         raise CtlabError(f"{path}: cannot read the export settings ({exc})") from None
 
 
+def _roster_for_export(out: Path, given: Path | None, *, replace: bool) -> tuple[Roster | None, bool]:
+    """(the roster to export with, whether to keep it in OUT). A roster that differs from the one
+    OUT keeps is refused unless `replace`: an export never silently changes which class OUT is of."""
+    kept = kept_roster(out)
+    if given is None:
+        return kept, False
+    loaded = load_roster(given)
+    if kept is not None and not _same_students(kept, loaded) and not replace:
+        raise CtlabError(
+            f"{given}: differs from the roster kept in {out / ROSTER_KEPT} ({len(kept.students)} students, from "
+            f"{one_line(kept.source or 'an earlier run', limit=200)}); nothing was written. Leave out --roster to "
+            "use the kept one, or pass --replace-roster to use this one from now on")
+    return loaded, kept is None or kept.students != loaded.students
+
+
+def _same_students(a: Roster, b: Roster) -> bool:
+    """Whether two rosters list the same students by their ids (names and sections may be written
+    differently, as an older ctlab wrote Gradescope's First and Last Name)."""
+    def ids(r: Roster) -> list[tuple[str, ...]]:
+        return sorted((s.canvas_id, s.sis_user_id, s.sis_login_id, s.sid, s.email.casefold()) for s in r.students)
+    return ids(a) == ids(b)
+
+
+def _unusable(subs: list[Graded], roster: Roster | None, rows: list[list[str]], fmt: str) -> str:
+    """Why an export would be of no use (no submission matches the roster, every score is blank),
+    or "". Such an export is refused rather than written."""
+    if not subs:
+        return "the gradebook has no submissions"
+    if roster is not None:
+        m = match(roster, {s.name: _identity(s) for s in subs})
+        if not m.student_of:
+            file, why = next(iter(m.unmatched.items()), ("", ""))
+            example = next((s.file for s in subs if s.name == file), file)
+            return (f"no submission matches a student of the roster ({len(roster.students)} students, "
+                    f"{one_line(roster.source or 'kept in OUT', limit=200)}); e.g. {one_line(_base(example))}: {why}. "
+                    "Is it this class's roster?")
+    if fmt in ("canvas", "gradescope"):
+        scores = [r[-1] for r in rows if not r[0].startswith("    Points Possible")]
+        if not any(scores):
+            return "every score in it would be blank"
+    return ""
+
+
+def pending_note(subs: list[Graded], roster: Roster | None) -> str:
+    """"q8 pending hand grading for 12 of 40 students; their exported scores leave it out", or ""."""
+    current = subs
+    if roster is not None:
+        current = [s for _, s in roster_rows(subs, roster)[0] if s is not None]
+    pending = [s for s in current if s.pending]
+    if not pending:
+        return ""
+    questions = sorted({q for s in pending for q in s.pending})
+    return (f"{' and '.join(questions)} pending hand grading for {len(pending)} of {len(current)} "
+            f"{'students with a submission' if roster is not None else 'submissions'}; their exported scores leave it out until "
+            "it is scored (`ctlab review OUT`, then --apply)")
+
+
+def export_note(*, out: Path) -> str:
+    """What an instructor should know about the exports of OUT now (pending hand scores), or ""."""
+    return pending_note(load_graded(Path(out)), kept_roster(Path(out)))
+
+
 def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: str | None = None,
-           assignment_name: str | None = None) -> Path:
-    """Write OUT/export-<fmt>.csv and remember its settings so that score changes rewrite it."""
+           assignment_name: str | None = None, replace_roster: bool = False) -> Path:
+    """Write OUT/export-<fmt>.csv and remember its settings so that score changes rewrite it.
+    Refused, with nothing written: a roster other than the kept one (unless `replace_roster`), and
+    an export that matches no roster student or whose scores are all blank."""
     out = Path(out)
     if fmt not in FORMATS:
         raise CtlabError(f"unknown export format {fmt!r} (choose one of {', '.join(FORMATS)})")
     subs = load_graded(out)  # CtlabError naming OUT/gradebook.csv when missing
-    if roster is not None:
-        loaded = load_roster(roster)
-        keep_roster(out=out, roster=loaded)
-        roster_obj: Roster | None = loaded
-    else:
-        roster_obj = kept_roster(out)
+    roster_obj, keep = _roster_for_export(out, roster, replace=replace_roster)
     settings = _settings(out)
     current = settings.get(fmt, ExportSettings(fmt=fmt))
     if assignment_id is not None:
@@ -225,6 +306,11 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     if assignment_name is not None:
         current.assignment_name = assignment_name
     settings[fmt] = current
+    why = _unusable(subs, roster_obj, _rows(subs, roster_obj, current)[1], fmt)
+    if why:
+        raise CtlabError(f"{out / f'export-{fmt}.csv'}: not written: {why}")
+    if keep and roster_obj is not None:
+        keep_roster(out=out, roster=roster_obj)
     target = _write(out, subs, roster_obj, current)
     atomic.write_text(out / SETTINGS, json.dumps(
         {f: {"assignment_name": st.assignment_name, "assignment_id": st.assignment_id} for f, st in sorted(settings.items())},
@@ -232,13 +318,16 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     return target
 
 
-def _write(out: Path, subs: list[Graded], roster: Roster | None, settings: ExportSettings) -> Path:
+def _rows(subs: list[Graded], roster: Roster | None, settings: ExportSettings) -> tuple[list[str], list[list[str]]]:
     if settings.fmt == "canvas":
-        header, rows = _canvas(subs, roster, settings)
-    elif settings.fmt == "gradescope":
-        header, rows = _gradescope(subs, roster)
-    else:
-        header, rows = _plain(subs, roster)
+        return _canvas(subs, roster, settings)
+    if settings.fmt == "gradescope":
+        return _gradescope(subs, roster)
+    return _plain(subs, roster)
+
+
+def _write(out: Path, subs: list[Graded], roster: Roster | None, settings: ExportSettings) -> Path:
+    header, rows = _rows(subs, roster, settings)
     target = out / f"export-{settings.fmt}.csv"
     atomic.write_text(target, csv_text(header, rows))  # every cell: no spreadsheet formula
     return target

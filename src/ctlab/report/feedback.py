@@ -18,6 +18,7 @@ from ctlab.grading.results import Graded
 from . import pages
 from ._format import fmt_points
 from .config import FeedbackConfig
+from .parts import Parts, lost_parts
 
 TITLE = "Scenario 03B"
 
@@ -129,7 +130,22 @@ def score_in_words(sub: Graded, maxima: dict[str, float], pending: list[str]) ->
     return f"{fmt_points(earned)} of {fmt_points(possible)} points" + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
-def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig) -> Feedback:
+def hand_graded(sub: Graded, q: str, pts: float | None, mx: float | None) -> tuple[str, str]:
+    """(points, note) of a hand-graded question. A score of 0 is a score; only a blank gradebook
+    cell (no score entered) is pending. The grader's comment is shown whenever there is one."""
+    if pts is None and q in sub.pending:
+        points, note = f"pending / {fmt_points(mx)}", "Graded by hand; no score has been entered yet."
+    else:
+        points, note = f"{fmt_points(pts or 0.0)} / {fmt_points(mx)}", "Graded by hand."
+    if sub.comments.get(q):
+        note += f" Your grader's comment: {sub.comments[q]}"
+    return points, note
+
+
+def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig, *,
+                   parts: Parts | None = None, answers: dict[str, object] | None = None) -> Feedback:
+    """The student's feedback. With `parts` (and their saved `answers`), a question graded in parts
+    says which part lost hidden points (see ctlab.report.parts), without the right values."""
     mode = config.hidden_mode
     questions: list[QuestionFeedback] = []
     names = question_order(set(maxima) | {q for q, v in sub.points.items() if v is not None})
@@ -145,14 +161,9 @@ def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig
                               kind="extra credit" if q in STRETCH_QUESTIONS else "")
         if q in MANUAL_QUESTIONS:
             qf.kind = "graded by hand"
-            if pts:
-                qf.points, qf.note = f"{fmt_points(pts)} / {fmt_points(mx)}", "Graded by hand."
-                if sub.comments.get(q):
-                    qf.note += f" Your grader's comment: {sub.comments[q]}"
-            else:
-                qf.points = f"pending / {fmt_points(mx)}"
+            qf.points, qf.note = hand_graded(sub, q, pts, mx)
+            if qf.points.startswith("pending"):
                 pending.append(q)
-                qf.note = "Graded by hand; no score has been entered yet."
             questions.append(qf)
             continue
         for t in public:
@@ -173,6 +184,9 @@ def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig
             hp = sum(t.points for t in hidden)
             hm = sum(t.max_points for t in hidden)
             qf.hidden = f"Hidden tests: {fmt_points(hp)} of {fmt_points(hm)} points."
+            lost = lost_parts(q, hidden, answers, parts) if parts is not None else []
+            if lost:
+                qf.hidden += f" Points lost on: {'; '.join(lost)}."
         elif hidden and mode == "pass_fail":
             ok = all(t.passed for t in hidden)
             qf.hidden = "Hidden tests: passed." if ok else "Hidden tests: not all passed."

@@ -38,13 +38,14 @@ def page_data(batch: Batch) -> dict[str, Any]:
         score = store.get(s.name, {}).get(QUESTION) or (store.get(s.stored_key, {}).get(QUESTION) if s.stored_key else None)
         ev = s.evidence
         students.append({
-            "file": s.file, "status": s.status, "summary": s.summary, "note": s.note,
+            "file": s.file, "label": s.label, "id": s.lms_id, "status": s.status, "summary": s.summary, "note": s.note,
             "present": [f.present for f in ev.facts] if ev else None,
             "suggested": ev.suggested if ev else {}, "why": ev.why if ev else {},
             "others": list(ev.other_values) if ev else [],
             "criteria": dict(score.criteria) if score else {},
             "points": score.points if score else None,
             "comment": score.comment if score else "",
+            "stale": bool(score and score.stale(s.answer_hash)),
             "pairs": s.pairs,
         })
     return {
@@ -55,6 +56,7 @@ def page_data(batch: Batch) -> dict[str, Any]:
         "key_note": batch.key_note,
         "students": students,
         "pairs": [{"kind": p.kind, "a": p.a, "b": p.b, "score": p.score} for p in batch.pairs],
+        "superseded": batch.superseded,
     }
 
 
@@ -92,11 +94,11 @@ def create_app(*, batch: Batch, token: str) -> Starlette:
                     raise ValueError(f"criterion {c}: {v!r} is not a score it allows")
             s = batch.students[i]
             saved = hand_scores.set_score(batch.out, key=s.name, question=QUESTION, criteria=crit,
-                                          comment=comment, all_criteria=crit_ids)
+                                          comment=comment, all_criteria=crit_ids, answer_hash=s.answer_hash)
         except (ValueError, AttributeError, CtlabError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"index": i, "criteria": saved.criteria, "points": saved.points,
-                             "comment": saved.comment})
+                             "comment": saved.comment, "stale": saved.stale(s.answer_hash)})
 
     async def code(request: Request) -> Response:
         try:

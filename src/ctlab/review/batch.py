@@ -14,6 +14,7 @@ from ctlab.grading.inputs import stem_of
 from ctlab.grading.results import load_graded
 from ctlab.grading.snapshot import load_snapshot_with_problems
 from ctlab.report.similarity import copied_work, own_code, shared_lines
+from ctlab.report.students import classlist
 
 from .evidence import AnswerKey, Evidence, evidence, load_answer_key
 from .rubric import Criterion, criteria
@@ -34,6 +35,9 @@ class Student:
     evidence: Evidence | None
     stored_key: str | None  # where its score is in the store now (may be a CSV's stem)
     pairs: list[int] = field(default_factory=list)
+    label: str = ""  # who, as people read it: "Okafor, Chidi" with a roster, else the short id
+    lms_id: str = ""  # the roster's id for the student, shown on hover
+    answer_hash: str = ""  # answer_sha256 of the whole summary (or of "" when there is none)
 
 
 @dataclass(frozen=True)
@@ -53,24 +57,32 @@ class Batch:
     key: AnswerKey | None
     key_note: str
     pairs: list[PairView]
+    superseded: list[str] = field(default_factory=list)  # older uploads of a student: not in the queue
 
 
-def _summary(out: Path, name: str) -> tuple[str, str]:
+def summary_of(out: Path, name: str) -> tuple[str, str, str]:
+    """The summary as shown (cut to MAX_SHOWN), why there is none, and the hash a hand score
+    records of it (answer_sha256 of the whole of it, or of "" when there is none)."""
+    text, note, whole = _read_summary(out, name)
+    return text, note, hand_scores.answer_sha256(whole)
+
+
+def _read_summary(out: Path, name: str) -> tuple[str, str, str]:
     folder = out / "snapshots" / name
     if not (folder / "manifest.json").is_file():
-        return "", "no saved answers"
+        return "", "no saved answers", ""
     try:
         values, problems = load_snapshot_with_problems(folder, only={VARIABLE}, max_file_bytes=4 * MAX_SHOWN)
     except Exception as exc:  # a damaged snapshot costs only this student's summary
-        return "", f"its saved answers could not be read ({type(exc).__name__})"
+        return "", f"its saved answers could not be read ({type(exc).__name__})", ""
     if VARIABLE not in values:
-        return "", f"{VARIABLE} {problems.get(VARIABLE, 'was not defined')}"
+        return "", f"{VARIABLE} {problems.get(VARIABLE, 'was not defined')}", ""
     value = values[VARIABLE]
     if not isinstance(value, str):
-        return "", f"{VARIABLE} is not text (a {type(value).__name__})"
+        return "", f"{VARIABLE} is not text (a {type(value).__name__})", ""
     if len(value) > MAX_SHOWN:
-        return value[:MAX_SHOWN], f"cut to its first {MAX_SHOWN} characters"
-    return value, ""
+        return value[:MAX_SHOWN], f"cut to its first {MAX_SHOWN} characters", value
+    return value, "", value
 
 
 def load_batch(*, out: Path, root: Path) -> Batch:
@@ -83,14 +95,18 @@ def load_batch(*, out: Path, root: Path) -> Batch:
         key, key_note = None, f"no evidence: {exc}"
     store = hand_scores.read(out)
     stems = Counter(stem_of(s.file) for s in subs)
+    people = classlist(out=out, subs=subs)
+    subs = people.current(subs)  # each student once, by their newest upload
     students: list[Student] = []
     for i, s in enumerate(subs):
-        text, note = _summary(out, s.name)
+        text, note, answer_hash = summary_of(out, s.name)
         stem = stem_of(s.file)
         stored = next((k for k in (s.name, s.file, s.file.rsplit("/", 1)[-1], stem)
                        if k in store and (k in (s.file, s.name) or stems[stem] == 1)), None)
+        person = people.person(s.file)
         students.append(Student(i, s.file, s.name, s.status, text, note,
-                                evidence(text, key=key) if key and text else None, stored))
+                                evidence(text, key=key) if key and text else None, stored,
+                                label=person.label, lms_id=person.lms_id, answer_hash=answer_hash))
     index = {s.name: s.index for s in students}
     work = copied_work({s.name: s.summary for s in students if s.summary},
                        {s.name: c for s, sub in zip(students, subs, strict=True) if not sub.refused
@@ -100,7 +116,8 @@ def load_batch(*, out: Path, root: Path) -> Batch:
     for n, p in enumerate(pairs):
         students[p.a].pairs.append(n)
         students[p.b].pairs.append(n)
-    return Batch(out, root, students, criteria(root, question=QUESTION), key, key_note, pairs)
+    return Batch(out, root, students, criteria(root, question=QUESTION), key, key_note, pairs,
+                 superseded=people.superseded_lines())
 
 
 def own_code_of(batch: Batch, index: int) -> str:

@@ -20,9 +20,13 @@ KEY_FILE = Path("data") / "ground_truth.json"
 # Rubric criteria (by their order in the rubric) the facts speak for.
 ORDER, IOCS, IMPACT = "1", "2", "3"
 
+_STEPS = (r"(?:disabl|deactivat|revok|rotat|delet|detach|remov|restor|re-?enabl|contain|block|quarantin|reset|"
+          r"invalidat)")
+# A containment step proposed: a verb of containment, but not the story's own past ("MFA was deactivated",
+# "the policy was removed"), unless it is what should be done ("should be disabled", "must be rotated").
 CONTAINMENT = re.compile(
-    r"\b(disabl\w*|deactivat\w*|revok\w*|rotat\w*|delet\w*|detach\w*|remov\w*|restor\w*|re-?enabl\w*|"
-    r"contain\w*|block\w*|quarantin\w*|reset\w*|invalidat\w*)\b", re.I)
+    rf"\b{_STEPS}(?!\w*ed\b)\w*\b|\b(?:should|must|needs? to|to)\s+(?:be\s+|have\s+been\s+)?{_STEPS}\w*ed\b",
+    re.I)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d])")
 _AWS_KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
@@ -149,6 +153,46 @@ def _has(value: str, text: str) -> bool:
     return _find(value, text) >= 0
 
 
+SESSION_GAP = 60  # characters between a role's name and its session's name, as in "Role (session name x)"
+
+
+def _find_session(session: str, text: str) -> int:
+    """Where a role session ("DataPipelineRole/maint") is named: as written (also inside an ARN), or
+    as the role's name followed closely by the session's own name ("DataPipelineRole (session name
+    maint)", "DataPipelineRole, session maint"); -1 when not."""
+    at = _find(session, text)
+    if at >= 0 or "/" not in session:
+        return at
+    role, name = session.rsplit("/", 1)
+    start = _find(role, text)
+    while start >= 0:
+        window = text[start + len(role): start + len(role) + SESSION_GAP]
+        if _find(name, window) >= 0:
+            return start
+        nxt = _find(role, text[start + 1:])
+        start = start + 1 + nxt if nxt >= 0 else -1
+    return -1
+
+
+STOPWORDS = {"from", "of", "the", "and", "to", "in", "a", "an", "for", "or", "by", "use"}
+NAME_SPAN = 6  # words: a technique's name counts when all its words are named this close together
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().rstrip("s") for w in re.findall(r"[A-Za-z]+", text)]
+
+
+def _named_as_words(name: str, summary: str) -> bool:
+    """Whether every content word of a technique's name ("Data from Cloud Storage") appears in the
+    summary within NAME_SPAN words, in any order and form ("cloud storage data collection")."""
+    wanted = {w for w in _words(name) if w not in STOPWORDS}
+    if not wanted:
+        return False
+    words = _words(summary)
+    span = max(NAME_SPAN, len(wanted))
+    return any(wanted <= set(words[i:i + span]) for i, w in enumerate(words) if w in wanted)
+
+
 def _object_words(objects: tuple[str, ...]) -> set[str]:
     """The content words of the downloaded objects' names (`ledger_2026-02-27.csv.gz` -> ledger)."""
     words: set[str] = set()
@@ -169,20 +213,37 @@ def _downloaded(summary: str, key: AnswerKey) -> bool:
 def _technique(summary: str, tid: str, names: tuple[str, ...]) -> bool:
     if re.search(r"(?<![\w])" + re.escape(tid) + r"(?:\.\d{3})?(?!\d)", summary, re.I):
         return True
-    return any(n and re.search(re.escape(n), summary, re.I) for n in names)
+    return any(n and (re.search(re.escape(n), summary, re.I) or _named_as_words(n, summary)) for n in names)
+
+
+def _step_at(stage: Stage, summary: str, key: AnswerKey) -> int:
+    """Where a step of the incident is first named (the role session also as role and session name)."""
+    return _find_session(stage.anchor, summary) if stage.anchor == key.role_session else _find(stage.anchor, summary)
 
 
 def _in_order(summary: str, key: AnswerKey) -> bool:
     """At least four of the incident's steps are named, and first named in the order they happened."""
-    pos = [_find(s.anchor, summary) for s in key.stages]
+    pos = [_step_at(s, summary, key) for s in key.stages]
     named = [p for p in pos if p >= 0]
     return len(named) >= 4 and named == sorted(named)
+
+
+def order_reason(missing: int, total: int, in_order: bool, named: int) -> str:
+    """The reason shown for criterion 1's suggestion: what is missing and whether the order was the problem."""
+    if missing == 0:
+        return "every step named, in order" if in_order else "every step named, but out of order"
+    if missing > 2:
+        return f"{missing} of {total} steps missing"
+    order = "" if in_order else (", and the ones named are out of order" if named >= 4 else
+                                 ", and too few named to show the order")
+    return f"{missing} step{'s' if missing != 1 else ''} missing{order}"
 
 
 def evidence(summary: str, *, key: AnswerKey) -> Evidence:
     """The facts of `key` that `summary` names, and the points each rubric criterion could get."""
     s = summary if isinstance(summary, str) else ""
-    role_named = _has(key.role_session, s) or _has(key.role, s)
+    session_named = _find_session(key.role_session, s) >= 0
+    role_named = session_named or _has(key.role, s)
     facts: list[Fact] = [
         Fact("user", "compromised principal", IOCS, _has(key.user, s), key.user),
         Fact("access_key", "its access key", IOCS, _has(key.access_key, s), key.access_key),
@@ -194,7 +255,7 @@ def evidence(summary: str, *, key: AnswerKey) -> Evidence:
         Fact("policy", "policy attached", ORDER, _has(key.policy, s), key.policy),
         Fact("persistence", "user given a new access key", IOCS, _has(key.persistence_user, s), key.persistence_user),
         Fact("mfa", "user whose MFA was deactivated", ORDER, _has(key.mfa_user, s), key.mfa_user),
-        Fact("role_session", "role session used", ORDER, _has(key.role_session, s), key.role_session),
+        Fact("role_session", "role session used", ORDER, session_named, key.role_session),
         Fact("bucket", "bucket read", IOCS, _has(key.bucket, s), key.bucket),
         Fact("downloaded", "what was downloaded", IMPACT, _downloaded(s, key),
              ", ".join(o.rsplit("/", 1)[-1] for o in key.objects[:3]) + (" ..." if len(key.objects) > 3 else "")),
@@ -207,14 +268,10 @@ def evidence(summary: str, *, key: AnswerKey) -> Evidence:
                       "disable keys and session, detach the policy, restore MFA"))
     by = {f.id: f.present for f in facts}
 
-    steps = [_has(st.anchor, s) for st in key.stages]
+    steps = [_step_at(st, s, key) >= 0 for st in key.stages]
     missing_steps = steps.count(False)
-    if missing_steps == 0 and by["order"]:
-        c1, w1 = 1.0, "every step named, in order"
-    elif missing_steps <= 2:
-        c1, w1 = 0.5, f"{missing_steps} step(s) missing" + ("" if by["order"] else ", or out of order")
-    else:
-        c1, w1 = 0.0, f"{missing_steps} of {len(steps)} steps missing"
+    c1 = 1.0 if missing_steps == 0 and by["order"] else 0.5 if missing_steps <= 2 else 0.0
+    w1 = order_reason(missing_steps, len(steps), by["order"], steps.count(True))
     iocs = sum(by[i] for i in ("user", "access_key", "region", "role", "persistence", "bucket")) + sum(
         by[f"ip{i + 1}"] for i in range(len(key.ips)))
     c2 = 1.0 if iocs >= 4 else 0.5 if iocs >= 2 else 0.0

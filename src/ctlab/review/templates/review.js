@@ -8,6 +8,9 @@
   let onlyUngraded = false, cur = 0, pairCursor = -1, view = [];
 
   const graded = (s) => s.points !== null && s.points !== undefined;
+  // who, as people read it: "Okafor, Chidi" with a roster (the LMS id on hover), else the short id
+  const who = (s) => s.label || s.file;
+  const hover = (s) => s.id ? who(s) + " (" + s.id + ")" : who(s);
   const fmt = (x) => (Math.round(x * 100) / 100).toString();
 
   function el(tag, text, cls) {
@@ -27,7 +30,7 @@
     const nav = $("list");
     const frag = document.createDocumentFragment();
     S.forEach((s, i) => {
-      const d = el("div", s.file);
+      const d = el("div", who(s));
       d.dataset.index = i;
       d.addEventListener("click", () => go(i));
       rows.push(d);
@@ -38,9 +41,10 @@
 
   function paintRow(i) {
     const s = S[i], d = rows[i];
-    d.className = (i === cur ? "current " : "") + (graded(s) ? "done " : "") + (s.pairs.length ? "flag" : "");
+    d.className = (i === cur ? "current " : "") + (graded(s) ? "done " : "") + (s.stale ? "stale " : "") +
+      (s.pairs.length ? "flag" : "");
     d.hidden = onlyUngraded && graded(s) && i !== cur;
-    d.title = graded(s) ? s.file + ": " + fmt(s.points) : s.file;
+    d.title = graded(s) ? hover(s) + ": " + fmt(s.points) : hover(s);
   }
 
   function progress() {
@@ -92,10 +96,12 @@
 
   function render() {
     const s = S[cur];
-    $("file").textContent = s.file;
+    $("file").textContent = who(s);
+    $("file").title = hover(s);
     $("status").textContent = "grading status: " + s.status + (s.pairs.length ? " | similar to others: s to compare" : "");
     $("note").hidden = !s.note;
     $("note").textContent = s.note;
+    $("stale").hidden = !s.stale;
     $("others").hidden = !s.others.length;
     $("others").textContent = s.others.length ? "names values that are not the intruder's: " + s.others.join(", ") : "";
     $("summary").textContent = s.summary || "(no summary)";
@@ -145,7 +151,8 @@
       const out = await r.json();
       if (!r.ok) throw new Error(out.error || r.statusText);
       const s = S[i];
-      s.points = out.points; s.comment = out.comment;
+      s.points = out.points; s.comment = out.comment; s.stale = out.stale;
+      if (i === cur) $("stale").hidden = !s.stale;
       s.criteria = Object.assign({}, out.criteria, s.criteria);  // later presses already queued win
       $("saved").textContent = "saved";
       showError("");
@@ -192,8 +199,8 @@
     const p = D.pairs[s.pairs[pairCursor]];
     const other = p.a === cur ? p.b : p.a;
     $("compare-title").textContent = p.kind + " similarity " + p.score + " of 100 (pair " + (pairCursor + 1) + " of " + s.pairs.length + ")";
-    $("compare-left-file").textContent = s.file;
-    $("compare-right-file").textContent = S[other].file;
+    $("compare-left-file").textContent = who(s);
+    $("compare-right-file").textContent = who(S[other]);
     if (p.kind === "summary") {
       $("compare-left").textContent = s.summary;
       $("compare-right").textContent = S[other].summary;
@@ -226,6 +233,11 @@
     if (nav) requestAnimationFrame(() => setTimeout(() => timings.nav.push(performance.now() - t0), 0));
   });
 
+  if (D.superseded.length) {
+    $("superseded").hidden = false;
+    $("superseded").textContent = D.superseded.length + " superseded upload(s) not in the queue";
+    $("superseded").title = D.superseded.join("\n");
+  }
   buildList();
   S.forEach((_, i) => paintRow(i));
   progress();
