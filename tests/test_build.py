@@ -65,7 +65,7 @@ def test_outputs_present():
     ):
         assert (ROOT / rel).is_file(), rel
     assert sorted(p.stem for p in (ROOT / "autograder" / "tests").glob("q*.py")) == sorted(
-        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
+        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]
     )
     for name in ("cloud_iam.csv", "cloud_api.csv"):
         assert (ROOT / "assignment" / "data" / name).read_bytes() == (ROOT / "data" / name).read_bytes()
@@ -172,7 +172,7 @@ def test_student_notebook_hides_the_reference_solution():
 def test_student_notebook_shape():
     nb = nbformat.read(STUDENT_NB, as_version=4)
     sources = [c.source for c in nb.cells]
-    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]:
+    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]:
         assert f'grader.check("{q}")' in sources
     assert "grader.check_all()" in sources
     assert sources[-1] == EXPORT_CODE and "grader.export(pdf=False, force_save=True, run_tests=True)" in sources[-1]
@@ -180,7 +180,7 @@ def test_student_notebook_shape():
     assert answers and all("..." in s or "Replace this text" in s for s in answers)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     tests = nb.metadata["otter"]["tests"]
-    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"}
+    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"}
 
 
 def test_hints_have_one_source():

@@ -28,8 +28,8 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
 TIMEOUT = 20
 PORT = 47653
 MARKER = "ctlab-detached-marker-7f3a"
@@ -42,7 +42,7 @@ def _with(**changes):
 
 
 # q7 ["T9999"]: not in the table, and nothing with evidence
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0}
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0, "q12": 0}
 ZERO = {q: 0 for q in QS}
 
 EXPECTED: dict[str, tuple[dict, str]] = {
