@@ -97,3 +97,12 @@ def test_feedback_and_messages_never_show_the_answer(graded):
     key_test = next(t for t in results["console_users_key_earns_2.ipynb"]["tests"]
                     if t["question"] == "q12" and not t["passed"])
     assert key_test["message"].endswith("AssertionError: transfer_key is not the key those calls were made with")
+
+
+def test_the_batch_report_counts_who_found_it_and_the_wrong_pivots(graded):
+    out, _ = graded
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert ("Part 8b (a second account): 1 of 5 students found all three answers "
+            "(the principal 2, the key 2, the objects 2)") in md
+    line = next(ln for ln in md.splitlines() if "Part 8b wrong pivots: " in ln)
+    assert line.split("Part 8b wrong pivots: ")[1].startswith("the console user's key (2), ")

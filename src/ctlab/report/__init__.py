@@ -26,6 +26,7 @@ from .export import check_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work
+from .transfer import load_transfer_key, transfer_lines
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
 __all__ = ["ReportSummary", "write_reports"]
@@ -153,6 +154,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     ref, note = _reference(data_dir, hints)
     groups = group_wrong_answers(subs, snapshots, ref, maxima)
     stats = compute_stats(subs, maxima, len(snapshots))
+    stats.transfer = transfer_lines(snapshots, load_transfer_key(root), len(subs))
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
     copied = _copied_work(out, root, subs, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,

@@ -88,6 +88,7 @@ class BatchStats:
     exceptions: list[tuple[int, str, int]] = field(default_factory=list)  # (cell, type, submissions)
     late_totals: list[float] = field(default_factory=list)
     on_time_totals: list[float] = field(default_factory=list)
+    transfer: list[str] = field(default_factory=list)  # part 8b's lines (report/transfer.py)
 
 
 def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int) -> BatchStats:
@@ -219,6 +220,7 @@ def _summary_lines(stats: BatchStats) -> list[str]:
     if stats.late_totals:
         lines.append(f"On time: {len(stats.on_time_totals)}, median {_median(stats.on_time_totals)} points; "
                      f"late: {len(stats.late_totals)}, median {_median(stats.late_totals)} points (before any penalty)")
+    lines.extend(stats.transfer)
     if stats.median_runtime is not None:
         lines.append(
             f"Runtime per submission: median {stats.median_runtime:.2f} s, max {stats.max_runtime:.2f} s"
