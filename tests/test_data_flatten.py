@@ -409,3 +409,12 @@ def test_record_with_neither_event_time_nor_at_timestamp_is_a_one_line_error(tmp
         flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
     assert str(err.value) == f"{src}: line 2: missing eventTime (and no @timestamp)"
     assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_policy_documents_nested_too_deeply_are_named_not_a_traceback(tmp_path):
+    from ctlab.data.flatten import flatten_record
+
+    deep = "[" * 100_000 + "]" * 100_000
+    _, row = flatten_record(one_record(eventSource="iam.amazonaws.com", eventName="PutRolePolicy",
+                                       requestParameters={"roleName": "r", "policyName": "p", "policyDocument": deep}))
+    assert row[13] == "policyName=p;policyDocument=(nested too deeply to show)"

@@ -637,17 +637,20 @@ def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[st
 def _policy_text(v: object) -> str:
     """A policy document as compact JSON (CloudTrail writes IAM's as a string, sometimes URL-encoded,
     and S3's as an object), cut to POLICY_CAP characters with the full length noted."""
-    if isinstance(v, str):
-        text = v.strip()
-        if text.startswith("%7B") or text.startswith("%7b"):
-            from urllib.parse import unquote
-            text = unquote(text)
-        try:
-            text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
-        except ValueError:
-            text = " ".join(text.split())
-    else:
-        text = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    try:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("%7B") or text.startswith("%7b"):
+                from urllib.parse import unquote
+                text = unquote(text)
+            try:
+                text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+            except ValueError:
+                text = " ".join(text.split())
+        else:
+            text = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:  # nested deeper than any policy: a record made to break readers
+        text = "(nested too deeply to show)"
     if len(text) > POLICY_CAP:
         text = f"{text[:POLICY_CAP]}...[{len(text)} chars]"
     return text
