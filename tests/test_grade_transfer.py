@@ -106,3 +106,22 @@ def test_the_batch_report_counts_who_found_it_and_the_wrong_pivots(graded):
             "(the principal 2, the key 2, the objects 2)") in md
     line = next(ln for ln in md.splitlines() if "Part 8b wrong pivots: " in ln)
     assert line.split("Part 8b wrong pivots: ")[1].startswith("the console user's key (2), ")
+
+
+def test_the_gradescope_autograder_finds_the_second_account_too(tmp_path):
+    """The built autograder zip carries data/transfer/ (files/data/transfer/): the reveal earns 3 there."""
+    import os
+    import subprocess
+    import sys
+
+    from ctlab.autograder_zip import unpack_autograder
+
+    home = unpack_autograder(REPO / "autograder" / "scenario03b-autograder.zip", tmp_path / "autograder")
+    (home / "submission" / "s1.ipynb").write_text(_notebook([HEAD, REVEAL["q12"]]), encoding="utf-8")
+    env = dict(os.environ, CTLAB_AUTOGRADER_HOME=str(home), CTLAB_VENV=sys.prefix, CTLAB_TIMEOUT="60")
+    proc = subprocess.run(["bash", str(home / "run_autograder")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((home / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == 3
+    assert {t["name"]: t["score"] for t in results["tests"] if t["name"].startswith("q12")} == {
+        "q12: q12 - 1": 0, "q12: q12 - 2 (hidden)": 1, "q12: q12 - 3 (hidden)": 1, "q12: q12 - 4 (hidden)": 1}
