@@ -48,6 +48,7 @@ lint: $(STAMP)
 
 data: $(STAMP)
 	$(BIN)/ctlab data build --out data
+	$(BIN)/ctlab data flatten data/transfer/ec2_proxy_s3_exfiltration_2020-09-14011940.json --out data/transfer
 
 # Everything that depends on the master notebook: assignment/, autograder/, then the demo and test
 # submissions made from the student notebook.

@@ -26,6 +26,7 @@ MASTER_NB = ROOT / "solutions" / "scenario03b.ipynb"
 CHECKS = ROOT / "solutions" / "checks.py"
 HELP_NB = ROOT / "assignment" / "scenario03b-help.ipynb"
 TRUTH = json.loads((ROOT / "data" / "ground_truth.json").read_text())
+TRANSFER = json.loads((ROOT / "data" / "transfer" / "ground_truth.json").read_text())
 
 
 def _files(base: Path) -> dict[str, bytes]:
@@ -65,10 +66,16 @@ def test_outputs_present():
     ):
         assert (ROOT / rel).is_file(), rel
     assert sorted(p.stem for p in (ROOT / "autograder" / "tests").glob("q*.py")) == sorted(
-        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
+        ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]
     )
     for name in ("cloud_iam.csv", "cloud_api.csv"):
         assert (ROOT / "assignment" / "data" / name).read_bytes() == (ROOT / "data" / name).read_bytes()
+    # part 8b's second account goes out with its licence, never with its answer key or raw export
+    shipped = sorted(p.name for p in (ROOT / "assignment" / "data" / "transfer").iterdir())
+    assert shipped == ["LICENSE", "NOTICE.md", "cloud_api.csv", "cloud_iam.csv"]
+    for name in shipped:
+        assert (ROOT / "assignment" / "data" / "transfer" / name).read_bytes() == \
+            (ROOT / "data" / "transfer" / name).read_bytes()
 
 
 def test_autograder_zip_is_complete_and_pinned():
@@ -76,7 +83,8 @@ def test_autograder_zip_is_complete_and_pinned():
         names = zf.namelist()
         assert names == sorted(names)
         assert {"run_autograder", "setup.sh", "environment.yml", "otter_config.json",
-                "files/data/cloud_iam.csv", "files/data/cloud_api.csv"} <= set(names)
+                "files/data/cloud_iam.csv", "files/data/cloud_api.csv", "files/data/transfer/cloud_iam.csv",
+                "files/data/transfer/cloud_api.csv", "files/data/transfer/LICENSE"} <= set(names)
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
         for q in ("q1", "q7", "q10"):
             assert zf.read(f"tests/{q}.py") == (ROOT / "autograder" / "tests" / f"{q}.py").read_bytes()
@@ -88,7 +96,8 @@ def test_autograder_zip_is_complete_and_pinned():
 def test_manifest_points_match_the_fixed_totals():
     manifest = json.loads((ROOT / "autograder" / "manifest.json").read_text())
     totals = {q: info["points"] for q, info in manifest["questions"].items()}
-    assert totals == {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1, "q11": 4}
+    assert totals == {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1, "q11": 4,
+                      "q12": 3}
     for q, info in manifest["questions"].items():
         if not info["manual"]:
             assert sum(t["points"] for t in info["tests"]) == info["points"], q
@@ -114,12 +123,14 @@ def test_assignment_has_no_hidden_tests_or_answer_key():
     assert {"incident_techniques", "mapping_credit", "answer_key", "ioc_found"} <= hidden_helpers
     secrets = [TRUTH["attacker_user"], TRUTH["attacker_access_key"], *TRUTH["attacker_ips"],
                TRUTH["created_access_key"], TRUTH["sensitive_bucket"], TRUTH["role_session"],
-               TRUTH["role_session_access_key"], TRUTH["attacker_region"]]
+               TRUTH["role_session_access_key"], TRUTH["attacker_region"],
+               TRANSFER["principal"], TRANSFER["access_key"], *TRANSFER["objects"]]
     for path in sorted((ROOT / "assignment").rglob("*")):
         if not path.is_file():
             continue
         rel = path.relative_to(ROOT / "assignment").as_posix()
-        assert path.suffix in {".ipynb", ".csv"} or rel in {"README.md", "requirements.txt"}, \
+        assert path.suffix in {".ipynb", ".csv"} or rel in {"README.md", "requirements.txt", "data/transfer/LICENSE",
+                                                            "data/transfer/NOTICE.md"}, \
             f"unexpected file in assignment/: {path}"
         if path.suffix == ".csv":
             continue
@@ -172,7 +183,7 @@ def test_student_notebook_hides_the_reference_solution():
 def test_student_notebook_shape():
     nb = nbformat.read(STUDENT_NB, as_version=4)
     sources = [c.source for c in nb.cells]
-    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]:
+    for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]:
         assert f'grader.check("{q}")' in sources
     assert "grader.check_all()" in sources
     assert sources[-1] == EXPORT_CODE and "grader.export(pdf=False, force_save=True, run_tests=True)" in sources[-1]
@@ -180,7 +191,7 @@ def test_student_notebook_shape():
     assert answers and all("..." in s or "Replace this text" in s for s in answers)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     tests = nb.metadata["otter"]["tests"]
-    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"}
+    assert set(tests) == {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"}
 
 
 def test_hints_have_one_source():
@@ -200,7 +211,7 @@ def test_hints_have_one_source():
         assert s["reveal"].rstrip("\n") in help_code
     for s in hints["stretch"]:
         assert s["hint1"].strip() in student_md
-    assert student_md.count("<details><summary>First hint</summary>") == 11
+    assert student_md.count("<details><summary>First hint</summary>") == 12
     assert "<!-- hints" not in student_md
 
 
@@ -232,7 +243,7 @@ def test_help_notebook_structure_and_verbatim_reveals():
         assert not any(re.match(r"#{1,3} ", line) for line in (s["hint1"] + s["hint2"] + note).splitlines())
     assert len(cells) == 2 + sum(7 + bool(s.get("reveal_note", "").strip()) for s in sections)
     assert [c.id for c in helpnb.cells if re.fullmatch(r"help-\w+", c.id)][2:] == [
-        "help-1", "help-2", "help-3", "help-4", "help-5", "help-6", "help-6b", "help-7", "help-8"]
+        "help-1", "help-2", "help-3", "help-4", "help-5", "help-6", "help-6b", "help-7", "help-8", "help-8b"]
 
 
 # The course author's original help notebook, kept as they wrote it: the source of the wording.

@@ -384,3 +384,37 @@ def test_identity_center_and_hidden_user_names():
                                        responseElements={"ConsoleLogin": "Failure"}, additionalEventData={"MFAUsed": "No"}))
     assert (row[COLUMNS.index("user")], row[COLUMNS.index("details")]) == (
         "HIDDEN_DUE_TO_SECURITY_REASONS", "ConsoleLogin=Failure;MFAUsed=No;userNameHidden=true")
+
+
+def test_logstash_export_with_at_timestamp(tmp_path):
+    """Logstash and Elastic exports rename eventTime to @timestamp (milliseconds) and add @version."""
+    recs = []
+    for i, r in enumerate(RECORDS[:3]):
+        r = {k: v for k, v in r.items() if k != "eventTime"}
+        recs.append(dict(r, eventID=f"ls-{i}", **{"@timestamp": f"2020-09-14T00:44:2{i}.{i}00Z", "@version": "1"}))
+    src = tmp_path / "export.json"
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    s = flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
+    assert s.records == 3
+    rows = [r for name in ("cloud_iam.csv", "cloud_api.csv") for r in read_csv(tmp_path / "o" / name)[1]]
+    assert sorted(r["timestamp"] for r in rows) == ["2020-09-14T00:44:20Z", "2020-09-14T00:44:21Z", "2020-09-14T00:44:22Z"]
+
+
+def test_record_with_neither_event_time_nor_at_timestamp_is_a_one_line_error(tmp_path):
+    good = dict({k: v for k, v in RECORDS[0].items() if k != "eventTime"}, **{"@timestamp": "2020-09-14T00:44:20.000Z"})
+    bad = {k: v for k, v in RECORDS[1].items() if k != "eventTime"}
+    src = tmp_path / "export.json"
+    src.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(CtlabError) as err:
+        flatten(inputs=[src], out=tmp_path / "o", skip_bad=False)
+    assert str(err.value) == f"{src}: line 2: missing eventTime (and no @timestamp)"
+    assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_policy_documents_nested_too_deeply_are_named_not_a_traceback(tmp_path):
+    from ctlab.data.flatten import flatten_record
+
+    deep = "[" * 100_000 + "]" * 100_000
+    _, row = flatten_record(one_record(eventSource="iam.amazonaws.com", eventName="PutRolePolicy",
+                                       requestParameters={"roleName": "r", "policyName": "p", "policyDocument": deep}))
+    assert row[13] == "policyName=p;policyDocument=(nested too deeply to show)"

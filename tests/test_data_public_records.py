@@ -37,7 +37,10 @@ def test_corpus_size_and_sources():
     for e in ENTRIES:
         assert list(e["expect"]) == EXPECTED_KEYS, e["source"]
         assert e["source"].split()[0] in {"elastic/integrations", "panther-labs/panther-analysis",
-                                          "docs.aws.amazon.com", "DataDog/stratus-red-team"}, e["source"]
+                                          "docs.aws.amazon.com", "DataDog/stratus-red-team", "OTRF/Security-Datasets",
+                                          "written"}, e["source"]
+        if e["source"].startswith("written"):  # written here from a documented shape: says so, and from where
+            assert e["source"].startswith("written from docs.aws.amazon.com ") and e["note"], e["source"]
     kinds = Counter((e["record"].get("userIdentity") or {}).get("type") for e in ENTRIES)
     assert {"IAMUser", "AssumedRole", "Root", "AWSService", "AWSAccount", "SAMLUser", "WebIdentityUser",
             "FederatedUser", "IdentityCenterUser"} <= set(kinds), kinds

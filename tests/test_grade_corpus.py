@@ -28,8 +28,8 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
 TIMEOUT = 20
 PORT = 47653
 MARKER = "ctlab-detached-marker-7f3a"
@@ -42,7 +42,7 @@ def _with(**changes):
 
 
 # q7 ["T9999"]: not in the table, and nothing with evidence
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0}
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0, "q12": 0}
 ZERO = {q: 0 for q in QS}
 
 EXPECTED: dict[str, tuple[dict, str]] = {
@@ -220,7 +220,7 @@ def test_results_json_per_submission(graded):
                         "submission_sha256", "autograder_sha256"}
     assert rec["questions"]["q7"] == {"points": 3.0, "max_points": 3.0}
     assert rec["cells_run"] == 19
-    hidden = [t for t in rec["tests"] if t["hidden"] and t["question"] not in ("q9", "q10")]
+    hidden = [t for t in rec["tests"] if t["hidden"] and t["question"] not in ("q9", "q10", "q12")]
     assert hidden and all(t["passed"] for t in hidden)
     bad = json.loads((results / "bad_not_json.json").read_text())
     assert bad["status"] == "invalid notebook: not JSON" and bad["tests"] == []

@@ -30,10 +30,10 @@ from ctlab.grading.trusted import Phase2Result, TrustedGrader
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "submissions" / "hostile_answers"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0, "q11": 4}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
 TIMEOUT = 20
-UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10, q11"
+UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10, q11, q12"
 FIRST_TWO = {**{q: 0 for q in QS}, "q1": 1, "q2": 2}
 
 
@@ -89,7 +89,7 @@ def test_tests_that_overrun_cost_only_that_snapshot(tmp_path, pristine, reveal_s
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
         assert time.monotonic() - t0 < 15
         why = "the tests took longer than 4 s in q3"
-        assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"])
+        assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"])
         assert _points(tested) == {q: 0 for q in QS}
         assert [t["name"] for t in _untested_records(tested, why)] == [f"{q} (not tested)" for q in tested.untested]
         assert grader.proc.pid != first  # a fresh process for the next submission
@@ -105,7 +105,7 @@ def test_tests_that_run_out_of_memory_cost_only_that_snapshot(tmp_path, pristine
     try:
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
         assert tested.failure == "the tests ran out of memory (limit 256 MB) in q3"
-        assert tested.untested == ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
+        assert tested.untested == ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]
         big = tmp_path / "big"
         snapshot.write_snapshot({"cloud_iam_df": pd.DataFrame({"a": np.zeros(14_000_000)})}, ["cloud_iam_df"], big, 1)
         tested = grader.grade(str(big))

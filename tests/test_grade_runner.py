@@ -32,7 +32,7 @@ SOLVED = [
     "mitre_techniques = ['T1078', 'T1098', 'T1530']",
 ]
 ANSWERED = {"q1", "q2", "q3", "q4", "q5", "q6", "q7"}
-NONE_AFTER_Q7 = {"q8": 0.0, "q9": 0.0, "q10": 0.0, "q11": 0.0}
+NONE_AFTER_Q7 = {"q8": 0.0, "q9": 0.0, "q10": 0.0, "q11": 0.0, "q12": 0.0}
 SOLVED_POINTS = {"q1": 1.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 2.0, "q6": 1.0, "q7": 3.0, **NONE_AFTER_Q7}
 # Times parsed without their time zone, and the rows whose time does not parse dropped: two of
 # q2's tests check the logs against data/*.csv as the tests read it.

@@ -246,6 +246,7 @@ def test_grading_refuses_tests_older_than_the_master(tmp_path, capsys):
     (root / "solutions").mkdir()
     (root / "data").mkdir()
     for rel in sources.SOURCES:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)  # data/transfer/ too
         shutil.copy(REPO / rel, root / rel)
     assert sources.changed_since_build(root) == []
     with open(root / "solutions" / "scenario03b.ipynb", "a") as f:

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS_DIR = ROOT / "autograder" / "tests"
 CORPUS = ROOT / "tests" / "notebooks"
 MARK = "@@SCORES@@"
-AUTOGRADED = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 1, "q10": 1, "q11": 4}
+AUTOGRADED = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 1, "q10": 1, "q11": 4, "q12": 3}
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,8 @@ def test_export_without_a_front_end_says_plainly_it_did_not_save(student):
     assert "Running your submission against local test cases" in text
 
 
-PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7"]  # in notebook order: part 6b follows part 6
+# in notebook order: part 6b follows part 6, part 8b (q12, after part 8's prose) comes last
+PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7", "q12"]
 PART_MARK = "@@PART@@"
 PART_CELL = """
 import json as _json, os as _os
@@ -160,7 +161,7 @@ def test_pasted_reveals_earn_parts_1_to_n_after_each_part(tmp_path):
     from reveal_answers import help_reveals, paste_reveals
 
     nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
-    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS + ["q8"]
+    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS[:-1] + ["q8", "q12"]
     assert nb.cells[-1].source.startswith("# Saves this notebook")
     nb.cells.pop()  # the submission cell: nothing to save or submit here
     for q in reversed(PARTS):
@@ -187,8 +188,8 @@ def test_pasted_reveals_earn_parts_1_to_n_after_each_part(tmp_path):
 def test_help_notebook_runs_and_its_reveals_earn_full_marks(helpnb):
     nb, n_own, scores = helpnb
     assert errors(nb, n_own) == []
-    assert {q: scores[q]["score"] for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11"]} == {
-        q: FULL[q] for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11"]
+    assert {q: scores[q]["score"] for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11", "q12"]} == {
+        q: FULL[q] for q in ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11", "q12"]
     }, {q: s["failed"] for q, s in scores.items() if s["failed"]}
 
 
@@ -196,6 +197,8 @@ def test_help_notebook_runs_and_its_reveals_earn_full_marks(helpnb):
 # is defined in terms of it; nothing else.
 EXPECTED_LOSS = {
     "passes_all": {},
+    # the console user's key: only q12's key test
+    "fails_q12_console_users_key": {"q12": 1.0},
     # naive timestamps: the UTC test and the hidden instant test (hour is still the UTC hour)
     "fails_q2_parse_without_utc": {"q2": 1.0},
     # rows with unparseable timestamps dropped: only q2's "all rows kept" test; q1 and q3-q6 compare
@@ -253,4 +256,4 @@ def test_reveal_answers_are_the_help_notebooks():
     env = {}
     exec(reveal["q7"], env)
     assert env["mitre_techniques"] == env["example_mitre"] == MITRE_IDS
-    assert sorted(REVEAL) == sorted([f"q{i}" for i in range(1, 8)] + ["q11"])
+    assert sorted(REVEAL) == sorted([f"q{i}" for i in range(1, 8)] + ["q11", "q12"])

@@ -194,4 +194,4 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
     [result] = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert result["status"] == "ok"
     points = {q: v["points"] for q, v in result["questions"].items()}
-    assert points == {**FULL, "q8": 0, "q9": 0, "q10": 0, "q11": 0}  # part 6b is left as handed out
+    assert points == {**FULL, "q8": 0, "q9": 0, "q10": 0, "q11": 0, "q12": 0}  # parts 6b and 8b are left as handed out

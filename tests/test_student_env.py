@@ -22,7 +22,7 @@ from ctlab.handout import KERNEL_PACKAGES, project_pins
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "assignment" / "requirements.txt"
-PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7"]  # notebook order: part 6b follows part 6
+PARTS = ["q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7", "q12"]  # notebook order: 6b follows 6, 8b comes last
 
 RUN = """
 import sys
@@ -73,7 +73,7 @@ def test_fresh_venv_from_requirements_runs_the_reveals_to_full_marks(tmp_path):
     work = tmp_path / "work"
     shutil.copytree(ROOT / "assignment" / "data", work / "data")
     nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
-    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS + ["q8"]
+    assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS[:-1] + ["q8", "q12"]
     nb.cells.pop()  # the submission cell: no front end here to save the notebook
     nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint('@@PREFIX@@' + sys.prefix)"))
     nb.cells.append(nbformat.v4.new_code_cell(GRADE_CELL))

@@ -15,6 +15,7 @@ from typing import Any
 from ctlab.errors import CtlabError
 
 TRUTH_FILE = "ground_truth.json"
+TRANSFER_DIR = "transfer"  # part 8b's recorded incident: data/transfer/, its own answer key beside it
 
 
 def _minutes(start: str, end: str) -> float:
@@ -30,7 +31,7 @@ def _attack_buckets(data: Path, event_ids: set[str]) -> list[str]:
 
 
 def hidden_key(*, data: Path) -> dict[str, Any]:
-    """{compromised_user, attacker_ips, minutes_to_exfil, iocs: {kind: {required, accepted}}}.
+    """{compromised_user, attacker_ips, minutes_to_exfil, iocs: {kind: {required, accepted}}, transfer}.
 
     minutes_to_exfil is the exact time from the privilege change to the first sensitive download (the
     key file's own `minutes_to_exfil` is rounded down to whole minutes). For the IOCs, `required` are
@@ -55,8 +56,26 @@ def hidden_key(*, data: Path) -> dict[str, Any]:
             "attacker_ips": sorted(truth["attacker_ips"]),
             "minutes_to_exfil": _minutes(truth["privilege_change_time"], truth["first_sensitive_getobject_time"]),
             "iocs": {k: {"required": req, "accepted": acc} for k, (req, acc) in iocs.items()},
+            "transfer": transfer_key(data=Path(data)),
         }
     except FileNotFoundError:
         raise CtlabError(f"{path}: missing (the answer key the hidden tests compare with)") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CtlabError(f"{path}: not a usable answer key ({type(exc).__name__}: {exc})") from None
+
+
+def transfer_key(*, data: Path) -> dict[str, Any]:
+    """Part 8b's answers, {principal, access_key, objects}, from data/transfer/ground_truth.json
+    (written from the record set's documented story; a test checks it against the records)."""
+    path = Path(data) / TRANSFER_DIR / TRUTH_FILE
+    try:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        key = {"principal": str(truth["principal"]), "access_key": str(truth["access_key"]),
+               "objects": sorted(str(o) for o in truth["objects"])}
+    except FileNotFoundError:
+        raise CtlabError(f"{path}: missing (the answer key of part 8b)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CtlabError(f"{path}: not a usable answer key ({type(exc).__name__}: {exc})") from None
+    if not key["principal"] or not key["access_key"] or not key["objects"]:
+        raise CtlabError(f"{path}: not a usable answer key (an empty answer)")
+    return key

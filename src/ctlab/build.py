@@ -8,6 +8,7 @@ the reference solution and fails the build if one does not pass), and writes, re
     assignment/scenario03b.ipynb           student notebook (no outputs, public tests only)
     assignment/scenario03b-help.ipynb      help notebook (from solutions/hints.yaml)
     assignment/data/cloud_{iam,api}.csv    the data the notebooks read
+    assignment/data/transfer/              part 8b's second account: its two CSVs, LICENSE and NOTICE.md
     assignment/requirements.txt            the kernel's packages at the grader's versions (from pyproject.toml)
     assignment/README.md                   students' set-up, open and submit instructions
     autograder/scenario03b-autograder.zip  otter autograder (Gradescope format, pinned requirements),
@@ -58,6 +59,11 @@ HINTS = Path("solutions") / "hints.yaml"
 CHECKS = Path("solutions") / "checks.py"
 RUBRIC = Path("solutions") / "rubric.md"
 DATA_FILES = ("cloud_iam.csv", "cloud_api.csv")
+# Part 8b's recorded incident (data/transfer/, see its SOURCE.md): handed out with its licence, in
+# its own folder under data/ so that the notebook, both grading phases and Gradescope see it where
+# they see the exercise's logs. Its answer key and raw export stay behind.
+TRANSFER = "transfer"
+TRANSFER_FILES = ("cloud_iam.csv", "cloud_api.csv", "LICENSE", "NOTICE.md")
 ZIP_NAME = f"{NAME}-autograder.zip"
 
 
@@ -174,6 +180,7 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
     data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
+    data.update({f"{TRANSFER}/{name}": _require(root / "data" / TRANSFER / name).read_bytes() for name in TRANSFER_FILES})
     expanded = expanded_master(root=root)
     rubric = _require(root / RUBRIC).read_bytes()
     pyproject = root / "pyproject.toml"
@@ -184,7 +191,7 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="ctlab-build-") as tmp:
         work = Path(tmp)
         nbformat.write(expanded, work / f"{NAME}.ipynb")  # type: ignore[no-untyped-call]  # no annotations upstream
-        (work / "data").mkdir()
+        (work / "data" / TRANSFER).mkdir(parents=True)
         for name, blob in data.items():
             (work / "data" / name).write_bytes(blob)
         dist = _run_otter_assign(work)
@@ -223,7 +230,7 @@ def build(*, root: Path) -> BuildSummary:
         changed = _write_if_changed(root / rel, blob)
         summary.written.append((rel, len(blob), changed))
     # generated folders hold only what this build writes
-    for folder in ("assignment/data", "autograder/tests"):
+    for folder in ("assignment/data", f"assignment/data/{TRANSFER}", "autograder/tests"):
         for path in sorted((root / folder).glob("*")):
             rel = path.relative_to(root).as_posix()
             if path.is_file() and rel not in files:

@@ -17,14 +17,27 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "q9": ("compromised_user", "attacker_ip"),
     "q10": ("minutes_to_exfil",),
     "q11": ("iocs",),
+    "q12": ("transfer_principal", "transfer_key", "transfer_objects"),
 }
 
 POINTS: dict[str, float] = {
     "q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 3, "q9": 1, "q10": 1,
-    "q11": 4,
+    "q11": 4, "q12": 3,
 }
 
-STRETCH_QUESTIONS: frozenset[str] = frozenset({"q9", "q10"})
+# Part 8b ("A second account", q12: the same triage on a recorded incident of another account) is
+# extra credit unless this is True. It is the one setting that makes it required: change it, then
+# run `make build` (the autograder zip carries this module, so Gradescope grades the same way).
+TRANSFER_REQUIRED = False
+TRANSFER_QUESTION = "q12"
+
+
+def stretch_questions(*, transfer_required: bool) -> frozenset[str]:
+    """The extra-credit questions: parts 9 and 10, and part 8b unless it is required."""
+    return frozenset({"q9", "q10"} | (set() if transfer_required else {TRANSFER_QUESTION}))
+
+
+STRETCH_QUESTIONS: frozenset[str] = stretch_questions(transfer_required=TRANSFER_REQUIRED)
 
 MANUAL_QUESTIONS: frozenset[str] = frozenset({"q8"})
 

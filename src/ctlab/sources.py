@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 SOURCES = ("solutions/scenario03b.ipynb", "solutions/hints.yaml", "solutions/checks.py", "solutions/rubric.md",
-           "data/cloud_iam.csv", "data/cloud_api.csv")
+           "data/cloud_iam.csv", "data/cloud_api.csv", "data/transfer/cloud_iam.csv", "data/transfer/cloud_api.csv",
+           "data/transfer/ground_truth.json")
 MANIFEST = Path("autograder") / "manifest.json"
 
 

@@ -15,6 +15,7 @@ from ctlab.reveal import HINTS, reveal_code
 HERE = Path(__file__).parent
 ROOT = HERE.resolve().parents[1]
 IOCS = reveal_code(ROOT / HINTS)["q11"]  # part 6b: the help notebook's reveal
+TRANSFER = reveal_code(ROOT / HINTS)["q12"]  # part 8b: the help notebook's reveal
 TABLE = list(runpy.run_path(str(ROOT / "solutions" / "checks.py"))["attack_techniques"]())  # the part-7 table, in ID order
 
 BASE = {
@@ -48,6 +49,7 @@ BASE = {
         'minutes_to_exfil = (gets["timestamp"].min() - change) / pd.Timedelta(minutes=1)'
     ),
     "q11": IOCS,
+    "q12": TRANSFER,
 }
 
 VARIANTS = {
@@ -88,6 +90,11 @@ VARIANTS = {
     "fails_q7_lists_whole_table": {"q7": f"mitre_techniques = {TABLE!r}"},
     "fails_q7_lists_half_table": {"q7": f"mitre_techniques = {TABLE[:len(TABLE) // 2]!r}"},
     "fails_q7_single_technique": {"q7": 'mitre_techniques = ["T1078.004"]'},
+    # part 8b: the one busy user of the second account is the console user; their key is the wrong pivot
+    "fails_q12_console_users_key": {
+        "q12": TRANSFER + "\ntransfer_key = transfer.loc[transfer['user_agent'].str.startswith('console', na=False), "
+        "'access_key_id'].iloc[0]",
+    },
 }
 
 

@@ -237,8 +237,10 @@ leftovers += ["/tmp/" + n for n in os.listdir("/tmp") if mine("/tmp/" + n) and n
 if os.path.isdir("/job"):
     leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work" and mine("/job/" + n)]
 leftovers += [n for n in os.listdir(".") if n not in ("data", ".OTTER_LOG")]  # the log is its own
-if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv"]:
+if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv", "transfer"]:
     leftovers.append("data/: " + ", ".join(sorted(os.listdir("data"))))
+elif sorted(os.listdir("data/transfer")) != ["LICENSE", "NOTICE.md", "cloud_api.csv", "cloud_iam.csv"]:
+    leftovers.append("data/transfer/: " + ", ".join(sorted(os.listdir("data/transfer"))))
 leftovers += ["read-only " + p for p in ("data", "data/cloud_iam.csv", "data/cloud_api.csv") if not os.access(p, os.W_OK)]
 leftovers'''
 

@@ -6,7 +6,8 @@ array of records, a single record, or one record (or one Records wrapper) per li
 CloudTrail Lake exports write. Gzip is recognised by its magic bytes, not by the name; a UTF-8
 byte-order mark is skipped. CloudTrail Insights records (and CloudTrail-Insight folders) are left
 out and counted: they describe call rates, not calls. Every eventTime is written in UTC as
-``YYYY-MM-DDTHH:MM:SSZ`` (see ``utc_time``).
+``YYYY-MM-DDTHH:MM:SSZ`` (see ``utc_time``); a Logstash or Elastic export that renamed it to
+``@timestamp`` (with milliseconds) is read as it is.
 
 Memory stays flat: records are read one file (or one line) at a time and turned into CSV lines
 at once; lines are sorted by (timestamp, event_id) in bounded chunks spilled to temporary files
@@ -60,7 +61,7 @@ from ctlab.errors import CtlabError
 
 _TOP_FIELDS = ("eventID", "eventTime", "eventName", "eventSource", "userIdentity", "requestParameters",
                "responseElements", "additionalEventData", "resources", "awsRegion", "sourceIPAddress",
-               "userAgent", "errorCode")
+               "userAgent", "errorCode", "eventType")
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, as Windows tools write it
 HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS"  # what CloudTrail writes for the name of a failed sign-in
 
@@ -175,7 +176,20 @@ _GENERIC_KEYS = ("instanceId", "volumeId", "snapshotId", "groupId", "vpcId", "fu
 # requestParameters copied into `details`, in this order, when they hold a plain value.
 _DETAIL_KEYS = ("policyArn", "policyName", "roleArn", "roleSessionName", "durationSeconds", "serialNumber",
                 "accessKeyId", "status", "passwordResetRequired", "groupName", "list-type", "prefix",
-                "changeSetName", "withDecryption", "filter", "maxItems")
+                "changeSetName", "withDecryption", "filter", "maxItems", "attributeName", "valuesToAdd",
+                "valuesToRemove")
+# The policy document a call sets, by event: the request parameter that holds it. Kept in `details`
+# (last, compact JSON, at most POLICY_CAP characters) because a trust policy or bucket policy opened
+# to another account is the evidence itself.
+_POLICY_PARAMS = {
+    "UpdateAssumeRolePolicy": "policyDocument", "CreateRole": "assumeRolePolicyDocument",
+    "PutRolePolicy": "policyDocument", "PutUserPolicy": "policyDocument", "PutGroupPolicy": "policyDocument",
+    "CreatePolicy": "policyDocument", "CreatePolicyVersion": "policyDocument", "PutBucketPolicy": "bucketPolicy",
+}
+POLICY_CAP = 2000
+# EC2 attributes whose `add`/`remove` lists name the accounts (or the group "all": everyone) a
+# snapshot or image is shared with.
+_SHARE_PARAMS = ("createVolumePermission", "launchPermission")
 
 
 _IAM_TARGET_ORDER = {k: i for i, k in enumerate(_IAM_TARGET_KEYS)}
@@ -581,7 +595,8 @@ def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[st
             return f"{b}/{k}"
         obj = _resources_arn(res, "AWS::S3::Object")
         if obj.startswith("arn:aws:s3:::"):
-            return obj[13:]
+            bucket, _, prefix = obj[13:].partition("/")
+            return obj[13:] if prefix else bucket  # a listing with an empty prefix is the bucket's
         if isinstance(b, str) and b:
             return b
         bucket = _resources_arn(res, "AWS::S3::Bucket")
@@ -619,7 +634,46 @@ def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[st
     return _resources_arn(res)
 
 
-def _details(rp: dict[str, Any], resp: object, add: object, hidden: bool = False) -> str:
+def _policy_text(v: object) -> str:
+    """A policy document as compact JSON (CloudTrail writes IAM's as a string, sometimes URL-encoded,
+    and S3's as an object), cut to POLICY_CAP characters with the full length noted."""
+    try:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("%7B") or text.startswith("%7b"):
+                from urllib.parse import unquote
+                text = unquote(text)
+            try:
+                text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+            except ValueError:
+                text = " ".join(text.split())
+        else:
+            text = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:  # nested deeper than any policy: a record made to break readers
+        text = "(nested too deeply to show)"
+    if len(text) > POLICY_CAP:
+        text = f"{text[:POLICY_CAP]}...[{len(text)} chars]"
+    return text
+
+
+def _shares(v: object) -> dict[str, str]:
+    """{"add": "111122223333,all", "remove": ...} from an EC2 permission attribute's item lists."""
+    found = {}
+    if isinstance(v, dict):
+        for op in ("add", "remove"):
+            side = v.get(op)
+            items = side.get("items") if isinstance(side, dict) else None
+            if isinstance(items, list):
+                names = [_s(i.get("userId") or i.get("group") or i.get("organizationArn") or i.get("organizationalUnitArn"))
+                         for i in items if isinstance(i, dict)]
+                names = [n for n in names if n]
+                if names:
+                    found[op] = ",".join(names)
+    return found
+
+
+def _details(rp: dict[str, Any], resp: object, add: object, hidden: bool = False, name: str = "",
+             user: str = "") -> str:
     """The `details` column: telling parameters as ``key=value`` pairs joined by ``;``."""
     parts = []
     if rp:
@@ -628,6 +682,9 @@ def _details(rp: dict[str, Any], resp: object, add: object, hidden: bool = False
         if hits:
             hits.sort()
             parts = [f"{k}={v if isinstance(v, str) else _s(v)}" for _, k, v in hits]
+        for attr in _SHARE_PARAMS:
+            if attr in rp:
+                parts.extend(f"{attr}.{op}={who}" for op, who in _shares(rp[attr]).items())
     if resp and isinstance(resp, dict):
         ak = resp.get("accessKey")
         if isinstance(ak, dict) and ak.get("accessKeyId"):
@@ -637,10 +694,19 @@ def _details(rp: dict[str, Any], resp: object, add: object, hidden: bool = False
             parts.append(f"credentials.accessKeyId={cr['accessKeyId']}")
         if "ConsoleLogin" in resp:
             parts.append(f"ConsoleLogin={_s(resp['ConsoleLogin'])}")
-    if add and isinstance(add, dict) and "MFAUsed" in add:
-        parts.append(f"MFAUsed={_s(add['MFAUsed'])}")
+    if add and isinstance(add, dict):
+        if "MFAUsed" in add:
+            parts.append(f"MFAUsed={_s(add['MFAUsed'])}")
+        # names the event carries only here (a service event's Name, a role or user name...)
+        parts.extend(f"{k}={v}" for k, v in add.items()
+                     if k.endswith("Name") and isinstance(v, str) and v and not (k == "UserName" and v == user))
     if hidden:
         parts.append("userNameHidden=true")
+    key = _POLICY_PARAMS.get(name)
+    if key is not None and rp:
+        doc = rp.get(key)
+        if doc:
+            parts.append(f"{key}={_policy_text(doc)}")
     return ";".join(parts)
 
 
@@ -656,7 +722,7 @@ def flatten_record(rec: object) -> tuple[bool, list[Any]]:
         raise _BadRecord("not a JSON object")
     get = rec.get
     name = get("eventName")
-    etime = get("eventTime")
+    etime = get("eventTime") or get("@timestamp")  # Logstash and Elastic exports rename eventTime
     if is_insight(rec):
         raise _Insight()
     if not name or not isinstance(name, str):
@@ -664,14 +730,15 @@ def flatten_record(rec: object) -> tuple[bool, list[Any]]:
             raise _BadRecord("not a CloudTrail record")
         raise _BadRecord("missing eventName")
     if not etime or not isinstance(etime, str):
-        raise _BadRecord("missing eventTime")
+        raise _BadRecord("missing eventTime (and no @timestamp)")
     return _row(get("eventID"), etime, name, get("eventSource"), get("userIdentity"), get("requestParameters"),
                 get("responseElements"), get("additionalEventData"), get("resources"), get("awsRegion"),
-                get("sourceIPAddress"), get("userAgent"), get("errorCode"))
+                get("sourceIPAddress"), get("userAgent"), get("errorCode"), get("eventType"))
 
 
 def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object, resp: object, add: object,
-         resources: object, region: object, ip: object, agent: object, error: object) -> tuple[bool, list[Any]]:
+         resources: object, region: object, ip: object, agent: object, error: object,
+         etype: object = None) -> tuple[bool, list[Any]]:
     """``flatten_record`` once eventName and eventTime are known to be there: the record's
     top-level values (None where missing) in ``_TOP_FIELDS`` order."""
     src = src or ""
@@ -688,12 +755,19 @@ def _row(eid: object, etime: str, name: str, src: object, ui: object, rp: object
             bytes_out = _s(b)
     # plain string fields go in as they are (None -> ""); csv writes any other scalar with str()
     uget = ui.get
-    user = user_of(ui, add)
+    utype = uget("type") or ""
+    if not utype and etype == "AwsServiceEvent":
+        # a service event (key rotation, a service-linked action...) names no identity type; the
+        # service that acted is the caller
+        utype = "AWSService"
+        user = _str(uget("invokedBy") or src)
+    else:
+        user = user_of(ui, add)
     row = [
-        _str(eid), utc_time(etime), user, uget("type") or "", uget("arn") or "", src, name,
+        _str(eid), utc_time(etime), user, utype, uget("arn") or "", src, name,
         _resource(src, name, rp, resp, ui, resources),  # another type matches no service
         region or "", ip or "", agent or "", uget("accessKeyId") or "", error or "",
-        _details(rp, resp, add, user == HIDDEN_USER), bytes_out,
+        _details(rp, resp, add, user == HIDDEN_USER, name, user), bytes_out,
     ]
     is_iam = src in IDENTITY_SOURCES and (name in IDENTITY_READS or not name.startswith(READ_PREFIXES))
     return is_iam, row

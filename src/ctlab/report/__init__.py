@@ -28,6 +28,7 @@ from .parts import load_parts
 from .reference import find_data_dir, reference_answers
 from .similarity import copied_work
 from .students import Classlist, classlist
+from .transfer import load_transfer_key, transfer_lines
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
 __all__ = ["ReportSummary", "write_reports"]
@@ -196,6 +197,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     stats = compute_stats(current, maxima, len(snapshots), titles=test_titles(root / "autograder" / "tests"))
     stats.superseded = len(people.superseded)
     stats.stale = stale
+    stats.transfer = transfer_lines(snapshots, load_transfer_key(root), len(current))
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
     copied = _copied_work(out, root, current, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,

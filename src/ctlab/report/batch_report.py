@@ -126,6 +126,7 @@ class BatchStats:
     pending: dict[str, int] = field(default_factory=dict)  # hand-graded question -> submissions without a score
     superseded: int = 0  # older uploads of a student with a newer one: not counted above
     stale: str = ""  # the hand scores that graded an earlier answer, in words
+    transfer: list[str] = field(default_factory=list)  # part 8b's lines (report/transfer.py)
 
 
 def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: int,
@@ -315,6 +316,7 @@ def _summary_lines(stats: BatchStats) -> list[str]:
     if stats.late_totals:
         lines.append(f"On time: {len(stats.on_time_totals)}, median {_median(stats.on_time_totals)} points; "
                      f"late: {len(stats.late_totals)}, median {_median(stats.late_totals)} points (before any penalty)")
+    lines.extend(stats.transfer)
     if stats.median_runtime is not None:
         lines.append(
             f"Runtime per submission: median {stats.median_runtime:.2f} s, max {stats.max_runtime:.2f} s"

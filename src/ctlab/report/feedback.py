@@ -23,7 +23,7 @@ from .parts import Parts, lost_parts
 TITLE = "Scenario 03B"
 
 
-PARTS = {"q1": "1", "q2": "2", "q3": "3", "q4": "4", "q5": "5", "q6": "6", "q11": "6b", "q7": "7", "q8": "8",
+PARTS = {"q1": "1", "q2": "2", "q3": "3", "q4": "4", "q5": "5", "q6": "6", "q11": "6b", "q7": "7", "q8": "8", "q12": "8b",
          "q9": "9", "q10": "10"}
 MAX_ERRORS_SHOWN = 5
 
