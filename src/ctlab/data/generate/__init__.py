@@ -1,0 +1,107 @@
+"""Synthetic CloudTrail for one small company's AWS account, with one planted compromise.
+
+The account belongs to "Halyard Analytics", a small data company working from eu-west-1.
+Its week of CloudTrail is produced hour by hour from a handful of behaviours (engineers at
+their terminals and consoles, administrators, GitHub Actions deployments, Lambda functions, a
+nightly data pipeline, analysts signing in through SSO, a backup job, AWS services) and
+written as CloudTrail writes it to S3: one gzip file of ``{"Records": [...]}`` per region and
+hour under ``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/``.
+
+The attack (``story.py``) runs in the small hours of the week's Saturday: one IAM
+user's long-term key is used from a new address in an unused region to enumerate the account,
+attach AdministratorAccess to a role, create a key for another user, switch off an
+administrator's MFA, assume the role and download from the finance bucket.
+
+The week reads like a real trail (see docs/data.md): everyday calls fail now and then with many
+error codes, AWS services work through service-linked roles from their own hosts, S3 user agents
+are bracketed, sign-ins include CheckMfa, failures, SSO and Identity Center, and the state an
+analyst can follow stays consistent (``ctlab.data.invariants`` checks it): MFA devices, buckets'
+regions, objects' sizes, keys' owners and sessions' origins.
+
+Everything is drawn from ``random.Random`` objects seeded from the seed, so the same seed and
+options give byte-identical files (gzip headers carry no name and mtime 0).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ctlab.data.generate.actors import _admin_script, _analysts, _backup, _ci, _engineers, _lambdas, _pipeline
+from ctlab.data.generate.cast import ACCOUNT, BUCKETS, DEFAULT_START
+from ctlab.data.generate.noise import _services
+from ctlab.data.generate.story import (
+    ATTACK_IPS,
+    ATTACK_REGION,
+    ATTACK_SESSION,
+    ATTACKER,
+    ESCALATED_ROLE,
+    MFA_USER,
+    PERSISTENCE_USER,
+    UA_CLI_ATTACK,
+    _plant_attack,
+)
+from ctlab.data.generate.world import _iso, _World
+from ctlab.data.generate.writer import _write_hour
+from ctlab.errors import CtlabError
+
+__all__ = ["ACCOUNT", "ATTACKER", "ATTACK_IPS", "ATTACK_REGION", "ATTACK_SESSION", "BUCKETS", "ESCALATED_ROLE",
+           "MFA_USER", "PERSISTENCE_USER", "UA_CLI_ATTACK", "GenerateSummary", "generate"]
+@dataclass
+class GenerateSummary:
+    out: Path
+    files: int
+    events: int
+    start: str
+    end: str
+    regions: tuple[str, ...]
+    story: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def describe(self) -> str:
+        return (f"wrote {self.events} CloudTrail records in {self.files} files under {self.out} "
+                f"({self.start} .. {self.end}, regions: {', '.join(self.regions)})")
+
+
+
+def generate(*, seed: int, days: int, out: Path, start: str | None = None, scale: float = 1.0) -> GenerateSummary:
+    """Write ``days`` days of CloudTrail for the Halyard account under ``out``/AWSLogs/.
+
+    ``scale`` multiplies the benign activity (1.0 is the exercise; the benchmark uses more).
+    """
+    if days < 1 or days > 3660:
+        raise CtlabError(f"--days must be between 1 and 3660, got {days}")
+    try:
+        start_day = datetime.strptime(start or DEFAULT_START, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise CtlabError(f"--start must be a date like 2026-02-23, got {start!r}") from None
+    out = Path(out)
+    existing = out / "AWSLogs"
+    if existing.exists() and any(existing.rglob("*.json.gz")):
+        raise CtlabError(f"{existing} already holds CloudTrail files; choose an empty folder")
+    w = _World(seed, scale)
+    w.start = start_day
+    w.days = days
+    _admin_script(w)
+    story = _plant_attack(w)
+    file_rng = random.Random(f"ctlab-files-{seed}")
+    n_files = n_events = 0
+    regions: set[str] = set()
+    for h in range(days * 24):
+        hour = start_day + timedelta(hours=h)
+        for behaviour in (_engineers, _ci, _lambdas, _pipeline, _analysts, _backup, _services):
+            behaviour(w, hour)
+        # sequences that spill past the hour were filed under the next hour already
+        records = w.records_by_hour.pop(hour, [])
+        if not records:
+            continue
+        paths = _write_hour(out, hour, records, file_rng)
+        n_files += len(paths)
+        n_events += len(records)
+        regions.update(r["awsRegion"] for r in records)
+    # anything scheduled after the last hour is dropped (a sequence running past the end)
+    end = start_day + timedelta(days=days) - timedelta(seconds=1)
+    return GenerateSummary(out=out, files=n_files, events=n_events, start=_iso(start_day), end=_iso(end),
+                           regions=tuple(sorted(regions)), story=story)
