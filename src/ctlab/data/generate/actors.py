@@ -7,6 +7,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from ctlab.data.generate.bursts import burst
 from ctlab.data.generate.cast import (
     ACCOUNT,
     ADMINS,
@@ -15,7 +16,6 @@ from ctlab.data.generate.cast import (
     DEV_KEYS,
     ENGINEERS,
     FIN_KEYS,
-    FIN_SIZES,
     GLOBAL,
     HIDDEN,
     HOME,
@@ -35,7 +35,7 @@ from ctlab.data.generate.cast import (
     UA_GHA_SDK,
     VPN_IP,
 )
-from ctlab.data.generate.world import _console_date, _iso, _poisson, _Session, _World
+from ctlab.data.generate.world import _console_date, _finance_size, _iso, _poisson, _Session, _World
 
 
 def _intensity(t: datetime) -> float:
@@ -87,12 +87,6 @@ ENGINEER_MENU = (
     (1, "iam.amazonaws.com", "GetRole", "iamread"),
 )
 _MENU_TOTAL = sum(w for w, *_ in ENGINEER_MENU)
-
-def _finance_size(rng: random.Random, key: str) -> int:
-    family = key.rpartition("/")[2].partition("_2026")[0]
-    lo, hi = FIN_SIZES.get(family, (1_000_000, 5_000_000))
-    return rng.randrange(lo, hi)
-
 
 
 def _pick_menu(rng: random.Random) -> tuple[int, str, str, str]:
@@ -197,6 +191,18 @@ def _engineer_call(w: _World, t: datetime, ident: dict[str, Any], ip: str, ua: s
         w.iam_read(t, ident, ip, u, name, req, error=err)
 
 
+def _travel_ip(w: _World, name: str, hour: datetime) -> str | None:
+    """The VPN exit ``name`` works through while travelling that day, else None. The story's traveller
+    uses the very exit the intruder will use; another colleague travels too, through other exits."""
+    st = w.story
+    day = (hour - w.start).days
+    if name == st.traveller and day in st.travel_days:
+        return st.ips[0]
+    if name == st.second_traveller and day == st.travel_days[-1] + 1 and _intensity(hour) > 0:
+        return st.second_exit
+    return None
+
+
 def _engineers(w: _World, hour: datetime) -> None:
     rng = w.rng
     lvl = _intensity(hour)
@@ -209,7 +215,7 @@ def _engineers(w: _World, hour: datetime) -> None:
         if rng.random() > (0.85 if lvl >= 0.45 else 0.25) * min(1.0, lvl * 3):
             continue
         home = lvl < 0.45 or (hour.weekday() == 4 and name in ("a.kowalski", "m.rossi"))
-        ip = u.home_ip if home else u.ip
+        ip = _travel_ip(w, name, hour) or (u.home_ip if home else u.ip)
         # a console sign-in the first time each day someone is active
         day_key = f"{name}:{hour.date()}"
         console = name in ADMINS or rng.random() < 0.25
@@ -238,6 +244,9 @@ def _engineers(w: _World, hour: datetime) -> None:
             t = hour + timedelta(seconds=rng.randrange(3600))
             use_console = console and rng.random() < 0.35
             ident = w.iam_user(name, console=use_console)
+            if rng.random() < 0.06:  # a page of the console, a script, a recursive copy: a burst
+                burst(w, t, name, ident, ip, use_console)
+                continue
             _engineer_call(w, t, ident, ip, UA_BROWSER if use_console else u.ua, use_console)
         # now and then someone switches into a role for a few calls
         if lvl >= 0.45 and rng.random() < 0.025 * w.scale:

@@ -26,12 +26,28 @@ UA_BROWSER = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.3
 UA_BROWSER_WIN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/133.0.0.0 Safari/537.36 Edg/133.0.0.0")
 UA_CONSOLE = "AWS Internal"
+# Engineers' own Python scripts (boto3 on a laptop or a dev box): the intruder's tooling looks the same.
+UA_BOTO_SCRIPT = (
+    "Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/macos#24.3.0 md/arch#arm64 lang/python#3.12.6 md/pyimpl#CPython "
+    "cfg/retry-mode#legacy Botocore/1.35.36",
+    "Boto3/1.36.2 md/Botocore#1.36.2 ua/2.0 os/linux#6.8.0-1021-aws md/arch#x86_64 lang/python#3.12.3 "
+    "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.36.2",
+)
+UA_TERRAFORM = ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.84.0 "
+                "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.8 ua/2.1 os/macos "
+                "lang/go#1.23.3 md/GOOS#darwin md/GOARCH#arm64")
+UA_SSM_AGENT = "amazon-ssm-agent/3.3.1142.0"
+UA_EKS_NODE = ("aws-sdk-go/1.55.5 (go1.22.8; linux; amd64) amazon-vpc-cni-k8s/v1.19.2")
 
 OFFICE_IPS = ("192.0.2.10", "192.0.2.11")
 VPN_IP = "192.0.2.40"
 
 PARTNER_ACCOUNT = "730335184510"  # the security vendor's account, which audits this one daily
 PARTNER_IP = "203.0.113.200"
+# Exits of the commercial VPN service staff use when travelling: shared with everyone else on that service.
+VPN_EXITS = tuple(f"203.0.113.{n}" for n in (23, 47, 61, 88, 112, 139, 154, 171))
+# GitHub-hosted runners (and anyone else renting a machine from the same cloud) call from this range.
+RUNNER_RANGE = range(120, 180)  # 198.51.100.x
 IDENTITY_STORE = "d-93670c5b21"
 
 BUCKETS = {
@@ -62,6 +78,7 @@ ROLES = (
     "AWSReservedSSO_DataAnalyst_3f1c2a9e5b7d4e60", "analytics-glue-role", "OrganizationAccountAccessRole",
     # added later: drawn after the others, so the earlier identifiers stay as they were
     "AWSServiceRoleForConfig", "AWSServiceRoleForAutoScaling", "AWSServiceRoleForAmazonEKS", "SecurityAuditRole",
+    "eks-node-role", "rotation-lambda-role",
 )
 # Service-linked roles: the role, the service that assumes it, and its session name.
 SERVICE_ROLES = {

@@ -1,121 +1,283 @@
-"""The compromise planted in the week: its cast and its steps."""
+"""The compromise planted in the week: its parameters, drawn from the story seed, and its steps.
+
+``draw_story`` picks, from ``random.Random(f"ctlab-story-{seed}")`` alone, everything that makes one
+variant of the incident: whose long-term key is stolen, where it is used from, the unused region the
+intruder's tools are set to, the role that is escalated and the session name, the user given a new
+key, the administrator whose MFA device is switched off, the objects taken and the night it happens.
+Each draw is consistent with the week's benign actors (see ``actors.py``): the stolen key belongs to
+an engineer whose key is not rotated that week; the intruder's first address is an exit of the
+commercial VPN some staff use when travelling (a colleague works through the same exit that week),
+its second is in the cloud range the CI runners call from; its user agents are the engineers' own
+CLI and boto3 ones; the escalated role is one other principals assume every day.
+
+``plant`` then writes the attack as real intruders run it: the stolen key checks itself, a script
+enumerates IAM, S3, EC2 and a few other services in bursts of tens of calls a second, then by hand
+the policy is attached to the role (after a denied attempt on the user itself), a key is made for
+another user, and the role is assumed. The role session, now administrator, switches off an
+administrator's MFA device (so the session appears among part 3's IAM changes, and part 5's
+method reaches its downloads), lists the bucket and copies the objects (the CLI copies in parallel:
+several GetObject a second). The new key is tried once, later.
+"""
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ctlab.data.generate.cast import ACCOUNT, BUCKETS, GLOBAL
-from ctlab.data.generate.world import _World
+from ctlab.data.generate.cast import (
+    ACCOUNT,
+    ADMINS,
+    BUCKETS,
+    ENGINEERS,
+    FIN_KEYS,
+    GLOBAL,
+    RUNNER_RANGE,
+    SERVICE_USERS,
+    UA_BOTO_SCRIPT,
+    UA_CLI_LINUX,
+    UA_CLI_MAC,
+    VPN_EXITS,
+)
+from ctlab.data.generate.world import _finance_size, _World
 
-ATTACK_REGION = "ap-southeast-1"
-ATTACK_IPS = ("203.0.113.47", "203.0.113.112")
-UA_CLI_ATTACK = "aws-cli/1.32.101 Python/3.11.9 Linux/6.6.15-amd64 botocore/1.34.101"
+# Engineers whose week already holds scripted identity changes (a key rotation, an MFA device
+# replaced): their key or MFA state would contradict the story, so they are never the victim.
+_NOT_STOLEN = ("priya.raman", "s.haddad", "t.nakamura")
+ATTACK_REGIONS = ("ap-southeast-1", "ap-northeast-1", "sa-east-1", "ap-south-1", "us-west-2", "ca-central-1",
+                  "ap-southeast-2")
+# Roles other principals assume every day: the pipeline (ECS, nightly), the deploy roles (CI) and
+# the read-only audit role (engineers).
+ESCALATION_ROLES = ("DataPipelineRole", "DeployRole-prod", "DeployRole-staging", "ReadOnlyAudit")
+SESSION_NAMES = ("maint", "ops", "debug", "etl-fix", "admin-check", "{user}", "botocore-session-{epoch}")
+ESCALATION_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
-# The story's cast.
-ATTACKER = "d.whitfield"
-ESCALATED_ROLE = "DataPipelineRole"
-ATTACK_SESSION = "maint"
-PERSISTENCE_USER = "svc-backup"
-MFA_USER = "m.lindqvist"
+
+@dataclass(frozen=True)
+class Story:
+    """One variant of the incident."""
+
+    seed: int
+    attacker: str  # the IAM user whose long-term key is stolen
+    ips: tuple[str, str]  # (where the stolen key is used, where the role session works from)
+    region: str  # the unused region the intruder's tools are set to
+    role: str  # the role given AdministratorAccess
+    session: str  # the session name the intruder assumes it with
+    persistence_user: str  # the user given a new access key
+    mfa_user: str  # the administrator whose MFA device is switched off
+    bucket: str
+    objects: tuple[str, ...]  # what is copied, in order
+    day: int  # day of the week (0 = Monday) of the night it happens
+    start: tuple[int, int, int]  # (hour, minute, second) UTC of the first call
+    ua_cli: str  # the CLI the intruder uses: an engineer's (with command/{cmd})
+    ua_sdk: str  # the enumeration script's boto3: an engineer's script's
+    traveller: str  # the colleague who works through the same VPN exit that week
+    travel_days: tuple[int, ...]
+    second_traveller: str  # another colleague on the same VPN service, through another exit
+    second_exit: str
+
+    @property
+    def role_session(self) -> str:
+        return f"{self.role}/{self.session}"
 
 
-def _plant_attack(w: _World) -> dict[str, Any]:
-    """The compromise. Returns the story's facts (times, keys, event ids)."""
-    day = min(5, max(0, w.days - 1))
-    base = w.start + timedelta(days=day, hours=1, minutes=52, seconds=7)
-    ip1, ip2 = ATTACK_IPS
-    me = w.iam_user(ATTACKER)
-    ua = UA_CLI_ATTACK
+def draw_story(seed: int, *, days: int) -> Story:
+    """The story of ``seed`` for a week of ``days`` days (the attack's night is one of the last)."""
+    rng = random.Random(f"ctlab-story-{seed}")
+    attacker = rng.choice([e for e in ENGINEERS if e not in _NOT_STOLEN])
+    traveller = rng.choice([e for e in ENGINEERS if e != attacker])
+    ip1 = rng.choice(VPN_EXITS)
+    ip2 = f"198.51.100.{rng.choice(list(RUNNER_RANGE))}"
+    region = rng.choice(ATTACK_REGIONS)
+    role = rng.choice(ESCALATION_ROLES)
+    session = rng.choice(SESSION_NAMES)
+    day = min(days - 1, rng.choice((5, 5, 6)))  # Saturday (or Sunday) small hours
+    # the nightly pipeline reads the finance exports from 02:30: the intruder's first download comes
+    # before it or after it, never with it
+    hour, minute = rng.choice(((0, rng.randrange(5, 50)), (1, rng.randrange(0, 35)), (3, rng.randrange(0, 59)),
+                               (4, rng.randrange(0, 20))))
+    epoch = 1_771_000_000 + day * 86_400 + hour * 3600 + minute * 60
+    session = session.format(user=attacker, epoch=epoch)
+    # the exports of the nights before the attack, newest first; this month's payroll summary first
+    last = min(28, 23 + day - 1)
+    keys = [FIN_KEYS[2]]
+    for d in range(last, max(22, last - 3), -1):
+        for k in (FIN_KEYS[3], FIN_KEYS[0], FIN_KEYS[4], FIN_KEYS[1]):
+            keys.append(k.format(d=d))
+    n = rng.randrange(7, min(len(keys), 12) + 1)
+    objects = tuple(keys[:n])
+    travel = sorted(rng.sample(range(min(days, 5)), k=min(2, min(days, 5))))
+    return Story(
+        seed=seed, attacker=attacker, ips=(ip1, ip2), region=region, role=role, session=session,
+        persistence_user=rng.choice(SERVICE_USERS), mfa_user=rng.choice(ADMINS), bucket=BUCKETS["finance"],
+        objects=objects, day=day, start=(hour, minute, rng.randrange(60)),
+        ua_cli=rng.choice((UA_CLI_MAC, UA_CLI_LINUX)), ua_sdk=rng.choice(UA_BOTO_SCRIPT),
+        traveller=traveller, travel_days=tuple(travel),
+        second_traveller=rng.choice([e for e in ENGINEERS if e not in (attacker, traveller)]),
+        second_exit=rng.choice([x for x in VPN_EXITS if x != ip1]),
+    )
+
+
+class _Clock:
+    """The attack's time: pauses between steps, and bursts of several calls a second."""
+
+    def __init__(self, t: datetime, rng: random.Random):
+        self.t = t
+        self.rng = rng
+        self._ms = 0.0
+
+    def wait(self, lo: int, hi: int) -> datetime:
+        self.t += timedelta(seconds=self.rng.randrange(lo, hi))
+        self._ms = 0.0
+        return self.t
+
+    def tick(self, per_second: float) -> datetime:
+        """The time of the next call of a burst of about ``per_second`` calls a second."""
+        self._ms += self.rng.expovariate(per_second) * 1000
+        return self.t + timedelta(milliseconds=self._ms)
+
+    def settle(self) -> datetime:
+        """Move the clock to the end of the burst."""
+        self.t = (self.t + timedelta(milliseconds=self._ms)).replace(microsecond=0) + timedelta(seconds=1)
+        self._ms = 0.0
+        return self.t
+
+
+def _second(t: datetime) -> datetime:
+    return t.replace(microsecond=0)
+
+
+def plant(w: _World, st: Story) -> dict[str, Any]:
+    """Write the compromise into ``w``. Returns the story's facts (times, keys, event ids)."""
+    rng = random.Random(f"ctlab-attack-{st.seed}")
+    ip1, ip2 = st.ips
+    me = w.iam_user(st.attacker)
+    sdk = st.ua_sdk
+
+    def cli(cmd: str) -> str:
+        return st.ua_cli.format(cmd=cmd)
+
+    base = w.start + timedelta(days=st.day, hours=st.start[0], minutes=st.start[1], seconds=st.start[2])
+    clock = _Clock(base, rng)
     ev: list[dict[str, Any]] = []
-    t = base
-
-    def step(seconds: int) -> datetime:
-        nonlocal t
-        t = t + timedelta(seconds=seconds)
-        return t
-
-    ev.append(w.api(t, me, ip1, ua, "sts.amazonaws.com", "GetCallerIdentity", ATTACK_REGION))
-    ev.append(w.iam_read(step(14), me, ip1, ua, "GetUser", None))
-    ev.append(w.iam_read(step(9), me, ip1, ua, "ListAttachedUserPolicies", {"userName": ATTACKER}))
-    ev.append(w.iam_read(step(6), me, ip1, ua, "ListGroupsForUser", {"userName": ATTACKER}))
-    ev.append(w.iam_read(step(11), me, ip1, ua, "GetAccountAuthorizationDetails", {"filter": ["User", "Role", "Group"]},
-                         error=w.denied(me, "iam:GetAccountAuthorizationDetails", "*")))
-    ev.append(w.iam_read(step(7), me, ip1, ua, "ListUsers", {"maxItems": 1000}))
-    ev.append(w.iam_read(step(4), me, ip1, ua, "ListRoles", {"maxItems": 1000}))
-    ev.append(w.iam_read(step(5), me, ip1, ua, "ListPolicies", {"scope": "Local", "onlyAttached": False}))
-    for role in ("DataPipelineRole", "DeployRole-prod", "ReadOnlyAudit"):
-        ev.append(w.iam_read(step(3), me, ip1, ua, "ListAttachedRolePolicies", {"roleName": role}))
-    ev.append(w.iam_read(step(6), me, ip1, ua, "GetRole", {"roleName": "DataPipelineRole"}))
-    for user in ("m.lindqvist", "j.okafor", "svc-backup"):
-        ev.append(w.iam_read(step(4), me, ip1, ua, "ListMFADevices", {"userName": user}))
-        ev.append(w.iam_read(step(2), me, ip1, ua, "ListAccessKeys", {"userName": user}))
-    ev.append(w.s3(step(19), me, ip1, ua, "ListBuckets", None, data=False, region=ATTACK_REGION, size=1900))
-    for b in (BUCKETS["finance"], BUCKETS["lake"], BUCKETS["backup"]):
-        ev.append(w.s3(step(5), me, ip1, ua, "GetBucketPolicy", b, data=False, params={"policy": ""},
-                       error=w.denied(me, "s3:GetBucketPolicy", f"arn:aws:s3:::{b}")))
-        ev.append(w.s3(step(3), me, ip1, ua, "ListObjects", b, params={"list-type": "2", "encoding-type": "url"},
+    ev.append(w.api(clock.t, me, ip1, cli("sts.get-caller-identity"), "sts.amazonaws.com", "GetCallerIdentity",
+                    st.region))
+    # --- the enumeration script: IAM first, tens of calls a second ---------------------------------
+    clock.wait(25, 70)
+    users = [st.attacker, st.mfa_user, st.persistence_user] + rng.sample(
+        [u for u in w.users if u not in (st.attacker, st.mfa_user, st.persistence_user)], k=rng.randrange(3, 7))
+    roles = [st.role] + rng.sample([r for r in ("DataPipelineRole", "DeployRole-prod", "DeployRole-staging",
+                                                "ReadOnlyAudit", "OrganizationAccountAccessRole",
+                                                "analytics-glue-role") if r != st.role], k=3)
+    iam_calls: list[tuple[str, dict[str, Any] | None, bool]] = [
+        ("GetUser", None, False),
+        ("ListAttachedUserPolicies", {"userName": st.attacker}, False),
+        ("ListUserPolicies", {"userName": st.attacker}, False),
+        ("ListGroupsForUser", {"userName": st.attacker}, False),
+        ("GetAccountAuthorizationDetails", {"filter": ["User", "Role", "Group"]}, True),
+        ("ListUsers", {"maxItems": 1000}, False),
+        ("ListRoles", {"maxItems": 1000}, False),
+        ("ListGroups", {"maxItems": 1000}, False),
+        ("ListPolicies", {"scope": "Local", "onlyAttached": False}, False),
+    ]
+    for u in users[1:]:
+        iam_calls += [("ListAccessKeys", {"userName": u}, False), ("ListMFADevices", {"userName": u}, False),
+                      ("ListAttachedUserPolicies", {"userName": u}, False)]
+    for r in roles:
+        iam_calls += [("ListAttachedRolePolicies", {"roleName": r}, False), ("ListRolePolicies", {"roleName": r}, False)]
+    iam_calls.append(("GetRole", {"roleName": st.role}, False))
+    rate = rng.uniform(12, 28)
+    for name, req, denied in iam_calls:
+        err = w.denied(me, f"iam:{name}", "*") if denied else None
+        ev.append(w.iam_read(_second(clock.tick(rate)), me, ip1, sdk, name, req, error=err))
+    clock.settle()
+    # --- then storage, compute and a few other services, in the region the tools are set to -------
+    clock.wait(4, 30)
+    rate = rng.uniform(8, 20)
+    ev.append(w.s3(_second(clock.tick(rate)), me, ip1, sdk, "ListBuckets", None, data=False, region=st.region,
+                   size=1900))
+    for b in (st.bucket, BUCKETS["lake"], BUCKETS["backup"]):
+        ev.append(w.s3(_second(clock.tick(rate)), me, ip1, sdk, "GetBucketPolicy", b, data=False,
+                       params={"policy": ""}, error=w.denied(me, "s3:GetBucketPolicy", f"arn:aws:s3:::{b}")))
+        ev.append(w.s3(_second(clock.tick(rate)), me, ip1, sdk, "ListObjects", b,
+                       params={"list-type": "2", "encoding-type": "url"},
                        error=w.denied(me, "s3:ListBucket", f"arn:aws:s3:::{b}") if b != BUCKETS["lake"] else None,
                        size=5200 if b == BUCKETS["lake"] else 0))
-    for name in ("DescribeRegions", "DescribeInstances", "DescribeSecurityGroups", "DescribeVpcs"):
-        ev.append(w.api(step(6), me, ip1, ua, "ec2.amazonaws.com", name, ATTACK_REGION,
+    for name in ("DescribeRegions", "DescribeInstances", "DescribeSecurityGroups", "DescribeVpcs", "DescribeSubnets",
+                 "DescribeSnapshots"):
+        ev.append(w.api(_second(clock.tick(rate)), me, ip1, sdk, "ec2.amazonaws.com", name, st.region,
                         {"regionSet": {}} if name == "DescribeRegions" else {"filterSet": {}}))
-    ev.append(w.api(step(8), me, ip1, ua, "secretsmanager.amazonaws.com", "ListSecrets", ATTACK_REGION,
+    ev.append(w.api(_second(clock.tick(rate)), me, ip1, sdk, "secretsmanager.amazonaws.com", "ListSecrets", st.region,
                     {"maxResults": 100}, error=w.denied(me, "secretsmanager:ListSecrets", "*")))
-    ev.append(w.api(step(5), me, ip1, ua, "lambda.amazonaws.com", "ListFunctions20150331", ATTACK_REGION))
-    ev.append(w.api(step(6), me, ip1, ua, "organizations.amazonaws.com", "DescribeOrganization", GLOBAL,
-                    error=w.denied(me, "organizations:DescribeOrganization", "*")))
-    # escalation: self first (denied by the permissions boundary), then the pipeline role
-    ev.append(w.iam_write(step(95), me, ip1, ua, "AttachUserPolicy",
-                          {"userName": ATTACKER, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-                          error=w.denied(me, "iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNT}:user/{ATTACKER}")))
-    attach = w.iam_write(step(64), me, ip1, ua, "AttachRolePolicy",
-                         {"roleName": ESCALATED_ROLE, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+    ev.append(w.api(_second(clock.tick(rate)), me, ip1, sdk, "lambda.amazonaws.com", "ListFunctions20150331",
+                    st.region))
+    ev.append(w.api(_second(clock.tick(rate)), me, ip1, sdk, "organizations.amazonaws.com", "DescribeOrganization",
+                    GLOBAL, error=w.denied(me, "organizations:DescribeOrganization", "*")))
+    clock.settle()
+    # --- by hand: escalation (the user itself first: denied), a key for another user, the role ----
+    clock.wait(70, 160)
+    ev.append(w.iam_write(clock.t, me, ip1, cli("iam.attach-user-policy"), "AttachUserPolicy",
+                          {"userName": st.attacker, "policyArn": ESCALATION_POLICY},
+                          error=w.denied(me, "iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNT}:user/{st.attacker}")))
+    attach = w.iam_write(clock.wait(35, 90), me, ip1, cli("iam.attach-role-policy"), "AttachRolePolicy",
+                         {"roleName": st.role, "policyArn": ESCALATION_POLICY})
     ev.append(attach)
-    ev.append(w.iam_read(step(22), me, ip1, ua, "ListAttachedRolePolicies", {"roleName": ESCALATED_ROLE}))
-    rec, created = w.create_access_key(step(131), me, ip1, ua, PERSISTENCE_USER)
+    ev.append(w.iam_read(clock.wait(12, 30), me, ip1, cli("iam.list-attached-role-policies"),
+                         "ListAttachedRolePolicies", {"roleName": st.role}))
+    rec, created = w.create_access_key(clock.wait(60, 150), me, ip1, cli("iam.create-access-key"), st.persistence_user)
     ev.append(rec)
-    ev.append(w.iam_write(step(118), me, ip1, ua, "DeactivateMFADevice",
-                          {"userName": MFA_USER, "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/{MFA_USER}"}))
-    step(173)
-    sess = w.assume_role(t, me, ip1, ua, ESCALATED_ROLE, ATTACK_SESSION, region=ATTACK_REGION, duration=43200)
-    assume = w.records_by_hour[t.replace(minute=0, second=0)][-1]
+    clock.wait(60, 180)
+    sess = w.assume_role(clock.t, me, ip1, cli("sts.assume-role"), st.role, st.session, region=st.region,
+                         duration=43200)
+    assume = w.records_by_hour[clock.t.replace(minute=0, second=0)][-1]
     ev.append(assume)
+    # --- the role session, from the second address: MFA off for an administrator, then the data ----
     ar = w.assumed(sess)
-    ev.append(w.api(step(47), ar, ip2, ua, "sts.amazonaws.com", "GetCallerIdentity", ATTACK_REGION))
-    ev.append(w.s3(step(12), ar, ip2, ua, "ListBuckets", None, data=False, region=ATTACK_REGION, size=1900))
-    fin = BUCKETS["finance"]
-    for prefix in ("", "exports/", "exports/2026/02/", "invoices/"):
-        ev.append(w.s3(step(9 + len(prefix)), ar, ip2, ua, "ListObjects", fin, size=3000 + 40 * len(prefix),
+    ev.append(w.api(clock.wait(30, 70), ar, ip2, cli("sts.get-caller-identity"), "sts.amazonaws.com",
+                    "GetCallerIdentity", st.region))
+    ev.append(w.iam_read(clock.wait(8, 25), ar, ip2, cli("iam.list-mfa-devices"), "ListMFADevices",
+                         {"userName": st.mfa_user}))
+    ev.append(w.iam_write(clock.wait(10, 40), ar, ip2, cli("iam.deactivate-mfa-device"), "DeactivateMFADevice",
+                          {"userName": st.mfa_user, "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/{st.mfa_user}"}))
+    ev.append(w.s3(clock.wait(15, 45), ar, ip2, cli("s3.ls"), "ListBuckets", None, data=False, region=st.region,
+                   size=1900))
+    clock.wait(6, 20)
+    prefixes = ("", "exports/", "exports/2026/", "exports/2026/02/", "invoices/")
+    for prefix in prefixes:  # `aws s3 ls --recursive` pages through the listing
+        ev.append(w.s3(_second(clock.tick(6)), ar, ip2, cli("s3.ls"), "ListObjects", st.bucket,
+                       size=3000 + 40 * len(prefix),
                        params={"list-type": "2", "prefix": prefix, "delimiter": "/", "encoding-type": "url"}))
-    ev.append(w.s3(step(26), ar, ip2, ua, "GetBucketLocation", fin, data=False, params={"location": ""}))
-    steal = ("exports/2026/02/payroll_summary_2026-02.xlsx", "exports/2026/02/customers_billing_2026-02-27.csv.gz",
-             "exports/2026/02/ledger_2026-02-27.csv.gz", "exports/2026/02/vendor_payments_2026-02-27.csv.gz",
-             "exports/2026/02/invoices_2026-02-27.parquet", "exports/2026/02/ledger_2026-02-26.csv.gz",
-             "exports/2026/02/customers_billing_2026-02-26.csv.gz", "exports/2026/02/ledger_2026-02-25.csv.gz",
-             "exports/2026/02/customers_billing_2026-02-25.csv.gz")
-    gets = []
-    sizes = (48_318_223, 412_906_555, 187_004_121, 96_551_870, 233_871_004, 183_660_317, 405_112_983,
-             179_245_506, 398_020_774)
-    step(41)
-    for k, size in zip(steal, sizes, strict=True):
-        g = w.s3(t, ar, ip2, ua, "GetObject", fin, k, size=size)
+    clock.settle()
+    ev.append(w.s3(clock.wait(10, 40), ar, ip2, cli("s3api.get-bucket-location"), "GetBucketLocation", st.bucket,
+                   data=False, params={"location": ""}))
+    gets: list[dict[str, Any]] = []
+    clock.wait(20, 60)
+    first_batch = rng.randrange(3, len(st.objects) - 2)
+    for i, k in enumerate(st.objects):  # `aws s3 cp` with ten transfers at once: several starts a second
+        if i == first_batch:
+            clock.settle()
+            clock.wait(40, 150)
+        size = w.object_size(st.bucket, k, _finance_size(rng, k))
+        g = w.s3(_second(clock.tick(4)), ar, ip2, cli("s3.cp"), "GetObject", st.bucket, k, size=size)
         ev.append(g)
         gets.append(g)
-        step(max(20, size // 2_500_000) + w.rng.randrange(3, 25))
-    # the new key is checked once from the second address
-    pers = w.iam_user(PERSISTENCE_USER, key=created)
-    ev.append(w.api(step(300), pers, ip2, ua, "sts.amazonaws.com", "GetCallerIdentity", ATTACK_REGION))
+    clock.settle()
+    # the new key is tried once from the second address
+    pers = w.iam_user(st.persistence_user, key=created)
+    ev.append(w.api(clock.wait(240, 420), pers, ip2, cli("sts.get-caller-identity"), "sts.amazonaws.com",
+                    "GetCallerIdentity", st.region))
+    first = min(gets, key=lambda g: (g["eventTime"], g["eventID"]))
     return {
-        "attack_day": day,
+        "attack_day": st.day,
         "attach_event_id": attach["eventID"],
         "attach_time": attach["eventTime"],
-        "first_get_time": gets[0]["eventTime"],
-        "first_get_event_id": gets[0]["eventID"],
+        "first_get_time": first["eventTime"],
+        "first_get_event_id": first["eventID"],
         "created_access_key": created,
         "session_key": sess.key,
         "event_ids": [e["eventID"] for e in ev],
-        "bytes_exfiltrated": sum(sizes),
-        "objects": list(steal),
+        "bytes_exfiltrated": sum(w.object_size(st.bucket, k, 0) for k in st.objects),
+        "objects": list(st.objects),
+        "user_agents": sorted({e["userAgent"] for e in ev}),
     }
-

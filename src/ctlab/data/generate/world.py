@@ -9,7 +9,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctlab.data.generate.cast import (
     ACCOUNT,
@@ -17,6 +17,7 @@ from ctlab.data.generate.cast import (
     ANALYSTS,
     BUCKET_REGION,
     ENGINEERS,
+    FIN_SIZES,
     GLOBAL,
     HIDDEN,
     HOME,
@@ -30,7 +31,10 @@ from ctlab.data.generate.cast import (
     UA_CLI_MAC,
     UA_CONSOLE,
 )
-from ctlab.data.generate.noise import BACKGROUND_ERRORS, ERROR_RATE
+from ctlab.data.generate.failures import BACKGROUND_ERRORS, ERROR_RATE
+
+if TYPE_CHECKING:
+    from ctlab.data.generate.story import Story
 
 _ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -66,6 +70,12 @@ def _poisson(rng: random.Random, lam: float) -> int:
         if p <= limit:
             return k
         k += 1
+
+
+def _finance_size(rng: random.Random, key: str) -> int:
+    family = key.rpartition("/")[2].partition("_2026")[0]
+    lo, hi = FIN_SIZES.get(family, (1_000_000, 5_000_000))
+    return rng.randrange(lo, hi)
 
 
 class _Ids:
@@ -107,6 +117,7 @@ class _Session:
 
 class _World:
     start: datetime  # set by generate() before any event is made
+    story: Story
     days: int
     def __init__(self, seed: int, scale: float):
         self.seed = seed
@@ -134,6 +145,7 @@ class _World:
         self.service_sessions: dict[str, _Session] = {}
         self.sso_sessions: dict[str, _Session] = {}
         self.lambda_sessions: dict[str, _Session] = {}
+        self.node_sessions: dict[str, _Session] = {}
         self.console: dict[str, str] = {}  # user -> console session key (ASIA...)
         self.records_by_hour: dict[datetime, list[dict[str, Any]]] = {}
 
@@ -194,6 +206,24 @@ class _World:
             s = self.assume_role(issue, self.service(host), host, host, role, name, region=HOME)
             self.service_sessions[host] = s
         return s
+
+    def node_session(self, node: str, t: datetime) -> _Session:
+        """The instance role session of EKS node ``node`` (EC2 refreshes it every six hours)."""
+        s = self.node_sessions.get(node)
+        if s is None or t - s.created >= timedelta(hours=5) or t < s.created:  # calls spread over the hour
+            issue = max(t - timedelta(seconds=2), t.replace(minute=0, second=0))
+            s = self.assume_role(issue, self.service("ec2.amazonaws.com"), "ec2.amazonaws.com", "ec2.amazonaws.com",
+                                 "eks-node-role", node, region=HOME, duration=21600)
+            self.node_sessions[node] = s
+        return s
+
+    def service_event(self, t: datetime, host: str, name: str, region: str, details: dict[str, Any],
+                      resources: list[Any] | None) -> dict[str, Any]:
+        """An event a service records on its own: no identity type, only the account and the service."""
+        ident = {"accountId": ACCOUNT, "invokedBy": host}
+        return self.emit(self.record(t, ident, host, name, region, host, host, None, None,
+                                     read_only=False, resources=resources, event_type="AwsServiceEvent",
+                                     extra={"serviceEventDetails": details}))
 
     def failure(self, source: str, name: str, ident: dict[str, Any], target: str = "") -> tuple[str, str] | None:
         """A background failure of an everyday call, a few percent of the time (see ``BACKGROUND_ERRORS``)."""
