@@ -196,17 +196,22 @@ def check_story(rows: list[dict[str, str]], truth: dict[str, Any], *, data_dir: 
     if not downloads or missed:
         bad.append(f"method: part 5's related_api misses {len(missed)} of the {len(downloads)} downloads of "
                    f"{truth['sensitive_bucket']} ({', '.join(missed[:3])})")
-    timeline = {e["event_id"]: e for e in truth["timeline"]}
     for tech in truth["techniques"]:
         ev = tech.get("evidence")
         if not ev:
             continue
         frame = frames.get(ev["variable"])
-        ids = set(frame["event_id"].astype(str)) if frame is not None else set()
+        if frame is None:
+            bad.append(f"method: {tech['id']}'s evidence is in {ev['variable']}, which the reveal code does not set")
+            continue
+        mine = frame[frame["event_id"].astype(str).isin(attack)]  # the intruder's rows as the method sees them
         for name in ev["event_names"]:
-            hits = [e for i, e in timeline.items() if i in ids and e["event_name"] == name
-                    and e["region"] == ev.get("region", e["region"]) and e["user"] == ev.get("user", e["user"])]
-            if not hits:
+            hit = mine["event_name"] == name
+            if "region" in ev:
+                hit &= mine["region"] == ev["region"]
+            if "user" in ev:
+                hit &= mine["user"] == ev["user"]
+            if not hit.any():
                 where = f" in {ev['region']}" if "region" in ev else ""
                 by = f" by {ev['user']}" if "user" in ev else ""
                 bad.append(f"method: {tech['id']}'s evidence {name}{where}{by} is not among the intruder's rows of "

@@ -102,7 +102,7 @@ def draw_story(seed: int, *, days: int) -> Story:
     # the exports of the nights before the attack, newest first; this month's payroll summary first
     last = min(28, 23 + day - 1)
     keys = [FIN_KEYS[2]]
-    for d in range(last, max(22, last - 3), -1):
+    for d in range(last, last - 3, -1):
         for k in (FIN_KEYS[3], FIN_KEYS[0], FIN_KEYS[4], FIN_KEYS[1]):
             keys.append(k.format(d=d))
     n = rng.randrange(7, min(len(keys), 12) + 1)

@@ -73,7 +73,8 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 def _finance_size(rng: random.Random, key: str) -> int:
-    family = key.rpartition("/")[2].partition("_2026")[0]
+    name = key.rpartition("/")[2]
+    family = next((f for f in FIN_SIZES if name.startswith(f + "_")), "")
     lo, hi = FIN_SIZES.get(family, (1_000_000, 5_000_000))
     return rng.randrange(lo, hi)
 
