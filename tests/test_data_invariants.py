@@ -160,3 +160,12 @@ def test_cli_prints_violations_and_exits_1(tmp_path):
     r = subprocess.run([sys.executable, "-m", "ctlab.cli", "data", "check", str(tmp_path / "nope")],
                        capture_output=True, text=True)
     assert (r.returncode, r.stdout, r.stderr) == (2, "", f"ctlab: error: {tmp_path / 'nope'}: no such file or folder\n")
+
+
+def test_mfa_state_is_unknown_after_a_change_whose_time_was_spoiled():
+    """The SIEM step may spoil the time of an MFA change: the user's sign-ins are then not judged."""
+    login = row(timestamp=T2, event_name="ConsoleLogin", user="bob", user_type="IAMUser",
+                details="ConsoleLogin=Success;MFAUsed=Yes")
+    off = row(timestamp=T1, event_name="DeactivateMFADevice", user="eve", resource="bob")
+    assert check_rows([off, login])[0].startswith(WANT["mfa"])
+    assert check_rows([dict(off, timestamp="N/A"), login]) == []

@@ -23,8 +23,9 @@ it), the story is checked too:
   ``ctlab.data.realism.GIVEAWAY`` are the intruder's (see ``ctlab.data.realism``);
 - the method reaches the evidence: the help notebook's reveal code, run on the folder, finds it. Part
   5's ``related_api`` holds every download of the sensitive bucket, each technique's evidence in the
-  key is among the rows of the reveal variable it names, and part 6b's ``iocs`` names every
-  indicator of the key and nothing it does not accept.
+  key is among the rows of the reveal variable it names, part 6b's ``iocs`` names every indicator
+  of the key and nothing it does not accept, and the first download after the grant from an address
+  the account had not seen before is the intruder's first (the master notebook's way to parts 9-10).
 """
 
 from __future__ import annotations
@@ -92,9 +93,13 @@ def check_rows(rows: list[dict[str, str]]) -> list[str]:
     timed = sorted(((t, r["event_id"], r) for r in rows if (t := _time(r["timestamp"])) is not None),
                    key=lambda x: x[:2])
 
-    # MFA state follows its events
+    # MFA state follows its events (a user's state is unknown once one of its changes lost its time)
     mfa: dict[str, bool] = {}
+    unknown = {r["resource"] for r in rows if r["event_name"] in ("EnableMFADevice", "DeactivateMFADevice")
+               and _time(r["timestamp"]) is None}
     for _t, eid, r in timed:
+        if (r["user"] if r["event_name"] == "ConsoleLogin" else r["resource"]) in unknown:
+            continue
         name, ok = r["event_name"], not r["error_code"]
         if name in ("EnableMFADevice", "DeactivateMFADevice") and ok and r["resource"]:
             mfa[r["resource"]] = name == "EnableMFADevice"
@@ -216,6 +221,16 @@ def check_story(rows: list[dict[str, str]], truth: dict[str, Any], *, data_dir: 
                 by = f" by {ev['user']}" if "user" in ev else ""
                 bad.append(f"method: {tech['id']}'s evidence {name}{where}{by} is not among the intruder's rows of "
                            f"{ev['variable']}")
+    # parts 9 and 10 (stretch): the first download after the grant from an address the account had not
+    # seen before it is the intruder's first download
+    grant = _time(truth["privilege_change_time"])
+    if grant is not None:
+        known = {r["source_ip"] for r in rows if (t := _time(r["timestamp"])) is not None and t < grant}
+        later = sorted((t, r["event_id"]) for r in rows if r["event_name"] == "GetObject" and r["source_ip"] not in known
+                       and (t := _time(r["timestamp"])) is not None and t > grant)
+        if not later or later[0][1] != truth["first_sensitive_getobject_event_id"]:
+            bad.append(f"method: the first download after the grant from a new address is {later[0][1] if later else 'none'}, "
+                       f"not the intruder's first ({truth['first_sensitive_getobject_event_id']})")
     key = hidden_key(data=data_dir)["iocs"]
     iocs = found.get("iocs")
     if not isinstance(iocs, dict):

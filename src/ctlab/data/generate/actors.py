@@ -313,6 +313,8 @@ def _ci(w: _World, hour: datetime) -> None:
         ref = "refs/heads/main" if rng.random() < 0.55 else f"refs/pull/{rng.choice(OPEN_PRS[repo])}/merge"
         prod = ref == "refs/heads/main" and rng.random() < 0.5
         runner_ip = f"198.51.100.{rng.randrange(120, 180)}"
+        if runner_ip == w.story.ips[1]:  # the intruder's machine shares the runners' range, not an address
+            runner_ip = f"198.51.100.{180 + rng.randrange(10)}"
         ci = _gha_login(w, t, repo, ref, runner_ip)
         t += timedelta(seconds=rng.randrange(20, 90))
         w.s3(t, w.assumed(ci), runner_ip, UA_CLI_RUNNER.format(cmd="s3.cp"), "PutObject", BUCKETS["artifacts"],

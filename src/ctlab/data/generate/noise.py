@@ -189,7 +189,7 @@ def _platform(w: _World, hour: datetime) -> None:
     for node in NODES:
         s = w.node_session(node, hour + timedelta(seconds=rng.randrange(30)))
         ident = w.assumed(s)
-        ip = f"198.51.100.{60 + NODES.index(node)}"
+        ip = f"198.51.100.{100 + NODES.index(node)}"
         for rate, source, name, ro in NODE_CALLS:
             for _ in range(_poisson(rng, rate * w.scale)):
                 t = hour + timedelta(seconds=rng.randrange(60, 3600))
@@ -214,7 +214,7 @@ def _platform(w: _World, hour: datetime) -> None:
         refused = rng.uniform(0.3, 0.7)
         for _ in range(rng.randrange(15, 60)):
             req = {"name": "/orders-api/prod/feature_flags"} if source == "ssm.amazonaws.com" else {}
-            w.api(at(), ident, f"198.51.100.{60 + NODES.index(node)}", UA_EKS_NODE, source, name, HOME, req,
+            w.api(at(), ident, f"198.51.100.{100 + NODES.index(node)}", UA_EKS_NODE, source, name, HOME, req,
                   error=(code, msg) if rng.random() < refused else None)
 
 
