@@ -71,10 +71,11 @@ def test_a_giveaway_column_fails_the_check(tmp_path):
 
 
 def test_a_method_that_misses_the_downloads_fails_the_check(tmp_path):
-    """The old week's flaw: the MFA device switched off by the user, so the role session that downloads
-    is in no suspicious IAM row, and part 5's related_api holds none of its downloads."""
+    """The old week's flaw: the MFA device switched off by the user (and no other IAM change by the
+    session), so the role session that downloads is in no suspicious IAM row, and part 5's related_api
+    holds none of its downloads."""
     def by_user(r, truth):
-        if r["event_name"] == "DeactivateMFADevice" and r["user"] == truth["role_session"]:
+        if r["event_name"] in ("DeactivateMFADevice", "AssumeRole") and r["user"] == truth["role_session"]:
             return dict(r, user=truth["attacker_user"], access_key_id=truth["attacker_access_key"],
                         principal_arn=f"arn:aws:iam::{truth['account_id']}:user/{truth['attacker_user']}")
         return r

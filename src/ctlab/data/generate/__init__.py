@@ -41,7 +41,7 @@ from ctlab.data.generate.bursts import credential_report, terraform
 from ctlab.data.generate.cast import ACCOUNT, BUCKETS, DEFAULT_START, GLOBAL, HOME
 from ctlab.data.generate.noise import _platform, _service_events, _services
 from ctlab.data.generate.story import ESCALATION_POLICY, Story, draw_story, plant
-from ctlab.data.generate.world import _iso, _World
+from ctlab.data.generate.world import _Ids, _iso, _World
 from ctlab.data.generate.writer import _write_hour
 from ctlab.errors import CtlabError
 
@@ -90,7 +90,11 @@ def generate(*, seed: int, days: int, out: Path, start: str | None = None, scale
     w.days = days
     w.story = draw_story(seed, days=days)
     _admin_script(w)
+    # the attack's identifiers come from a stream of their own, so the benign week is the same whatever
+    # the story does
+    everyday, w.ids = w.ids, _Ids(random.Random(f"ctlab-story-ids-{seed}"))
     story = plant(w, w.story) | {"params": dataclasses.asdict(w.story)}
+    w.ids = everyday
     file_rng = random.Random(f"ctlab-files-{seed}")
     n_files = n_events = n_read = 0
     regions: set[str] = set()

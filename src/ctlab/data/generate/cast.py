@@ -42,6 +42,7 @@ UA_EKS_NODE = ("aws-sdk-go/1.55.5 (go1.22.8; linux; amd64) amazon-vpc-cni-k8s/v1
 OFFICE_IPS = ("192.0.2.10", "192.0.2.11")
 VPN_IP = "192.0.2.40"
 
+STAGING_ACCOUNT = "590183726644"  # the company's other account in its organisation
 PARTNER_ACCOUNT = "730335184510"  # the security vendor's account, which audits this one daily
 PARTNER_IP = "203.0.113.200"
 # Exits of the commercial VPN service staff use when travelling: shared with everyone else on that service.

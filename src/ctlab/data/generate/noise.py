@@ -201,7 +201,7 @@ def _platform(w: _World, hour: datetime) -> None:
                       error=w.failure(source, name, ident))
     # throttling: a deployment's health checks, or the cluster autoscaler, call in a tight loop
     lvl = 1.0 if hour.weekday() < 5 and 8 <= hour.hour <= 18 else 0.2
-    if rng.random() < 0.3 * lvl:
+    if rng.random() < 0.2 * lvl:
         node = rng.choice(NODES)
         ident = w.assumed(w.node_session(node, hour))
         source, name, code, msg = rng.choice((
@@ -211,7 +211,7 @@ def _platform(w: _World, hour: datetime) -> None:
             ("ssm.amazonaws.com", "GetParameter", "ThrottlingException", "Rate exceeded"),
         ))
         at = _Burst(hour + timedelta(seconds=rng.randrange(3500)), rng, rng.uniform(20, 60))
-        refused = rng.uniform(0.3, 0.7)
+        refused = rng.uniform(0.25, 0.6)
         for _ in range(rng.randrange(15, 60)):
             req = {"name": "/orders-api/prod/feature_flags"} if source == "ssm.amazonaws.com" else {}
             w.api(at(), ident, f"198.51.100.{100 + NODES.index(node)}", UA_EKS_NODE, source, name, HOME, req,

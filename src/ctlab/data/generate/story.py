@@ -14,9 +14,11 @@ CLI and boto3 ones; the escalated role is one other principals assume every day.
 enumerates IAM, S3, EC2 and a few other services in bursts of tens of calls a second, then by hand
 the policy is attached to the role (after a denied attempt on the user itself), a key is made for
 another user, and the role is assumed. The role session, now administrator, switches off an
-administrator's MFA device (so the session appears among part 3's IAM changes, and part 5's
-method reaches its downloads), lists the bucket and copies the objects (the CLI copies in parallel:
-several GetObject a second). The new key is tried once, later.
+administrator's MFA device and tries to move on into the organisation's other account (a denied
+AssumeRole): so the session appears among part 3's IAM changes, twice, and part 5's method reaches
+its downloads even when one of part 3's event names is missed. It then lists the bucket and copies
+the objects (the CLI copies in parallel: several GetObject a second). The new key is tried once,
+later.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ctlab.data.generate.cast import (
     GLOBAL,
     RUNNER_RANGE,
     SERVICE_USERS,
+    STAGING_ACCOUNT,
     UA_BOTO_SCRIPT,
     UA_CLI_LINUX,
     UA_CLI_MAC,
@@ -240,6 +243,14 @@ def plant(w: _World, st: Story) -> dict[str, Any]:
                          {"userName": st.mfa_user}))
     ev.append(w.iam_write(clock.wait(10, 40), ar, ip2, cli("iam.deactivate-mfa-device"), "DeactivateMFADevice",
                           {"userName": st.mfa_user, "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/{st.mfa_user}"}))
+    # and tries to move on into the organisation's other account: denied (that role trusts only the
+    # management account)
+    target = f"arn:aws:iam::{STAGING_ACCOUNT}:role/OrganizationAccountAccessRole"
+    ev.append(w.emit(w.record(
+        clock.wait(20, 60), ar, "sts.amazonaws.com", "AssumeRole", st.region, ip2, cli("sts.assume-role"),
+        {"roleArn": target, "roleSessionName": st.session, "durationSeconds": 3600}, None, read_only=True,
+        error=w.denied(ar, "sts:AssumeRole", target),
+        resources=[{"accountId": STAGING_ACCOUNT, "type": "AWS::IAM::Role", "ARN": target}])))
     ev.append(w.s3(clock.wait(15, 45), ar, ip2, cli("s3.ls"), "ListBuckets", None, data=False, region=st.region,
                    size=1900))
     clock.wait(6, 20)
