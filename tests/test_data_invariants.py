@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ctlab.data.flatten import COLUMNS
 from ctlab.data.dataset import build_data
+from ctlab.data.flatten import COLUMNS
 from ctlab.data.generate import generate
 from ctlab.data.invariants import INVARIANTS, STORY_CHECKS, check_rows, check_week
 from ctlab.data.realism import GIVEAWAY
@@ -170,3 +170,22 @@ def test_mfa_state_is_unknown_after_a_change_whose_time_was_spoiled():
     off = row(timestamp=T1, event_name="DeactivateMFADevice", user="eve", resource="bob")
     assert check_rows([off, login])[0].startswith(WANT["mfa"])
     assert check_rows([dict(off, timestamp="N/A"), login]) == []
+
+
+def test_realism_numbers_count_what_they_say():
+    """Busiest second, rows in bursts (three or more calls by one principal in one second), names, and
+    the intruder's precision per column, on rows small enough to count by hand."""
+    from ctlab.data.realism import measure
+
+    def r(i, user, ts, ua, ip, name="ListUsers"):
+        return row(timestamp=ts, user=user, user_agent=ua, source_ip=ip, event_name=name) | {"event_id": f"e{i}"}
+    rows = [r(0, "eve", T1, "cli/1", "203.0.113.5"), r(1, "eve", T1, "cli/1", "203.0.113.5"),
+            r(2, "eve", T1, "cli/1", "203.0.113.5"), r(3, "bob", T1, "cli/2", "203.0.113.9", "GetObject"),
+            r(4, "bob", T2, "cli/1", "192.0.2.1"), r(5, "ann", "N/A", "cli/2", "192.0.2.2")]
+    m = measure(rows, {"e0", "e1", "e2"}, read_only_share=0.75)
+    assert (m.rows, m.busiest_second, m.burst_share, m.event_names, m.read_only_share) == (6, 4, 0.5, 2, 0.75)
+    prec = {c.column: (c.attack_rows, c.selected) for c in m.columns}
+    assert prec["user_agent"] == (3, 4) and prec["source_ip"] == (3, 3) and prec["source_ip/24"] == (3, 4)
+    assert prec["user"] == (3, 3) and "event_id" not in prec and "timestamp" not in prec
+    assert m.worst is not None and m.worst.precision == 1.0 and {c.column for c in m.giveaways()} >= {"source_ip", "user"}
+    assert "busiest second 4 calls; 50.0% of rows in bursts" in m.describe()
