@@ -601,6 +601,11 @@ def _admin_script(w: _World) -> None:
                 {"userName": "s.haddad", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/s.haddad"})
     w.iam_write(at(1, 9, 47, 30), m, OFFICE_IPS[1], UA_CONSOLE, "DeleteVirtualMFADevice",
                 {"serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/s.haddad"})
+    # and reviews the account's other devices through the audit role
+    s = w.assume_role(at(1, 9, 52, 40), w.iam_user("m.lindqvist"), OFFICE_IPS[1],
+                      cua("m.lindqvist", "sts.assume-role"), "ReadOnlyAudit", "m.lindqvist", mfa=True)
+    w.iam_read(at(1, 9, 52, 51), w.assumed(s), OFFICE_IPS[1], cua("m.lindqvist", "iam.list-virtual-mfa-devices"),
+               "ListVirtualMFADevices", {"assignmentStatus": "Any"})
     sh = w.iam_user("s.haddad", console=True)
     w.iam_write(at(1, 10, 3, 8), sh, OFFICE_IPS[0], UA_CONSOLE, "CreateVirtualMFADevice",
                 {"virtualMFADeviceName": "s.haddad", "path": "/"},
@@ -671,6 +676,11 @@ def _admin_script(w: _World) -> None:
                 {"userName": "t.nakamura", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/t.nakamura"})
     w.iam_write(at(4, 13, 11, 5), tn, OFFICE_IPS[1], UA_CONSOLE, "EnableMFADevice",
                 {"userName": "t.nakamura", "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/t.nakamura-pixel8"})
+    # he tries the new device at once: an MFA-protected role from his CLI
+    s = w.assume_role(at(4, 13, 14, 2), w.iam_user("t.nakamura"), OFFICE_IPS[1], cua("t.nakamura", "sts.assume-role"),
+                      "DeployRole-staging", "t.nakamura", mfa=True)
+    w.api(at(4, 13, 14, 9), w.assumed(s), OFFICE_IPS[1], cua("t.nakamura", "sts.get-caller-identity"),
+          "sts.amazonaws.com", "GetCallerIdentity", HOME)
     _, rep_key = w.create_access_key(at(4, 15, 2, 18), r, OFFICE_IPS[0], UA_CONSOLE, "svc-reporting")
     w.iam_write(at(4, 15, 3, 1), r, OFFICE_IPS[0], UA_CONSOLE, "TagUser",
                 {"userName": "svc-reporting", "tags": [{"key": "rotated", "value": "2026-02-27"}]})
