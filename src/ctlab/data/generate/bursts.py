@@ -24,7 +24,6 @@ from ctlab.data.generate.cast import (
     INSTANCES,
     LAKE_KEYS,
     NEW_HIRE,
-    STACKS,
     UA_BOTO_SCRIPT,
     UA_BROWSER,
     UA_TERRAFORM,
@@ -224,7 +223,6 @@ def terraform(w: _World, hour: datetime) -> None:
             at = _Burst(at() + timedelta(seconds=rng.randrange(60, 400)), rng, rng.uniform(3, 8))
             for source, op, req in rng.sample(TERRAFORM_WRITES, k=rng.randrange(1, 4)):
                 w.api(at(), ident, ip, UA_TERRAFORM, source, op, HOME, req, read_only=False)
-        _ = STACKS
 
 
 def credential_report(w: _World, hour: datetime) -> None:

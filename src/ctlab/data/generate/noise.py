@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from ctlab.data.generate.bursts import _Burst
 from ctlab.data.generate.cast import (
     ACCOUNT,
     BUCKETS,
@@ -139,17 +139,6 @@ VENDOR_SCAN: tuple[tuple[str, str, dict[str, Any] | None], ...] = (
     ("logs.amazonaws.com", "DescribeMetricFilters", None),
     ("monitoring.amazonaws.com", "DescribeAlarms", None),
 )
-
-
-class _Burst:
-    """Times of the calls of one burst: about ``rate`` calls a second from ``t``."""
-
-    def __init__(self, t: datetime, rng: random.Random, rate: float):
-        self.t, self.rng, self.rate, self.ms = t, rng, rate, 0.0
-
-    def __call__(self) -> datetime:
-        self.ms += self.rng.expovariate(self.rate) * 1000
-        return (self.t + timedelta(milliseconds=self.ms)).replace(microsecond=0)
 
 
 NODES = INSTANCES[:3]  # the EKS cluster's worker nodes
