@@ -346,7 +346,7 @@ def ioc_seen():
 
 def ioc_same(kind, value, key_value):
     """Whether a listed value names a value of the answer key: exact, except that a role name stands for
-    its sessions (DataPipelineRole for DataPipelineRole/maint) and case does not matter for keys' kinds
+    its sessions (DataPipelineRole for DataPipelineRole/ops) and case does not matter for keys' kinds
     that AWS treats without case (regions, buckets)."""
     if kind in ("regions", "buckets"):
         return value.lower() == key_value.lower()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ctlab.data.flatten import flatten
-from ctlab.data.generate import ACCOUNT, generate
+from ctlab.data.generate import ACCOUNT, GLOBAL, HOME, draw_story, generate
+from ctlab.data.generate.cast import ADMINS, ENGINEERS, SERVICE_USERS, VPN_EXITS
 from ctlab.errors import CtlabError
 
 NAME = re.compile(rf"^{ACCOUNT}_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<t>\d{{8}}T\d{{4}}Z)_[A-Za-z0-9]{{16}}\.json\.gz$")
@@ -67,9 +68,13 @@ def test_layout_and_gzip_header(two_runs):
 def test_record_shape(two_runs):
     a, *_ = two_runs
     recs = [r for p in sorted(a.rglob("*.json.gz")) for r in json.loads(gzip.decompress(p.read_bytes()))["Records"]]
-    kinds = {r["userIdentity"]["type"] for r in recs}
+    kinds = {r["userIdentity"].get("type") for r in recs}
     assert {"IAMUser", "AssumedRole", "AWSService", "WebIdentityUser", "SAMLUser", "FederatedUser", "AWSAccount",
-            "IdentityCenterUser"} <= kinds
+            "IdentityCenterUser", None} <= kinds
+    for r in recs:  # a service's own events carry no identity type: only the account and the service
+        if "type" not in r["userIdentity"]:
+            assert r["eventType"] == "AwsServiceEvent" and r["userIdentity"] == {
+                "accountId": ACCOUNT, "invokedBy": r["eventSource"]}, r
     ts = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
     for r in recs:
         for k in ("eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
@@ -78,15 +83,15 @@ def test_record_shape(two_runs):
             assert k in r, (k, r["eventName"])
         assert ts.match(r["eventTime"])
         ui = r["userIdentity"]
-        if ui["type"] == "IAMUser" and r["eventSource"] != "signin.amazonaws.com":
+        if ui.get("type") == "IAMUser" and r["eventSource"] != "signin.amazonaws.com":
             assert ui["accessKeyId"][:4] in ("AKIA", "ASIA") and ui["principalId"].startswith("AIDA")
             assert ui["arn"] == f"arn:aws:iam::{ACCOUNT}:user/{ui['userName']}"
-        if ui["type"] == "AssumedRole":
+        if ui.get("type") == "AssumedRole":
             # an SSO console sign-in carries the session without a key
             assert ui.get("accessKeyId", "ASIA").startswith("ASIA") and ("accessKeyId" in ui or r["eventName"] == "ConsoleLogin")
             issuer = ui["sessionContext"]["sessionIssuer"]
             assert issuer["type"] == "Role" and ui["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{issuer['userName']}/")
-        if ui["type"] == "AWSService":
+        if ui.get("type") == "AWSService":
             assert r["sourceIPAddress"] == ui["invokedBy"]
         if r["eventSource"] == "s3.amazonaws.com":
             # S3 writes SDK, CLI and browser user agents in brackets; services and the console appear as they are
@@ -107,8 +112,44 @@ def test_attack_planted_on_last_day_when_short(two_runs, tmp_path):
     a, _, sa, _ = two_runs
     flatten(inputs=[a], out=tmp_path, skip_bad=False)
     text = (tmp_path / "cloud_iam.csv").read_text()
-    assert sa.story["attach_time"].startswith("2026-02-28T01:")
+    assert sa.story["attach_time"].startswith("2026-02-28T0")  # the small hours of the second (last) day
     assert sa.story["attach_event_id"] in text
+
+
+SEEDS = range(40)
+
+
+def test_story_draws_differ_by_seed_and_fit_the_cast():
+    stories = [draw_story(s, days=7) for s in SEEDS]
+    assert draw_story(3032, days=7) == draw_story(3032, days=7)
+    for field in ("attacker", "region", "role", "session", "persistence_user", "mfa_user", "objects", "start",
+                  "ua_cli", "ua_sdk", "traveller"):
+        assert len({getattr(s, field) for s in stories}) >= 2, field
+    assert len({s.ips for s in stories}) >= 30
+    for s in stories:
+        assert s.attacker in ENGINEERS and s.attacker not in ("priya.raman", "s.haddad", "t.nakamura")
+        assert s.mfa_user in ADMINS and s.persistence_user in SERVICE_USERS
+        assert len({s.attacker, s.traveller, s.second_traveller}) == 3
+        assert s.ips[0] in VPN_EXITS and s.ips[0] != s.second_exit and s.ips[1].startswith("198.51.100.")
+        assert s.region not in (HOME, GLOBAL, "eu-central-1")
+        assert s.day in (5, 6) and s.start[0] in (0, 1, 3, 4)  # at night, never with the pipeline at 02:30
+        assert 7 <= len(s.objects) == len(set(s.objects)) <= 12
+        assert "{" not in s.session
+    assert draw_story(5, days=2).day == 1  # a short week: the last day
+
+
+def test_intruder_user_agents_and_address_are_shared(two_runs):
+    """The traveller works through the intruder's VPN exit; the intruder's tools are the engineers'."""
+    a, _, sa, _ = two_runs
+    recs = [r for p in sorted(a.rglob("*.json.gz")) for r in json.loads(gzip.decompress(p.read_bytes()))["Records"]]
+    mine = set(sa.story["event_ids"])
+    params = sa.story["params"]
+    others = [r for r in recs if r["eventID"] not in mine]
+    assert params["ua_sdk"] in {r["userAgent"] for r in others}
+    cli = params["ua_cli"].split(" command/")[0]
+    assert any(r["userAgent"].lstrip("[").startswith(cli) for r in others)
+    net = params["ips"][1].rpartition(".")[0] + "."
+    assert any(r["sourceIPAddress"].startswith(net) for r in others)
 
 
 def test_bad_options(tmp_path):

@@ -50,8 +50,10 @@ def test_several_principals_and_the_attack_night(plot_timeline, frames, capsys):
     assert isinstance(fig, plt.Figure)
     assert _points(fig) == int(everyone.dropna(subset=["timestamp"])["user"].isin(intruder).sum())
     assert [t.get_text().split(" (")[0] for t in fig.axes[1].get_legend().get_texts()] == intruder
-    night = plot_timeline(iam, api, intruder, start="2026-02-28 01:45", end="2026-02-28 02:30")
-    assert _points(night) == len(TRUTH["timeline"]) - 1  # all the intruder's events but svc-backup's one
+    times = [pd.Timestamp(e["time"]) for e in TRUTH["timeline"] if e["user"] in intruder]
+    start, end = min(times) - pd.Timedelta(minutes=5), max(times) + pd.Timedelta(minutes=1)
+    night = plot_timeline(iam, api, intruder, start=str(start.tz_localize(None)), end=str(end.tz_localize(None)))
+    assert _points(night) == len(times) == len(TRUTH["timeline"]) - 1  # all the intruder's events but the new key's
     lo, hi = night.axes[1].get_xlim()
     assert hi - lo < 0.1  # days: the window, not the week
     assert capsys.readouterr().out == ""

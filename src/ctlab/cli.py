@@ -35,7 +35,7 @@ def _cmd_data_flatten(args: argparse.Namespace) -> int:
 def _cmd_data_build(args: argparse.Namespace) -> int:
     from ctlab.data.dataset import build_data
 
-    summary = build_data(out=args.out)
+    summary = build_data(out=args.out, seed=args.seed)
     print(summary.describe())
     return 0
 
@@ -176,22 +176,27 @@ def build_parser() -> argparse.ArgumentParser:
         "build",
         help="rebuild the exercise's CSVs (generate, flatten, SIEM export step)",
         description=(
-            "Generate with the course seed, flatten, then apply the seeded SIEM-export step to the "
-            "CSV timestamps. Writes OUT/cloud_iam.csv, OUT/cloud_api.csv and OUT/ground_truth.json "
-            "(the answer key: never give it to students)."
+            "Generate with the course seed (or --seed: another variant of the story), flatten, then apply "
+            "the seeded SIEM-export step to the CSV timestamps. Writes OUT/cloud_iam.csv, OUT/cloud_api.csv "
+            "and OUT/ground_truth.json (the answer key: never give it to students), and prints the week's "
+            "realism numbers (busiest second, share of rows in bursts, event names, read-only share, "
+            "attacker-column precision)."
         ),
     )
     dbuild.add_argument("--out", type=Path, required=True, help="folder to write (the course uses data/)")
+    dbuild.add_argument("--seed", type=int, default=3032, help="story seed (default: the course's, 3032)")
     dbuild.set_defaults(func=_cmd_data_build)
 
     check = data_sub.add_parser(
         "check",
-        help="check a week's consistency (MFA, bucket regions, object sizes, key owners, sessions)",
+        help="check a week's consistency (MFA, bucket regions, object sizes, key owners, sessions) and its story",
         description=(
             "Check the consistency invariants of flattened CloudTrail: MFA state follows its events, a "
             "bucket's calls are logged in its region, an object keeps its size across readers, keys "
             "belong to their users, sessions follow their AssumeRole. DIR holds cloud_iam.csv and "
-            "cloud_api.csv, or CloudTrail files (flattened first). Prints each violation; exits 1 if any."
+            "cloud_api.csv, or CloudTrail files (flattened first). With the answer key (ground_truth.json) "
+            "in DIR, also check that no column's intruder values select (almost) only the intruder's rows, "
+            "and that the help notebook's reveal code reaches the evidence. Prints each violation; exits 1 if any."
         ),
     )
     check.add_argument("dir", type=Path, metavar="DIR", help="folder with the two CSVs, or CloudTrail files")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from ctlab.answer_key import hidden_key
 from ctlab.reveal import HINTS, answer_cells
 
 HERE = Path(__file__).resolve().parent
@@ -37,9 +38,10 @@ assume a privileged role, then enumerated IAM and S3 and read sensitive objects.
 TABLE = list(attack_techniques())  # the part-7 table, in ID order
 KEY_AS_SERIES = ("mitre_techniques = pd.Series(['t1078.004', 'T1087.004 ', ' T1069.003', 'T1580', 'T1619', 'T1535',\n"
                  "                              'T1098.003', 'T1098.001', 't1556.006', 'T1550.001', 'T1530', 'T1530'])")
-STRETCH = """compromised_user = 'd.whitfield'
-attacker_ip = '203.0.113.47'
-minutes_to_exfil = 10.65"""
+KEY = hidden_key(data=ROOT / "data")  # the stretch answers of the course data, so a new story needs no edit here
+STRETCH = f"""compromised_user = {KEY['compromised_user']!r}
+attacker_ip = {KEY['attacker_ips'][0]!r}
+minutes_to_exfil = {round(KEY['minutes_to_exfil'], 2)}"""
 CHECKS = {q: f'grader.check("{q}")' for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q11", "q7")}
 REVEAL = [Q1, CHECKS["q1"], Q2, CHECKS["q2"], Q3, CHECKS["q3"], Q4, CHECKS["q4"], Q5, CHECKS["q5"],
           Q6, CHECKS["q6"], Q11, CHECKS["q11"], Q7, CHECKS["q7"], Q8]

@@ -15,21 +15,40 @@ this checks the ones that matter for the exercise, on the two flattened CSVs:
 
 Rows whose timestamp does not parse (the SIEM step spoils a few) take part in every check that
 does not need their time.
+
+When the folder also holds the answer key (``ground_truth.json``, as ``ctlab data build`` writes
+it), the story is checked too:
+
+- no giveaway: for every column, the intruder's own values select rows of which fewer than
+  ``ctlab.data.realism.GIVEAWAY`` are the intruder's (see ``ctlab.data.realism``);
+- the method reaches the evidence: the help notebook's reveal code, run on the folder, finds it. Part
+  5's ``related_api`` holds every download of the sensitive bucket, each technique's evidence in the
+  key is among the rows of the reveal variable it names, part 6b's ``iocs`` names every indicator
+  of the key and nothing it does not accept, and the first download after the grant from an address
+  the account had not seen before is the intruder's first (the master notebook's way to parts 9-10).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+
+from ctlab.answer_key import TRUTH_FILE, hidden_key
 from ctlab.data.flatten import API_FILE, IAM_FILE, flatten
+from ctlab.data.realism import GIVEAWAY, column_precision
 from ctlab.errors import CtlabError
+from ctlab.reveal import PROJECT_HINTS, run_reveals
 
 INVARIANTS = ("mfa", "bucket-region", "object-size", "key-owner", "session")
+STORY_CHECKS = ("giveaway", "method")
 
 
 @dataclass
@@ -37,6 +56,7 @@ class CheckReport:
     path: Path
     rows: int
     violations: list[str] = field(default_factory=list)
+    checks: tuple[str, ...] = INVARIANTS
 
     @property
     def ok(self) -> bool:
@@ -44,7 +64,7 @@ class CheckReport:
 
     def describe(self) -> str:
         if self.ok:
-            return f"{self.path}: {self.rows} rows; all {len(INVARIANTS)} invariants hold ({', '.join(INVARIANTS)})"
+            return f"{self.path}: {self.rows} rows; all {len(self.checks)} invariants hold ({', '.join(self.checks)})"
         return f"{self.path}: {self.rows} rows; {len(self.violations)} violation{'s' if len(self.violations) != 1 else ''}"
 
 
@@ -73,9 +93,13 @@ def check_rows(rows: list[dict[str, str]]) -> list[str]:
     timed = sorted(((t, r["event_id"], r) for r in rows if (t := _time(r["timestamp"])) is not None),
                    key=lambda x: x[:2])
 
-    # MFA state follows its events
+    # MFA state follows its events (a user's state is unknown once one of its changes lost its time)
     mfa: dict[str, bool] = {}
+    unknown = {r["resource"] for r in rows if r["event_name"] in ("EnableMFADevice", "DeactivateMFADevice")
+               and _time(r["timestamp"]) is None}
     for _t, eid, r in timed:
+        if (r["user"] if r["event_name"] == "ConsoleLogin" else r["resource"]) in unknown:
+            continue
         name, ok = r["event_name"], not r["error_code"]
         if name in ("EnableMFADevice", "DeactivateMFADevice") and ok and r["resource"]:
             mfa[r["resource"]] = name == "EnableMFADevice"
@@ -157,13 +181,84 @@ def check_rows(rows: list[dict[str, str]]) -> list[str]:
     return bad
 
 
-def check_week(*, path: Path) -> CheckReport:
-    """Check ``path``: a folder with cloud_iam.csv and cloud_api.csv, or CloudTrail files (flattened first)."""
+def check_story(rows: list[dict[str, str]], truth: dict[str, Any], *, data_dir: Path, hints: Path) -> list[str]:
+    """Every violation of the story checks (no giveaway column; the reveal code reaches the evidence)."""
+    bad: list[str] = []
+    attack = {e["event_id"] for e in truth["timeline"]}
+    for c in column_precision(rows, attack):
+        if c.precision >= GIVEAWAY:
+            bad.append(f"giveaway: the intruder's values of {c.column} select {c.selected} rows, {c.attack_rows} of "
+                       f"them the intruder's (precision {c.precision:.2f}, at most {GIVEAWAY} allowed)")
+    found = run_reveals(hints=hints, data_dir=data_dir, questions=["q1", "q2", "q3", "q4", "q5", "q6", "q11"])
+    frames = {k: v for k, v in found.items() if isinstance(v, pd.DataFrame)}
+    for need in ("susp_iam", "susp_api", "related_api"):
+        if need not in frames:
+            return bad + [f"method: the reveal code sets no DataFrame {need}"]
+    related = set(frames["related_api"]["event_id"].astype(str))
+    downloads = [e for e in truth["timeline"] if e["event_name"] == "GetObject"
+                 and e["resource"].startswith(truth["sensitive_bucket"] + "/")]
+    missed = [e["event_id"] for e in downloads if e["event_id"] not in related]
+    if not downloads or missed:
+        bad.append(f"method: part 5's related_api misses {len(missed)} of the {len(downloads)} downloads of "
+                   f"{truth['sensitive_bucket']} ({', '.join(missed[:3])})")
+    for tech in truth["techniques"]:
+        ev = tech.get("evidence")
+        if not ev:
+            continue
+        frame = frames.get(ev["variable"])
+        if frame is None:
+            bad.append(f"method: {tech['id']}'s evidence is in {ev['variable']}, which the reveal code does not set")
+            continue
+        mine = frame[frame["event_id"].astype(str).isin(attack)]  # the intruder's rows as the method sees them
+        for name in ev["event_names"]:
+            hit = mine["event_name"] == name
+            if "region" in ev:
+                hit &= mine["region"] == ev["region"]
+            if "user" in ev:
+                hit &= mine["user"] == ev["user"]
+            if not hit.any():
+                where = f" in {ev['region']}" if "region" in ev else ""
+                by = f" by {ev['user']}" if "user" in ev else ""
+                bad.append(f"method: {tech['id']}'s evidence {name}{where}{by} is not among the intruder's rows of "
+                           f"{ev['variable']}")
+    # parts 9 and 10 (stretch): the first download after the grant from an address the account had not
+    # seen before it is the intruder's first download
+    grant = _time(truth["privilege_change_time"])
+    if grant is not None:
+        known = {r["source_ip"] for r in rows if (t := _time(r["timestamp"])) is not None and t < grant}
+        later = sorted((t, r["event_id"]) for r in rows if r["event_name"] == "GetObject" and r["source_ip"] not in known
+                       and (t := _time(r["timestamp"])) is not None and t > grant)
+        if not later or later[0][1] != truth["first_sensitive_getobject_event_id"]:
+            bad.append(f"method: the first download after the grant from a new address is {later[0][1] if later else 'none'}, "
+                       f"not the intruder's first ({truth['first_sensitive_getobject_event_id']})")
+    key = hidden_key(data=data_dir)["iocs"]
+    iocs = found.get("iocs")
+    if not isinstance(iocs, dict):
+        return bad + ["method: the reveal code of part 6b sets no dict iocs"]
+    for kind, want in key.items():
+        got = {str(v) for v in iocs.get(kind, [])}
+        lacks = sorted(set(want["required"]) - got)
+        extra = sorted(got - set(want["required"]) - set(want["accepted"]))
+        if lacks or extra:
+            bad.append(f"method: part 6b's iocs[{kind!r}] lacks {lacks} and holds {extra} the key does not accept")
+    return bad
+
+
+def check_week(*, path: Path, hints: Path = PROJECT_HINTS) -> CheckReport:
+    """Check ``path``: a folder with cloud_iam.csv and cloud_api.csv (and, for the story checks, the answer
+    key ground_truth.json), or CloudTrail files (flattened first). ``hints`` holds the reveal code."""
     path = Path(path)
     if not path.exists():
         raise CtlabError(f"{path}: no such file or folder")
     if (path / IAM_FILE).is_file() and (path / API_FILE).is_file():
         rows = _read(path)
+        if (path / TRUTH_FILE).is_file():
+            try:
+                truth = json.loads((path / TRUTH_FILE).read_text(encoding="utf-8"))
+                bad = check_rows(rows) + check_story(rows, truth, data_dir=path, hints=hints)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CtlabError(f"{path / TRUTH_FILE}: not a usable answer key ({type(exc).__name__}: {exc})") from None
+            return CheckReport(path=path, rows=len(rows), violations=bad, checks=INVARIANTS + STORY_CHECKS)
     else:
         with tempfile.TemporaryDirectory(prefix="ctlab-check-") as tmp:
             flatten(inputs=[path], out=Path(tmp), skip_bad=False)
