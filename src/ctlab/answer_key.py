@@ -31,7 +31,12 @@ def _attack_buckets(data: Path, event_ids: set[str]) -> list[str]:
 
 
 def hidden_key(*, data: Path) -> dict[str, Any]:
-    """{compromised_user, attacker_ips, minutes_to_exfil, iocs: {kind: {required, accepted}}, transfer}.
+    """The week's key (`week_key`) and part 8b's, under "transfer": what the hidden tests compare with."""
+    return {**week_key(data=data), "transfer": transfer_key(data=data)}
+
+
+def week_key(*, data: Path) -> dict[str, Any]:
+    """{compromised_user, attacker_ips, minutes_to_exfil, iocs: {kind: {required, accepted}}} of one week.
 
     minutes_to_exfil is the exact time from the privilege change to the first sensitive download (the
     key file's own `minutes_to_exfil` is rounded down to whole minutes). For the IOCs, `required` are
@@ -56,7 +61,6 @@ def hidden_key(*, data: Path) -> dict[str, Any]:
             "attacker_ips": sorted(truth["attacker_ips"]),
             "minutes_to_exfil": _minutes(truth["privilege_change_time"], truth["first_sensitive_getobject_time"]),
             "iocs": {k: {"required": req, "accepted": acc} for k, (req, acc) in iocs.items()},
-            "transfer": transfer_key(data=Path(data)),
         }
     except FileNotFoundError:
         raise CtlabError(f"{path}: missing (the answer key the hidden tests compare with)") from None

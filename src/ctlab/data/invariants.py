@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from ctlab.answer_key import TRUTH_FILE, hidden_key
+from ctlab.answer_key import TRUTH_FILE, week_key
 from ctlab.data.flatten import API_FILE, IAM_FILE, flatten
 from ctlab.data.realism import GIVEAWAY, column_precision
 from ctlab.errors import CtlabError
@@ -231,7 +231,7 @@ def check_story(rows: list[dict[str, str]], truth: dict[str, Any], *, data_dir: 
         if not later or later[0][1] != truth["first_sensitive_getobject_event_id"]:
             bad.append(f"method: the first download after the grant from a new address is {later[0][1] if later else 'none'}, "
                        f"not the intruder's first ({truth['first_sensitive_getobject_event_id']})")
-    key = hidden_key(data=data_dir)["iocs"]
+    key = week_key(data=data_dir)["iocs"]
     iocs = found.get("iocs")
     if not isinstance(iocs, dict):
         return bad + ["method: the reveal code of part 6b sets no dict iocs"]
