@@ -38,6 +38,7 @@ class Kind(Enum):
     TIMEOUT = "timeout"  # a cell ran past the time limit
     OUTPUT_LIMIT = "output_limit"
     MEMORY = "memory"  # a cell ran past the memory limit
+    THREAD_LIMIT = "thread_limit"  # a cell could not start a thread: the per-submission limit was reached
     CPU_LIMIT = "cpu_limit"
     KILLED = "killed"  # the kernel died of a signal
     EXITED = "exited"  # the kernel exited before the end
