@@ -286,7 +286,7 @@ def run_batch(plan: Plan) -> BatchRun:
                       timeout=plan.timeout, memory_mb=plan.memory_mb)
     finally:
         for w in workers:
-            w.stop()
+            w.close()
         for g in graders:
             g.close()
         if workdir is not None:
