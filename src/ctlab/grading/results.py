@@ -258,8 +258,17 @@ def result_path(out: Path, name: str) -> Path:
 
 
 def write_result(out: Path, result: Result) -> None:
-    atomic.write_text(result_path(out, result.name), json.dumps(result.to_dict(), indent=1, ensure_ascii=False,
-                                                                default=str))
+    """Write one submission's results file. Text a submission made can hold anything (lone
+    surrogates included, written as U+FFFD); when the record cannot be written all the same,
+    it costs only this row: the result becomes a grader error without tests, and the batch goes on."""
+    path = result_path(out, result.name)
+    try:
+        atomic.write_text(path, json.dumps(result.to_dict(), indent=1, ensure_ascii=False, default=str))
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
+        why = f"its results file could not be written ({type(exc).__name__}: {exc})"
+        result.status = Status(Kind.GRADER_ERROR, safetext.one_line(why, limit=300))
+        result.questions, result.tests, result.cell_errors = {}, [], []
+        atomic.write_text(path, json.dumps(result.to_dict(), indent=1, ensure_ascii=True, default=str))
 
 
 def read_result(path: Path) -> Result | None:

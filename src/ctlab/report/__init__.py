@@ -147,7 +147,10 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
         except Exception as exc:  # an odd record costs only this student's details
             sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
             fb = fallback_feedback(sub, config)
-        written.extend(write_feedback(feedback_dir, fb))
+        try:
+            written.extend(write_feedback(feedback_dir, fb))
+        except (OSError, ValueError) as exc:  # a write that fails costs only this student's feedback
+            sub.problems.append(f"its feedback could not be written ({type(exc).__name__})")
 
     snapshots = load_snapshots(out, subs)
     ref, note = _reference(data_dir, hints)
