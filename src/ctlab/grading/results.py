@@ -343,7 +343,7 @@ class LateRule:
     def write(self, out: Path) -> None:
         atomic.write_text(Path(out) / SETTINGS, json.dumps({"late_penalty_percent": self.penalty_percent,
                                                             "due": self.due.isoformat() if self.due else None}) + "\n",
-                          mode=0o640)
+                          mode=0o600)
 
     @classmethod
     def read(cls, out: Path) -> LateRule:
@@ -425,7 +425,7 @@ def score(result: Result, questions: list[str], *, hand: Mapping[str, float] | N
 
 def write_gradebook(out: Path, questions: list[str], rows: Iterable[Scored]) -> None:
     atomic.write_text(Path(out) / GRADEBOOK, safetext.csv_text(gradebook_fields(questions),
-                                                              (r.row(questions) for r in rows)), mode=0o640)
+                                                              (r.row(questions) for r in rows)), mode=0o600)
 
 
 @dataclass

@@ -123,6 +123,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     out = Path(out)
     root = Path(root)
     subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
+    atomic.make_private(out)  # before anything is written: OUT is the instructor's alone
     config: FeedbackConfig = load_feedback_config(root)
     data_dir = find_data_dir(root)
     hints = root / HINTS if hints is None else Path(hints)
@@ -160,6 +161,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     copied = _copied_work(out, root, subs, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
                                                        students=_student_lines(out, subs))
+    atomic.make_private(out)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,
