@@ -248,11 +248,11 @@ def _bulk_submissions(path: Path, shown: str, members: list[zipfile.ZipInfo], no
         member = info.filename
         parts = _zip_parts(member)
         own = lms.from_filename(parts[-1] if parts else member)
-        root = _export_roots(parts, lambda p: p in metas)
+        export = _export_roots(parts, lambda p: p in metas)
         ident = None
-        if root is not None:
-            folder, why = gradescope_place(parts, root)
-            ident = metas[root].get(folder) if folder else None
+        if export is not None:
+            folder, why = gradescope_place(parts, export)
+            ident = metas[export].get(folder) if folder else None
             if ident is None:
                 why = why or "its folder is not listed in the Gradescope export's metadata"
                 notes.append(f"{quoted(shown + '/' + member, limit=200)}: {why}; known by its file name")
