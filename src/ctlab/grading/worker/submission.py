@@ -21,6 +21,18 @@ NOFILE_CAP = 512
 TASK_CAP = 256
 
 
+def counts_per_namespace(release: str | None = None) -> bool:
+    """Whether the kernel counts RLIMIT_NPROC per uid within each user namespace (Linux 5.14 and
+    later). Before, it counted every process of the uid on the host: as a normal user, all of the
+    grader's own would count against a submission, so no limit is set there. (Nor under
+    --no-sandbox, where the submission runs as the grader's uid.)"""
+    parts = (release or os.uname().release).split(".")
+    try:
+        return (int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)) >= (5, 14)
+    except (ValueError, IndexError):
+        return False
+
+
 def set_limits(job: dict[str, Any], address_space: int) -> None:
     with open("/proc/self/status") as f:
         fields = dict(line.split(":", 1) for line in f if ":" in line)
@@ -36,7 +48,7 @@ def set_limits(job: dict[str, Any], address_space: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_CAP, FILE_SIZE_CAP))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE_CAP, NOFILE_CAP))
-    if job["mode"] != "none":  # --no-sandbox: the grader's own uid, whose other processes would count too
+    if job["mode"] == "user" or (job["mode"] == "bwrap" and counts_per_namespace()):
         resource.setrlimit(resource.RLIMIT_NPROC, (TASK_CAP, TASK_CAP))
     cpu = int(float(job["timeout"])) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
