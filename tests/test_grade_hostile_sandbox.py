@@ -214,3 +214,10 @@ def test_concurrent_fallback_batches_never_share_a_uid(tmp_path):
         ({q: float(v) for q, v in FULL.items()}, "ok")
     assert outcome(rows_of(tmp_path / "first")["passes_all_after_a_12s_wait.ipynb"]) == \
         ({q: float(v) for q, v in FULL.items()}, "ok")
+
+
+def test_the_task_limit_is_set_only_where_the_kernel_counts_it_per_namespace():
+    from ctlab.grading.worker.submission import counts_per_namespace
+
+    assert [counts_per_namespace(r) for r in ("6.18.44-fc-v1300", "5.14.0-1", "5.15.0-91-generic")] == [True] * 3
+    assert [counts_per_namespace(r) for r in ("5.4.0-150-generic", "4.19.0", "5.13.19", "odd")] == [False] * 4
