@@ -59,6 +59,7 @@ build: $(STAMP)
 	$(BIN)/python tests/submissions/make_corpus.py
 	$(BIN)/python tests/submissions/make_hostile_inputs.py
 	$(BIN)/python tests/submissions/make_hostile_answers.py
+	$(BIN)/python tests/submissions/make_hostile_sandbox.py
 
 demo: $(STAMP) sysdeps
 	$(BIN)/ctlab grade tests/submissions/demo -o demo-out

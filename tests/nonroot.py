@@ -107,6 +107,12 @@ def _hostile_answers_batch(table: str, **settings) -> Batch:
                  names=tuple(sorted(getattr(t, table))), **settings)
 
 
+def _hostile_sandbox_expected() -> dict[str, tuple[dict, str]]:
+    import test_grade_hostile_sandbox as t
+
+    return dict(t.EXPECTED)
+
+
 # Every folder of hostile submissions the root tests grade, with the table they check it against.
 # A tests/submissions/hostile_* folder that is missing here fails test_every_hostile_folder_is_graded.
 BATCHES: dict[str, Batch] = {
@@ -116,6 +122,8 @@ BATCHES: dict[str, Batch] = {
     "hostile_answers": _hostile_answers_batch("EXPECTED"),
     "hostile_answers_time": _hostile_answers_batch("TIME_BATCH", jobs=1),
     "hostile_answers_memory": _hostile_answers_batch("MEMORY_BATCH", jobs=1, memory_mb=512),
+    # One worker, as the root tests grade it: the /dev hunter runs where the /dev writer ran.
+    "hostile_sandbox": Batch("tests/submissions/hostile_sandbox", _hostile_sandbox_expected, timeout=30, jobs=1),
 }
 QS = test_grade_corpus.QS
 
@@ -506,5 +514,8 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 
 
 def gradebook_rows(out: Path, folder: str) -> dict[str, dict[str, str]]:
-    with open(out / "gradebook.csv", newline="") as f:
-        return {row["file"].removeprefix(folder + "/"): row for row in csv.DictReader(f)}
+    """Rows by file below `folder`, the file read back as ctlab wrote it (formula and bidi escapes undone)."""
+    from ctlab.safetext import csv_value
+
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        return {csv_value(row["file"]).removeprefix(folder + "/"): row for row in csv.DictReader(f)}

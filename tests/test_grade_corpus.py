@@ -31,7 +31,8 @@ CORPUS = REPO / "tests" / "submissions" / "corpus"
 QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12"]
 FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
 TIMEOUT = 20
-PORT = 47653
+LOOPBACK = "hostile_loopback_connection.ipynb"
+PORT_LINE = "PORT = 47653"  # in LOOPBACK's source, rewritten by tell_port
 MARKER = "ctlab-detached-marker-7f3a"
 
 
@@ -126,19 +127,19 @@ def _marker_pids() -> list[int]:
     return pids
 
 
-def listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
-    """A loopback listener that records every connection a notebook manages to make."""
+def tell_port(notebook: Path, port: int) -> None:
+    """Point the loopback notebook (a copy of LOOPBACK) at `port`, where the test listens."""
+    text = notebook.read_text(encoding="utf-8")
+    assert text.count(PORT_LINE) == 1, f"{notebook} no longer holds {PORT_LINE!r}: re-point tell_port"
+    notebook.write_text(text.replace(PORT_LINE, f"PORT = {port}"), encoding="utf-8")
+
+
+def listen(connections: list[bytes], stop: threading.Event) -> tuple[socket.socket, threading.Thread, int]:
+    """A loopback listener on a free port (so parallel runs never collide) that records every
+    connection a notebook manages to make; returns it, its thread and its port."""
     listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    deadline = time.monotonic() + 120
-    while True:  # another checkout's corpus test may hold the port for a while
-        try:
-            listener.bind(("127.0.0.1", port))
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     listener.listen(5)
     listener.settimeout(0.2)
 
@@ -153,7 +154,7 @@ def listen(port: int, connections: list[bytes], stop: threading.Event) -> tuple[
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()
-    return listener, t
+    return listener, t, port
 
 
 @pytest.fixture(scope="module")
@@ -169,9 +170,14 @@ def graded(tmp_path_factory):
 
     connections: list[bytes] = []
     stop = threading.Event()
-    listener, t = listen(PORT, connections, stop)
+    listener, t, port = listen(connections, stop)
+    # A copy of the corpus, under the same relative path (the gradebook shows paths as given),
+    # whose loopback notebook connects to this run's port.
+    work = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(CORPUS, work / CORPUS.relative_to(REPO))
+    tell_port(work / CORPUS.relative_to(REPO) / LOOPBACK, port)
     try:
-        with contextlib.chdir(REPO):
+        with contextlib.chdir(work):
             summary = grade(submissions=[Path("tests/submissions/corpus")], out=out, root=REPO, jobs=2,
                             timeout=TIMEOUT, memory_mb=2048, no_sandbox=False, force=False, manual=None,
                             progress=False, sandbox="bwrap")

@@ -14,13 +14,13 @@ from pathlib import Path
 import nonroot
 import pytest
 import test_grade_corpus
+import test_grade_hostile_sandbox
 from nonroot import BATCHES, QS
 
 from ctlab.grading.snapshot import load_snapshot
 
 pytestmark = pytest.mark.slow
 
-PORT = test_grade_corpus.PORT  # where hostile_loopback_connection tries to connect
 SMALL = ("passes_all_reveal.ipynb", "wrong_answers_plain.ipynb", "no_answers.ipynb")
 
 
@@ -49,10 +49,11 @@ def graded(run):
     acct = run.account
     before = {"procs": nonroot.processes_of(acct), "files": nonroot.files_of(acct, skip=(run.dir,)),
               "ipc": nonroot.ipc_of(acct)}
-    copy_before = nonroot.tree_hashes(run.root)
     connections: list[bytes] = []
     stop = threading.Event()
-    listener, t = test_grade_corpus.listen(PORT, connections, stop)
+    listener, t, port = test_grade_corpus.listen(connections, stop)
+    test_grade_corpus.tell_port(run.root / BATCHES["corpus"].folder / test_grade_corpus.LOOPBACK, port)
+    copy_before = nonroot.tree_hashes(run.root)
     results = {}
     try:
         for key, batch in BATCHES.items():
@@ -130,6 +131,13 @@ def test_a_submission_can_change_or_plant_no_file_for_the_next(graded):
     attempts = json.loads(load_snapshot(out / "snapshots" / "hostile_overwrite_grade_files")["triage_summary"])
     assert set(test_grade_corpus.PLANTED) <= set(attempts)
     assert test_grade_corpus.overwritten(attempts) == []
+
+
+@pytest.mark.parametrize("key", sorted(BATCHES))
+def test_out_is_the_instructors_alone_and_no_csv_holds_a_bidi_control(graded, key):
+    out = graded["batches"][key]["out"]
+    assert test_grade_hostile_sandbox.open_to_others(out) == []
+    assert test_grade_hostile_sandbox.bidi_in_csvs(out) == []
 
 
 def test_no_connection_reached_the_loopback_listener(graded):

@@ -275,3 +275,59 @@ def test_roster_lines_never_carry_a_members_control_characters():
         "  1 student(s) with no submission: Doe, John",
         "  not exported (the same student has a newer one): c.ipynb",
     ]
+
+
+# ---------------------------------------------------------------- Gradescope identity, only from the top
+
+NESTED = FIXTURES / "gradescope_nested_identity" / "export"
+# In submission_302 (Jane Roe's) she left metadata files naming John Doe for 301, 302 and 999, and
+# notebooks in folders named like his; submission_400 is a folder the export's metadata does not list.
+NESTED_IDENTITIES = {
+    "submission_301/scenario03b.ipynb": ("gradescope", "jdoe@example.edu", "2026-03-01T20:15:00.123456-08:00"),
+    "submission_302/scenario03b.ipynb": ("gradescope", "jroe@example.edu", "2026-03-02T09:30:00+01:00"),
+    "submission_302/submission_301/scenario03b.ipynb": ("file", "scenario03b", ""),
+    "submission_302/work/submission_999/scenario03b.ipynb": ("file", "scenario03b", ""),
+    "submission_400/jdoe@example.edu.ipynb": ("file", "jdoe@example.edu", ""),
+}
+NESTED_NOTES = {
+    "submission_302/submission_301/scenario03b.ipynb": "below another submission's folder in the Gradescope export",
+    "submission_302/work/submission_999/scenario03b.ipynb": "below another submission's folder in the Gradescope export",
+    "submission_400/jdoe@example.edu.ipynb": "its folder is not listed in the Gradescope export's metadata",
+}
+
+
+def _identities(subs: list, strip: str) -> dict[str, tuple[str, str, str]]:
+    return {s.file.removeprefix(strip): (s.identity.source, s.identity.email or s.identity.key, s.identity.submitted_at)
+            for s in subs}
+
+
+def test_gradescope_identity_comes_only_from_the_exports_top_level():
+    notes: list[str] = []
+    subs = inputs.discover([NESTED], notes=notes)
+    assert _identities(subs, f"{NESTED}/") == NESTED_IDENTITIES
+    assert notes == [f"'{NESTED}/{f}': {why}; known by its file name" for f, why in NESTED_NOTES.items()]
+
+
+def test_gradescope_identity_in_a_bulk_zip_ignores_metadata_in_a_students_folder(tmp_path):
+    bulk = tmp_path / "export.zip"
+    files = sorted(p for p in NESTED.rglob("*") if p.is_file())
+    # the export's own metadata first, the student's later in the zip (the order that used to win)
+    files.sort(key=lambda p: p.relative_to(NESTED) != Path(lms.GRADESCOPE_METADATA))
+    with zipfile.ZipFile(bulk, "w") as zf:
+        for p in files:
+            zf.write(p, f"assignment_5555_export/{p.relative_to(NESTED)}")
+    notes: list[str] = []
+    subs = inputs.discover([bulk], notes=notes)
+    assert _identities(subs, f"{bulk}/assignment_5555_export/") == NESTED_IDENTITIES
+    assert notes == [f"'{bulk}/assignment_5555_export/{f}': {why}; known by its file name"
+                     for f, why in NESTED_NOTES.items()]
+
+
+def test_a_gradescope_student_matches_the_roster_by_their_own_submission_only():
+    subs = inputs.discover([NESTED])
+    roster = load_roster(FIXTURES / "gradescope-roster.csv")
+    m = match(roster, {s.file.removeprefix(f"{NESTED}/"): s.identity for s in subs})
+    doe = next(i for i, st in enumerate(roster.students) if st.email == "jdoe@example.edu")
+    # his own, and the file named after him in the unlisted folder (older, so reported as superseded)
+    assert sorted(f for f, i in m.student_of.items() if i == doe) == [
+        "submission_301/scenario03b.ipynb", "submission_400/jdoe@example.edu.ipynb"]

@@ -92,7 +92,7 @@ def add_gradescope_files(zip_path: Path, *, project: Path) -> Path:
         except (OSError, zipfile.BadZipFile) as exc:
             raise CtlabError(f"{zip_path}: not a readable zip ({exc})") from None
     kept = {n: b for n, b in kept.items() if not n.startswith(SOURCE_DIR + "/")}
-    atomic.write_bytes(zip_path, zip_bytes({**kept, **gradescope_entries(project=project)}))
+    atomic.write_bytes(zip_path, zip_bytes({**kept, **gradescope_entries(project=project)}), mode=0o644)
     return zip_path
 
 

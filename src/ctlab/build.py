@@ -147,7 +147,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     """Write data to path atomically unless it already holds it; return whether it changed."""
     if path.is_file() and path.read_bytes() == data:
         return False
-    atomic.write_bytes(path, data)
+    atomic.write_bytes(path, data, mode=0o644)
     return True
 
 

@@ -122,7 +122,7 @@ def run_autograder(
     if sub is None:
         payload = {"score": 0.0, "output": "No .ipynb (or otter export .zip) was found in the submission.",
                    "tests": [], "stdout_visibility": "hidden"}
-        atomic.write_text(target, json.dumps(payload, indent=2))
+        atomic.write_text(target, json.dumps(payload, indent=2), mode=0o644)
         return GradescopeRun(target, 0.0, "no notebook submitted")
     with tempfile.TemporaryDirectory(prefix="ctlab-gs-") as tmp:
         root = _grading_root(autograder_dir, Path(tmp) / "root")
@@ -134,7 +134,7 @@ def run_autograder(
             raise CtlabError(f"{out / 'gradebook.csv'}: expected one row, found {len(summary.results)}")
         result, total = summary.results[0], summary.scored[0].shown_total
         payload = gradescope_results(result, total, config, MODE_TEXT.get(summary.mode, ""))
-    atomic.write_text(target, json.dumps(payload, indent=2))
+    atomic.write_text(target, json.dumps(payload, indent=2), mode=0o644)
     return GradescopeRun(target, total, result.status.text)
 
 
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         # Gradescope shows results.json; say what went wrong there too
         payload = {"score": 0.0, "output": f"The autograder could not run: {exc}", "tests": [],
                    "stdout_visibility": "hidden"}
-        atomic.write_text(Path(args.results_dir) / "results.json", json.dumps(payload, indent=2))
+        atomic.write_text(Path(args.results_dir) / "results.json", json.dumps(payload, indent=2), mode=0o644)
         print(f"ctlab: error: {exc}", file=sys.stderr)
         return 2
     print(run.describe())

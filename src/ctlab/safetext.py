@@ -76,13 +76,36 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks): in a spreadsheet they reorder
+# what a cell shows ("Trojan Source"), so a CSV never holds them raw.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# The mark of a cell whose bidi controls (and backslashes) are written as escapes. A cell
+# csv_cell writes otherwise never starts with it: after a leading apostrophe comes a formula
+# character or a second apostrophe.
+_ESCAPED = "'\\"
+_ESCAPE = re.compile(r"\\(\\|u[0-9a-f]{4})")
+
+
+def safe_str(text: str) -> str:
+    """`text` with each lone surrogate (which no UTF-8 file can hold) as U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
 def csv_cell(value: object) -> str:
-    """A cell that no spreadsheet runs as a formula: text starting with =, +, -, @, a tab or a
-    carriage return gets a leading apostrophe, as does text that itself starts with one (so
-    `csv_value` can undo it exactly). Numbers stay numbers."""
+    """A cell that no spreadsheet runs as a formula or shows reordered: text starting with =,
+    +, -, @, a tab or a carriage return gets a leading apostrophe, as does text that itself
+    starts with one (so `csv_value` can undo it exactly); text holding a bidirectional control
+    is written after the mark `'\\` with each control as `\\uXXXX` and each backslash doubled.
+    Lone surrogates become U+FFFD. Numbers stay numbers."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    s = "" if value is None else str(value)
+    s = "" if value is None else safe_str(str(value))
+    if any(c in BIDI_CONTROLS for c in s):
+        return _ESCAPED + "".join(f"\\u{ord(c):04x}" if c in BIDI_CONTROLS else "\\\\" if c == "\\" else c for c in s)
     if s.startswith(_FORMULA_START + ("'",)) and not _PLAIN_NUMBER.fullmatch(s):
         return "'" + s
     return s
@@ -91,6 +114,8 @@ def csv_cell(value: object) -> str:
 def csv_value(cell: str | None) -> str:
     """The text `csv_cell` was given, from the cell it wrote."""
     s = cell or ""
+    if s.startswith(_ESCAPED):
+        return _ESCAPE.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), s[len(_ESCAPED):])
     if s.startswith("'") and (s[1:].startswith(_FORMULA_START + ("'",))):
         return s[1:]
     return s

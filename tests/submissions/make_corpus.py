@@ -157,10 +157,11 @@ import json
 triage_summary = json.dumps(attempts, sort_keys=True)'''
 
 NETWORK = r'''import socket
+PORT = 47653  # the grading tests rewrite this line with the port they listen on (test_grade_corpus.tell_port)
 net_results = []
 for host in ("127.0.0.1", "localhost", "10.0.2.2", "8.8.8.8"):
     try:
-        s = socket.create_connection((host, 47653), timeout=2)
+        s = socket.create_connection((host, PORT), timeout=2)
         s.sendall(b"leak")
         net_results.append(host + ": connected")
     except Exception as e:

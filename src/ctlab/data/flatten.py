@@ -1171,6 +1171,6 @@ def _read_in_workers(tasks: list[list[tuple[int, Path]]], jobs: int, work: Path,
 
 def _write_outputs(out: Path, iam: _SortedCsv, api: _SortedCsv) -> None:
     """Both files are written in full before either takes its final name."""
-    with atomic.replacing(out / IAM_FILE) as iam_tmp, atomic.replacing(out / API_FILE) as api_tmp:
+    with atomic.replacing(out / IAM_FILE, mode=0o644) as iam_tmp, atomic.replacing(out / API_FILE, mode=0o644) as api_tmp:
         iam.write(iam_tmp)
         api.write(api_tmp)

@@ -89,7 +89,7 @@ def spoil_timestamps(path: Path, *, seed: int, protect: frozenset[str] | set[str
         rows[i][ts] = new
         report.by_kind[kind] += 1
         report.event_ids.append(rows[i][eid])
-    with atomic.replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic.replacing(path, mode=0o644) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)

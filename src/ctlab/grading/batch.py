@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ctlab import sources
+from ctlab import atomic, sources
 from ctlab.errors import CtlabError
 from ctlab.grading import autograder, inputs, kept_code, snapshot
 from ctlab.grading import manual_scores as hand_scores
@@ -159,6 +159,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
                       due=due, late_penalty=late_penalty, allow_stale=allow_stale)
     run = run_batch(plan)
     scored = write_batch(plan, run)
+    atomic.make_private(plan.out)
     summary = GradeSummary(out=plan.out, mode=plan.mode, mode_note=plan.mode_note, total=len(plan.subs),
                            warnings=plan.warnings, graded=len(plan.todo), cached=len(plan.cached),
                            retested=len(plan.retest), rejected=len(plan.rejected),
@@ -201,8 +202,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
     for d in (out, results_dir, snaps_dir):
         d.mkdir(parents=True, exist_ok=True)
-    for d in (results_dir, snaps_dir):
-        os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
+    atomic.make_private(out)  # the instructor's alone: never readable by a sandbox user or anyone else
     plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
                 hand=hand_scores.merge_points(out, manual_scores, manual_comments),
                 rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
@@ -286,7 +286,7 @@ def run_batch(plan: Plan) -> BatchRun:
                       timeout=plan.timeout, memory_mb=plan.memory_mb)
     finally:
         for w in workers:
-            w.stop()
+            w.close()
         for g in graders:
             g.close()
         if workdir is not None:

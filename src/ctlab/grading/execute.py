@@ -38,7 +38,7 @@ def _signame(sig: int) -> str:
         return f"signal {sig}"
 
 
-EVENT_KINDS = frozenset({"SystemExit", "MemoryError", "SnapshotError"})
+EVENT_KINDS = frozenset({"SystemExit", "MemoryError", "ThreadLimit", "SnapshotError"})
 MAX_CELL = 1_000_000
 MAX_ERRORS = 50
 
@@ -101,6 +101,9 @@ def phase1_status(reply: dict[str, Any], prog: dict[str, Any] | Progress | None,
     mem = [c for c, kind in (p.events if p else ()) if kind == "MemoryError"]
     if mem:
         return Status(Kind.MEMORY, f"memory limit exceeded in cell {mem[-1]}: {_kept(snap_cell)}")
+    threads = [c for c, kind in (p.events if p else ()) if kind == "ThreadLimit"]
+    if threads:
+        return Status(Kind.THREAD_LIMIT, f"thread limit exceeded in cell {threads[-1]}: {_kept(snap_cell)}")
     if p and p.done and reply.get("exit_code") == 0:
         notes = []
         exits = [c for c, kind in p.events if kind == "SystemExit"]
@@ -145,7 +148,7 @@ def _copy_snapshot(src: Path, dest: Path) -> None:
     regular file (never through a symlink), the whole within SNAPSHOT_COPY_CAP. A file that
     does not qualify is left out (the variable then loads as missing, with the reason)."""
     manifest = snapshot.read_manifest(src)
-    dest.mkdir(mode=0o750)
+    dest.mkdir(mode=0o700)
     total = (src / snapshot.MANIFEST).stat().st_size
     for entry in manifest["variables"].values():
         fname = entry.get("file") if isinstance(entry, dict) else None

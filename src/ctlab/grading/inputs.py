@@ -20,6 +20,7 @@ import stat
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -106,10 +107,12 @@ def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Uploa
             raise CtlabError(f"{_shown(p)}: no such file or folder") from None
         except OSError as exc:
             raise CtlabError(f"{_shown(p)}: cannot be read ({exc.strerror})") from None
+        top: Path | None = None
         if p.is_dir() and not _named_like_submission(p.name):
             members = _walk(p, notes)
             if not members:
                 raise CtlabError(f"{_shown(p)}: folder holds no .ipynb or .zip submissions")
+            top = Path(os.path.abspath(p))
         else:
             bulk = _bulk_members(p) if p.name.lower().endswith(".zip") else None
             if bulk is not None:
@@ -125,9 +128,7 @@ def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Uploa
                 continue
             seen.add(key)
             found.append(Upload(path=Path(key), file=_shown(q)))
-    for s in found:
-        if not s.member:
-            s.identity = _identity_on_disk(s.path, notes)
+            found[-1].identity = _identity_on_disk(Path(key), top, notes)
     _assign_names(found)
     return found
 
@@ -135,22 +136,65 @@ def discover(paths: list[Path], *, notes: list[str] | None = None) -> list[Uploa
 _METADATA_CACHE: dict[str, dict[str, lms.Identity]] = {}
 
 
-def _identity_on_disk(path: Path, notes: list[str]) -> lms.Identity:
-    """From the file's name, or from the Gradescope metadata beside its `submission_<id>/` folder."""
-    folder = path.parent
-    if lms.GRADESCOPE_FOLDER.fullmatch(folder.name):
-        meta_path = folder.parent / lms.GRADESCOPE_METADATA
-        key = str(meta_path)
-        if key not in _METADATA_CACHE:
-            try:
-                _METADATA_CACHE[key] = lms.gradescope_metadata(meta_path) if os.path.lexists(meta_path) else {}
-            except lms.MetadataError as exc:
-                notes.append(f"{quoted(_shown(meta_path), limit=200)}: {exc}; submissions there are known by file name")
-                _METADATA_CACHE[key] = {}
-        ident = _METADATA_CACHE[key].get(folder.name)
-        if ident is not None:
-            return ident
-    return lms.from_filename(_shown(path.name))
+def _metadata_at(root: Path, notes: list[str]) -> dict[str, lms.Identity]:
+    meta_path = root / lms.GRADESCOPE_METADATA
+    key = str(meta_path)
+    if key not in _METADATA_CACHE:
+        try:
+            _METADATA_CACHE[key] = lms.gradescope_metadata(meta_path)
+        except lms.MetadataError as exc:
+            notes.append(f"{quoted(_shown(meta_path), limit=200)}: {exc}; submissions there are known by file name")
+            _METADATA_CACHE[key] = {}
+    return _METADATA_CACHE[key]
+
+
+def _export_roots(parts: tuple[str, ...], has_metadata: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...] | None:
+    """The Gradescope export a file at `parts` (folders below where the search starts, then the
+    file's name) belongs to: the outermost folder holding the export's metadata, never one inside
+    a `submission_<id>/` folder (a student's own files: a metadata file there is theirs)."""
+    for depth in range(len(parts)):
+        if depth and lms.GRADESCOPE_FOLDER.fullmatch(parts[depth - 1]):
+            return None
+        if has_metadata(parts[:depth]):
+            return parts[:depth]
+    return None
+
+
+def gradescope_place(parts: tuple[str, ...], root: tuple[str, ...]) -> tuple[str, str]:
+    """(submission folder, why it is not the file's identity or "") for a file at `parts` in the
+    Gradescope export at `root`: only the export's top-level `submission_<id>/` folders are
+    submissions, and a notebook below another submission folder inside one is its own."""
+    rel = parts[len(root):]
+    folder = rel[0] if len(rel) >= 2 and lms.GRADESCOPE_FOLDER.fullmatch(rel[0]) else ""
+    if not folder:
+        return "", "not in a submission folder of the Gradescope export"
+    if any(lms.GRADESCOPE_FOLDER.fullmatch(p) for p in rel[1:-1]):
+        return "", "below another submission's folder in the Gradescope export"
+    return folder, ""
+
+
+def _identity_on_disk(path: Path, top: Path | None, notes: list[str]) -> lms.Identity:
+    """From the Gradescope export the file lies in (its metadata at the export's top level, the
+    file's top-level `submission_<id>/` folder in it), else from the file's name. A file named
+    on the command line (`top` None) may be the export's `submission_<id>/<notebook>`."""
+    own = lms.from_filename(_shown(path.name))
+    if top is not None and lms.GRADESCOPE_FOLDER.fullmatch(top.name):
+        return own  # one submission's own folder: any metadata file in it is the student's
+    if top is None:
+        top = path.parent.parent
+        if not lms.GRADESCOPE_FOLDER.fullmatch(path.parent.name) or lms.GRADESCOPE_FOLDER.fullmatch(top.name):
+            return own
+    parts = path.relative_to(top).parts
+    root = _export_roots(parts, lambda p: os.path.lexists(top.joinpath(*p, lms.GRADESCOPE_METADATA)))
+    if root is None:
+        return own
+    folder, why = gradescope_place(parts, root)
+    ident = _metadata_at(top.joinpath(*root), notes).get(folder) if folder else None
+    if ident is None:
+        why = why or "its folder is not listed in the Gradescope export's metadata"
+        notes.append(f"{quoted(_shown(path), limit=200)}: {why}; known by its file name")
+        return own
+    return ident
 
 
 def _bulk_members(path: Path) -> list[zipfile.ZipInfo] | None:
@@ -174,27 +218,45 @@ def _bulk_members(path: Path) -> list[zipfile.ZipInfo] | None:
     return None
 
 
+def _zip_parts(name: str) -> tuple[str, ...]:
+    return tuple(p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", "/", "."))
+
+
 def _bulk_submissions(path: Path, shown: str, members: list[zipfile.ZipInfo], notes: list[str]) -> list[Upload]:
-    meta: dict[str, lms.Identity] = {}
+    """Each member of a bulk zip, known by the metadata of the Gradescope export it lies in (the
+    outermost metadata file outside any submission folder; a second one inside a student's
+    folder, wherever in the zip, is that student's file and never read) or by its name."""
+    metas: dict[tuple[str, ...], dict[str, lms.Identity]] = {}
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if PurePosixPath(info.filename).name == lms.GRADESCOPE_METADATA and not info.is_dir():
-                    try:
-                        meta.update(lms.parse_gradescope_metadata(_member_bytes(zf, info, lms.MAX_METADATA_BYTES)))
-                    except (ValueError, lms.MetadataError) as exc:
-                        notes.append(f"{quoted(shown + '/' + info.filename, limit=200)}: {exc}; "
-                                     "submissions there are known by file name")
+            infos = {_zip_parts(i.filename): i for i in zf.infolist()
+                     if not i.is_dir() and PurePosixPath(i.filename).name == lms.GRADESCOPE_METADATA}
+            for parts, info in infos.items():
+                root = parts[:-1]
+                if _export_roots((*root, ""), lambda p: (*p, lms.GRADESCOPE_METADATA) in infos) != root:
+                    continue  # inside another export's submission folder, or below another metadata file
+                try:
+                    metas[root] = lms.parse_gradescope_metadata(_member_bytes(zf, info, lms.MAX_METADATA_BYTES))
+                except (ValueError, lms.MetadataError) as exc:
+                    notes.append(f"{quoted(shown + '/' + info.filename, limit=200)}: {exc}; "
+                                 "submissions there are known by file name")
+                    metas[root] = {}
     except (OSError, zipfile.BadZipFile):
         pass
     subs = []
     for info in members:
         member = info.filename
-        posix = PurePosixPath(member.replace("\\", "/"))
-        folder = posix.parent.name
-        ident = meta.get(folder) if lms.GRADESCOPE_FOLDER.fullmatch(folder) else None
-        subs.append(Upload(path=path, file=f"{shown}/{member}", member=member,
-                               identity=ident or lms.from_filename(posix.name)))
+        parts = _zip_parts(member)
+        own = lms.from_filename(parts[-1] if parts else member)
+        export = _export_roots(parts, lambda p: p in metas)
+        ident = None
+        if export is not None:
+            folder, why = gradescope_place(parts, export)
+            ident = metas[export].get(folder) if folder else None
+            if ident is None:
+                why = why or "its folder is not listed in the Gradescope export's metadata"
+                notes.append(f"{quoted(shown + '/' + member, limit=200)}: {why}; known by its file name")
+        subs.append(Upload(path=path, file=f"{shown}/{member}", member=member, identity=ident or own))
     return subs
 
 

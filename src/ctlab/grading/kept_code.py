@@ -22,7 +22,7 @@ def save(out: Path, subs: list[Upload]) -> None:
     """Write the code cells of every submission that could be read; unchanged files stay as they are."""
     folder = Path(out) / DIR
     folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o750)
+    os.chmod(folder, 0o700)
     for s in subs:
         if s.status is not None:
             (folder / f"{s.name}.json").unlink(missing_ok=True)
@@ -40,7 +40,7 @@ def save(out: Path, subs: list[Upload]) -> None:
                 continue
         except (OSError, UnicodeDecodeError):
             pass
-        atomic.write_text(path, text, mode=0o640)
+        atomic.write_text(path, text, mode=0o600)
 
 
 def load(out: Path, name: str) -> list[str] | None:

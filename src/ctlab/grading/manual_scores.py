@@ -128,7 +128,7 @@ def points(store: Store) -> dict[str, dict[str, float]]:
 def _write(out: Path, store: Store) -> None:
     doc = {"version": VERSION,
            "scores": {k: {q: s.as_json() for q, s in sorted(qs.items())} for k, qs in sorted(store.items())}}
-    atomic.write_text(Path(out) / FILE, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", mode=0o640)
+    atomic.write_text(Path(out) / FILE, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", mode=0o600)
 
 
 @contextmanager

@@ -38,6 +38,7 @@ class Kind(Enum):
     TIMEOUT = "timeout"  # a cell ran past the time limit
     OUTPUT_LIMIT = "output_limit"
     MEMORY = "memory"  # a cell ran past the memory limit
+    THREAD_LIMIT = "thread_limit"  # a cell could not start a thread: the per-submission limit was reached
     CPU_LIMIT = "cpu_limit"
     KILLED = "killed"  # the kernel died of a signal
     EXITED = "exited"  # the kernel exited before the end
@@ -257,8 +258,17 @@ def result_path(out: Path, name: str) -> Path:
 
 
 def write_result(out: Path, result: Result) -> None:
-    atomic.write_text(result_path(out, result.name), json.dumps(result.to_dict(), indent=1, ensure_ascii=False,
-                                                                default=str))
+    """Write one submission's results file. Text a submission made can hold anything (lone
+    surrogates included, written as U+FFFD); when the record cannot be written all the same,
+    it costs only this row: the result becomes a grader error without tests, and the batch goes on."""
+    path = result_path(out, result.name)
+    try:
+        atomic.write_text(path, json.dumps(result.to_dict(), indent=1, ensure_ascii=False, default=str))
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
+        why = f"its results file could not be written ({type(exc).__name__}: {exc})"
+        result.status = Status(Kind.GRADER_ERROR, safetext.one_line(why, limit=300))
+        result.questions, result.tests, result.cell_errors = {}, [], []
+        atomic.write_text(path, json.dumps(result.to_dict(), indent=1, ensure_ascii=True, default=str))
 
 
 def read_result(path: Path) -> Result | None:
@@ -333,7 +343,7 @@ class LateRule:
     def write(self, out: Path) -> None:
         atomic.write_text(Path(out) / SETTINGS, json.dumps({"late_penalty_percent": self.penalty_percent,
                                                             "due": self.due.isoformat() if self.due else None}) + "\n",
-                          mode=0o640)
+                          mode=0o600)
 
     @classmethod
     def read(cls, out: Path) -> LateRule:
@@ -426,7 +436,7 @@ def pending_questions(result: Result, questions: Iterable[str], *, hand: Mapping
 
 def write_gradebook(out: Path, questions: list[str], rows: Iterable[Scored]) -> None:
     atomic.write_text(Path(out) / GRADEBOOK, safetext.csv_text(gradebook_fields(questions),
-                                                              (r.row(questions) for r in rows)), mode=0o640)
+                                                              (r.row(questions) for r in rows)), mode=0o600)
 
 
 @dataclass

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import select
 import shutil
 import subprocess
 import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ctlab.errors import CtlabError
+from ctlab.grading.sandbox_uids import UidClaim, claim_uid
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_PARENT = HERE.parents[1]  # the folder holding the ctlab package
@@ -181,7 +182,7 @@ def probe(mode: str) -> str | None:
         except (CtlabError, OSError) as exc:
             return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         finally:
-            w.stop()
+            w.close()
         r = job.reply
         why = r.get("zygote_error") or r.get("prepare_error")
         if why:
@@ -225,15 +226,10 @@ def choose_mode(no_sandbox: bool, forced: str | None = None) -> tuple[str, str]:
     return "user", why
 
 
-def fallback_uid(index: int) -> int:
-    """A uid for worker `index` in fallback mode that belongs to no account."""
-    uid = FALLBACK_UID_BASE + index
-    while True:
-        try:
-            pwd.getpwuid(uid)
-        except KeyError:
-            return uid
-        uid += 1
+def fallback_uid() -> UidClaim:
+    """A uid for one worker in fallback mode: it belongs to no account, and no other worker on
+    the host (of this batch, another batch or another user's) has it while the claim is held."""
+    return claim_uid(FALLBACK_UID_BASE)
 
 
 @dataclass
@@ -257,7 +253,11 @@ class Worker:
         root = os.geteuid() == 0
         # Without root, submissions keep the caller's uid: inside their own user namespace no
         # switch is possible, and none is needed.
-        self.uid = {"bwrap": SANDBOX_UID if root else None, "user": fallback_uid(index), "none": None}[mode]
+        self._claim = fallback_uid() if mode == "user" else None
+        if self._claim is not None:
+            weakref.finalize(self, self._claim.release)  # however the worker is dropped
+        self.uid = {"bwrap": SANDBOX_UID if root else None, "user": self._claim.uid if self._claim else None,
+                    "none": None}[mode]
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / f"worker-{index}.log"
         self._counter = 0
@@ -380,6 +380,12 @@ class Worker:
                 except OSError:
                     pass
             self.proc = None
+
+    def close(self) -> None:
+        """Stop the zygote for good and give its sandbox uid back."""
+        self.stop()
+        if self._claim is not None:
+            self._claim.release()
 
     def run(self, cells: list[str], variables: list[str], timeout: float, memory_mb: int) -> JobResult:
         """Run one submission's cells. Restarts the zygote if it has died or could not clean up

@@ -850,11 +850,25 @@ def _why(entry: dict[str, Any]) -> str:
 _FILE = re.compile(r"v\d{1,6}\.(json|parquet)")
 
 
+def parquet_rows(path: Path) -> int:
+    """The rows a snapshot's Parquet file declares, from its checked metadata alone (nothing
+    is decoded: a few hundred KiB of delta-encoded integers can declare millions of rows)."""
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size
+    if size > MAX_VALUE_BYTES:
+        raise SnapshotError(f"{path.name} is {size} bytes (limit {MAX_VALUE_BYTES})")
+    _check_footer(path, size)
+    return int(pq.ParquetFile(path, thrift_string_size_limit=MAX_FOOTER_BYTES).metadata.num_rows)
+
+
 def load_snapshot_with_problems(path: str | os.PathLike[str], only: Collection[str] | None = None, *,
-                                max_file_bytes: int | None = None) -> tuple[dict[str, object], dict[str, str]]:
+                                max_file_bytes: int | None = None,
+                                max_rows: int | None = None) -> tuple[dict[str, object], dict[str, str]]:
     """Load a snapshot (only the variables named in `only`, when given); return
     (values, {name: why it is missing}) for unsupported or bad entries. With `max_file_bytes`,
-    a value whose file is larger is left out (with that reason), unread.
+    a value whose file is larger is left out (with that reason), unread; with `max_rows`, so is
+    a frame, series or array whose file declares more rows.
 
     Raises MemoryError when a value does not fit in memory: the caller decides what that costs.
     """
@@ -881,6 +895,11 @@ def load_snapshot_with_problems(path: str | os.PathLike[str], only: Collection[s
             if max_file_bytes is not None and fpath.lstat().st_size > max_file_bytes:
                 problems[name] = f"is too large to load here ({fpath.lstat().st_size} bytes saved)"
                 continue
+            if max_rows is not None and kind in ("dataframe", "series", "index", "array"):
+                rows = parquet_rows(fpath)
+                if rows > max_rows:
+                    problems[name] = f"is too large to describe here ({rows} rows; limit {max_rows})"
+                    continue
             if kind == "json":
                 values[name] = _read_json(fpath)
             elif kind == "dataframe":

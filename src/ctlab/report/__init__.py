@@ -159,6 +159,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     out = Path(out)
     root = Path(root)
     subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
+    atomic.make_private(out)  # before anything is written: OUT is the instructor's alone
     config: FeedbackConfig = load_feedback_config(root)
     data_dir = find_data_dir(root)
     hints = root / HINTS if hints is None else Path(hints)
@@ -189,7 +190,10 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
         except Exception as exc:  # an odd record costs only this student's details
             sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
             fb = fallback_feedback(sub, config)
-        written.extend(write_feedback(feedback_dir, fb))
+        try:
+            written.extend(write_feedback(feedback_dir, fb))
+        except (OSError, ValueError) as exc:  # a write that fails costs only this student's feedback
+            sub.problems.append(f"its feedback could not be written ({type(exc).__name__})")
 
     snapshots = {s.name: all_snapshots[s.name] for s in current if s.name in all_snapshots}
     ref, note = _reference(data_dir, hints)
@@ -202,6 +206,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     copied = _copied_work(out, root, current, snapshots)
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
                                                        students=_student_lines(out, subs, people), people=people)
+    atomic.make_private(out)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,

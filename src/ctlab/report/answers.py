@@ -15,8 +15,8 @@ from pathlib import Path
 from ctlab.contract import question_order
 from ctlab.grading.results import Graded
 
-__all__ = ["REPORT_VALUE_FILE_CAP", "Unsaved", "error_type", "load_snapshot_dir", "load_snapshots", "manual_maxima",
-           "max_points_by_question", "question_order"]
+__all__ = ["REPORT_MAX_ROWS", "REPORT_VALUE_FILE_CAP", "Unsaved", "error_type", "load_snapshot_dir", "load_snapshots",
+           "manual_maxima", "max_points_by_question", "question_order"]
 
 _ERROR_TYPE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,79})(?::|$)")
 
@@ -62,6 +62,10 @@ class Unsaved:
 # An answer saved in a file past this is not described in the report: the course's own frames
 # take well under 1 MiB, and describing a crafted giant would cost the whole report minutes.
 REPORT_VALUE_FILE_CAP = 8 * 1024 * 1024
+# Nor is a frame of more rows than this, whatever its size on disk: the course's largest answer
+# (the API log) has under 7,000 rows, and Parquet's encodings pack millions of crafted rows
+# into a few hundred KiB, which the report would spend minutes and gigabytes describing.
+REPORT_MAX_ROWS = 1_000_000
 
 
 def load_snapshot_dir(path: Path) -> dict[str, object]:
@@ -69,7 +73,7 @@ def load_snapshot_dir(path: Path) -> dict[str, object]:
     always agree); variables that exist but could not be saved come back as `Unsaved(reason)`."""
     from ctlab.grading.snapshot import load_snapshot_with_problems
 
-    found, problems = load_snapshot_with_problems(path, max_file_bytes=REPORT_VALUE_FILE_CAP)
+    found, problems = load_snapshot_with_problems(path, max_file_bytes=REPORT_VALUE_FILE_CAP, max_rows=REPORT_MAX_ROWS)
     values = dict(found)
     for var, why in problems.items():
         values.setdefault(var, Unsaved(str(why)))

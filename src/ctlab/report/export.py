@@ -79,7 +79,7 @@ def _pts(value: float | None) -> str:
 def keep_roster(*, out: Path, roster: Roster) -> None:
     """Keep a roster in OUT, so later exports and reports use it."""
     atomic.write_text(Path(out) / ROSTER_KEPT, json.dumps(roster.to_dict(), indent=1, ensure_ascii=False) + "\n",
-                      mode=0o640)
+                      mode=0o600)
 
 
 def kept_roster(out: Path) -> Roster | None:
@@ -314,7 +314,7 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     target = _write(out, subs, roster_obj, current)
     atomic.write_text(out / SETTINGS, json.dumps(
         {f: {"assignment_name": st.assignment_name, "assignment_id": st.assignment_id} for f, st in sorted(settings.items())},
-        indent=1) + "\n", mode=0o640)
+        indent=1) + "\n", mode=0o600)
     return target
 
 

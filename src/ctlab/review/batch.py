@@ -13,6 +13,7 @@ from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.inputs import stem_of
 from ctlab.grading.results import load_graded
 from ctlab.grading.snapshot import load_snapshot_with_problems
+from ctlab.report.answers import REPORT_MAX_ROWS
 from ctlab.report.similarity import copied_work, own_code, shared_lines
 from ctlab.report.students import classlist
 
@@ -72,7 +73,8 @@ def _read_summary(out: Path, name: str) -> tuple[str, str, str]:
     if not (folder / "manifest.json").is_file():
         return "", "no saved answers", ""
     try:
-        values, problems = load_snapshot_with_problems(folder, only={VARIABLE}, max_file_bytes=4 * MAX_SHOWN)
+        values, problems = load_snapshot_with_problems(folder, only={VARIABLE}, max_file_bytes=4 * MAX_SHOWN,
+                                                      max_rows=REPORT_MAX_ROWS)
     except Exception as exc:  # a damaged snapshot costs only this student's summary
         return "", f"its saved answers could not be read ({type(exc).__name__})", ""
     if VARIABLE not in values:

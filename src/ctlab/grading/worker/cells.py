@@ -54,6 +54,12 @@ class CappedWriter(io.TextIOBase):
         return self._raw
 
 
+def thread_limit(exc: RuntimeError) -> bool:
+    """Whether `exc` is Python's refusal to start a thread (the kernel said EAGAIN: the
+    submission reached its task limit, submission.TASK_CAP)."""
+    return str(exc).startswith("can't start new thread")
+
+
 def atomic_json(path: str, obj: object) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -133,6 +139,12 @@ def run_cells(job: dict[str, Any], cells: list[str], out: str) -> None:
         except MemoryError:
             prog["events"].append({"cell": n, "kind": "MemoryError", "detail": ""})
             fatal = True
+        except RuntimeError as exc:
+            if not thread_limit(exc):
+                prog["errors"].append({"cell": n, "error": "".join(traceback.format_exception_only(exc)).strip()[:500]})
+            else:
+                prog["events"].append({"cell": n, "kind": "ThreadLimit", "detail": ""})
+                fatal = True
         except BaseException as exc:  # noqa: BLE001 - the notebook goes on, as Jupyter does
             tb = traceback.format_exception_only(type(exc), exc)
             prog["errors"].append({"cell": n, "error": "".join(tb).strip()[:500]})

@@ -107,6 +107,14 @@ def tmpfs(target: str, size: int, mode: str = "0755", inodes: int = 65536) -> No
     mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(size)},nr_inodes={inodes},mode={mode}")
 
 
+def read_only(target: str) -> None:
+    """Remount the mount at `target` read-only in this mount namespace, keeping its other flags
+    (a mount inherited from a more privileged namespace may not lose nosuid, nodev or noexec;
+    with no atime flag given, the kernel keeps its atime setting)."""
+    kept = os.statvfs(target).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)  # statvfs's ST_* bits are these MS_* ones
+    mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+
+
 def hide(target: str) -> None:
     """Cover `target` with an empty read-only tmpfs (a locked mount can be covered, not removed)."""
     mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,nr_inodes=4,mode=0555")

@@ -37,6 +37,9 @@ def _enter_sandbox(job: dict[str, Any], sizes: dict[str, int]) -> tuple[list[str
     cells = _read_cells(job)
     isolation.enter_namespaces()
     kept = _keep_under_tmp(job.get("python_under_tmp", []))  # handles on this mount namespace's mounts
+    # bubblewrap's /dev is a tmpfs that lives as long as the worker, uncapped, and (as a normal
+    # user) the submission's own: read-only here, so nothing outlives the submission in it.
+    isolation.read_only("/dev")
     isolation.tmpfs("/tmp", sizes["tmp"], "1777")
     for path, fd in kept:
         os.makedirs(path, exist_ok=True)

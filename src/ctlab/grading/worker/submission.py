@@ -14,6 +14,23 @@ from ctlab.grading.worker.cells import run_cells
 
 FILE_SIZE_CAP = 64 * 1024 * 1024
 NOFILE_CAP = 512
+# Threads (and processes, though the policy allows none) of one submission, itself included. The
+# kernel counts RLIMIT_NPROC per uid within each user namespace: in bubblewrap mode the
+# submission's own namespace holds only it and its job process; in the fallback the uid is the
+# batch's own (sandbox.fallback_uid, locked host-wide). pandas, numpy and pyarrow need a handful.
+TASK_CAP = 256
+
+
+def counts_per_namespace(release: str | None = None) -> bool:
+    """Whether the kernel counts RLIMIT_NPROC per uid within each user namespace (Linux 5.14 and
+    later). Before, it counted every process of the uid on the host: as a normal user, all of the
+    grader's own would count against a submission, so no limit is set there. (Nor under
+    --no-sandbox, where the submission runs as the grader's uid.)"""
+    parts = (release or os.uname().release).split(".")
+    try:
+        return (int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)) >= (5, 14)
+    except (ValueError, IndexError):
+        return False
 
 
 def set_limits(job: dict[str, Any], address_space: int) -> None:
@@ -31,6 +48,8 @@ def set_limits(job: dict[str, Any], address_space: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_CAP, FILE_SIZE_CAP))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE_CAP, NOFILE_CAP))
+    if job["mode"] == "user" or (job["mode"] == "bwrap" and counts_per_namespace()):
+        resource.setrlimit(resource.RLIMIT_NPROC, (TASK_CAP, TASK_CAP))
     cpu = int(float(job["timeout"])) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
