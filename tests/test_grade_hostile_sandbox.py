@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "tests" / "submissions" / "hostile_sandbox"
-QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4}
+QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]  # q8 is blank: its hand score is pending
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
 TIMEOUT = 30
 JOBS = 1  # one worker: the /dev hunter runs in the sandbox the /dev writer ran in
 BIDI_NAME = "passes_all_named_\u202ebnypi.ipynb"
@@ -62,6 +62,7 @@ def rows_of(out: Path) -> dict[str, dict[str, str]]:
 
 
 def outcome(row: dict[str, str]) -> tuple[dict[str, float], str]:
+    assert row["q8"] == "", row["q8"]  # every file here was graded, so its hand-graded q8 is pending
     return {q: float(row[q]) for q in QS}, row["grading_status"]
 
 
