@@ -50,6 +50,7 @@ from ctlab.grading.results import (
 )
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
 from ctlab.grading.trusted import Phase2Result, TrustedGrader
+from ctlab.timings import Timings
 
 
 @dataclass
@@ -68,6 +69,7 @@ class GradeSummary:
     warnings: list[str] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     scored: list[Scored] = field(default_factory=list)  # the gradebook's rows, as numbers
+    timings: Timings = field(default_factory=Timings)  # where the wall time went, by phase
 
     def describe(self) -> str:
         lines = [
@@ -128,6 +130,7 @@ class Plan:
     memory_mb: int
     progress: bool
     warnings: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
     cached: dict[str, Result] = field(default_factory=dict)  # by submission id
     retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
     todo: list[inputs.Upload] = field(default_factory=list)
@@ -145,25 +148,31 @@ class BatchRun:
 def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
           no_sandbox: bool, force: bool, manual: Path | None, progress: bool,
           sandbox: str | None = None, due: dt.datetime | None = None,
-          late_penalty: float | None = None, allow_stale: bool = False) -> GradeSummary:
+          late_penalty: float | None = None, allow_stale: bool = False,
+          timings: Timings | None = None) -> GradeSummary:
     """Grade `submissions` (files or folders) into `out`. See the module docstring.
 
     `sandbox` forces a mode ("bwrap" or "user"); by default bwrap is used when it works,
     else the unprivileged-user fallback (also selectable with CTLAB_SANDBOX=user).
     A submission is late when its LMS says so or it was submitted after `due` (where the LMS
     gives a time); `late_penalty` (percent of its total) is then taken off in its own column.
+    Each phase's wall time is added to `timings` (a fresh clock unless given) and returned with
+    the summary.
     """
     t_start = time.monotonic()
+    timings = Timings() if timings is None else timings
     plan = plan_batch(submissions=submissions, out=out, root=root, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                       no_sandbox=no_sandbox, force=force, manual=manual, progress=progress, sandbox=sandbox,
-                      due=due, late_penalty=late_penalty, allow_stale=allow_stale)
+                      due=due, late_penalty=late_penalty, allow_stale=allow_stale, timings=timings)
     run = run_batch(plan)
-    scored = write_batch(plan, run)
+    with timings.span("gradebook"):
+        scored = write_batch(plan, run)
     summary = GradeSummary(out=plan.out, mode=plan.mode, mode_note=plan.mode_note, total=len(plan.subs),
                            warnings=plan.warnings, graded=len(plan.todo), cached=len(plan.cached),
                            retested=len(plan.retest), rejected=len(plan.rejected),
                            incomplete=sum(not r.status.complete and not r.refused for r in run.results),
-                           rows=[sc.as_dict(run.questions) for sc in scored], results=run.results, scored=scored)
+                           rows=[sc.as_dict(run.questions) for sc in scored], results=run.results, scored=scored,
+                           timings=timings)
     summary.wall_s = time.monotonic() - t_start
     return summary
 
@@ -171,7 +180,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
                no_sandbox: bool, force: bool, manual: Path | None, progress: bool, sandbox: str | None = None,
                due: dt.datetime | None = None, late_penalty: float | None = None,
-               allow_stale: bool = False) -> Plan:
+               allow_stale: bool = False, timings: Timings | None = None) -> Plan:
     """Check the settings, find and read the submissions, merge the hand scores, and sort the
     submissions by what they need; OUT gets its folders, kept hand scores and kept code."""
     if jobs < 1:
@@ -184,6 +193,8 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         raise CtlabError("--due needs a time zone (for example 2026-03-02T09:00+01:00 or ...Z)")
     if memory_mb < 256:
         raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
+    timings = Timings() if timings is None else timings
+    t_read = time.monotonic()
     root = Path(root).resolve()
     out = Path(out).resolve()
     fp = autograder.fingerprint(root)
@@ -196,7 +207,10 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     if out.exists() and not out.is_dir():
         raise CtlabError(f"{out}: exists and is not a folder")
     manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
-    mode, note = choose_mode(no_sandbox, sandbox)
+    timings.add("find submissions, check the build", t_read, time.monotonic())
+    with timings.span("probe (can the sandbox isolate?)"):
+        mode, note = choose_mode(no_sandbox, sandbox)
+    t_read = time.monotonic()
 
     results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
     for d in (out, results_dir, snaps_dir):
@@ -206,7 +220,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
                 hand=hand_scores.merge_points(out, manual_scores, manual_comments),
                 rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
-                memory_mb=memory_mb, progress=progress, warnings=notes)
+                memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings)
     if stale:
         plan.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
     if mode == "user":
@@ -236,6 +250,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
             plan.retest.append((s, old))
         else:
             (plan.rejected if s.status is not None else plan.todo).append(s)
+    timings.add("read submissions, look up kept results", t_read, time.monotonic())
     return plan
 
 
@@ -251,13 +266,14 @@ def _reusable(s: inputs.Upload, out: Path, fp: autograder.Fingerprint) -> Result
 
 def run_batch(plan: Plan) -> BatchRun:
     """Run and test what the plan says needs it, each result written to OUT/results as it is made."""
-    out, fp, mode = plan.out, plan.fp, plan.mode
+    out, fp, mode, timings = plan.out, plan.fp, plan.mode, plan.timings
     results: dict[str, Result] = dict(plan.cached)
     workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-")) if plan.todo or plan.retest else None
     workers: list[Worker] = []
     graders: list[TrustedGrader] = []
     try:
         if workdir is not None:
+            t_launch = time.monotonic()
             if plan.todo:
                 os.chmod(workdir, 0o711 if mode == "user" else 0o700)
                 workers = [Worker(i, mode, workdir, fp.data_dir) for i in range(max(1, min(plan.jobs, len(plan.todo))))]
@@ -271,7 +287,9 @@ def run_batch(plan: Plan) -> BatchRun:
                        for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
-            ag = autograder.from_description(fp, graders[0].autograder())
+            timings.add("copy data, launch processes", t_launch, time.monotonic())
+            with timings.span("wait for the tests' description"):
+                ag = autograder.from_description(fp, graders[0].autograder())
         else:
             ag = autograder.load_autograder(plan.root, fp)
         make = _Maker(ag, mode, plan.rule)
@@ -280,17 +298,21 @@ def run_batch(plan: Plan) -> BatchRun:
             write_result(out, results[s.name])
             shutil.rmtree(out / "snapshots" / s.name, ignore_errors=True)
         if plan.retest:
-            _retest(plan.retest, make, graders[0], out, results)
+            _retest(plan.retest, make, graders[0], out, results, timings)
         if plan.todo:
             _run_pool(plan.todo, make, workers, graders, out, results, _Progress(len(plan.todo), plan.progress),
-                      timeout=plan.timeout, memory_mb=plan.memory_mb)
+                      timeout=plan.timeout, memory_mb=plan.memory_mb, timings=timings)
     finally:
+        t_stop = time.monotonic()
         for w in workers:
             w.stop()
         for g in graders:
             g.close()
+            _time_start(timings, "test process", g.started_at, g.ready_at, g.took)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            timings.add("stop processes, clean up", t_stop, time.monotonic())
     return BatchRun(results=[results[s.name] for s in plan.subs], questions=list(ag.questions))
 
 
@@ -304,6 +326,18 @@ def write_batch(plan: Plan, run: BatchRun) -> list[Scored]:
     plan.rule.write(plan.out)
     write_gradebook(plan.out, run.questions, scored)
     return scored
+
+
+def _time_start(timings: Timings, what: str, started: float, ready: float, took: dict[str, float]) -> None:
+    """A process's start-up on the batch's clock, and the steps it reported (the last ones
+    ending when it was ready)."""
+    if not ready or ready < started:
+        return
+    timings.add(f"{what} start", started, ready)
+    end = ready
+    for step, seconds in reversed(list(took.items())):
+        timings.add(f"  {what}: {step.replace('_', ' ')}", end - seconds, end)
+        end -= seconds
 
 
 def _preload(*modules: str) -> None:
@@ -352,14 +386,16 @@ class _Maker:
 
 
 def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: TrustedGrader,
-            out: Path, results: dict[str, Result]) -> None:
+            out: Path, results: dict[str, Result], timings: Timings) -> None:
     """Phase 2 alone, on the snapshots an earlier run kept: for a batch whose tests changed
     but whose notebooks and data did not, or whose answers could not be tested last time."""
     for s, old in retest:
         snap = out / "snapshots" / s.name
         phase1 = old.status.phase1
+        t0 = time.monotonic()
         try:
             tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
+            timings.add("phase 2 (tests on a kept snapshot)", t0, time.monotonic())
             result = make.retested(s, old, phase1.with_untested(tested.failure, tested.untested), tested)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             result = make.retested(s, old, Status.grader_error(exc), None)
@@ -378,7 +414,7 @@ def _grader_is_failing(same: int, done: int, total: int) -> bool:
 
 def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
               trusted: list[TrustedGrader], out: Path, results: dict[str, Result],
-              bar: _Progress, *, timeout: float, memory_mb: int) -> None:
+              bar: _Progress, *, timeout: float, memory_mb: int, timings: Timings) -> None:
     """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
     runs beside them in the `trusted` test processes, so a worker starts its next submission
     while the last one is being tested."""
@@ -411,8 +447,11 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
     def test(s: inputs.Upload, ran: Ran, phase1_s: float) -> None:
         t0 = time.monotonic()
         g = graders.get()
+        timings.add("phase 2: wait for a test process", t0, time.monotonic())
         try:
+            t1 = time.monotonic()
             tested = g.grade(str(ran.kept) if ran.kept else None)
+            timings.add("phase 2 (tests)", t1, time.monotonic())
             result = make.ran(s, ran, tested, phase1_s + time.monotonic() - t0)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             result = make.result(s, Status.grader_error(exc), runtime=phase1_s + time.monotonic() - t0)
@@ -428,6 +467,7 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
             with lock:
                 errors.append(exc)
             return
+        _time_start(timings, "worker", worker.launched_at, time.monotonic(), worker.took)
         try:
             while not stopped:
                 try:
@@ -437,7 +477,7 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
                 t0 = time.monotonic()
                 try:
                     ran = run_phase1(worker, make.ag, s.cells, timeout=timeout, memory_mb=memory_mb,
-                                     snapshot_dest=out / "snapshots" / s.name)
+                                     snapshot_dest=out / "snapshots" / s.name, timings=timings)
                 except Exception as exc:  # a grader bug on one submission: report it, go on
                     save(s, make.result(s, Status.grader_error(exc), runtime=time.monotonic() - t0))
                     continue

@@ -74,6 +74,8 @@ class TrustedGrader:
             env=env, text=True, encoding="utf-8", errors="replace",
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.started_at, self.ready_at = time.monotonic(), 0.0
+        self.took: dict[str, float] = {}  # the start-up steps of the test process, in seconds, by name
         self.ready = False
         self.start_error: CtlabError | None = None
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
@@ -120,6 +122,11 @@ class TrustedGrader:
                 self.description = msg["autograder"]
             elif msg.get("ready"):
                 self.ready = True
+                at = msg.get("at")  # the child's reading of the same (system-wide) monotonic clock
+                self.ready_at = float(at) if isinstance(at, (int, float)) else time.monotonic()
+                took = msg.get("took")
+                self.took = {str(k): float(v) for k, v in took.items()
+                             if isinstance(v, (int, float))} if isinstance(took, dict) else {}
 
     def autograder(self) -> dict[str, Any]:
         """The autograder as the test process loaded it (see autograder.describe)."""
@@ -224,6 +231,8 @@ def _import_otter_test_files() -> None:
     import importlib.util
     import types
 
+    from ctlab.grading.worker.imports import import_without_iri_checker
+
     if "otter" in sys.modules:
         return
     spec = importlib.util.find_spec("otter")
@@ -234,7 +243,7 @@ def _import_otter_test_files() -> None:
     package.__spec__, package.__file__ = spec, spec.origin
     sys.modules["otter"] = package
     try:
-        importlib.import_module("otter.test_files.exception_test")
+        import_without_iri_checker("otter.test_files.exception_test")
     except Exception:
         for name in [n for n in sys.modules if n == "otter" or n.startswith("otter.")]:
             del sys.modules[name]
@@ -278,19 +287,24 @@ def main() -> None:
         proto.write(json.dumps(obj, default=str) + "\n")
         proto.flush()
 
+    took: dict[str, float] = {}
     try:
+        t0 = time.monotonic()
         _import_otter_test_files()
         from ctlab.grading.autograder import describe
         from ctlab.grading.runner import TestRunner
 
+        t1 = time.monotonic()
         runner = TestRunner(Path(root), Path(pristine))
         send({"autograder": describe(runner.autograder)})
+        t2 = time.monotonic()
         _warm_up()
         _cap_memory(memory_mb)
+        took.update(imports=t1 - t0, load_tests=t2 - t1, warm_up=time.monotonic() - t2)
     except Exception as exc:
         send({"error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, CtlabError) else str(exc)})
         return
-    send({"ready": True})
+    send({"ready": True, "took": took, "at": time.monotonic()})
     for line in sys.stdin:
         try:
             request = json.loads(line)

@@ -17,6 +17,7 @@ from ctlab import atomic
 from ctlab.errors import CtlabError
 from ctlab.grading.results import Graded, load_graded
 from ctlab.reveal import HINTS
+from ctlab.timings import Timings
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
@@ -116,20 +117,24 @@ def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | 
                  "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id.")
 
 
-def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> ReportSummary:
+def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: Timings | None = None) -> ReportSummary:
     """Write the feedback files and the batch report, unless nothing they depend on changed
     since the last time (a re-grade of an unchanged batch). The reference answers come from the
-    reveal code in `hints`, by default the project's own solutions/hints.yaml."""
+    reveal code in `hints`, by default the project's own solutions/hints.yaml. Each step's wall
+    time is added to `timings`, when given."""
+    t = Timings() if timings is None else timings
     out = Path(out)
     root = Path(root)
-    subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
-    config: FeedbackConfig = load_feedback_config(root)
-    data_dir = find_data_dir(root)
-    hints = root / HINTS if hints is None else Path(hints)
-    feedback_dir = out / "feedback"
-    files_dir = out / "report_files"
-    key = _inputs_key(out, config, data_dir, hints)
-    exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
+    with t.span("report: read the results"):
+        subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
+        config: FeedbackConfig = load_feedback_config(root)
+        data_dir = find_data_dir(root)
+        hints = root / HINTS if hints is None else Path(hints)
+        feedback_dir = out / "feedback"
+        files_dir = out / "report_files"
+        key = _inputs_key(out, config, data_dir, hints)
+    with t.span("exports"):
+        exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
             p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
@@ -141,22 +146,28 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     maxima = max_points_by_question(subs)
 
     written: list[Path] = []
-    for sub in subs:
-        try:
-            fb = build_feedback(sub, maxima, config)
-        except Exception as exc:  # an odd record costs only this student's details
-            sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
-            fb = fallback_feedback(sub, config)
-        written.extend(write_feedback(feedback_dir, fb))
+    with t.span("feedback"):
+        for sub in subs:
+            try:
+                fb = build_feedback(sub, maxima, config)
+            except Exception as exc:  # an odd record costs only this student's details
+                sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
+                fb = fallback_feedback(sub, config)
+            written.extend(write_feedback(feedback_dir, fb))
 
-    snapshots = load_snapshots(out, subs)
-    ref, note = _reference(data_dir, hints)
-    groups = group_wrong_answers(subs, snapshots, ref, maxima)
-    stats = compute_stats(subs, maxima, len(snapshots))
-    problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
-    copied = _copied_work(out, root, subs, snapshots)
-    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
-                                                       students=_student_lines(out, subs))
+    with t.span("report: read the snapshots"):
+        snapshots = load_snapshots(out, subs)
+    with t.span("report: reference answers"):
+        ref, note = _reference(data_dir, hints)
+    with t.span("report: group wrong answers"):
+        groups = group_wrong_answers(subs, snapshots, ref, maxima)
+        stats = compute_stats(subs, maxima, len(snapshots))
+        problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
+    with t.span("report: similar work"):
+        copied = _copied_work(out, root, subs, snapshots)
+    with t.span("report: charts, html, md"):
+        html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems,
+                                                           copied=copied, students=_student_lines(out, subs))
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,
