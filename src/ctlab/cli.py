@@ -59,6 +59,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# What writing the reports imports (matplotlib for the charts): loaded while grading waits for its workers.
+REPORT_MODULES = ("ctlab.report", "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
 def _cmd_grade(args: argparse.Namespace) -> int:
     from ctlab.timings import Timings, process_age
 
@@ -85,6 +89,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         late_penalty=args.late_penalty,
         allow_stale=args.allow_stale,
         timings=timings,
+        preload=REPORT_MODULES,
     )
     print(summary.describe())
     if roster is not None:

@@ -131,6 +131,7 @@ class Plan:
     progress: bool
     warnings: list[str] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
+    preload: tuple[str, ...] = ()  # modules to import while waiting for the workers (see grade)
     cached: dict[str, Result] = field(default_factory=dict)  # by submission id
     retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
     todo: list[inputs.Upload] = field(default_factory=list)
@@ -149,7 +150,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
           no_sandbox: bool, force: bool, manual: Path | None, progress: bool,
           sandbox: str | None = None, due: dt.datetime | None = None,
           late_penalty: float | None = None, allow_stale: bool = False,
-          timings: Timings | None = None) -> GradeSummary:
+          timings: Timings | None = None, preload: tuple[str, ...] = ()) -> GradeSummary:
     """Grade `submissions` (files or folders) into `out`. See the module docstring.
 
     `sandbox` forces a mode ("bwrap" or "user"); by default bwrap is used when it works,
@@ -157,13 +158,15 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     A submission is late when its LMS says so or it was submitted after `due` (where the LMS
     gives a time); `late_penalty` (percent of its total) is then taken off in its own column.
     Each phase's wall time is added to `timings` (a fresh clock unless given) and returned with
-    the summary.
+    the summary. `preload` names modules the caller needs next (the reports'), imported in the
+    background while this process only waits for the workers.
     """
     t_start = time.monotonic()
     timings = Timings() if timings is None else timings
     plan = plan_batch(submissions=submissions, out=out, root=root, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                       no_sandbox=no_sandbox, force=force, manual=manual, progress=progress, sandbox=sandbox,
                       due=due, late_penalty=late_penalty, allow_stale=allow_stale, timings=timings)
+    plan.preload = preload
     run = run_batch(plan)
     with timings.span("gradebook"):
         scored = write_batch(plan, run)
@@ -203,13 +206,25 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         raise CtlabError(f"{root / sources.MANIFEST}: autograder/ is older than {', '.join(stale)}; "
                          "run `make build` (or pass --allow-stale to grade with the old tests)")
     notes: list[str] = []
-    subs = inputs.discover([Path(s) for s in submissions], notes=notes)
-    if out.exists() and not out.is_dir():
-        raise CtlabError(f"{out}: exists and is not a folder")
-    manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
-    timings.add("find submissions, check the build", t_read, time.monotonic())
-    with timings.span("probe (can the sandbox isolate?)"):
-        mode, note = choose_mode(no_sandbox, sandbox)
+    timings.add("check the build", t_read, time.monotonic())
+
+    def probe() -> tuple[str, str]:
+        with timings.span("probe (can the sandbox isolate?)"):
+            return choose_mode(no_sandbox, sandbox)
+
+    # The probe mostly waits for its sandbox; the submissions are read meanwhile. An error in
+    # either stops the run before OUT is touched (leaving the pool waits for the probe).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctlab-probe") as pool:
+        probing = pool.submit(probe)
+        t_read = time.monotonic()
+        subs = inputs.discover([Path(s) for s in submissions], notes=notes)
+        if out.exists() and not out.is_dir():
+            raise CtlabError(f"{out}: exists and is not a folder")
+        manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
+        for s in subs:
+            inputs.load(s)
+        timings.add("read submissions", t_read, time.monotonic())
+    mode, note = probing.result()
     t_read = time.monotonic()
 
     results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
@@ -232,8 +247,6 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
                 + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
             )
 
-    for s in subs:
-        inputs.load(s)
     kept_code.save(out, subs)
     for s in subs:
         old = _reusable(s, out, fp) if s.status is None and not force else None
@@ -250,7 +263,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
             plan.retest.append((s, old))
         else:
             (plan.rejected if s.status is not None else plan.todo).append(s)
-    timings.add("read submissions, look up kept results", t_read, time.monotonic())
+    timings.add("keep code, look up kept results", t_read, time.monotonic())
     return plan
 
 
@@ -286,7 +299,7 @@ def run_batch(plan: Plan) -> BatchRun:
             graders = [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
                        for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
-            threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
+            threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True).start()
             timings.add("copy data, launch processes", t_launch, time.monotonic())
             with timings.span("wait for the tests' description"):
                 ag = autograder.from_description(fp, graders[0].autograder())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import statistics
 from collections import Counter
@@ -153,6 +154,32 @@ def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return buf.getvalue()
+
+
+CHARTS_KEY = ".charts-sha256"
+
+
+def _charts_key(stats: BatchStats) -> str:
+    """What the charts show (and the code that draws them)."""
+    shown = (stats.count, stats.required_percents, stats.extra_points,
+             [(q.question, q.max_points, q.full_marks, q.graded, q.manual, q.stretch) for q in stats.questions])
+    return hashlib.sha256(repr(shown).encode() + Path(__file__).read_bytes()).hexdigest()
+
+
+def _charts(stats: BatchStats, files_dir: Path) -> dict[str, bytes]:
+    """The charts in `files_dir`, drawn again only when what they show changed: drawing them
+    (and importing matplotlib for it) is most of the time a small batch's report takes."""
+    key = _charts_key(stats)
+    try:
+        if (files_dir / CHARTS_KEY).read_text(encoding="utf-8") == key:
+            return {name: (files_dir / name).read_bytes() for name in (SCORE_PNG, PASS_PNG)}
+    except OSError:
+        pass
+    charts = make_charts(stats)
+    for name, data in charts.items():
+        atomic.write_bytes(files_dir / name, data)
+    atomic.write_text(files_dir / CHARTS_KEY, key)  # last: a crash before it means "draw again"
+    return charts
 
 
 def make_charts(stats: BatchStats) -> dict[str, bytes]:
@@ -388,10 +415,8 @@ def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
     *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
 ) -> tuple[Path, Path, Path]:
-    charts = make_charts(stats)
     files_dir = out / "report_files"
-    for name, data in charts.items():
-        atomic.write_bytes(files_dir / name, data)
+    charts = _charts(stats, files_dir)
     md_path = out / "report.md"
     html_path = out / "report.html"
     atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students))
