@@ -15,6 +15,7 @@ to OUT/results as it is made) and `write_batch` (the gradebook, see grading/resu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import queue
 import shutil
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ctlab import sources
+from ctlab import atomic, sources
 from ctlab.errors import CtlabError
 from ctlab.grading import autograder, inputs, kept_code, snapshot
 from ctlab.grading import manual_scores as hand_scores
@@ -212,19 +213,34 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         with timings.span("probe (can the sandbox isolate?)"):
             return choose_mode(no_sandbox, sandbox)
 
-    # The probe mostly waits for its sandbox; the submissions are read meanwhile. An error in
-    # either stops the run before OUT is touched (leaving the pool waits for the probe).
+    # The probe mostly waits for its sandbox; it starts with the first submission that needs
+    # more than its kept result, and the submissions are read meanwhile. A batch whose results
+    # all stand runs nothing, so it needs no probe. An error in either stops the run before OUT
+    # is touched (leaving the pool waits for the probe).
+    probing: list[Future[tuple[str, str]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctlab-probe") as pool:
-        probing = pool.submit(probe)
         t_read = time.monotonic()
         subs = inputs.discover([Path(s) for s in submissions], notes=notes)
         if out.exists() and not out.is_dir():
             raise CtlabError(f"{out}: exists and is not a folder")
         manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
+
+        def kept(s: inputs.Upload) -> bool:  # its result and code stand: no need to parse it again
+            old = None if force else _reusable(s, out, fp)
+            stands = (old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
+                      and kept_code.is_kept(out, s))
+            if not stands and not probing:  # before it is parsed
+                probing.append(pool.submit(probe))
+            return stands
+
         for s in subs:
-            inputs.load(s)
+            inputs.load(s, known=kept)
+            if not s.unread and not probing:  # it could not be read: no probe started yet
+                probing.append(pool.submit(probe))
+        if not probing and not subs:
+            probing.append(pool.submit(probe))
         timings.add("read submissions", t_read, time.monotonic())
-    mode, note = probing.result()
+    mode, note = probing[0].result() if probing else _kept_mode(subs, out, no_sandbox)
     t_read = time.monotonic()
 
     results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
@@ -267,6 +283,16 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     return plan
 
 
+def _kept_mode(subs: list[inputs.Upload], out: Path, no_sandbox: bool) -> tuple[str, str]:
+    """The sandbox mode a batch that runs nothing reports: the one its kept results were run in."""
+    if no_sandbox:
+        return "none", ""
+    paths = [result_path(out, s.name) for s in subs]
+    modes = Counter(r.sandbox for p in paths if p.is_file() and (r := read_result(p)) is not None)
+    mode = modes.most_common(1)[0][0] if modes else "bwrap"
+    return (mode if mode in MODE_TEXT else "bwrap"), "nothing to run: the mode the kept results were graded in"
+
+
 def _reusable(s: inputs.Upload, out: Path, fp: autograder.Fingerprint) -> Result | None:
     """The result an earlier run left for the same bytes under the same name, if it can stand."""
     path = result_path(out, s.name)
@@ -302,9 +328,12 @@ def run_batch(plan: Plan) -> BatchRun:
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True).start()
             timings.add("copy data, launch processes", t_launch, time.monotonic())
             with timings.span("wait for the tests' description"):
-                ag = autograder.from_description(fp, graders[0].autograder())
+                description = graders[0].autograder()
+                ag = autograder.from_description(fp, description)
+            atomic.write_text(out / DESCRIPTION, json.dumps({"sha256": fp.sha256, "autograder": description}), mode=0o640)
         else:
-            ag = autograder.load_autograder(plan.root, fp)
+            with timings.span("load the tests' description"):
+                ag = _kept_description(out, fp) or autograder.load_autograder(plan.root, fp)
         make = _Maker(ag, mode, plan.rule)
         for s in plan.rejected:
             results[s.name] = make.result(s, Status(Kind.REFUSED, s.status or ""))
@@ -327,6 +356,21 @@ def run_batch(plan: Plan) -> BatchRun:
         if workdir is not None:
             timings.add("stop processes, clean up", t_stop, time.monotonic())
     return BatchRun(results=[results[s.name] for s in plan.subs], questions=list(ag.questions))
+
+
+DESCRIPTION = ".autograder.json"  # in OUT: the tests' description as a test process gave it, by their hash
+
+
+def _kept_description(out: Path, fp: autograder.Fingerprint) -> autograder.Autograder | None:
+    """The autograder as the last run's test process described it, when the tests are the same:
+    a run with nothing to test then needs neither a test process nor otter in this one."""
+    try:
+        kept = json.loads((out / DESCRIPTION).read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and kept.get("sha256") == fp.sha256 and isinstance(kept.get("autograder"), dict):
+            return autograder.from_description(fp, kept["autograder"])
+    except (OSError, ValueError, CtlabError):
+        pass
+    return None
 
 
 def write_batch(plan: Plan, run: BatchRun) -> list[Scored]:

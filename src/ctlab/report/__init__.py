@@ -10,24 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctlab import atomic
 from ctlab.errors import CtlabError
 from ctlab.grading.results import Graded, load_graded
-from ctlab.reveal import HINTS
+from ctlab.sources import HINTS
 from ctlab.timings import Timings
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
-from .batch_report import CopiedPair, compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
-from .feedback import build_feedback, fallback_feedback, write_feedback
-from .reference import find_data_dir, reference_answers
-from .similarity import copied_work
-from .wrong_answers import WrongAnswerGroup, group_wrong_answers
+from .reference import find_data_dir
+
+# What only writing the reports needs (pandas, matplotlib, the reveal code) is imported when they
+# are written: a re-run with nothing changed keeps them without loading any of it.
+if TYPE_CHECKING:
+    from .batch_report import CopiedPair
+    from .wrong_answers import WrongAnswerGroup
+
 
 __all__ = ["ReportSummary", "write_reports"]
 
@@ -90,9 +95,13 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
     return h.hexdigest()
 
 
-def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
+def _copied_work(out: Path, root: Path, subs: list[Graded],
+                 snapshots: Mapping[str, Mapping[str, object]]) -> list[CopiedPair]:
     """Pairs of near-duplicate summaries and of unusually alike own code, as (kind, file, file, score)."""
     from ctlab.grading import kept_code
+
+    from .batch_report import CopiedPair
+    from .similarity import copied_work
 
     files = {sub.name: sub.file for sub in subs}
     summaries = {n: v for n, snap in snapshots.items() if isinstance(v := snap.get("triage_summary"), str)}
@@ -105,6 +114,7 @@ def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str,
 def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | None, str]:
     """The reference answers and the report's note on them. A project without its exercise data
     or its reveal code still gets its reports: answers are then described without a reference."""
+    from .reference import reference_answers
     if data_dir is None:
         return None, "No exercise data found under the project folder, so answers are described without a reference."
     if not hints.is_file():
@@ -143,6 +153,10 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
                              hidden_mode=config.hidden_mode,
                              reference_source=str(data_dir) if data_dir and hints.is_file() else None,
                              unchanged=True, exports=exports)
+    from .batch_report import compute_stats, write_batch_report
+    from .feedback import build_feedback, fallback_feedback, write_feedback
+    from .wrong_answers import group_wrong_answers
+
     maxima = max_points_by_question(subs)
 
     written: list[Path] = []
