@@ -68,9 +68,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     timings = Timings()
     timings.origin -= process_age()  # the command's clock starts with its process
-    timings.add("python start, ctlab imports", timings.origin, time.monotonic())
     from ctlab.grading.batch import grade
     from ctlab.roster import load_roster
+
+    timings.add("python start, ctlab imports", timings.origin, time.monotonic())
 
     roster = load_roster(args.roster) if args.roster is not None else None  # a bad roster stops before grading
 

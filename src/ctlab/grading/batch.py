@@ -113,6 +113,54 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
+class _HeadStart:
+    """The first worker and test process, started as soon as reading finds a submission that
+    needs running, while the probe decides the sandbox and the rest of the batch is read: their
+    start-up (Python, pandas, otter) is most of a small batch's time. The worker's mode is the
+    probe's likely answer; run_batch stops it unused when the probe decides otherwise. Neither
+    is given a submission before the probe has passed and the plan is made."""
+
+    def __init__(self, *, mode: str, fp: autograder.Fingerprint, memory_mb: int, timeout: float, timings: Timings):
+        t0 = time.monotonic()
+        self.workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
+        self.worker: Worker | None = None
+        self.grader: TrustedGrader | None = None
+        try:
+            os.chmod(self.workdir, 0o711 if mode == "user" else 0o700)
+            pristine = self.workdir / "pristine"
+            shutil.copytree(fp.data_dir, pristine / "data")
+            self.grader = TrustedGrader(fp.root, pristine, memory_mb=memory_mb, timeout=timeout)
+            if mode != "user" or os.geteuid() == 0:
+                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
+                self.worker.launch()
+        except BaseException:
+            self.close()
+            raise
+        timings.add("copy data, launch processes", t0, time.monotonic())
+
+    def take_worker(self, mode: str) -> Worker | None:
+        """The started worker if it is of `mode` (else it is stopped)."""
+        worker, self.worker = self.worker, None
+        if worker is not None and worker.mode != mode:
+            worker.stop()
+            return None
+        return worker
+
+    def close(self) -> None:
+        """Stop what was not taken and remove the folder (after a failure before run_batch)."""
+        if self.worker is not None:
+            self.worker.stop()
+        if self.grader is not None:
+            self.grader.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _likely_mode(no_sandbox: bool, forced: str | None) -> str:
+    """What choose_mode will most likely decide, without probing."""
+    forced = forced or os.environ.get("CTLAB_SANDBOX") or None
+    return "none" if no_sandbox else "user" if forced == "user" else "bwrap"
+
+
 @dataclass
 class Plan:
     """What a batch needs before anything runs: its submissions read and sorted by what each
@@ -133,6 +181,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     preload: tuple[str, ...] = ()  # modules to import while waiting for the workers (see grade)
+    head: _HeadStart | None = None  # the first worker and test process, started while planning
     cached: dict[str, Result] = field(default_factory=dict)  # by submission id
     retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
     todo: list[inputs.Upload] = field(default_factory=list)
@@ -218,69 +267,78 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     # all stand runs nothing, so it needs no probe. An error in either stops the run before OUT
     # is touched (leaving the pool waits for the probe).
     probing: list[Future[tuple[str, str]]] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctlab-probe") as pool:
+    head: list[_HeadStart] = []
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctlab-probe") as pool:
+            t_read = time.monotonic()
+            subs = inputs.discover([Path(s) for s in submissions], notes=notes)
+            if out.exists() and not out.is_dir():
+                raise CtlabError(f"{out}: exists and is not a folder")
+            manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
+
+            def kept(s: inputs.Upload) -> bool:  # its result and code stand: no need to parse it again
+                old = None if force else _reusable(s, out, fp)
+                stands = (old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
+                          and kept_code.is_kept(out, s))
+                if not stands and not probing:  # before it is parsed
+                    probing.append(pool.submit(probe))
+                    head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, memory_mb=memory_mb,
+                                           timeout=timeout, timings=timings))
+                return stands
+
+            for s in subs:
+                inputs.load(s, known=kept)
+                if not s.unread and not probing:  # it could not be read: no probe started yet
+                    probing.append(pool.submit(probe))
+            if not probing and not subs:
+                probing.append(pool.submit(probe))
+            timings.add("read submissions", t_read, time.monotonic())
+        mode, note = probing[0].result() if probing else _kept_mode(subs, out, no_sandbox)
         t_read = time.monotonic()
-        subs = inputs.discover([Path(s) for s in submissions], notes=notes)
-        if out.exists() and not out.is_dir():
-            raise CtlabError(f"{out}: exists and is not a folder")
-        manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
 
-        def kept(s: inputs.Upload) -> bool:  # its result and code stand: no need to parse it again
-            old = None if force else _reusable(s, out, fp)
-            stands = (old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
-                      and kept_code.is_kept(out, s))
-            if not stands and not probing:  # before it is parsed
-                probing.append(pool.submit(probe))
-            return stands
+        results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
+        for d in (out, results_dir, snaps_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        for d in (results_dir, snaps_dir):
+            os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
+        plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
+                    hand=hand_scores.merge_points(out, manual_scores, manual_comments),
+                    rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
+                    memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings)
+        if stale:
+            plan.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
+        if mode == "user":
+            exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
+                       if p.exists() and _readable_by_others(p)]
+            if exposed:
+                plan.warnings.append(
+                    "fallback sandbox: readable by any user, so by submission code too: "
+                    + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
+                )
 
+        kept_code.save(out, subs)
         for s in subs:
-            inputs.load(s, known=kept)
-            if not s.unread and not probing:  # it could not be read: no probe started yet
-                probing.append(pool.submit(probe))
-        if not probing and not subs:
-            probing.append(pool.submit(probe))
-        timings.add("read submissions", t_read, time.monotonic())
-    mode, note = probing[0].result() if probing else _kept_mode(subs, out, no_sandbox)
-    t_read = time.monotonic()
-
-    results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
-    for d in (out, results_dir, snaps_dir):
-        d.mkdir(parents=True, exist_ok=True)
-    for d in (results_dir, snaps_dir):
-        os.chmod(d, 0o750)  # never readable by the sandbox user in fallback mode
-    plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
-                hand=hand_scores.merge_points(out, manual_scores, manual_comments),
-                rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
-                memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings)
-    if stale:
-        plan.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
-    if mode == "user":
-        exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
-                   if p.exists() and _readable_by_others(p)]
-        if exposed:
-            plan.warnings.append(
-                "fallback sandbox: readable by any user, so by submission code too: "
-                + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
-            )
-
-    kept_code.save(out, subs)
-    for s in subs:
-        old = _reusable(s, out, fp) if s.status is None and not force else None
-        if old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested:
-            late = plan.rule.is_late(s.identity)
-            if old.identity != s.identity or old.late != late:  # kept from a run before identities, or --due changed
-                old.identity, old.late = s.identity, late
-                write_result(out, old)
-            old.cached = True
-            plan.cached[s.name] = old
-        elif old is not None and old.data_sha256 == fp.data_sha256 and not old.status.kind.grader_failure:
-            # Only the tests changed, or its answers could not be tested: the notebook's run still
-            # stands, so test its kept snapshot again.
-            plan.retest.append((s, old))
-        else:
-            (plan.rejected if s.status is not None else plan.todo).append(s)
-    timings.add("keep code, look up kept results", t_read, time.monotonic())
-    return plan
+            old = _reusable(s, out, fp) if s.status is None and not force else None
+            if old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested:
+                late = plan.rule.is_late(s.identity)
+                if old.identity != s.identity or old.late != late:  # kept from a run before identities, or --due changed
+                    old.identity, old.late = s.identity, late
+                    write_result(out, old)
+                old.cached = True
+                plan.cached[s.name] = old
+            elif old is not None and old.data_sha256 == fp.data_sha256 and not old.status.kind.grader_failure:
+                # Only the tests changed, or its answers could not be tested: the notebook's run still
+                # stands, so test its kept snapshot again.
+                plan.retest.append((s, old))
+            else:
+                (plan.rejected if s.status is not None else plan.todo).append(s)
+        timings.add("keep code, look up kept results", t_read, time.monotonic())
+        plan.head = head[0] if head else None
+        return plan
+    except BaseException:  # nothing was given to the started processes: stop them
+        for h in head:
+            h.close()
+        raise
 
 
 def _kept_mode(subs: list[inputs.Upload], out: Path, no_sandbox: bool) -> tuple[str, str]:
@@ -307,23 +365,33 @@ def run_batch(plan: Plan) -> BatchRun:
     """Run and test what the plan says needs it, each result written to OUT/results as it is made."""
     out, fp, mode, timings = plan.out, plan.fp, plan.mode, plan.timings
     results: dict[str, Result] = dict(plan.cached)
-    workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-")) if plan.todo or plan.retest else None
+    head, plan.head = plan.head, None
+    workdir = head.workdir if head else (Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
+                                         if plan.todo or plan.retest else None)
     workers: list[Worker] = []
     graders: list[TrustedGrader] = []
     try:
+        if head is not None:  # started while planning: what it started is ours to stop from here
+            started = head.take_worker(mode) if plan.todo else head.take_worker("")
+            workers += [started] if started else []
+            graders += [head.grader] if head.grader else []
+            head.grader = None
         if workdir is not None:
             t_launch = time.monotonic()
             if plan.todo:
                 os.chmod(workdir, 0o711 if mode == "user" else 0o700)
-                workers = [Worker(i, mode, workdir, fp.data_dir) for i in range(max(1, min(plan.jobs, len(plan.todo))))]
-                for w in workers:
+                new = [Worker(i, mode, workdir, fp.data_dir)
+                       for i in range(len(workers), max(1, min(plan.jobs, len(plan.todo))))]
+                for w in new:
                     w.launch()
+                workers += new
             # The test processes load their libraries and the tests while the workers load theirs.
             # One per two workers (at least one) keeps up with them: testing is the lighter phase.
             pristine = workdir / "pristine"
-            shutil.copytree(fp.data_dir, pristine / "data")
-            graders = [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
-                       for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
+            if not (pristine / "data").is_dir():
+                shutil.copytree(fp.data_dir, pristine / "data")
+            graders += [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
+                        for _ in range(len(graders), 1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True).start()
             timings.add("copy data, launch processes", t_launch, time.monotonic())
