@@ -252,7 +252,7 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
     assert {p.name for p in out.iterdir()} == {
         "gradebook.csv", "results", "snapshots", "feedback", "report.html", "report.md", "report_files",
         "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "exports.json", "instructor_notes.txt",
-        "notes", "manual_scores.json", "code", "grading.json"}
+        "notes", "manual_scores.json", "code", "grading.json", ".autograder.json"}
     records = {}
     for p in (out / "results").glob("*.json"):
         rec = json.loads(p.read_text())
@@ -466,7 +466,7 @@ def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
     out = _synth().build(tmp_path / "out", root)
     real = report_answers.load_snapshot_dir
 
-    def odd(path: Path):
+    def odd(path: Path, only=None):  # the report reads each answer when it needs it
         values = real(path)
         if path.name == "contains_b":  # MultiIndex columns
             frame = values["susp_api"].copy()
@@ -480,9 +480,11 @@ def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
             values["mitre_techniques"] = _Raises()
         elif path.name == "actors_api":
             raise RuntimeError("unreadable")
-        return values
+        return {k: v for k, v in values.items() if only is None or k in only}
 
     monkeypatch.setattr(report_answers, "load_snapshot_dir", odd)
+    # The odd values above are not in the files: describing equal files once would skip them.
+    monkeypatch.setattr(report_answers.SavedAnswers, "digests", lambda self, names: None)
     rec = json.loads((out / "results" / "dropna.json").read_text())
     rec.update(tests={"not": "a list"}, questions={"q1": "abc", "q2": {"max_points": "x"}})
     (out / "results" / "dropna.json").write_text(json.dumps(rec))

@@ -175,7 +175,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
         ref, note = _reference(data_dir, hints)
     with t.span("report: group wrong answers"):
         groups = group_wrong_answers(subs, snapshots, ref, maxima)
-        stats = compute_stats(subs, maxima, len(snapshots))
+        stats = compute_stats(subs, maxima, sum(not getattr(s, "broken", False) for s in snapshots.values()))
         problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
     with t.span("report: similar work"):
         copied = _copied_work(out, root, subs, snapshots)

@@ -81,24 +81,30 @@ def load_snapshot_dir(path: Path, only: list[str] | None = None) -> dict[str, ob
 class SavedAnswers(Mapping[str, object]):
     """One submission's saved answers, each variable read (by the grader's own loader) when it is
     first looked at: a report describes only the answers that lost points, so most frames of a
-    class are never read. Variables that exist but could not be saved read as `Unsaved(reason)`."""
+    class are never read. Variables that exist but could not be saved read as `Unsaved(reason)`.
+    When reading fails, the snapshot is `broken` from then on (nothing more is read from it, and
+    `problems`, the submission's, says so once)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, problems: list[str] | None = None) -> None:
         from ctlab.grading.snapshot import read_manifest
 
         self.folder = folder
         variables = read_manifest(folder)["variables"]  # raises SnapshotError when it is damaged
         self._names = [n for n, e in variables.items() if isinstance(n, str) and isinstance(e, dict)]
         self._read: dict[str, object] = {}
+        self._problems = problems if problems is not None else []
+        self.broken = False
 
     def __getitem__(self, name: str) -> object:
         if name not in self._read:
-            if name not in self._names:
+            if self.broken or name not in self._names:
                 raise KeyError(name)
             try:
                 self._read.update(load_snapshot_dir(self.folder, only=[name]))
-            except Exception as exc:  # damaged since it was listed: this answer only
-                self._read[name] = Unsaved(f"could not be read ({type(exc).__name__})")
+            except Exception as exc:  # a damaged snapshot costs only this submission's answers
+                self.broken = True
+                self._problems.append(f"its saved answers could not be read ({type(exc).__name__})")
+                raise KeyError(name) from None
         if name not in self._read:
             raise KeyError(name)
         return self._read[name]
@@ -134,7 +140,7 @@ def load_snapshots(out: Path, subs: list[Graded]) -> dict[str, Mapping[str, obje
         if not folder.is_dir():
             continue
         try:
-            found[sub.name] = SavedAnswers(folder)
+            found[sub.name] = SavedAnswers(folder, sub.problems)
         except Exception as exc:  # a damaged snapshot costs only this submission's answers
             sub.problems.append(f"its saved answers could not be read ({type(exc).__name__})")
     return found

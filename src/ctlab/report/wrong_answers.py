@@ -349,6 +349,8 @@ def group_wrong_answers(
                     problem = f"its answer to {q} could not be described ({type(exc).__name__})"
                 if key is not None:
                     described[key] = desc, problem
+            if isinstance(ns, SavedAnswers) and ns.broken:  # unreadable: said once on the submission
+                continue
             if problem:
                 sub.problems.append(problem)
             by_desc.setdefault(desc, []).append(sub.file)
