@@ -120,7 +120,8 @@ class _HeadStart:
     probe's likely answer; run_batch stops it unused when the probe decides otherwise. Neither
     is given a submission before the probe has passed and the plan is made."""
 
-    def __init__(self, *, mode: str, fp: autograder.Fingerprint, memory_mb: int, timeout: float, timings: Timings):
+    def __init__(self, *, mode: str | None, fp: autograder.Fingerprint, memory_mb: int, timeout: float,
+                 timings: Timings):
         t0 = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
         self.worker: Worker | None = None
@@ -130,12 +131,15 @@ class _HeadStart:
             pristine = self.workdir / "pristine"
             shutil.copytree(fp.data_dir, pristine / "data")
             self.grader = TrustedGrader(fp.root, pristine, memory_mb=memory_mb, timeout=timeout)
-            if mode != "user" or os.geteuid() == 0:
-                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
-                self.worker.launch()
         except BaseException:
             self.close()
             raise
+        if mode is not None:
+            try:
+                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
+                self.worker.launch()
+            except (OSError, CtlabError):  # only a head start: run_batch starts its workers itself
+                self.take_worker("")
         timings.add("copy data, launch processes", t0, time.monotonic())
 
     def take_worker(self, mode: str) -> Worker | None:
@@ -155,10 +159,15 @@ class _HeadStart:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _likely_mode(no_sandbox: bool, forced: str | None) -> str:
-    """What choose_mode will most likely decide, without probing."""
+def _likely_mode(no_sandbox: bool, forced: str | None) -> str | None:
+    """What choose_mode will most likely decide, without probing (None: no good guess)."""
     forced = forced or os.environ.get("CTLAB_SANDBOX") or None
-    return "none" if no_sandbox else "user" if forced == "user" else "bwrap"
+    root = os.geteuid() == 0
+    if no_sandbox:
+        return "none"
+    if forced == "user" or shutil.which("bwrap") is None:
+        return "user" if root else None
+    return "bwrap"
 
 
 @dataclass
@@ -282,8 +291,11 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
                           and kept_code.is_kept(out, s))
                 if not stands and not probing:  # before it is parsed
                     probing.append(pool.submit(probe))
-                    head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, memory_mb=memory_mb,
-                                           timeout=timeout, timings=timings))
+                    try:
+                        head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, memory_mb=memory_mb,
+                                               timeout=timeout, timings=timings))
+                    except (OSError, CtlabError):  # only a head start: run_batch starts what it needs
+                        pass
                 return stands
 
             for s in subs:
