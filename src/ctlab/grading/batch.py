@@ -287,20 +287,21 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
 
             def kept(s: inputs.Upload) -> bool:  # its result and code stand: no need to parse it again
                 old = None if force else _reusable(s, out, fp)
-                stands = (old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
-                          and kept_code.is_kept(out, s))
-                if not stands and not probing:  # before it is parsed
+                stands = old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
+                if stands:
+                    return kept_code.is_kept(out, s)  # else parsed for its code alone: nothing to run
+                if not probing:  # before it is parsed
                     probing.append(pool.submit(probe))
                     try:
                         head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, memory_mb=memory_mb,
                                                timeout=timeout, timings=timings))
                     except (OSError, CtlabError):  # only a head start: run_batch starts what it needs
                         pass
-                return stands
+                return False
 
             for s in subs:
                 inputs.load(s, known=kept)
-                if not s.unread and not probing:  # it could not be read: no probe started yet
+                if s.status is not None and not probing:  # it could not be read: no probe started yet
                     probing.append(pool.submit(probe))
             if not probing and not subs:
                 probing.append(pool.submit(probe))

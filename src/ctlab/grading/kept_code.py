@@ -42,7 +42,7 @@ def save(out: Path, subs: list[Upload]) -> None:
                 continue
         except (OSError, UnicodeDecodeError):
             pass
-        atomic.write_text(path, text, mode=0o640)
+        atomic.write_text(path, text, mode=0o640, durable=False)  # made again when it does not match (is_kept)
 
 
 def is_kept(out: Path, s: Upload) -> bool:

@@ -147,7 +147,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
         exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
-            p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
+            p.is_file() and p.stat().st_size for p in [out / "report.html", out / "report.md", *kept]):
         return ReportSummary(out=out, feedback_dir=feedback_dir, feedback_files=kept, report_html=out / "report.html",
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
                              hidden_mode=config.hidden_mode,

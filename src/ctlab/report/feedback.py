@@ -217,6 +217,6 @@ def render_html(fb: Feedback) -> str:
 def write_feedback(folder: Path, fb: Feedback) -> tuple[Path, Path]:
     md = folder / f"{fb.name}.md"
     page = folder / f"{fb.name}.html"
-    atomic.write_text(md, render_markdown(fb))
-    atomic.write_text(page, render_html(fb))
+    atomic.write_text(md, render_markdown(fb), durable=False)  # made again while the report's key is stale
+    atomic.write_text(page, render_html(fb), durable=False)
     return md, page
