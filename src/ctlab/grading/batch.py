@@ -277,6 +277,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     # is touched (leaving the pool waits for the probe).
     probing: list[Future[tuple[str, str]]] = []
     head: list[_HeadStart] = []
+    looked_up: dict[str, Result | None] = {}  # each submission's earlier result, read once
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctlab-probe") as pool:
             t_read = time.monotonic()
@@ -286,7 +287,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
             manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
 
             def kept(s: inputs.Upload) -> bool:  # its result and code stand: no need to parse it again
-                old = None if force else _reusable(s, out, fp)
+                old = looked_up[s.name] = None if force else _reusable(s, out, fp)
                 stands = old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
                 if stands:
                     return kept_code.is_kept(out, s)  # else parsed for its code alone: nothing to run
@@ -331,7 +332,10 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
 
         kept_code.save(out, subs)
         for s in subs:
-            old = _reusable(s, out, fp) if s.status is None and not force else None
+            if s.status is not None or force:
+                old = None
+            else:
+                old = looked_up[s.name] if s.name in looked_up else _reusable(s, out, fp)
             if old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested:
                 late = plan.rule.is_late(s.identity)
                 if old.identity != s.identity or old.late != late:  # kept from a run before identities, or --due changed

@@ -9,7 +9,8 @@ crash, it kills the process, starts a fresh one, and only that submission's unte
 questions score 0. The batch goes on.
 
 Protocol, one JSON object a line. The child writes {"autograder": {...}} once the tests
-are loaded and {"ready": true} once it is capped. Each request {"snapshot": PATH or null}
+are loaded and {"ready": true, "took": {step: seconds}, "at": its monotonic clock} once it is
+capped (the steps and the time are for `ctlab grade --timings`). Each request {"snapshot": PATH or null}
 gets {"loading": true} and {"loading": false} around the loading of the snapshot,
 {"file": Q, "points": P, "tests": [...]} per test file, then {"done": true} (or
 {"error": TEXT} for a fault of the grader itself). Out of memory, the child exits with
