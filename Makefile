@@ -70,4 +70,5 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_data.py
 	$(BIN)/python tests/benchmarks/bench_grade.py
+	$(BIN)/python tests/benchmarks/bench_small.py
 	PYTHONPATH=tests $(BIN)/python tests/benchmarks/bench_review.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -193,8 +194,12 @@ def test_cache_force_and_autograder_change(tmp_path, root):
     out = tmp_path / "out"
     first = run([subs], out, root)
     assert (first.graded, first.cached) == (2, 0)
+    assert "probe (can the sandbox isolate?)" in first.timings.names()
     second = run([subs], out, root)
     assert (second.graded, second.cached) == (0, 2)
+    # Nothing to run: no probe, no worker, no test process, and the kept notebooks are not parsed.
+    assert not {"probe (can the sandbox isolate?)", "worker start", "test process start"} & set(second.timings.names())
+    assert (second.mode, second.mode_note) == ("bwrap", "nothing to run: the mode the kept results were graded in")
     assert rows_of(out) == {k: v for k, v in rows_of(out).items()}
     assert points(rows_of(out)["a.ipynb"]) == FULL
     write_nb(subs / "b.ipynb", GOOD)  # changed submission: re-graded alone
@@ -220,6 +225,27 @@ def test_cache_force_and_autograder_change(tmp_path, root):
     data.write_text(data.read_text() + "\n")  # the data changed: notebooks must run again
     rerun = run([subs], out, root3)
     assert (rerun.graded, rerun.cached, rerun.retested) == (2, 0, 0)
+
+
+@pytest.mark.slow
+def test_timings_name_every_phase_of_one_submission(tmp_path, root, capsys):
+    """`ctlab grade --timings` prints each phase once it ran, in the order they started, then the total."""
+    from ctlab.cli import main
+
+    write_nb(tmp_path / "subs" / "a.ipynb", GOOD)
+    assert main(["grade", str(tmp_path / "subs"), "-o", str(tmp_path / "out"), "--root", str(root), "--jobs", "1",
+                 "--timings"]) == 0
+    printed = capsys.readouterr().out
+    lines = printed[printed.index("timings (wall seconds"):].splitlines()[1:]
+    names = [re.split(r"\s{2,}", line.strip())[0] for line in lines]
+    for phase in ("python start, ctlab imports", "probe (can the sandbox isolate?)", "read submissions",
+                  "worker start", "worker: preload", "test process start", "test process: imports",
+                  "phase 1 (sandboxed run)", "phase 2 (tests)", "gradebook", "feedback", "report: charts, html, md",
+                  "total"):
+        assert phase in names, phase
+    assert names.index("probe (can the sandbox isolate?)") < names.index("phase 1 (sandboxed run)") \
+        < names.index("phase 2 (tests)") < names.index("gradebook") < names.index("feedback")
+    assert names[-1] == "total"
 
 
 @pytest.mark.slow

@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -84,15 +83,14 @@ def _untested_records(tested: Phase2Result, why: str) -> list[dict]:
 def test_tests_that_overrun_cost_only_that_snapshot(tmp_path, pristine, reveal_snapshot):
     grader = TrustedGrader(REPO, pristine, memory_mb=2048, timeout=4)
     try:
-        first = grader.proc.pid
-        t0 = time.monotonic()
+        first = grader.proc
         tested = grader.grade(str(_rows_snapshot(tmp_path, 8_000_000)))
-        assert time.monotonic() - t0 < 15
+        assert first.returncode == -signal.SIGKILL  # the overrunning process was killed and reaped
         why = "the tests took longer than 4 s in q3"
         assert (tested.failure, tested.untested) == (why, ["q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"])
         assert _points(tested) == {q: 0 for q in QS}
         assert [t["name"] for t in _untested_records(tested, why)] == [f"{q} (not tested)" for q in tested.untested]
-        assert grader.proc.pid != first  # a fresh process for the next submission
+        assert grader.proc is not first and grader.proc.poll() is None  # a fresh process for the next one
         tested = grader.grade(str(reveal_snapshot))
         assert (tested.failure, _points(tested)) == ("", FULL)
     finally:

@@ -24,6 +24,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -251,7 +252,7 @@ def test_ids_are_safe_unique_and_stay_inside_out(batch):
     assert {p.name for p in out.iterdir()} == {
         "gradebook.csv", "results", "snapshots", "feedback", "report.html", "report.md", "report_files",
         "export-csv.csv", "export-canvas.csv", "export-gradescope.csv", "exports.json", "instructor_notes.txt",
-        "notes", "manual_scores.json", "code", "grading.json"}
+        "notes", "manual_scores.json", "code", "grading.json", ".autograder.json"}
     records = {}
     for p in (out / "results").glob("*.json"):
         rec = json.loads(p.read_text())
@@ -362,9 +363,10 @@ def test_a_fifo_on_the_command_line_is_never_opened(tmp_path):
     fifo = tmp_path / "x.ipynb"
     os.mkfifo(fifo)
     sub = inputs.discover([fifo])[0]
-    t0 = time.monotonic()
-    inputs.load(sub)  # opening it for reading would block forever: no writer
-    assert time.monotonic() - t0 < 5
+    loading = threading.Thread(target=inputs.load, args=(sub,), daemon=True)
+    loading.start()
+    loading.join(60)  # opening it for reading would block forever: no writer
+    assert not loading.is_alive(), "the FIFO was opened"
     assert sub.status == "not graded: a named pipe (FIFO), not a file"
 
 
@@ -396,7 +398,7 @@ def test_ids_for_hostile_names(tmp_path):
     assert {s.file: s.name for s in again} == ids  # the same batch gives the same ids, in any order
 
 
-def test_the_cell_cap_costs_little(tmp_path):
+def test_the_size_and_cell_caps_refuse_before_anything_is_parsed(tmp_path, monkeypatch):
     """A notebook of 450k cells (45 MB) is refused from its size alone; one under the size cap
     is refused from a count of its cells, before any notebook object is built."""
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "x = 1"}]
@@ -407,13 +409,15 @@ def test_the_cell_cap_costs_little(tmp_path):
     text = json.dumps({"cells": cells * 150_000, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
     under.write_text(text.replace('"cell_type"', '"\\u0063ell_type"'))
     assert under.stat().st_size < CAP
+    parsed: list[object] = []  # every text parsed as JSON, and every notebook object built
+    monkeypatch.setattr(inputs.json, "loads", lambda *a, **k: parsed.append(a))
+    monkeypatch.setattr(nbformat.v4, "to_notebook_json", lambda *a, **k: parsed.append(a))
     for path, status in ((big, f"invalid submission: file is {big.stat().st_size} bytes (limit {CAP})"),
                          (under, "invalid notebook: more than 2000 cells (limit 2000)")):
         sub = inputs.discover([path])[0]
-        t0 = time.perf_counter()
         inputs.load(sub)
-        assert time.perf_counter() - t0 < 2.0
         assert sub.status == status
+        assert parsed == []
 
 
 @pytest.mark.parametrize("text,cell", [
@@ -462,7 +466,7 @@ def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
     out = _synth().build(tmp_path / "out", root)
     real = report_answers.load_snapshot_dir
 
-    def odd(path: Path):
+    def odd(path: Path, only=None):  # the report reads each answer when it needs it
         values = real(path)
         if path.name == "contains_b":  # MultiIndex columns
             frame = values["susp_api"].copy()
@@ -476,9 +480,11 @@ def test_the_report_survives_odd_snapshots_and_records(tmp_path, monkeypatch):
             values["mitre_techniques"] = _Raises()
         elif path.name == "actors_api":
             raise RuntimeError("unreadable")
-        return values
+        return {k: v for k, v in values.items() if only is None or k in only}
 
     monkeypatch.setattr(report_answers, "load_snapshot_dir", odd)
+    # The odd values above are not in the files: describing equal files once would skip them.
+    monkeypatch.setattr(report_answers.SavedAnswers, "digests", lambda self, names: None)
     rec = json.loads((out / "results" / "dropna.json").read_text())
     rec.update(tests={"not": "a list"}, questions={"q1": "abc", "q2": {"max_points": "x"}})
     (out / "results" / "dropna.json").write_text(json.dumps(rec))

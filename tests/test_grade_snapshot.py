@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -253,10 +252,8 @@ def test_json_nesting_is_bounded(tmp_path):
     values, problems = _forged_json(tmp_path, json.loads("[" * deep + "]" * deep))
     assert problems["x"] == "could not be loaded (SnapshotError: nested too deeply)"
     snap = _forge(tmp_path, {"kind": "json", "file": "v0.json"}, payload=b"[" * 1_000_000 + b"]" * 1_000_000)
-    t0 = time.monotonic()
     values, problems = snapshot.load_snapshot_with_problems(snap)
     assert values == {} and problems["x"] == "could not be loaded (SnapshotError: v0.json: nested too deeply)"
-    assert time.monotonic() - t0 < 2
     ok = json.loads("[" * 40 + "]" * 40)
     assert _forged_json(tmp_path, ok)[0]["x"] == ok
 
@@ -285,17 +282,18 @@ def _forged_parquet(tmp_path, write) -> tuple[dict, dict]:
     return snapshot.load_snapshot_with_problems(snap)
 
 
-def test_parquet_larger_than_the_cap_on_disk_is_not_read(tmp_path):
+def test_parquet_larger_than_the_cap_on_disk_is_not_read(tmp_path, monkeypatch):
     n = snapshot.MAX_VALUE_BYTES + 1
 
     def write(p):
         with open(p, "wb") as f:
             f.truncate(n)
 
-    t0 = time.monotonic()
+    opened: list[object] = []
+    monkeypatch.setattr(pq, "ParquetFile", lambda *a, **k: opened.append(a))
     values, problems = _forged_parquet(tmp_path, write)
     assert problems["x"] == f"could not be loaded (SnapshotError: v0.parquet is {n} bytes (limit {snapshot.MAX_VALUE_BYTES}))"
-    assert time.monotonic() - t0 < 1
+    assert opened == []
 
 
 def test_compressed_parquet_is_refused(tmp_path):
@@ -613,11 +611,9 @@ def test_parquet_column_count_is_bounded(tmp_path, monkeypatch):
 @pytest.mark.parametrize("obj", [{"__t": "set", "v": [k * (2**61 - 1) for k in range(100_000)]},
                                  {"__t": "dict", "v": [[k * (2**61 - 1), 0] for k in range(100_000)]},
                                  {"__t": "frozenset", "v": [{"__t": "tuple", "v": [k * (2**61 - 1)]} for k in range(100_000)]}])
-def test_sets_and_dicts_of_keys_sharing_a_hash_are_refused_quickly(tmp_path, obj):
-    t0 = time.monotonic()
+def test_sets_and_dicts_of_keys_sharing_a_hash_are_refused(tmp_path, obj):
     values, problems = _forged_json(tmp_path, obj)
     assert problems["x"] == "could not be loaded (SnapshotError: 100000 values of a set or dict share one hash)"
-    assert time.monotonic() - t0 < 5
     values, problems = _forged_json(tmp_path, {"__t": "set", "v": list(range(100_000))})
     assert problems == {} and len(values["x"]) == 100_000
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 
 from ctlab.grading import sandbox
 from ctlab.grading.worker import cells, isolation, protocol
@@ -77,3 +78,26 @@ def test_job_reply_keeps_only_known_keys_of_their_types():
                                             "prepare_error": "x" * 300, "restart": False}
     assert protocol.typed_reply(raw, 4) is None
     assert protocol.typed_reply(b"[1]", 3) is None and protocol.typed_reply(b"{", 3) is None
+
+
+def test_nbformat_is_imported_without_the_iri_grammar_and_still_validates():
+    """jsonschema's optional IRI checker builds a grammar on import (2 s of CPU): the grading
+    processes import nbformat without it, notebooks still validate, and the package itself
+    can still be imported afterwards (a submission may)."""
+    code = textwrap.dedent("""
+        import sys
+        from ctlab.grading.worker.imports import import_without_iri_checker
+        nbformat = import_without_iri_checker("nbformat")
+        assert "jsonschema" in sys.modules and "rfc3987_syntax" not in sys.modules, sorted(sys.modules)
+        nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
+        try:
+            nbformat.validate({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"x": 1}]})
+        except nbformat.ValidationError:
+            pass
+        else:
+            raise SystemExit("an invalid notebook validated")
+        import rfc3987_syntax  # noqa: F401
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr

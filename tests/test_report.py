@@ -381,3 +381,54 @@ def test_hidden_feedback_names_the_part_that_lost_points_without_the_right_value
         Graded(file="s2.ipynb", name="s2", status="ok", runtime_s=1.0, points={"q7": 3.0}, max_points={"q7": 3.0},
                total=3.0, percent=None, tests=[t for t in tests if t.question == "q7" and t.passed], has_results=True),
         {"q7": 3.0}, FeedbackConfig(), parts=parts, answers={"mitre_techniques": ["T1078"]}))
+
+
+def test_answers_are_read_to_describe_a_wrong_one_and_equal_ones_are_described_once(tmp_path, monkeypatch):
+    from ctlab.report import answers, wrong_answers
+
+    out = _synth().build(tmp_path / "out", ROOT)
+    read: list[tuple[str, tuple[str, ...]]] = []
+    load = answers.load_snapshot_dir
+
+    def counting_load(path, only=None):
+        read.append((path.name, tuple(only or ())))
+        return load(path, only)
+
+    described: list[tuple[str, str]] = []
+    describe = wrong_answers.describe_answer
+
+    def counting_describe(q, ns, ref):
+        described.append((q, ns.folder.name))
+        return describe(q, ns, ref)
+
+    monkeypatch.setattr(answers, "load_snapshot_dir", counting_load)
+    monkeypatch.setattr(wrong_answers, "describe_answer", counting_describe)
+    summary = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert all(len(only) == 1 for _, only in read) and len(read) == len(set(read))  # one variable, once
+    assert {only for name, only in read if name == "full_marks"} <= {("triage_summary",)}  # nothing it got right
+    same = [g for g in summary.wrong_answers["q4"] if g.description.startswith("+4 rows")]
+    assert [len(g.files) for g in same] == [3]  # contains_a, _b and _c saved the same susp_api ...
+    assert [n for q, n in described if q == "q4" and n.startswith("contains_")] == ["contains_a"]  # ... described once
+
+
+def test_charts_are_drawn_again_only_when_what_they_show_changed(tmp_path, monkeypatch):
+    from ctlab.report import batch_report
+
+    out = _synth().build(tmp_path / "out", ROOT)
+    drawn: list[int] = []
+    draw = batch_report.make_charts
+    monkeypatch.setattr(batch_report, "make_charts", lambda stats: drawn.append(stats.count) or draw(stats))
+    write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    png = (out / "report_files" / "score_distribution.png").read_bytes()
+    record = json.loads((out / "results" / "full_marks.json").read_text())
+    record["runtime_s"] = 99.0  # the report changes (its runtimes), the charts do not
+    (out / "results" / "full_marks.json").write_text(json.dumps(record))
+    again = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert not again.unchanged and len(drawn) == 1
+    assert (out / "report_files" / "score_distribution.png").read_bytes() == png
+    assert f"base64,{__import__('base64').b64encode(png).decode()}" in (out / "report.html").read_text()
+    (out / "report_files" / "pass_rates.png").unlink()  # a chart gone: drawn again
+    record["runtime_s"] = 98.0
+    (out / "results" / "full_marks.json").write_text(json.dumps(record))
+    write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert len(drawn) == 2 and (out / "report_files" / "pass_rates.png").is_file()

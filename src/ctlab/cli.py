@@ -10,6 +10,7 @@ import argparse
 import datetime
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -58,9 +59,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# What writing the reports imports (matplotlib for the charts): loaded while grading waits for its workers.
+REPORT_MODULES = ("ctlab.report", "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
 def _cmd_grade(args: argparse.Namespace) -> int:
+    from ctlab.timings import Timings, process_age
+
+    timings = Timings()
+    timings.origin -= process_age()  # the command's clock starts with its process
     from ctlab.grading.batch import grade
     from ctlab.roster import load_roster
+
+    timings.add("python start, ctlab imports", timings.origin, time.monotonic())
 
     roster = load_roster(args.roster) if args.roster is not None else None  # a bad roster stops before grading
 
@@ -78,6 +89,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         due=args.due,
         late_penalty=args.late_penalty,
         allow_stale=args.allow_stale,
+        timings=timings,
+        preload=REPORT_MODULES,
     )
     print(summary.describe())
     if roster is not None:
@@ -89,7 +102,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             print("\n".join(met.describe()))
     from ctlab.report import write_reports
 
-    print(write_reports(out=args.out, root=args.root).describe())
+    print(write_reports(out=args.out, root=args.root, timings=timings).describe())
+    if args.timings:
+        print("timings (wall seconds, [from .. to] since the command started; phases overlap):")
+        print("\n".join(timings.describe()))
     return 0
 
 
@@ -239,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "the LMS gives a submission time")
     grade.add_argument("--late-penalty", type=float, default=None, metavar="PERCENT",
                        help="take this percentage of a late submission's total off, in its own column")
+    grade.add_argument("--timings", action="store_true",
+                       help="print where the wall time went, phase by phase (start-up, probe, both phases, reports)")
     grade.add_argument("--allow-stale", action="store_true",
                        help="grade even when solutions/ or data/ changed since the last `make build` (warns)")
     grade.set_defaults(func=_cmd_grade)

@@ -18,8 +18,8 @@ from pathlib import Path
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
 from ctlab.errors import CtlabError
 from ctlab.notebooks import Checks, help_sections, load_hints
+from ctlab.sources import HINTS
 
-HINTS = Path("solutions") / "hints.yaml"
 CHECK_FUNCTION = "reveal"  # the function of solutions/checks.py whose body `ctlab build` fills in
 # This checkout's hints, for callers that have a data folder but no project folder (the report).
 PROJECT_HINTS = Path(__file__).resolve().parents[2] / HINTS

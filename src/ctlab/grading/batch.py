@@ -15,6 +15,7 @@ to OUT/results as it is made) and `write_batch` (the gradebook, see grading/resu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import queue
 import shutil
@@ -50,6 +51,7 @@ from ctlab.grading.results import (
 )
 from ctlab.grading.sandbox import MODE_TEXT, Worker, choose_mode
 from ctlab.grading.trusted import Phase2Result, TrustedGrader
+from ctlab.timings import Timings
 
 
 @dataclass
@@ -68,6 +70,7 @@ class GradeSummary:
     warnings: list[str] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     scored: list[Scored] = field(default_factory=list)  # the gradebook's rows, as numbers
+    timings: Timings = field(default_factory=Timings)  # where the wall time went, by phase
 
     def describe(self) -> str:
         lines = [
@@ -110,6 +113,63 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
+class _HeadStart:
+    """The first worker and test process, started as soon as reading finds a submission that
+    needs running, while the probe decides the sandbox and the rest of the batch is read: their
+    start-up (Python, pandas, otter) is most of a small batch's time. The worker's mode is the
+    probe's likely answer; run_batch stops it unused when the probe decides otherwise. Neither
+    is given a submission before the probe has passed and the plan is made."""
+
+    def __init__(self, *, mode: str | None, fp: autograder.Fingerprint, memory_mb: int, timeout: float,
+                 timings: Timings):
+        t0 = time.monotonic()
+        self.workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
+        self.worker: Worker | None = None
+        self.grader: TrustedGrader | None = None
+        try:
+            os.chmod(self.workdir, 0o711 if mode == "user" else 0o700)
+            pristine = self.workdir / "pristine"
+            shutil.copytree(fp.data_dir, pristine / "data")
+            self.grader = TrustedGrader(fp.root, pristine, memory_mb=memory_mb, timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
+        if mode is not None:
+            try:
+                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
+                self.worker.launch()
+            except (OSError, CtlabError):  # only a head start: run_batch starts its workers itself
+                self.take_worker("")
+        timings.add("copy data, launch processes", t0, time.monotonic())
+
+    def take_worker(self, mode: str) -> Worker | None:
+        """The started worker if it is of `mode` (else it is stopped)."""
+        worker, self.worker = self.worker, None
+        if worker is not None and worker.mode != mode:
+            worker.stop()
+            return None
+        return worker
+
+    def close(self) -> None:
+        """Stop what was not taken and remove the folder (after a failure before run_batch)."""
+        if self.worker is not None:
+            self.worker.stop()
+        if self.grader is not None:
+            self.grader.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _likely_mode(no_sandbox: bool, forced: str | None) -> str | None:
+    """What choose_mode will most likely decide, without probing (None: no good guess)."""
+    forced = forced or os.environ.get("CTLAB_SANDBOX") or None
+    root = os.geteuid() == 0
+    if no_sandbox:
+        return "none"
+    if forced == "user" or shutil.which("bwrap") is None:
+        return "user" if root else None
+    return "bwrap"
+
+
 @dataclass
 class Plan:
     """What a batch needs before anything runs: its submissions read and sorted by what each
@@ -128,6 +188,9 @@ class Plan:
     memory_mb: int
     progress: bool
     warnings: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    preload: tuple[str, ...] = ()  # modules to import while waiting for the workers (see grade)
+    head: _HeadStart | None = None  # the first worker and test process, started while planning
     cached: dict[str, Result] = field(default_factory=dict)  # by submission id
     retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
     todo: list[inputs.Upload] = field(default_factory=list)
@@ -145,26 +208,34 @@ class BatchRun:
 def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
           no_sandbox: bool, force: bool, manual: Path | None, progress: bool,
           sandbox: str | None = None, due: dt.datetime | None = None,
-          late_penalty: float | None = None, allow_stale: bool = False) -> GradeSummary:
+          late_penalty: float | None = None, allow_stale: bool = False,
+          timings: Timings | None = None, preload: tuple[str, ...] = ()) -> GradeSummary:
     """Grade `submissions` (files or folders) into `out`. See the module docstring.
 
     `sandbox` forces a mode ("bwrap" or "user"); by default bwrap is used when it works,
     else the unprivileged-user fallback (also selectable with CTLAB_SANDBOX=user).
     A submission is late when its LMS says so or it was submitted after `due` (where the LMS
     gives a time); `late_penalty` (percent of its total) is then taken off in its own column.
+    Each phase's wall time is added to `timings` (a fresh clock unless given) and returned with
+    the summary. `preload` names modules the caller needs next (the reports'), imported in the
+    background while this process only waits for the workers.
     """
     t_start = time.monotonic()
+    timings = Timings() if timings is None else timings
     plan = plan_batch(submissions=submissions, out=out, root=root, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                       no_sandbox=no_sandbox, force=force, manual=manual, progress=progress, sandbox=sandbox,
-                      due=due, late_penalty=late_penalty, allow_stale=allow_stale)
+                      due=due, late_penalty=late_penalty, allow_stale=allow_stale, timings=timings)
+    plan.preload = preload
     run = run_batch(plan)
-    scored = write_batch(plan, run)
+    with timings.span("gradebook"):
+        scored = write_batch(plan, run)
     atomic.make_private(plan.out)
     summary = GradeSummary(out=plan.out, mode=plan.mode, mode_note=plan.mode_note, total=len(plan.subs),
                            warnings=plan.warnings, graded=len(plan.todo), cached=len(plan.cached),
                            retested=len(plan.retest), rejected=len(plan.rejected),
                            incomplete=sum(not r.status.complete and not r.refused for r in run.results),
-                           rows=[sc.as_dict(run.questions) for sc in scored], results=run.results, scored=scored)
+                           rows=[sc.as_dict(run.questions) for sc in scored], results=run.results, scored=scored,
+                           timings=timings)
     summary.wall_s = time.monotonic() - t_start
     return summary
 
@@ -172,7 +243,7 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
 def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout: float, memory_mb: int,
                no_sandbox: bool, force: bool, manual: Path | None, progress: bool, sandbox: str | None = None,
                due: dt.datetime | None = None, late_penalty: float | None = None,
-               allow_stale: bool = False) -> Plan:
+               allow_stale: bool = False, timings: Timings | None = None) -> Plan:
     """Check the settings, find and read the submissions, merge the hand scores, and sort the
     submissions by what they need; OUT gets its folders, kept hand scores and kept code."""
     if jobs < 1:
@@ -185,6 +256,8 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         raise CtlabError("--due needs a time zone (for example 2026-03-02T09:00+01:00 or ...Z)")
     if memory_mb < 256:
         raise CtlabError(f"--memory must be at least 256 MB (pandas alone needs that), not {memory_mb}")
+    timings = Timings() if timings is None else timings
+    t_read = time.monotonic()
     root = Path(root).resolve()
     out = Path(out).resolve()
     fp = autograder.fingerprint(root)
@@ -193,50 +266,106 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         raise CtlabError(f"{root / sources.MANIFEST}: autograder/ is older than {', '.join(stale)}; "
                          "run `make build` (or pass --allow-stale to grade with the old tests)")
     notes: list[str] = []
-    subs = inputs.discover([Path(s) for s in submissions], notes=notes)
-    if out.exists() and not out.is_dir():
-        raise CtlabError(f"{out}: exists and is not a folder")
-    manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
-    mode, note = choose_mode(no_sandbox, sandbox)
+    timings.add("check the build", t_read, time.monotonic())
 
-    results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
-    for d in (out, results_dir, snaps_dir):
-        d.mkdir(parents=True, exist_ok=True)
-    atomic.make_private(out)  # the instructor's alone: never readable by a sandbox user or anyone else
-    plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
-                hand=hand_scores.merge_points(out, manual_scores, manual_comments),
-                rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
-                memory_mb=memory_mb, progress=progress, warnings=notes)
-    if stale:
-        plan.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
-    if mode == "user":
-        exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
-                   if p.exists() and _readable_by_others(p)]
-        if exposed:
-            plan.warnings.append(
-                "fallback sandbox: readable by any user, so by submission code too: "
-                + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
-            )
+    def probe() -> tuple[str, str]:
+        with timings.span("probe (can the sandbox isolate?)"):
+            return choose_mode(no_sandbox, sandbox)
 
-    for s in subs:
-        inputs.load(s)
-    kept_code.save(out, subs)
-    for s in subs:
-        old = _reusable(s, out, fp) if s.status is None and not force else None
-        if old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested:
-            late = plan.rule.is_late(s.identity)
-            if old.identity != s.identity or old.late != late:  # kept from a run before identities, or --due changed
-                old.identity, old.late = s.identity, late
-                write_result(out, old)
-            old.cached = True
-            plan.cached[s.name] = old
-        elif old is not None and old.data_sha256 == fp.data_sha256 and not old.status.kind.grader_failure:
-            # Only the tests changed, or its answers could not be tested: the notebook's run still
-            # stands, so test its kept snapshot again.
-            plan.retest.append((s, old))
-        else:
-            (plan.rejected if s.status is not None else plan.todo).append(s)
-    return plan
+    # The probe mostly waits for its sandbox; it starts with the first submission that needs
+    # more than its kept result, and the submissions are read meanwhile. A batch whose results
+    # all stand runs nothing, so it needs no probe. An error in either stops the run before OUT
+    # is touched (leaving the pool waits for the probe).
+    probing: list[Future[tuple[str, str]]] = []
+    head: list[_HeadStart] = []
+    looked_up: dict[str, Result | None] = {}  # each submission's earlier result, read once
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctlab-probe") as pool:
+            t_read = time.monotonic()
+            subs = inputs.discover([Path(s) for s in submissions], notes=notes)
+            if out.exists() and not out.is_dir():
+                raise CtlabError(f"{out}: exists and is not a folder")
+            manual_scores, manual_comments = hand_scores.read_csv(manual, subs) if manual else ({}, {})
+
+            def kept(s: inputs.Upload) -> bool:  # its result and code stand: no need to parse it again
+                old = looked_up[s.name] = None if force else _reusable(s, out, fp)
+                stands = old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested
+                if stands:
+                    return kept_code.is_kept(out, s)  # else parsed for its code alone: nothing to run
+                if not probing:  # before it is parsed
+                    probing.append(pool.submit(probe))
+                    try:
+                        head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, memory_mb=memory_mb,
+                                               timeout=timeout, timings=timings))
+                    except (OSError, CtlabError):  # only a head start: run_batch starts what it needs
+                        pass
+                return False
+
+            for s in subs:
+                inputs.load(s, known=kept)
+                if s.status is not None and not probing:  # it could not be read: no probe started yet
+                    probing.append(pool.submit(probe))
+            if not probing and not subs:
+                probing.append(pool.submit(probe))
+            timings.add("read submissions", t_read, time.monotonic())
+        mode, note = probing[0].result() if probing else _kept_mode(subs, out, no_sandbox)
+        t_read = time.monotonic()
+
+        results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
+        for d in (out, results_dir, snaps_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        atomic.make_private(out)  # the instructor's alone: never readable by a sandbox user or anyone else
+        plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
+                    hand=hand_scores.merge_points(out, manual_scores, manual_comments),
+                    rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
+                    memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings)
+        if stale:
+            plan.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
+        if mode == "user":
+            exposed = [p for p in (root / "autograder", root / "solutions", root / "data")
+                       if p.exists() and _readable_by_others(p)]
+            if exposed:
+                plan.warnings.append(
+                    "fallback sandbox: readable by any user, so by submission code too: "
+                    + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
+                )
+
+        kept_code.save(out, subs)
+        for s in subs:
+            if s.status is not None or force:
+                old = None
+            else:
+                old = looked_up[s.name] if s.name in looked_up else _reusable(s, out, fp)
+            if old is not None and old.autograder_sha256 == fp.sha256 and not old.status.not_tested:
+                late = plan.rule.is_late(s.identity)
+                if old.identity != s.identity or old.late != late:  # kept from a run before identities, or --due changed
+                    old.identity, old.late = s.identity, late
+                    write_result(out, old)
+                old.cached = True
+                plan.cached[s.name] = old
+            elif old is not None and old.data_sha256 == fp.data_sha256 and not old.status.kind.grader_failure:
+                # Only the tests changed, or its answers could not be tested: the notebook's run still
+                # stands, so test its kept snapshot again.
+                plan.retest.append((s, old))
+            else:
+                (plan.rejected if s.status is not None else plan.todo).append(s)
+        timings.add("keep code, look up kept results", t_read, time.monotonic())
+        plan.head = head[0] if head else None
+        return plan
+    except BaseException:  # nothing was given to the started processes: stop them
+        for h in head:
+            h.close()
+        raise
+
+
+def _kept_mode(subs: list[inputs.Upload], out: Path, no_sandbox: bool) -> tuple[str, str]:
+    """The sandbox mode a batch that runs nothing reports: the one its kept results were run in."""
+    if no_sandbox:
+        return "none", ""
+    paths = [result_path(out, s.name) for s in subs]
+    modes = Counter(r.sandbox for p in paths if p.is_file() and (r := read_result(p)) is not None)
+    mode = modes.most_common(1)[0][0] if modes else "bwrap"
+    return (mode if mode in MODE_TEXT else "bwrap"), "nothing to run: the mode the kept results were graded in"
 
 
 def _reusable(s: inputs.Upload, out: Path, fp: autograder.Fingerprint) -> Result | None:
@@ -251,47 +380,82 @@ def _reusable(s: inputs.Upload, out: Path, fp: autograder.Fingerprint) -> Result
 
 def run_batch(plan: Plan) -> BatchRun:
     """Run and test what the plan says needs it, each result written to OUT/results as it is made."""
-    out, fp, mode = plan.out, plan.fp, plan.mode
+    out, fp, mode, timings = plan.out, plan.fp, plan.mode, plan.timings
     results: dict[str, Result] = dict(plan.cached)
-    workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-")) if plan.todo or plan.retest else None
+    head, plan.head = plan.head, None
+    workdir = head.workdir if head else (Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
+                                         if plan.todo or plan.retest else None)
     workers: list[Worker] = []
     graders: list[TrustedGrader] = []
     try:
+        if head is not None:  # started while planning: what it started is ours to stop from here
+            started = head.take_worker(mode) if plan.todo else head.take_worker("")
+            workers += [started] if started else []
+            graders += [head.grader] if head.grader else []
+            head.grader = None
         if workdir is not None:
+            t_launch = time.monotonic()
             if plan.todo:
                 os.chmod(workdir, 0o711 if mode == "user" else 0o700)
-                workers = [Worker(i, mode, workdir, fp.data_dir) for i in range(max(1, min(plan.jobs, len(plan.todo))))]
-                for w in workers:
+                new = [Worker(i, mode, workdir, fp.data_dir)
+                       for i in range(len(workers), max(1, min(plan.jobs, len(plan.todo))))]
+                for w in new:
                     w.launch()
+                workers += new
             # The test processes load their libraries and the tests while the workers load theirs.
             # One per two workers (at least one) keeps up with them: testing is the lighter phase.
             pristine = workdir / "pristine"
-            shutil.copytree(fp.data_dir, pristine / "data")
-            graders = [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
-                       for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
+            if not (pristine / "data").is_dir():
+                shutil.copytree(fp.data_dir, pristine / "data")
+            graders += [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
+                        for _ in range(len(graders), 1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
-            threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
-            ag = autograder.from_description(fp, graders[0].autograder())
+            threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True).start()
+            timings.add("copy data, launch processes", t_launch, time.monotonic())
+            with timings.span("wait for the tests' description"):
+                description = graders[0].autograder()
+                ag = autograder.from_description(fp, description)
+            atomic.write_text(out / DESCRIPTION, json.dumps({"sha256": fp.sha256, "autograder": description}), mode=0o640)
         else:
-            ag = autograder.load_autograder(plan.root, fp)
+            with timings.span("load the tests' description"):
+                ag = _kept_description(out, fp) or autograder.load_autograder(plan.root, fp)
         make = _Maker(ag, mode, plan.rule)
         for s in plan.rejected:
             results[s.name] = make.result(s, Status(Kind.REFUSED, s.status or ""))
             write_result(out, results[s.name])
             shutil.rmtree(out / "snapshots" / s.name, ignore_errors=True)
         if plan.retest:
-            _retest(plan.retest, make, graders[0], out, results)
+            _retest(plan.retest, make, graders[0], out, results, timings)
         if plan.todo:
             _run_pool(plan.todo, make, workers, graders, out, results, _Progress(len(plan.todo), plan.progress),
-                      timeout=plan.timeout, memory_mb=plan.memory_mb)
+                      timeout=plan.timeout, memory_mb=plan.memory_mb, timings=timings)
     finally:
+        t_stop = time.monotonic()
         for w in workers:
             w.close()
         for g in graders:
             g.close()
+            _time_start(timings, "test process", g.started_at, g.ready_at, g.took)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            timings.add("stop processes, clean up", t_stop, time.monotonic())
     return BatchRun(results=[results[s.name] for s in plan.subs], questions=list(ag.questions))
+
+
+DESCRIPTION = ".autograder.json"  # in OUT: the tests' description as a test process gave it, by their hash
+
+
+def _kept_description(out: Path, fp: autograder.Fingerprint) -> autograder.Autograder | None:
+    """The autograder as the last run's test process described it, when the tests are the same:
+    a run with nothing to test then needs neither a test process nor otter in this one."""
+    try:
+        kept = json.loads((out / DESCRIPTION).read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and kept.get("sha256") == fp.sha256 and isinstance(kept.get("autograder"), dict):
+            return autograder.from_description(fp, kept["autograder"])
+    except (OSError, ValueError, CtlabError):
+        pass
+    return None
 
 
 def write_batch(plan: Plan, run: BatchRun) -> list[Scored]:
@@ -304,6 +468,18 @@ def write_batch(plan: Plan, run: BatchRun) -> list[Scored]:
     plan.rule.write(plan.out)
     write_gradebook(plan.out, run.questions, scored)
     return scored
+
+
+def _time_start(timings: Timings, what: str, started: float, ready: float, took: dict[str, float]) -> None:
+    """A process's start-up on the batch's clock, and the steps it reported (the last ones
+    ending when it was ready)."""
+    if not ready or ready < started:
+        return
+    timings.add(f"{what} start", started, ready)
+    end = ready
+    for step, seconds in reversed(list(took.items())):
+        timings.add(f"  {what}: {step.replace('_', ' ')}", end - seconds, end)
+        end -= seconds
 
 
 def _preload(*modules: str) -> None:
@@ -352,14 +528,16 @@ class _Maker:
 
 
 def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: TrustedGrader,
-            out: Path, results: dict[str, Result]) -> None:
+            out: Path, results: dict[str, Result], timings: Timings) -> None:
     """Phase 2 alone, on the snapshots an earlier run kept: for a batch whose tests changed
     but whose notebooks and data did not, or whose answers could not be tested last time."""
     for s, old in retest:
         snap = out / "snapshots" / s.name
         phase1 = old.status.phase1
+        t0 = time.monotonic()
         try:
             tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
+            timings.add("phase 2 (tests on a kept snapshot)", t0, time.monotonic())
             result = make.retested(s, old, phase1.with_untested(tested.failure, tested.untested), tested)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             result = make.retested(s, old, Status.grader_error(exc), None)
@@ -378,7 +556,7 @@ def _grader_is_failing(same: int, done: int, total: int) -> bool:
 
 def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
               trusted: list[TrustedGrader], out: Path, results: dict[str, Result],
-              bar: _Progress, *, timeout: float, memory_mb: int) -> None:
+              bar: _Progress, *, timeout: float, memory_mb: int, timings: Timings) -> None:
     """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
     runs beside them in the `trusted` test processes, so a worker starts its next submission
     while the last one is being tested."""
@@ -411,8 +589,11 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
     def test(s: inputs.Upload, ran: Ran, phase1_s: float) -> None:
         t0 = time.monotonic()
         g = graders.get()
+        timings.add("phase 2: wait for a test process", t0, time.monotonic())
         try:
+            t1 = time.monotonic()
             tested = g.grade(str(ran.kept) if ran.kept else None)
+            timings.add("phase 2 (tests)", t1, time.monotonic())
             result = make.ran(s, ran, tested, phase1_s + time.monotonic() - t0)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             result = make.result(s, Status.grader_error(exc), runtime=phase1_s + time.monotonic() - t0)
@@ -428,6 +609,7 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
             with lock:
                 errors.append(exc)
             return
+        _time_start(timings, "worker", worker.launched_at, time.monotonic(), worker.took)
         try:
             while not stopped:
                 try:
@@ -437,7 +619,7 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
                 t0 = time.monotonic()
                 try:
                     ran = run_phase1(worker, make.ag, s.cells, timeout=timeout, memory_mb=memory_mb,
-                                     snapshot_dest=out / "snapshots" / s.name)
+                                     snapshot_dest=out / "snapshots" / s.name, timings=timings)
                 except Exception as exc:  # a grader bug on one submission: report it, go on
                     save(s, make.result(s, Status.grader_error(exc), runtime=time.monotonic() - t0))
                     continue

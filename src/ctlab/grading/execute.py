@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from ctlab.grading import autograder, snapshot
 from ctlab.grading.results import Kind, Status
 from ctlab.grading.sandbox import Worker
+from ctlab.timings import Timings
 
 
 @dataclass
@@ -195,9 +197,11 @@ class Ran:
 
 
 def run_phase1(worker: Worker, ag: autograder.Autograder, cells: list[str], *, timeout: float,
-               memory_mb: int, snapshot_dest: Path) -> Ran:
+               memory_mb: int, snapshot_dest: Path, timings: Timings | None = None) -> Ran:
     """Run the cells in `worker`; keep the last good snapshot in `snapshot_dest` for phase 2."""
+    t0 = time.monotonic()
     job = worker.run(cells, ag.variables, timeout, memory_mb)
+    t1 = time.monotonic()
     prog = _read_progress(job.outbox)
     snap = _last_snapshot(job.outbox)
     snap_cell = 0
@@ -218,6 +222,9 @@ def run_phase1(worker: Worker, ag: autograder.Autograder, cells: list[str], *, t
     elif snapshot_dest.exists():
         shutil.rmtree(snapshot_dest)
     worker.clean_outbox()
+    if timings is not None:
+        timings.add("phase 1 (sandboxed run)", t0, t1)
+        timings.add("phase 1: keep the snapshot", t1, time.monotonic())
     return Ran(
         status=phase1_status(job.reply, prog, timeout, snap_cell), kept=kept,
         cells_run=min(prog.completed, len(cells)) if prog else 0,

@@ -58,6 +58,7 @@ class Upload:
     sha256: str = ""
     member: str = ""  # its name inside a bulk zip (an LMS's download of many submissions), if in one
     identity: lms.Identity = field(default_factory=lambda: lms.Identity(source="file", key=""))
+    unread: bool = False  # hashed but not parsed: an earlier run's result for these bytes stands (load)
 
 
 def _shown(path: str | os.PathLike[str]) -> str:
@@ -376,6 +377,9 @@ def _notebook_cells(raw: bytes, where: str = "") -> list[str]:
     """Code cells of a notebook given as bytes; raises ValueError(status) if it is not one.
     The caps come first, the cheapest first: bytes, a count of cell markers, then the parsed
     cell list, and only then the notebook format's validation."""
+    from ctlab.grading.worker.imports import import_without_iri_checker
+
+    import_without_iri_checker("nbformat")
     import nbformat
 
     prefix = f"invalid notebook{where}: "
@@ -525,8 +529,10 @@ def _bulk_member(sub: Upload) -> bytes:
             raise ValueError(f"invalid zip: the bulk download cannot be read ({type(exc).__name__})") from None
 
 
-def load(sub: Upload) -> None:
-    """Fill in cells, sha256 and (for bad input) status."""
+def load(sub: Upload, *, known: Callable[[Upload], bool] | None = None) -> None:
+    """Fill in cells, sha256 and (for bad input) status. A submission for which `known` holds
+    once its bytes are hashed is not parsed (`unread`): an earlier result for the same bytes
+    stands, and parsing is most of what reading a class costs."""
     is_zip = (sub.member or sub.path.name).lower().endswith(".zip")
     try:
         if sub.member:
@@ -537,6 +543,9 @@ def load(sub: Upload) -> None:
         sub.status = str(exc)
         return
     sub.sha256 = hashlib.sha256(raw).hexdigest()
+    if known is not None and known(sub):
+        sub.unread = True
+        return
     try:
         if is_zip:
             data, inner = _zip_notebook(raw)

@@ -27,6 +27,8 @@ def save(out: Path, subs: list[Upload]) -> None:
         if s.status is not None:
             (folder / f"{s.name}.json").unlink(missing_ok=True)
             continue
+        if s.unread:  # kept from an earlier run for the same bytes (is_kept)
+            continue
         cells, total = [], 0
         for c in s.cells:
             total += len(c)
@@ -40,7 +42,16 @@ def save(out: Path, subs: list[Upload]) -> None:
                 continue
         except (OSError, UnicodeDecodeError):
             pass
-        atomic.write_text(path, text, mode=0o600)
+        atomic.write_text(path, text, mode=0o600, durable=False)  # made again when it does not match (is_kept)
+
+
+def is_kept(out: Path, s: Upload) -> bool:
+    """Whether OUT already holds the code of these very bytes under this submission's id."""
+    try:
+        data = json.loads((Path(out) / DIR / f"{s.name}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("sha256") == s.sha256 and data.get("file") == s.file
 
 
 def load(out: Path, name: str) -> list[str] | None:

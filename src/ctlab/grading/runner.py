@@ -73,7 +73,7 @@ class TestRunner:
 
         ag = self.autograder
         try:
-            digests = _digests(snapshot_dir, ag.variables) if snapshot_dir else {}
+            digests = value_digests(snapshot_dir, ag.variables) if snapshot_dir else {}
         except snapshot.SnapshotError:
             digests, snapshot_dir = {}, None
         values: dict[str, Any] | None = None
@@ -171,7 +171,7 @@ def _copy(v: Any) -> Any:
         return v
 
 
-def _digests(snapshot_dir: str, names: Collection[str]) -> dict[str, str]:
+def value_digests(snapshot_dir: str, names: Collection[str]) -> dict[str, str]:
     """A hash of each saved variable's file and kind, by name: the memo key of its content."""
     from ctlab.grading import snapshot
 

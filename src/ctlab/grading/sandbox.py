@@ -29,6 +29,7 @@ import select
 import shutil
 import subprocess
 import sys
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,6 +263,8 @@ class Worker:
         self.log = workdir / f"worker-{index}.log"
         self._counter = 0
         self._cpu_seen = 0.0
+        self.launched_at = 0.0  # time.monotonic() at the last launch
+        self.took: dict[str, float] = {}  # the zygote's set-up steps, in seconds, by name (ready message)
         self._prepare_dirs()
 
     # -- files
@@ -323,6 +326,7 @@ class Worker:
             env["MPLCONFIGDIR"] = str(self.base / "mpl")
             env["HOME"] = str(self.base)
         self._cpu_seen = 0.0
+        self.launched_at = time.monotonic()
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=logf,
@@ -336,6 +340,9 @@ class Worker:
             self.stop()
             tail = self.log.read_text(errors="replace")[-800:] if self.log.exists() else ""
             raise CtlabError(f"the grading worker did not start ({self.mode} mode): {tail.strip() or 'no output'}")
+        took = line.get("took")
+        self.took = {str(k): float(v) for k, v in took.items()
+                     if isinstance(v, (int, float))} if isinstance(took, dict) else {}
 
     def _read_line(self, timeout: float) -> dict[str, Any] | None:
         assert self.proc is not None and self.proc.stdout is not None

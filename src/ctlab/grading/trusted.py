@@ -9,7 +9,8 @@ crash, it kills the process, starts a fresh one, and only that submission's unte
 questions score 0. The batch goes on.
 
 Protocol, one JSON object a line. The child writes {"autograder": {...}} once the tests
-are loaded and {"ready": true} once it is capped. Each request {"snapshot": PATH or null}
+are loaded and {"ready": true, "took": {step: seconds}, "at": its monotonic clock} once it is
+capped (the steps and the time are for `ctlab grade --timings`). Each request {"snapshot": PATH or null}
 gets {"loading": true} and {"loading": false} around the loading of the snapshot,
 {"file": Q, "points": P, "tests": [...]} per test file, then {"done": true} (or
 {"error": TEXT} for a fault of the grader itself). Out of memory, the child exits with
@@ -28,9 +29,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctlab.errors import CtlabError
+
+if TYPE_CHECKING:
+    from ctlab.grading.runner import TestRunner
 
 EXIT_MEMORY = 86
 START_TIMEOUT = 600.0  # seconds for a test process to import its libraries and load the tests
@@ -74,6 +78,8 @@ class TrustedGrader:
             env=env, text=True, encoding="utf-8", errors="replace",
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.started_at, self.ready_at = time.monotonic(), 0.0
+        self.took: dict[str, float] = {}  # the start-up steps of the test process, in seconds, by name
         self.ready = False
         self.start_error: CtlabError | None = None
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
@@ -120,6 +126,11 @@ class TrustedGrader:
                 self.description = msg["autograder"]
             elif msg.get("ready"):
                 self.ready = True
+                at = msg.get("at")  # the child's reading of the same (system-wide) monotonic clock
+                self.ready_at = float(at) if isinstance(at, (int, float)) else time.monotonic()
+                took = msg.get("took")
+                self.took = {str(k): float(v) for k, v in took.items()
+                             if isinstance(v, (int, float))} if isinstance(took, dict) else {}
 
     def autograder(self) -> dict[str, Any]:
         """The autograder as the test process loaded it (see autograder.describe)."""
@@ -224,6 +235,8 @@ def _import_otter_test_files() -> None:
     import importlib.util
     import types
 
+    from ctlab.grading.worker.imports import import_without_iri_checker
+
     if "otter" in sys.modules:
         return
     spec = importlib.util.find_spec("otter")
@@ -234,15 +247,16 @@ def _import_otter_test_files() -> None:
     package.__spec__, package.__file__ = spec, spec.origin
     sys.modules["otter"] = package
     try:
-        importlib.import_module("otter.test_files.exception_test")
+        import_without_iri_checker("otter.test_files.exception_test")
     except Exception:
         for name in [n for n in sys.modules if n == "otter" or n.startswith("otter.")]:
             del sys.modules[name]
 
 
-def _warm_up() -> None:
+def _warm_up(runner: TestRunner) -> None:
     """Do once, before the cap, what every request does: the thread pools and lazy imports
-    it leaves behind then count as held, not against the budget."""
+    it leaves behind then count as held, not against the budget. Testing no answers at all
+    also reads the pristine data the tests read, which the runner keeps (runner.py)."""
     import tempfile
 
     import pandas as pd
@@ -255,6 +269,7 @@ def _warm_up() -> None:
         snapshot.write_snapshot({"f": frame, "s": frame["n"], "l": [1, (2,), {3}]}, ["f", "s", "l"],
                                 Path(d) / "s", 0)
         snapshot.load_snapshot_with_problems(Path(d) / "s")
+    runner.grade(None)
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -278,19 +293,24 @@ def main() -> None:
         proto.write(json.dumps(obj, default=str) + "\n")
         proto.flush()
 
+    took: dict[str, float] = {}
     try:
+        t0 = time.monotonic()
         _import_otter_test_files()
         from ctlab.grading.autograder import describe
         from ctlab.grading.runner import TestRunner
 
+        t1 = time.monotonic()
         runner = TestRunner(Path(root), Path(pristine))
         send({"autograder": describe(runner.autograder)})
-        _warm_up()
+        t2 = time.monotonic()
+        _warm_up(runner)
         _cap_memory(memory_mb)
+        took.update(imports=t1 - t0, load_tests=t2 - t1, warm_up=time.monotonic() - t2)
     except Exception as exc:
         send({"error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, CtlabError) else str(exc)})
         return
-    send({"ready": True})
+    send({"ready": True, "took": took, "at": time.monotonic()})
     for line in sys.stdin:
         try:
             request = json.loads(line)
@@ -306,6 +326,7 @@ def main() -> None:
                 send({"error": f"{type(exc).__name__}: {exc}"[:500]})
             except MemoryError:
                 os._exit(EXIT_MEMORY)
+    os._exit(0)  # every answer is flushed: skip tearing pandas down, the grading process waits on it
 
 
 if __name__ == "__main__":

@@ -10,26 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctlab import atomic
 from ctlab.errors import CtlabError
 from ctlab.grading.results import Graded, load_graded
-from ctlab.reveal import HINTS
+from ctlab.sources import HINTS
+from ctlab.timings import Timings
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
-from .batch_report import CopiedPair, compute_stats, pending_counts, pending_line, stale_line, test_titles, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
 from .export import check_roster, refresh_exports
-from .feedback import build_feedback, fallback_feedback, write_feedback
-from .parts import load_parts
-from .reference import find_data_dir, reference_answers
-from .similarity import copied_work
+from .pending import pending_counts, pending_line, stale_line
+from .reference import find_data_dir
 from .students import Classlist, classlist
-from .transfer import load_transfer_key, transfer_lines
-from .wrong_answers import WrongAnswerGroup, group_wrong_answers
+
+# What only writing the reports needs (pandas, matplotlib, the reveal code) is imported when they
+# are written: a re-run with nothing changed keeps them without loading any of it.
+if TYPE_CHECKING:
+    from .batch_report import CopiedPair
+    from .wrong_answers import WrongAnswerGroup
+
 
 __all__ = ["ReportSummary", "write_reports"]
 
@@ -125,9 +130,13 @@ def stale_hand_scores(out: Path, subs: list[Graded]) -> list[str]:
     return found
 
 
-def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str, dict[str, object]]) -> list[CopiedPair]:
+def _copied_work(out: Path, root: Path, subs: list[Graded],
+                 snapshots: Mapping[str, Mapping[str, object]]) -> list[CopiedPair]:
     """Pairs of near-duplicate summaries and of unusually alike own code, as (kind, file, file, score)."""
     from ctlab.grading import kept_code
+
+    from .batch_report import CopiedPair
+    from .similarity import copied_work
 
     files = {sub.name: sub.file for sub in subs}
     summaries = {n: v for n, snap in snapshots.items() if isinstance(v := snap.get("triage_summary"), str)}
@@ -140,6 +149,7 @@ def _copied_work(out: Path, root: Path, subs: list[Graded], snapshots: dict[str,
 def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | None, str]:
     """The reference answers and the report's note on them. A project without its exercise data
     or its reveal code still gets its reports: answers are then described without a reference."""
+    from .reference import reference_answers
     if data_dir is None:
         return None, "No exercise data found under the project folder, so answers are described without a reference."
     if not hints.is_file():
@@ -152,60 +162,76 @@ def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | 
                  "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id.")
 
 
-def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> ReportSummary:
+def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: Timings | None = None) -> ReportSummary:
     """Write the feedback files and the batch report, unless nothing they depend on changed
     since the last time (a re-grade of an unchanged batch). The reference answers come from the
-    reveal code in `hints`, by default the project's own solutions/hints.yaml."""
+    reveal code in `hints`, by default the project's own solutions/hints.yaml. Each step's wall
+    time is added to `timings`, when given."""
+    t = Timings() if timings is None else timings
     out = Path(out)
     root = Path(root)
-    subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
-    atomic.make_private(out)  # before anything is written: OUT is the instructor's alone
-    config: FeedbackConfig = load_feedback_config(root)
-    data_dir = find_data_dir(root)
-    hints = root / HINTS if hints is None else Path(hints)
-    feedback_dir = out / "feedback"
-    files_dir = out / "report_files"
-    key = _inputs_key(out, config, data_dir, hints)
-    exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
+    with t.span("report: read the results"):
+        subs = load_graded(out)  # raises CtlabError naming gradebook.csv when it is missing
+        atomic.make_private(out)  # before anything is written: OUT is the instructor's alone
+        config: FeedbackConfig = load_feedback_config(root)
+        data_dir = find_data_dir(root)
+        hints = root / HINTS if hints is None else Path(hints)
+        feedback_dir = out / "feedback"
+        files_dir = out / "report_files"
+        key = _inputs_key(out, config, data_dir, hints)
+    with t.span("exports"):
+        exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     people = classlist(out=out, subs=subs)
     current = people.current(subs)  # each student once: superseded uploads are listed apart
     pending = pending_line(pending_counts(current), len(current))
     stale = stale_line([people.label(f) for f in stale_hand_scores(out, current)])
     kept = [feedback_dir / f"{sub.name}{ext}" for sub in subs for ext in (".html", ".md")]
     if (files_dir / KEY_FILE).is_file() and (files_dir / KEY_FILE).read_text() == key and all(
-            p.is_file() for p in [out / "report.html", out / "report.md", *kept]):
+            p.is_file() and p.stat().st_size for p in [out / "report.html", out / "report.md", *kept]):
         return ReportSummary(out=out, feedback_dir=feedback_dir, feedback_files=kept, report_html=out / "report.html",
                              report_md=out / "report.md", report_files=files_dir, submissions=len(subs),
                              hidden_mode=config.hidden_mode,
                              reference_source=str(data_dir) if data_dir and hints.is_file() else None,
                              unchanged=True, exports=exports, pending=pending, stale=stale)
+    from .batch_report import compute_stats, test_titles, write_batch_report
+    from .feedback import build_feedback, fallback_feedback, write_feedback
+    from .parts import load_parts
+    from .transfer import load_transfer_key, transfer_lines
+    from .wrong_answers import group_wrong_answers
+
     maxima = max_points_by_question(subs)
 
     all_snapshots = load_snapshots(out, subs)
     parts = load_parts(root / "autograder" / "tests")
     written: list[Path] = []
-    for sub in subs:
-        try:
-            fb = build_feedback(sub, maxima, config, parts=parts, answers=all_snapshots.get(sub.name))
-        except Exception as exc:  # an odd record costs only this student's details
-            sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
-            fb = fallback_feedback(sub, config)
-        try:
-            written.extend(write_feedback(feedback_dir, fb))
-        except (OSError, ValueError) as exc:  # a write that fails costs only this student's feedback
-            sub.problems.append(f"its feedback could not be written ({type(exc).__name__})")
+    with t.span("feedback"):
+        for sub in subs:
+            try:
+                fb = build_feedback(sub, maxima, config, parts=parts, answers=all_snapshots.get(sub.name))
+            except Exception as exc:  # an odd record costs only this student's details
+                sub.problems.append(f"its feedback details could not be written ({type(exc).__name__})")
+                fb = fallback_feedback(sub, config)
+            try:
+                written.extend(write_feedback(feedback_dir, fb))
+            except (OSError, ValueError) as exc:  # a write that fails costs only this student's feedback
+                sub.problems.append(f"its feedback could not be written ({type(exc).__name__})")
 
     snapshots = {s.name: all_snapshots[s.name] for s in current if s.name in all_snapshots}
-    ref, note = _reference(data_dir, hints)
-    groups = group_wrong_answers(current, snapshots, ref, maxima)
-    stats = compute_stats(current, maxima, len(snapshots), titles=test_titles(root / "autograder" / "tests"))
-    stats.superseded = len(people.superseded)
-    stats.stale = stale
-    stats.transfer = transfer_lines(snapshots, load_transfer_key(root), len(current))
-    problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
-    copied = _copied_work(out, root, current, snapshots)
-    html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
-                                                       students=_student_lines(out, subs, people), people=people)
+    with t.span("report: reference answers"):
+        ref, note = _reference(data_dir, hints)
+    with t.span("report: group wrong answers"):
+        groups = group_wrong_answers(current, snapshots, ref, maxima)
+        stats = compute_stats(current, maxima, sum(not getattr(s, "broken", False) for s in snapshots.values()),
+                              titles=test_titles(root / "autograder" / "tests"))
+        stats.superseded = len(people.superseded)
+        stats.stale = stale
+        stats.transfer = transfer_lines(snapshots, load_transfer_key(root), len(current))
+        problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
+    with t.span("report: similar work"):
+        copied = _copied_work(out, root, current, snapshots)
+    with t.span("report: charts, html, md"):
+        html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
+                                                           students=_student_lines(out, subs, people), people=people)
     atomic.make_private(out)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(

@@ -9,13 +9,15 @@ gradebook joined with its results file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ctlab.contract import question_order
 from ctlab.grading.results import Graded
 
-__all__ = ["REPORT_MAX_ROWS", "REPORT_VALUE_FILE_CAP", "Unsaved", "error_type", "load_snapshot_dir", "load_snapshots",
+__all__ = ["REPORT_MAX_ROWS", "REPORT_VALUE_FILE_CAP", "SavedAnswers", "Unsaved", "error_type", "load_snapshot_dir",
+           "load_snapshots",
            "manual_maxima", "max_points_by_question", "question_order"]
 
 _ERROR_TYPE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,79})(?::|$)")
@@ -68,28 +70,82 @@ REPORT_VALUE_FILE_CAP = 8 * 1024 * 1024
 REPORT_MAX_ROWS = 1_000_000
 
 
-def load_snapshot_dir(path: Path) -> dict[str, object]:
-    """The answer variables saved for one submission, read by the grader's own loader (so both
-    always agree); variables that exist but could not be saved come back as `Unsaved(reason)`."""
+def load_snapshot_dir(path: Path, only: list[str] | None = None) -> dict[str, object]:
+    """The answer variables saved for one submission (those in `only`, when given), read by the
+    grader's own loader (so both always agree); variables that exist but could not be saved come
+    back as `Unsaved(reason)`."""
     from ctlab.grading.snapshot import load_snapshot_with_problems
 
-    found, problems = load_snapshot_with_problems(path, max_file_bytes=REPORT_VALUE_FILE_CAP, max_rows=REPORT_MAX_ROWS)
+    found, problems = load_snapshot_with_problems(path, only, max_file_bytes=REPORT_VALUE_FILE_CAP, max_rows=REPORT_MAX_ROWS)
     values = dict(found)
     for var, why in problems.items():
         values.setdefault(var, Unsaved(str(why)))
     return values
 
 
-def load_snapshots(out: Path, subs: list[Graded]) -> dict[str, dict[str, object]]:
-    """Snapshots by submission name; submissions without one (or with an unreadable one, which
-    is noted on the submission) are left out."""
-    found: dict[str, dict[str, object]] = {}
+class SavedAnswers(Mapping[str, object]):
+    """One submission's saved answers, each variable read (by the grader's own loader) when it is
+    first looked at: a report describes only the answers that lost points, so most frames of a
+    class are never read. Variables that exist but could not be saved read as `Unsaved(reason)`.
+    When reading fails, the snapshot is `broken` from then on (nothing more is read from it, and
+    `problems`, the submission's, says so once)."""
+
+    def __init__(self, folder: Path, problems: list[str] | None = None) -> None:
+        from ctlab.grading.snapshot import read_manifest
+
+        self.folder = folder
+        variables = read_manifest(folder)["variables"]  # raises SnapshotError when it is damaged
+        self._names = [n for n, e in variables.items() if isinstance(n, str) and isinstance(e, dict)]
+        self._read: dict[str, object] = {}
+        self._problems = problems if problems is not None else []
+        self.broken = False
+
+    def __getitem__(self, name: str) -> object:
+        if name not in self._read:
+            if self.broken or name not in self._names:
+                raise KeyError(name)
+            try:
+                self._read.update(load_snapshot_dir(self.folder, only=[name]))
+            except Exception as exc:  # a damaged snapshot costs only this submission's answers
+                self.broken = True
+                self._problems.append(f"its saved answers could not be read ({type(exc).__name__})")
+                raise KeyError(name) from None
+        if name not in self._read:
+            raise KeyError(name)
+        return self._read[name]
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self[name]  # type: ignore[index]  # any object may be asked about
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._names if n in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def digests(self, names: tuple[str, ...]) -> tuple[str, ...] | None:
+        """A hash of each named variable's saved content (see runner.value_digests), or None when
+        one has no file to hash: equal digests, equal answers."""
+        from ctlab.grading.runner import value_digests
+
+        found = value_digests(str(self.folder), names)
+        return tuple(found[n] for n in names) if all(n in found for n in names) else None
+
+
+def load_snapshots(out: Path, subs: list[Graded]) -> dict[str, Mapping[str, object]]:
+    """Snapshots by submission name, each read lazily (SavedAnswers); submissions without one
+    (or with an unreadable one, which is noted on the submission) are left out."""
+    found: dict[str, Mapping[str, object]] = {}
     for sub in subs:
         folder = out / "snapshots" / sub.name
         if not folder.is_dir():
             continue
         try:
-            found[sub.name] = load_snapshot_dir(folder)
+            found[sub.name] = SavedAnswers(folder, sub.problems)
         except Exception as exc:  # a damaged snapshot costs only this submission's answers
             sub.problems.append(f"its saved answers could not be read ({type(exc).__name__})")
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import statistics
@@ -19,6 +20,7 @@ from . import pages
 from ._format import fmt_points
 from .answers import error_type
 from .feedback import otters_own
+from .pending import pending_counts, pending_line
 from .students import Classlist, Person
 from .wrong_answers import WrongAnswerGroup, by_kind
 
@@ -203,33 +205,38 @@ def cell_errors(subs: Sequence[Graded]) -> list[CellError]:
             sorted(raised.items(), key=lambda kv: (-len(kv[1]), kv[0][0], kv[0][1]))]
 
 
-def pending_counts(subs: Sequence[Graded]) -> dict[str, int]:
-    """How many submissions wait for a hand score, per hand-graded question."""
-    found = Counter(q for s in subs for q in s.pending)
-    return {q: found[q] for q in sorted(MANUAL_QUESTIONS) if found[q]}
-
-
-def stale_line(who: list[str]) -> str:
-    """"q8: 2 hand scores are stale ...: Okafor, Chidi; Park, Min", or ""."""
-    if not who:
-        return ""
-    n = len(who)
-    return (f"q8: {n} hand score{'s are' if n != 1 else ' is'} stale (graded an earlier summary; the submission "
-            f"changed since; check them in the review page): " + "; ".join(sorted(who, key=str.casefold)))
-
-
-def pending_line(pending: dict[str, int], count: int) -> str:
-    """"q8: 12 of 40 submissions pending hand grading (counted as no points until scored)", or ""."""
-    return "; ".join(f"{q}: {n} of {count} submissions pending hand grading (no points until scored)"
-                     for q, n in pending.items())
-
-
 # ---------------------------------------------------------------- pictures
 
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return buf.getvalue()
+
+
+CHARTS_KEY = ".charts-sha256"
+
+
+def _charts_key(stats: BatchStats) -> str:
+    """What the charts show (and the code that draws them)."""
+    shown = (stats.count, stats.required_percents, stats.extra_points,
+             [(q.question, q.max_points, q.full_marks, q.graded, q.manual, q.stretch) for q in stats.questions])
+    return hashlib.sha256(repr(shown).encode() + Path(__file__).read_bytes()).hexdigest()
+
+
+def _charts(stats: BatchStats, files_dir: Path) -> dict[str, bytes]:
+    """The charts in `files_dir`, drawn again only when what they show changed: drawing them
+    (and importing matplotlib for it) is most of the time a small batch's report takes."""
+    key = _charts_key(stats)
+    try:
+        if (files_dir / CHARTS_KEY).read_text(encoding="utf-8") == key:
+            return {name: (files_dir / name).read_bytes() for name in (SCORE_PNG, PASS_PNG)}
+    except OSError:
+        pass
+    charts = make_charts(stats)
+    for name, data in charts.items():
+        atomic.write_bytes(files_dir / name, data)
+    atomic.write_text(files_dir / CHARTS_KEY, key)  # last: a crash before it means "draw again"
+    return charts
 
 
 def make_charts(stats: BatchStats) -> dict[str, bytes]:
@@ -514,10 +521,8 @@ def write_batch_report(
     *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
     people: Classlist | None = None,
 ) -> tuple[Path, Path, Path]:
-    charts = make_charts(stats)
     files_dir = out / "report_files"
-    for name, data in charts.items():
-        atomic.write_bytes(files_dir / name, data)
+    charts = _charts(stats, files_dir)
     md_path = out / "report.md"
     html_path = out / "report.html"
     atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students, people))

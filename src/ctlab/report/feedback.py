@@ -8,6 +8,7 @@ messages and code, and the reference answers, never appear.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def hand_graded(sub: Graded, q: str, pts: float | None, mx: float | None) -> tup
 
 
 def build_feedback(sub: Graded, maxima: dict[str, float], config: FeedbackConfig, *,
-                   parts: Parts | None = None, answers: dict[str, object] | None = None) -> Feedback:
+                   parts: Parts | None = None, answers: Mapping[str, object] | None = None) -> Feedback:
     """The student's feedback. With `parts` (and their saved `answers`), a question graded in parts
     says which part lost hidden points (see ctlab.report.parts), without the right values."""
     mode = config.hidden_mode
@@ -231,6 +232,6 @@ def render_html(fb: Feedback) -> str:
 def write_feedback(folder: Path, fb: Feedback) -> tuple[Path, Path]:
     md = folder / f"{fb.name}.md"
     page = folder / f"{fb.name}.html"
-    atomic.write_text(md, render_markdown(fb))
-    atomic.write_text(page, render_html(fb))
+    atomic.write_text(md, render_markdown(fb), durable=False)  # made again while the report's key is stale
+    atomic.write_text(page, render_html(fb), durable=False)
     return md, page

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def _q7(answer: object, parts: Parts) -> list[str]:
     return lost
 
 
-def lost_parts(question: str, hidden: list[TestRecord], answers: dict[str, object] | None, parts: Parts) -> list[str]:
+def lost_parts(question: str, hidden: list[TestRecord], answers: Mapping[str, object] | None, parts: Parts) -> list[str]:
     """The parts of `question` whose hidden tests lost points, in words; [] when it is not graded in
     parts, nothing was lost, or it cannot be told."""
     failed = [t for t in hidden if not t.passed]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ctlab.contract import MANUAL_QUESTIONS
-from ctlab.reveal import part_questions, run_reveals
 
 
 def find_data_dir(root: Path) -> Path | None:
@@ -24,5 +23,6 @@ def find_data_dir(root: Path) -> Path | None:
 def reference_answers(data_dir: Path, *, hints: Path) -> dict[str, object]:
     """The contract's variables of the help notebook's auto-graded parts (1-7) as their reveal code
     computes them on `data_dir`; `hints` is the project's solutions/hints.yaml."""
+    from ctlab.reveal import part_questions, run_reveals  # nbformat and yaml: only when computed
     questions = [q for q in part_questions(hints) if q not in MANUAL_QUESTIONS]
     return run_reveals(hints=hints, data_dir=Path(data_dir), questions=questions)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ import pandas as pd
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS, question_order
 from ctlab.grading.results import Graded
 
-from .answers import Unsaved
+from .answers import SavedAnswers, Unsaved
 
 FRAME_VARIABLES = {"cloud_iam_df", "cloud_api_df", "susp_iam", "susp_api", "related_api"}
 LIST_VARIABLES = {"actors", "susp_users", "mitre_techniques"}
@@ -254,7 +255,7 @@ def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
     return problems
 
 
-def describe_q2(ns: dict[str, object], ref: dict[str, object]) -> str:
+def describe_q2(ns: Mapping[str, object], ref: dict[str, object]) -> str:
     parts = []
     for var in ("cloud_iam_df", "cloud_api_df"):
         if var not in ns:
@@ -288,7 +289,7 @@ def _describe_var(var: str, value: object, ref: dict[str, object]) -> str | None
     return f"answered a {_type_name(value)}"
 
 
-def describe_answer(question: str, ns: dict[str, object], ref: dict[str, object]) -> str:
+def describe_answer(question: str, ns: Mapping[str, object], ref: dict[str, object]) -> str:
     if question == "q2":
         return describe_q2(ns, ref)
     variables = question_variables().get(question, ())
@@ -310,7 +311,7 @@ def describe_answer(question: str, ns: dict[str, object], ref: dict[str, object]
 
 def group_wrong_answers(
     subs: list[Graded],
-    snapshots: dict[str, dict[str, object]],
+    snapshots: Mapping[str, Mapping[str, object]],
     ref: dict[str, object] | None,
     maxima: dict[str, float],
 ) -> dict[str, list[WrongAnswerGroup]]:
@@ -318,11 +319,13 @@ def group_wrong_answers(
 
     A submission's answer to a question is wrong when it earned less than the question's
     maximum; only submissions with a saved snapshot are described. An answer that cannot be
-    described is counted as such and noted on its submission.
+    described is counted as such and noted on its submission. Answers saved with the same
+    content (SavedAnswers.digests) are described once: a class's wrong answers repeat.
     """
     ref = ref or {}
     groups: dict[str, list[WrongAnswerGroup]] = {}
-    for q in question_variables():
+    described: dict[tuple[str, tuple[str, ...]], tuple[str, str | None]] = {}  # (desc, problem) by content
+    for q, variables in question_variables().items():
         if q in MANUAL_QUESTIONS or q not in maxima:
             continue
         by_desc: dict[str, list[str]] = {}
@@ -333,11 +336,23 @@ def group_wrong_answers(
                 continue
             if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(ref):
                 continue
-            try:
-                desc = str(describe_answer(q, ns, ref))
-            except Exception as exc:  # an answer of an odd shape costs only its own description
-                desc = UNDESCRIBED
-                sub.problems.append(f"its answer to {q} could not be described ({type(exc).__name__})")
+            digests = ns.digests(variables) if isinstance(ns, SavedAnswers) else None
+            key = (q, digests) if digests is not None else None
+            if key is not None and key in described:
+                desc, problem = described[key]
+            else:
+                problem = None
+                try:
+                    desc = str(describe_answer(q, ns, ref))
+                except Exception as exc:  # an answer of an odd shape costs only its own description
+                    desc = UNDESCRIBED
+                    problem = f"its answer to {q} could not be described ({type(exc).__name__})"
+                if key is not None:
+                    described[key] = desc, problem
+            if isinstance(ns, SavedAnswers) and ns.broken:  # unreadable: said once on the submission
+                continue
+            if problem:
+                sub.problems.append(problem)
             by_desc.setdefault(desc, []).append(sub.file)
         ranked = sorted(by_desc.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         groups[q] = [WrongAnswerGroup(q, d, len(files), sorted(files)) for d, files in ranked]
