@@ -301,7 +301,7 @@ def answer_key():
     """The answer key's values that hidden tests compare with, from data/ground_truth.json.
 
     `ctlab build` replaces this body with the values of the data it builds from (see
-    ctlab.answer_key), so a regenerated data set needs no edit here. Only hidden tests may use it.
+    ctlab.build.answer_key), so a regenerated data set needs no edit here. Only hidden tests may use it.
     """
     raise AssertionError("the answer key is filled in by ctlab build")
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from ctlab.build import build
+from ctlab.build.notebooks import EXPORT_CODE, Checks, find_test_cells, inline_checks, load_checks, load_hints
 from ctlab.errors import CtlabError
-from ctlab.notebooks import EXPORT_CODE, Checks, find_test_cells, inline_checks, load_checks, load_hints
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("assignment", "autograder")
@@ -353,7 +353,7 @@ def test_q11_public_tests_check_shape_and_the_logs_only():
 
 
 def test_answer_key_is_filled_in_from_the_data():
-    from ctlab.answer_key import hidden_key
+    from ctlab.build.answer_key import hidden_key
 
     key = hidden_key(data=ROOT / "data")
     assert key["minutes_to_exfil"] == pytest.approx(_exact_minutes())
@@ -689,5 +689,5 @@ def test_build_imports_neither_the_grader_nor_the_reports():
 
     code = "import sys, ctlab.build; print(' '.join(sorted(m for m in sys.modules if m.startswith('ctlab'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert "ctlab.autograder_zip" in loaded
+    assert "ctlab.build.autograder_zip" in loaded
     assert not [m for m in loaded if m.startswith(("ctlab.report", "ctlab.grading", "ctlab.gradescope"))], loaded

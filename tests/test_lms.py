@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ctlab import lms, sources
+from ctlab import lms
+from ctlab.build import sources
 from ctlab.cli import main
 from ctlab.errors import CtlabError
 from ctlab.grading import inputs

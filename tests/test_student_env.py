@@ -18,7 +18,7 @@ import pytest
 from reveal_answers import help_reveals, paste_reveals
 from test_notebooks import AUTOGRADED, FULL, GRADE_CELL, MARK
 
-from ctlab.handout import KERNEL_PACKAGES, project_pins
+from ctlab.build.handout import KERNEL_PACKAGES, project_pins
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "assignment" / "requirements.txt"
@@ -49,8 +49,8 @@ def test_requirements_pin_what_the_grader_runs():
 
 
 def test_build_stops_when_the_master_requirements_drift(tmp_path):
+    from ctlab.build.handout import check_master_requirements
     from ctlab.errors import CtlabError
-    from ctlab.handout import check_master_requirements
 
     pins = project_pins(ROOT / "pyproject.toml")
     check_master_requirements([f"pandas=={pins['pandas']}"], pins, where="m.ipynb")

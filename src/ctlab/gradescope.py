@@ -4,7 +4,7 @@ Gradescope unpacks the autograder zip into /autograder/source, runs setup.sh onc
 building the image, then for each submission runs /autograder/run_autograder with the
 student's files in /autograder/submission and expects /autograder/results/results.json.
 
-`ctlab build` makes the zip (ctlab.autograder_zip): otter's tests/q*.py, files/data/*.csv and
+`ctlab build` makes the zip (ctlab.build.autograder_zip): otter's tests/q*.py, files/data/*.csv and
 otter_config.json, with ctlab's run_autograder, setup.sh and source. `run_autograder(...)`
 grades one submission with ctlab.grading (sandbox included) against those tests and data, and
 writes results.json with the same scores `ctlab grade` gives.

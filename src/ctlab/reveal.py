@@ -15,9 +15,9 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
+from ctlab.build.notebooks import Checks, help_sections, load_hints
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
 from ctlab.errors import CtlabError
-from ctlab.notebooks import Checks, help_sections, load_hints
 
 HINTS = Path("solutions") / "hints.yaml"
 CHECK_FUNCTION = "reveal"  # the function of solutions/checks.py whose body `ctlab build` fills in

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ctlab import sources
+from ctlab.build import sources
 from ctlab.errors import CtlabError
 from ctlab.grading import autograder, inputs, kept_code, snapshot
 from ctlab.grading import manual_scores as hand_scores

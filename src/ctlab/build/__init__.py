@@ -34,11 +34,12 @@ from typing import Any
 
 import nbformat
 
-from ctlab import atomic, handout, sources
-from ctlab.answer_key import hidden_key
-from ctlab.autograder_zip import gradescope_entries, zip_bytes
+from ctlab import atomic
+from ctlab.build import handout, sources
+from ctlab.build.answer_key import hidden_key
+from ctlab.build.autograder_zip import gradescope_entries, zip_bytes
 from ctlab.errors import CtlabError
-from ctlab.notebooks import (
+from ctlab.build.notebooks import (
     HELP_NOTEBOOK,
     dumps,
     expand_hint_markers,
