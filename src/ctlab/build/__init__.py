@@ -51,7 +51,6 @@ from ctlab.build.notebooks import (
     submission_cells,
     with_answer_key,
 )
-from ctlab.reveal import with_reveals
 
 NAME = "scenario03b"
 MASTER = Path("solutions") / f"{NAME}.ipynb"
@@ -161,6 +160,8 @@ def expanded_master(*, root: Path) -> nbformat.NotebookNode:
     Its test cells run on their own (the master's own test cells call the functions of
     solutions/checks.py by name), so this is also the notebook to execute to try the master.
     """
+    from ctlab.reveal import with_reveals  # here: ctlab.reveal imports this package's notebooks module
+
     root = Path(root).resolve()
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
