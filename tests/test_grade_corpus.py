@@ -191,7 +191,7 @@ def test_every_file_has_one_row_and_the_columns_are_otters_plus_runtime(graded):
     with open(graded["out"] / "gradebook.csv", newline="") as f:
         header = next(csv.reader(f))
     assert header == ["file", *QS, "total_points_earned", "percent_correct", "grading_status", "runtime_s", "late",
-                      "late_penalty"]
+                      "late_penalty", "variant"]
     on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.suffix in (".ipynb", ".zip")}
     assert set(graded["rows"]) == on_disk == set(EXPECTED)
 

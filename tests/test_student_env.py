@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from reveal_answers import help_reveals, paste_reveals
+from student_ids import FIRST, fill
 from test_notebooks import AUTOGRADED, FULL, GRADE_CELL, MARK
 
 from ctlab.build.handout import KERNEL_PACKAGES, project_pins
@@ -72,7 +73,7 @@ def test_fresh_venv_from_requirements_runs_the_reveals_to_full_marks(tmp_path):
 
     work = tmp_path / "work"
     shutil.copytree(ROOT / "assignment" / "data", work / "data")
-    nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
+    nb = fill(nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4), FIRST)
     assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS + ["q8"]
     nb.cells.pop()  # the submission cell: no front end here to save the notebook
     nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint('@@PREFIX@@' + sys.prefix)"))

@@ -52,6 +52,8 @@ def test_q10_value(minutes_to_exfil):
         return float(x)
 
     def answer_key():
-        return {'attacker_ips': ['203.0.113.112', '203.0.113.47'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAMNA223E35R4I6C2N', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAZ54OWQDZBPK2UPAL']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/maint', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-southeast-1']}, 'source_ips': {'accepted': [], 'required': ['203.0.113.112', '203.0.113.47']}}, 'minutes_to_exfil': 10.65}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     assert abs(number(minutes_to_exfil) - answer_key()['minutes_to_exfil']) <= 1, 'minutes_to_exfil is off by more than a minute'
 

@@ -28,7 +28,9 @@ def test_q9_user(compromised_user):
     import pandas as pd
 
     def answer_key():
-        return {'attacker_ips': ['203.0.113.112', '203.0.113.47'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAMNA223E35R4I6C2N', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAZ54OWQDZBPK2UPAL']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/maint', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-southeast-1']}, 'source_ips': {'accepted': [], 'required': ['203.0.113.112', '203.0.113.47']}}, 'minutes_to_exfil': 10.65}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     assert isinstance(compromised_user, str) and compromised_user.strip() == answer_key()['compromised_user'], 'compromised_user is not the compromised principal'
 
 @test_case(points=0.5, hidden=True)
@@ -37,7 +39,9 @@ def test_q9_ip(attacker_ip):
     import ipaddress
 
     def answer_key():
-        return {'attacker_ips': ['203.0.113.112', '203.0.113.47'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAMNA223E35R4I6C2N', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAZ54OWQDZBPK2UPAL']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/maint', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-southeast-1']}, 'source_ips': {'accepted': [], 'required': ['203.0.113.112', '203.0.113.47']}}, 'minutes_to_exfil': 10.65}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     try:
         ip = ipaddress.ip_address(str(attacker_ip).strip())
     except ValueError:

@@ -89,6 +89,8 @@ def _grading_root(source: Path, into: Path) -> Path:
     (into / "assignment").mkdir()
     (into / "autograder" / "tests").symlink_to(tests.resolve(), target_is_directory=True)
     (into / "assignment" / "data").symlink_to(data.resolve(), target_is_directory=True)
+    if (source / "answer_keys.json").is_file():  # each variant's key, for the hidden tests
+        (into / "autograder" / "answer_keys.json").symlink_to((source / "answer_keys.json").resolve())
     if (source / "otter_config.json").is_file():
         (into / "autograder" / "otter_config.json").symlink_to((source / "otter_config.json").resolve())
     return into

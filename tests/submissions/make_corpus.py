@@ -10,12 +10,16 @@ import io
 import json
 import runpy
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
 
 from ctlab.reveal import HINTS, answer_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, when run as a script
+from student_ids import FIRST, head_code  # noqa: E402  (tests/student_ids.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -24,8 +28,8 @@ attack_techniques = runpy.run_path(str(ROOT / "solutions" / "checks.py"))["attac
 
 CORPUS = HERE / "corpus"
 
-HEAD = [
-    "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")",
+HEAD = [  # the id (variant 1, the data the reveals are computed on) and set-up code ride in the first cell
+    "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")\n" + head_code(FIRST),
     "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt",
 ]
 Q1 = REVEAL_ANSWERS["q1"] + "\ncloud_iam_df.head()"

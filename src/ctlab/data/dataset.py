@@ -137,7 +137,7 @@ def ground_truth(story: dict[str, Any], iam_rows: list[dict[str, str]], api_rows
     }
 
 
-def build_data(*, out: Path, hints: Path = PROJECT_HINTS) -> BuildSummary:
+def build_data(*, out: Path, hints: Path = PROJECT_HINTS, seed: int = COURSE_SEED) -> BuildSummary:
     """Write the exercise's CSVs and answer key into `out`; `hints` holds the reveal code of part 3."""
     out = Path(out)
     try:
@@ -146,7 +146,7 @@ def build_data(*, out: Path, hints: Path = PROJECT_HINTS) -> BuildSummary:
         raise CtlabError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmp:
         work = Path(tmp)
-        gen = g.generate(seed=COURSE_SEED, days=COURSE_DAYS, out=work / "raw", start=None)
+        gen = g.generate(seed=seed, days=COURSE_DAYS, out=work / "raw", start=None)
         flat = work / "flat"
         flatten(inputs=[work / "raw"], out=flat, skip_bad=False)
         story = dict(gen.story)
@@ -157,9 +157,9 @@ def build_data(*, out: Path, hints: Path = PROJECT_HINTS) -> BuildSummary:
         story["attacker_key"] = attacker_rows[0]["access_key_id"]
         reports = {}
         for name in (IAM_FILE, API_FILE):
-            rep = spoil_timestamps(flat / name, seed=COURSE_SEED, protect=attack)
+            rep = spoil_timestamps(flat / name, seed=seed, protect=attack)
             reports[name] = rep.as_json()
-        siem = {"seed": COURSE_SEED, "rate": RATE, "keep_first": 5, "attack_rows_spoiled": 0,
+        siem = {"seed": seed, "rate": RATE, "keep_first": 5, "attack_rows_spoiled": 0,
                 "files": reports}
         truth = ground_truth(story, iam_rows, api_rows, siem,
                              suspicious_iam_event_names=suspicious_event_names(flat, hints=hints))

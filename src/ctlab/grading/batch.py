@@ -28,9 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ctlab import variants
 from ctlab.build import sources
 from ctlab.errors import CtlabError
-from ctlab.grading import autograder, inputs, kept_code, snapshot
+from ctlab.grading import autograder, inputs, kept_code, pristine, snapshot, student_ids
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.results import (
@@ -132,6 +133,9 @@ class Plan:
     retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
     todo: list[inputs.Upload] = field(default_factory=list)
     rejected: list[inputs.Upload] = field(default_factory=list)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # each variant's answer key, by label
+    variant: dict[str, int] = field(default_factory=dict)  # the variant of each submission's STUDENT_ID, by id
+    student_id: dict[str, str] = field(default_factory=dict)  # that STUDENT_ID, normalised, by id
 
 
 @dataclass
@@ -218,8 +222,15 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
                 + ", ".join(str(p) for p in exposed) + " (chmod o-rwx them)"
             )
 
+    plan.keys = variants.answer_keys(root)
     for s in subs:
         inputs.load(s)
+        if s.status is None and plan.keys:  # the id is read from the cells as data, never from what they print
+            reading = student_ids.read(s.cells, count=len(plan.keys))
+            if reading.problem:
+                s.status = reading.problem
+            else:
+                plan.variant[s.name], plan.student_id[s.name] = reading.variant, reading.student_id
     kept_code.save(out, subs)
     for s in subs:
         old = _reusable(s, out, fp) if s.status is None and not force else None
@@ -265,16 +276,16 @@ def run_batch(plan: Plan) -> BatchRun:
                     w.launch()
             # The test processes load their libraries and the tests while the workers load theirs.
             # One per two workers (at least one) keeps up with them: testing is the lighter phase.
-            pristine = workdir / "pristine"
-            shutil.copytree(fp.data_dir, pristine / "data")
-            graders = [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
+            clean = pristine.lay_out(data_dir=fp.data_dir, keys=plan.keys or {variants.label(1): {}},
+                                     into=workdir / "pristine")
+            graders = [TrustedGrader(fp.root, clean, memory_mb=plan.memory_mb, timeout=plan.timeout)
                        for _ in range(1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet"), daemon=True).start()
             ag = autograder.from_description(fp, graders[0].autograder())
         else:
             ag = autograder.load_autograder(plan.root, fp)
-        make = _Maker(ag, mode, plan.rule)
+        make = _Maker(ag, mode, plan.rule, plan.variant, plan.student_id)
         for s in plan.rejected:
             results[s.name] = make.result(s, Status(Kind.REFUSED, s.status or ""))
             write_result(out, results[s.name])
@@ -319,8 +330,13 @@ def _preload(*modules: str) -> None:
 class _Maker:
     """Builds a submission's Result under one autograder, sandbox mode and late rule."""
 
-    def __init__(self, ag: autograder.Autograder, mode: str, rule: LateRule):
-        self.ag, self.mode, self.rule = ag, mode, rule
+    def __init__(self, ag: autograder.Autograder, mode: str, rule: LateRule, variant: dict[str, int],
+                 student_id: dict[str, str]):
+        self.ag, self.mode, self.rule, self.variant, self.student_id = ag, mode, rule, variant, student_id
+
+    def label(self, s: inputs.Upload) -> str:
+        """The variant its tests run on (the one shared week of tests made without variants)."""
+        return variants.label(self.variant.get(s.name, 1))
 
     def questions(self, points: dict[str, float]) -> dict[str, QuestionPoints]:
         return {q: QuestionPoints(float(points.get(q, 0.0)), float(self.ag.max_points.get(q, 0.0)))
@@ -331,11 +347,14 @@ class _Maker:
         return Result(file=s.file, name=s.name, status=status, questions=self.questions(points or {}),
                       tests=[TestRecord.from_dict(t) for t in tests or []], runtime_s=round(runtime, 3),
                       submission_sha256=s.sha256, autograder_sha256=self.ag.sha256, data_sha256=self.ag.data_sha256,
-                      sandbox=self.mode, identity=s.identity, late=self.rule.is_late(s.identity))
+                      sandbox=self.mode, identity=s.identity, late=self.rule.is_late(s.identity),
+                      variant=self.variant.get(s.name, 0), student_id=self.student_id.get(s.name, ""))
 
     def ran(self, s: inputs.Upload, ran: Ran, tested: Phase2Result, runtime: float) -> Result:
-        result = self.result(s, ran.status.with_untested(tested.failure, tested.untested), tested.points,
-                             tested.tests, runtime)
+        status = ran.status.with_untested(tested.failure, tested.untested)
+        if tested.data_variant:
+            status = _wrong_data(tested.data_variant, self.variant[s.name])
+        result = self.result(s, status, tested.points, tested.tests, runtime)
         result.cells_run, result.cells_total = ran.cells_run, len(s.cells)
         result.cell_errors = [(int(e["cell"]), str(e["error"])) for e in ran.cell_errors]
         result.snapshot_cell = ran.snapshot_cell
@@ -343,12 +362,21 @@ class _Maker:
         return result
 
     def retested(self, s: inputs.Upload, old: Result, status: Status, tested: Phase2Result | None) -> Result:
+        if tested and tested.data_variant:
+            status = _wrong_data(tested.data_variant, self.variant[s.name])
         fresh = self.result(s, status, tested.points if tested else {}, tested.tests if tested else [],
                             old.runtime_s)
         return replace(old, status=fresh.status, questions=fresh.questions, tests=fresh.tests,
                        submission_sha256=fresh.submission_sha256, autograder_sha256=fresh.autograder_sha256,
-                       data_sha256=fresh.data_sha256, identity=fresh.identity, late=fresh.late,
+                       data_sha256=fresh.data_sha256, identity=fresh.identity, late=fresh.late, variant=fresh.variant,
+                       student_id=fresh.student_id,
                        retested=True, cached=False)
+
+
+def _wrong_data(found: str, own: int) -> Status:
+    return Status(Kind.VARIANT, f"not graded: its answers come from the logs of variant {int(found[1:])}, "
+                                f"but its STUDENT_ID gives variant {own}; run the set-up cell after typing the id, "
+                                "then the whole notebook again")
 
 
 def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: TrustedGrader,
@@ -359,7 +387,7 @@ def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: Tr
         snap = out / "snapshots" / s.name
         phase1 = old.status.phase1
         try:
-            tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
+            tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None, make.label(s))
             result = make.retested(s, old, phase1.with_untested(tested.failure, tested.untested), tested)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             result = make.retested(s, old, Status.grader_error(exc), None)
@@ -412,7 +440,7 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
         t0 = time.monotonic()
         g = graders.get()
         try:
-            tested = g.grade(str(ran.kept) if ran.kept else None)
+            tested = g.grade(str(ran.kept) if ran.kept else None, make.label(s))
             result = make.ran(s, ran, tested, phase1_s + time.monotonic() - t0)
         except Exception as exc:  # a grader bug on one submission: report it, go on
             result = make.result(s, Status.grader_error(exc), runtime=phase1_s + time.monotonic() - t0)

@@ -9,8 +9,10 @@ crash, it kills the process, starts a fresh one, and only that submission's unte
 questions score 0. The batch goes on.
 
 Protocol, one JSON object a line. The child writes {"autograder": {...}} once the tests
-are loaded and {"ready": true} once it is capped. Each request {"snapshot": PATH or null}
-gets {"loading": true} and {"loading": false} around the loading of the snapshot,
+are loaded and {"ready": true} once it is capped. Each request {"snapshot": PATH or null,
+"variant": "vNN"} (the pristine data and key to test against) gets {"data_variant": "vMM"} when the
+snapshot's logs are another variant's (nothing is tested then), else {"loading": true} and
+{"loading": false} around the loading of the snapshot,
 {"file": Q, "points": P, "tests": [...]} per test file, then {"done": true} (or
 {"error": TEXT} for a fault of the grader itself). Out of memory, the child exits with
 EXIT_MEMORY.
@@ -44,6 +46,7 @@ class Phase2Result:
     tests: list[dict[str, Any]]
     failure: str = ""
     untested: list[str] = field(default_factory=list)
+    data_variant: str = ""  # the other variant whose logs the answers were made from (then not tested)
 
 
 def _signame(sig: int) -> str:
@@ -127,8 +130,9 @@ class TrustedGrader:
         assert self.description is not None
         return self.description
 
-    def grade(self, snapshot_dir: str | None) -> Phase2Result:
-        """Run every test file against one snapshot, within the time and memory limits."""
+    def grade(self, snapshot_dir: str | None, variant: str = "v01") -> Phase2Result:
+        """Run every test file against one snapshot on `variant`'s data and key, within the time and
+        memory limits; not when the snapshot's logs are another variant's (see `data_variant`)."""
         if self.ready and self.proc.poll() is not None:  # it died between requests: not this one's doing
             self._restart()
         self._wait_until("ready")
@@ -146,11 +150,12 @@ class TrustedGrader:
         failure = ""
         try:
             assert self.proc.stdin
-            self.proc.stdin.write(json.dumps({"snapshot": snapshot_dir}) + "\n")
+            self.proc.stdin.write(json.dumps({"snapshot": snapshot_dir, "variant": variant}) + "\n")
             self.proc.stdin.flush()
         except OSError:
             pass  # it has exited: reading says how
         deadline = time.monotonic() + self.timeout
+        data_variant = ""
         while True:
             try:
                 msg = self._next(deadline - time.monotonic())
@@ -168,7 +173,9 @@ class TrustedGrader:
                 break
             if "error" in msg:
                 raise RuntimeError(str(msg["error"])[:500])
-            if "loading" in msg:
+            if "data_variant" in msg:
+                data_variant = str(msg["data_variant"])
+            elif "loading" in msg:
                 where = "while loading the answers" if msg["loading"] else at()
             elif "file" in msg:
                 q = str(msg["file"])
@@ -177,7 +184,7 @@ class TrustedGrader:
                 done.append(q)
                 where = at()
             elif msg.get("done"):
-                return Phase2Result(points, tests)
+                return Phase2Result(points, tests, data_variant=data_variant)
         self._restart()
         untested = [f for f in files if f not in done]
         if not untested:
@@ -295,9 +302,16 @@ def main() -> None:
         try:
             request = json.loads(line)
             path = request.get("snapshot") if isinstance(request, dict) else None
-            for result in runner.grade_files(path if isinstance(path, str) else None,
-                                             loading=lambda on: send({"loading": on})):
-                send({"file": result.question, "points": result.points, "tests": result.tests})
+            path = path if isinstance(path, str) else None
+            variant = request.get("variant") if isinstance(request, dict) else None
+            if not isinstance(variant, str) or variant not in runner.variants():
+                raise ValueError(f"no pristine data for the variant {variant!r}")
+            other = runner.data_variant(path, variant)
+            if other:
+                send({"data_variant": other})
+            else:
+                for result in runner.grade_files(path, variant, loading=lambda on: send({"loading": on})):
+                    send({"file": result.question, "points": result.points, "tests": result.tests})
             send({"done": True})
         except MemoryError:
             os._exit(EXIT_MEMORY)

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctlab import atomic
+from ctlab import atomic, variants
 from ctlab.errors import CtlabError
 from ctlab.grading.results import Graded, load_graded
 from ctlab.reveal import HINTS
@@ -22,10 +22,11 @@ from . import pages
 from .answers import load_snapshots, max_points_by_question
 from .batch_report import CopiedPair, compute_stats, write_batch_report
 from .config import FeedbackConfig, load_feedback_config
-from .export import check_roster, refresh_exports
+from .export import check_roster, kept_roster, refresh_exports
 from .feedback import build_feedback, fallback_feedback, write_feedback
-from .reference import find_data_dir, reference_answers
+from .reference import find_data_dir, reference_answers, variant_references
 from .similarity import copied_work
+from .variant_fit import foreign_ids, misfits
 from .wrong_answers import WrongAnswerGroup, group_wrong_answers
 
 __all__ = ["ReportSummary", "write_reports"]
@@ -76,7 +77,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json",) if p.exists()]
-    files += sorted(data_dir.glob("*.csv")) if data_dir else []
+    files += sorted(data_dir.glob("*.csv")) + sorted(data_dir.glob("variants/*.zip")) if data_dir else []
     files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
     files += sorted(Path(__file__).parent.glob("*.py")) + pages.template_files()
@@ -151,12 +152,23 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
 
     snapshots = load_snapshots(out, subs)
     ref, note = _reference(data_dir, hints)
-    groups = group_wrong_answers(subs, snapshots, ref, maxima)
+    by_variant: dict[int, dict[str, object]] = {}
+    if ref is not None:
+        try:  # each variant's reference once, for the variants of the wrong answers' students
+            wrong = {s.variant for s in subs if s.variant > 1 and s.name in snapshots  # variant 1: `ref` itself
+                     and any((s.points.get(q) or 0.0) < m - 1e-9 for q, m in maxima.items())}
+            by_variant = variant_references(root, wrong, hints=hints)
+        except CtlabError as exc:
+            note += f" The variants' own references could not be computed ({exc})."
+    groups = group_wrong_answers(subs, snapshots, ref, maxima, by_variant)
     stats = compute_stats(subs, maxima, len(snapshots))
     problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
     copied = _copied_work(out, root, subs, snapshots)
+    keys = variants.answer_keys(root)
+    flags = [(m.file, m.line) for m in misfits(subs, snapshots, keys)]
+    flags += [(f.file, f.line) for f in foreign_ids(subs, kept_roster(out))]
     html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
-                                                       students=_student_lines(out, subs))
+                                                       students=_student_lines(out, subs), variant_flags=flags)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(
         out=out,

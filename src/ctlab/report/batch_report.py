@@ -319,6 +319,7 @@ class ReportView:
     wrong_answers: list[QuestionAnswers]
     copied_note: str
     copied: list[tuple[str, str, str, str]]  # (kind, file, file, score)
+    variant_flags: list[tuple[str, str]]  # (file, why): answers of another variant, an id not the author's
     students: list[str]
     problems: list[tuple[str, str]]  # (file, what the report could not use)
 
@@ -338,7 +339,7 @@ def _answer_line(g: WrongAnswerGroup) -> AnswerLine:
 
 def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                 problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                students: Sequence[str] = ()) -> ReportView:
+                students: Sequence[str] = (), variant_flags: Sequence[tuple[str, str]] = ()) -> ReportView:
     """The batch report's view, the same for report.md and report.html."""
     wrong = [
         QuestionAnswers(q, _students(sum(g.count for g in items)), [
@@ -362,6 +363,7 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
         wrong_answers=wrong,
         copied_note=_copied_note(),
         copied=[(c.kind, c.a, c.b, f"{c.score:.1f}") for c in copied],
+        variant_flags=list(variant_flags),
         students=list(students),
         problems=list(problems),
     )
@@ -369,24 +371,27 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                    students: Sequence[str] = ()) -> str:
+                    students: Sequence[str] = (), variant_flags: Sequence[tuple[str, str]] = ()) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
-    return pages.render("report.md.j2", v=report_view(stats, groups, reference_note, problems, copied, students))
+    return pages.render("report.md.j2", v=report_view(stats, groups, reference_note, problems, copied, students,
+                                                     variant_flags))
 
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
+    variant_flags: Sequence[tuple[str, str]] = (),
 ) -> str:
     """A self-contained HTML page (pictures and stylesheet inlined) in which every text is escaped
     (safetext.html_text)."""
-    view = report_view(stats, groups, reference_note, problems, copied, students)
+    view = report_view(stats, groups, reference_note, problems, copied, students, variant_flags)
     return pages.render("report.html.j2", v=view, charts=charts)
 
 
 def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
     *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
+    variant_flags: Sequence[tuple[str, str]] = (),
 ) -> tuple[Path, Path, Path]:
     charts = make_charts(stats)
     files_dir = out / "report_files"
@@ -394,6 +399,7 @@ def write_batch_report(
         atomic.write_bytes(files_dir / name, data)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students))
-    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students, variant_flags))
+    atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students,
+                                             variant_flags))
     return html_path, md_path, files_dir

@@ -313,14 +313,18 @@ def group_wrong_answers(
     snapshots: dict[str, dict[str, object]],
     ref: dict[str, object] | None,
     maxima: dict[str, float],
+    by_variant: dict[int, dict[str, object]] | None = None,
 ) -> dict[str, list[WrongAnswerGroup]]:
     """For each auto-graded question, wrong answers grouped by their difference, most common first.
+    Each answer is described against its own variant's reference (`by_variant`, else `ref`), so
+    "+217 rows" means the same mistake whichever week a student had.
 
     A submission's answer to a question is wrong when it earned less than the question's
     maximum; only submissions with a saved snapshot are described. An answer that cannot be
     described is counted as such and noted on its submission.
     """
     ref = ref or {}
+    by_variant = by_variant or {}
     groups: dict[str, list[WrongAnswerGroup]] = {}
     for q in question_variables():
         if q in MANUAL_QUESTIONS or q not in maxima:
@@ -331,10 +335,11 @@ def group_wrong_answers(
             pts = sub.points.get(q)
             if ns is None or pts is None or pts >= maxima[q] - 1e-9:
                 continue
-            if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(ref):
+            own = by_variant.get(sub.variant, ref)
+            if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(own):
                 continue
             try:
-                desc = str(describe_answer(q, ns, ref))
+                desc = str(describe_answer(q, ns, own))
             except Exception as exc:  # an answer of an odd shape costs only its own description
                 desc = UNDESCRIBED
                 sub.problems.append(f"its answer to {q} could not be described ({type(exc).__name__})")

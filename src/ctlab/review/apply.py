@@ -44,7 +44,8 @@ def _as_read(row: dict[str, str], questions: list[str]) -> Scored:
     return Scored(file=row.get("file") or "", points={q: _num(row.get(q)) for q in questions},
                   total=_num(row.get("total_points_earned")), percent=_num(row.get("percent_correct")),
                   status=row.get("grading_status") or "", runtime_s=_num(row.get("runtime_s")),
-                  late=row.get("late") == "yes", late_penalty=_num(row.get("late_penalty")))
+                  late=row.get("late") == "yes", late_penalty=_num(row.get("late_penalty")),
+                  variant=int(_num(row.get("variant"))))
 
 
 def apply_scores(*, out: Path, root: Path) -> ApplySummary:

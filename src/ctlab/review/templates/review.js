@@ -93,7 +93,8 @@
   function render() {
     const s = S[cur];
     $("file").textContent = s.file;
-    $("status").textContent = "grading status: " + s.status + (s.pairs.length ? " | similar to others: s to compare" : "");
+    $("status").textContent = "grading status: " + s.status + (s.flag ? " | " + s.flag : "")
+      + (s.pairs.length ? " | similar to others: s to compare" : "");
     $("note").hidden = !s.note;
     $("note").textContent = s.note;
     $("others").hidden = !s.others.length;
