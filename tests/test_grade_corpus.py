@@ -102,7 +102,7 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "bad_nbformat3.ipynb": (ZERO, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
     "bad_zip_no_notebook.zip": (ZERO, "invalid zip: no notebook (.ipynb) inside"),
     "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
-    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125835361 bytes (limit 104857600)"),
+    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125836226 bytes (limit 104857600)"),
     "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
     "duplicate_a/same_name.ipynb": (FULL, "ok"),  # the same name in two folders: each graded under its own id
     "duplicate_b/same_name.ipynb": (WRONG, "ok"),

@@ -205,6 +205,9 @@ def _student_notebook(student_id: str, *, literal_from: int) -> nbformat.Noteboo
     return nb
 
 
+LOOKALIKE = ("isin(['GetObject'])", "str.contains('GetObject')")  # part 4's common mistake
+
+
 def _rows(out: Path) -> dict[str, dict[str, str]]:
     with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
         return {Path(r["file"]).stem: r for r in csv.DictReader(fh)}
@@ -225,6 +228,11 @@ def graded(tmp_path_factory):
     q1.source = ('import zipfile\nzipfile.ZipFile("data/variants/v01.zip").extractall("data")  # a friend\'s files\n'
                  + q1.source)
     notebooks["data_of_another_variant"] = wrong_data
+    for name, student_id in (("q4_lookalikes_a", id_for(1, prefix="m")), ("q4_lookalikes_b", id_for(2, prefix="m"))):
+        nb = _student_notebook(student_id, literal_from=variants.variant_of(student_id, SETTINGS.count))
+        q4 = next(c for c in nb.cells if c.cell_type == "code" and REVEAL["q4"] == c.source)
+        q4.source = q4.source.replace(LOOKALIKE[0], LOOKALIKE[1])
+        notebooks[name] = nb
     for name, nb in notebooks.items():
         nbformat.write(nb, subs / f"{name}.ipynb")
     out = tmp_path_factory.mktemp("out")
@@ -269,7 +277,7 @@ def test_a_blank_id_and_another_variants_data_each_get_their_status(graded):
                                        "gives variant 2; run the set-up cell after typing the id, then the whole "
                                        "notebook again")
     assert wrong["total_points_earned"] == "0" and wrong["variant"] == "2"
-    assert len(rows) == 5 and summary.total == 5
+    assert len(rows) == 7 and summary.total == 7
 
 
 def test_the_results_keep_the_variant(graded):
@@ -292,11 +300,34 @@ def test_a_variant_zip_that_is_not_one_stops_with_its_name(tmp_path):
         pristine.lay_out(data_dir=tmp_path / "data", keys={"v01": {}, "v02": {}}, into=tmp_path / "p")
 
 
-def test_the_report_lists_the_copy_with_the_variant_it_fits(graded):
+@pytest.fixture(scope="module")
+def reported(graded):
     from ctlab.report import write_reports
 
+    return write_reports(out=graded[2], root=ROOT)
+
+
+def test_wrong_answers_are_described_against_each_students_own_variant(graded, reported, tmp_path):
+    import pandas as pd
+
+    from ctlab.report.wrong_answers import describe_frame, kind_of
+
+    expected = {}
+    for k, name in ((1, "q4_lookalikes_a"), (2, "q4_lookalikes_b")):
+        data = variant_data.unpacked(ROOT, k, tmp_path / str(k))
+        ref = run_reveals(hints=ROOT / HINTS, data_dir=data, questions=["q1", "q2", "q4"])
+        api = pd.read_csv(data / "cloud_api.csv")
+        name_ = api["event_name"]
+        mistake = api[name_.str.startswith("List") | name_.str.startswith("Describe") | name_.str.contains("GetObject")]
+        expected.setdefault(describe_frame(mistake, ref["susp_api"]), []).append(name)
+    groups = {g.description: sorted(Path(f).stem for f in g.files) for g in reported.wrong_answers["q4"]}
+    assert groups == expected
+    assert all(d.startswith("+") and "; -" not in d for d in groups)  # extra look-alikes, nothing missing
+    assert len({kind_of(d) for d in groups}) == 1  # one kind of mistake, whatever the week
+
+
+def test_the_report_lists_the_copy_with_the_variant_it_fits(graded, reported):
     _, _, out = graded
-    write_reports(out=out, root=ROOT)
     text = (out / "report.md").read_text()
     section = text.split("## Answers of another variant, ids not the author's")[1]
     flagged = [line for line in section.splitlines() if line.startswith("| ") and "submission" not in line]
@@ -343,3 +374,9 @@ def test_the_review_page_marks_the_copy(graded):
     assert flags["copy_of_a_under_b"].startswith("its q11") and "fit variant 1 better than its own variant 2" in flags[
         "copy_of_a_under_b"]
     assert flags["own_a"] == flags["own_b"] == ""
+
+
+def test_the_id_is_read_from_a_cell_with_magics_as_it_runs():
+    cells = ['%matplotlib inline\nSTUDENT_ID = "a@x.org"\n!ls data', "%%time\nSTUDENT_ID = 'A@x.org'"]
+    assert student_ids.read(cells, count=12) == student_ids.Reading(student_id="a@x.org",
+                                                                      variant=variants.variant_of("a@x.org", 12))

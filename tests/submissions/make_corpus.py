@@ -49,7 +49,7 @@ REVEAL = [Q1, CHECKS["q1"], Q2, CHECKS["q2"], Q3, CHECKS["q3"], Q4, CHECKS["q4"]
           Q6, CHECKS["q6"], Q11, CHECKS["q11"], Q7, CHECKS["q7"], Q8]
 
 ALT_STYLE = [
-    "import pandas as pd",
+    head_code(FIRST) + "\nimport pandas as pd",
     "cloud_iam_df = pd.read_csv('data/cloud_iam.csv', dtype={'event_id': str})\n"
     "cloud_api_df = pd.read_csv('data/cloud_api.csv', dtype={'event_id': str})",
     "for df in (cloud_iam_df, cloud_api_df):\n"
@@ -241,7 +241,7 @@ leftovers += ["/tmp/" + n for n in os.listdir("/tmp") if mine("/tmp/" + n) and n
 if os.path.isdir("/job"):
     leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work" and mine("/job/" + n)]
 leftovers += [n for n in os.listdir(".") if n not in ("data", ".OTTER_LOG")]  # the log is its own
-if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv"]:
+if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv", "variants"]:  # every variant's logs, zipped
     leftovers.append("data/: " + ", ".join(sorted(os.listdir("data"))))
 leftovers += ["read-only " + p for p in ("data", "data/cloud_iam.csv", "data/cloud_api.csv") if not os.access(p, os.W_OK)]
 leftovers'''
@@ -396,7 +396,8 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     "passes_all_with_stretch.ipynb": HEAD + REVEAL + [STRETCH],
     "passes_all_errors_before_answers.ipynb": HEAD + ["undefined_variable + 1", "1 / 0", "import not_a_module_xyz",
                                                       "raise KeyError('early')"] + REVEAL,
-    "passes_all_magics_and_plot.ipynb": ["%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"] + REVEAL[:5]
+    "passes_all_magics_and_plot.ipynb": [head_code(FIRST) + "\n%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"]
+    + REVEAL[:5]
     + ["import matplotlib.pyplot as plt\ncloud_iam_df.groupby('hour').size().plot()\nplt.show()"] + REVEAL[5:],
     # common mistakes
     "mistake_q1_loads_head_50.ipynb": mistake(Q1, Q1.replace("pd.read_csv('data/cloud_iam.csv')",

@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass
 
 from ctlab import variants
+from ctlab.grading.worker.cells import prepare_source
 from ctlab.safetext import quoted
 
 NAME = variants.ID_VARIABLE
@@ -63,7 +64,7 @@ def read(cells: list[str], *, count: int) -> Reading:
         if NAME not in source:
             continue
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(prepare_source(source))  # as the cell runs: magics and shell lines do nothing
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # a cell that cannot run binds nothing
         for value in _bindings(tree):

@@ -16,8 +16,6 @@ from typing import Any
 
 from ctlab.errors import CtlabError
 
-KEY_FILE = Path("data") / "ground_truth.json"
-
 # Rubric criteria (by their order in the rubric) the facts speak for.
 ORDER, IOCS, IMPACT = "1", "2", "3"
 
