@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS, question_order
-from ctlab.grading.results import Graded
+from ctlab.grading.results import Graded, Kind
 
 from .answers import Unsaved
 
@@ -333,8 +333,8 @@ def group_wrong_answers(
         for sub in subs:
             ns = snapshots.get(sub.name)
             pts = sub.points.get(q)
-            if ns is None or pts is None or pts >= maxima[q] - 1e-9:
-                continue
+            if ns is None or pts is None or pts >= maxima[q] - 1e-9 or sub.kind is Kind.VARIANT:
+                continue  # (answers made from another variant's logs were not graded)
             own = by_variant.get(sub.variant, ref)
             if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(own):
                 continue
