@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlab import atomic, variants
+from ctlab.contract import QUESTIONS
 from ctlab.errors import CtlabError
 from ctlab.grading.results import Graded, load_graded
 from ctlab.reveal import HINTS
@@ -155,8 +156,10 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None) -> Report
     by_variant: dict[int, dict[str, object]] = {}
     if ref is not None:
         try:  # each variant's reference once, for the variants of the wrong answers' students
-            wrong = {s.variant for s in subs if s.variant > 1 and s.name in snapshots  # variant 1: `ref` itself
-                     and any((s.points.get(q) or 0.0) < m - 1e-9 for q, m in maxima.items())}
+            # the variants of the answers described against a reference (variant 1's is `ref` itself)
+            described = [q for q, names in QUESTIONS.items() if q in maxima and any(n in ref for n in names)]
+            wrong = {s.variant for s in subs if s.variant > 1 and s.name in snapshots
+                     and any((s.points.get(q) or 0.0) < maxima[q] - 1e-9 for q in described)}
             by_variant = variant_references(root, wrong, hints=hints)
         except CtlabError as exc:
             note += f" The variants' own references could not be computed ({exc})."
