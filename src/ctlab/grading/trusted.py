@@ -10,9 +10,9 @@ questions score 0. The batch goes on.
 
 Protocol, one JSON object a line. The child writes {"autograder": {...}} once the tests
 are loaded and {"ready": true} once it is capped. Each request {"snapshot": PATH or null,
-"variant": "vNN"} (the pristine data and key to test against) gets {"data_variant": "vMM"} when the
-snapshot's logs are another variant's (nothing is tested then), else {"loading": true} and
-{"loading": false} around the loading of the snapshot,
+"variant": "vNN"} (the pristine data and key to test against) gets {"loading": true} and
+{"loading": false} around each loading of the snapshot, {"data_variant": "vMM"} when its logs are
+another variant's (nothing is tested then), else
 {"file": Q, "points": P, "tests": [...]} per test file, then {"done": true} (or
 {"error": TEXT} for a fault of the grader itself). Out of memory, the child exits with
 EXIT_MEMORY.
@@ -306,7 +306,9 @@ def main() -> None:
             variant = request.get("variant") if isinstance(request, dict) else None
             if not isinstance(variant, str) or variant not in runner.variants():
                 raise ValueError(f"no pristine data for the variant {variant!r}")
+            send({"loading": True})  # the check loads the answers' two frames
             other = runner.data_variant(path, variant)
+            send({"loading": False})
             if other:
                 send({"data_variant": other})
             else:
