@@ -298,12 +298,15 @@ def number(x):
 
 
 def answer_key():
-    """The answer key's values that hidden tests compare with, from data/ground_truth.json.
+    """The answer key's values that hidden tests compare with, for the student's own variant.
 
-    `ctlab build` replaces this body with the values of the data it builds from (see
-    ctlab.answer_key), so a regenerated data set needs no edit here. Only hidden tests may use it.
+    The grader puts that variant's key (made by `ctlab build` from its ground_truth.json, see
+    ctlab.build.answer_key) at `data/answer_key.json` when it runs the hidden tests, so no test
+    holds an answer: every variant is graded against its own. Only hidden tests may use it.
     """
-    raise AssertionError("the answer key is filled in by ctlab build")
+    import json
+    with open("data/answer_key.json", encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 def ioc_kinds():

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from ctlab.build import build
+from ctlab.build.notebooks import EXPORT_CODE, Checks, find_test_cells, inline_checks, load_checks, load_hints
 from ctlab.errors import CtlabError
-from ctlab.notebooks import EXPORT_CODE, Checks, find_test_cells, inline_checks, load_checks, load_hints
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("assignment", "autograder")
@@ -36,6 +36,18 @@ def _files(base: Path) -> dict[str, bytes]:
         for p in sorted((base / folder).rglob("*"))
         if p.is_file()
     }
+
+
+@pytest.fixture(autouse=True)
+def _in_variant_1(tmp_path_factory, monkeypatch):
+    """Tests run where the grader runs them: data/ holds variant 1's logs and its answer key."""
+    where = tmp_path_factory.mktemp("cwd")
+    (where / "data").mkdir()
+    for name in ("cloud_iam.csv", "cloud_api.csv"):
+        (where / "data" / name).symlink_to(ROOT / "data" / name)
+    key = json.loads((ROOT / "autograder" / "answer_keys.json").read_text())["v01"]
+    (where / "data" / "answer_key.json").write_text(json.dumps(key))
+    monkeypatch.chdir(where)
 
 
 def _run_tests(question: str, env: dict) -> dict[str, bool]:
@@ -130,8 +142,12 @@ def test_assignment_has_no_hidden_tests_or_answer_key():
             continue
         rel = path.relative_to(ROOT / "assignment").as_posix()
         assert path.suffix in {".ipynb", ".csv"} or rel in {"README.md", "requirements.txt", "data/transfer/LICENSE",
-                                                            "data/transfer/NOTICE.md"}, \
-            f"unexpected file in assignment/: {path}"
+                                                            "data/transfer/NOTICE.md"} or (
+            rel.startswith("data/variants/v") and path.suffix == ".zip"), f"unexpected file in assignment/: {path}"
+        if path.suffix == ".zip":  # a variant's two logs, nothing else (the answer keys stay in autograder/)
+            with zipfile.ZipFile(path) as zf:
+                assert sorted(zf.namelist()) == ["cloud_api.csv", "cloud_iam.csv"], path
+            continue
         if path.suffix == ".csv":
             continue
         text = _notebook_text(path)
@@ -363,15 +379,20 @@ def test_q11_public_tests_check_shape_and_the_logs_only():
     assert public(list(KEY_IOCS)) == (False, False)
 
 
-def test_answer_key_is_filled_in_from_the_data():
-    from ctlab.answer_key import hidden_key
+def test_answer_keys_come_from_the_data_and_no_test_holds_one():
+    from ctlab.build.answer_key import hidden_key
 
     key = hidden_key(data=ROOT / "data")
     assert key["minutes_to_exfil"] == pytest.approx(_exact_minutes())
     assert key["iocs"]["principals"]["required"] == sorted(TRUTH["attacker_principals"])
     assert key["iocs"]["buckets"]["accepted"] == ["halyard-backups-eu-central-1", "halyard-datalake-curated"]
-    text = (ROOT / "autograder" / "tests" / "q10.py").read_text()
-    assert f"'minutes_to_exfil': {key['minutes_to_exfil']!r}" in text
+    keys = json.loads((ROOT / "autograder" / "answer_keys.json").read_text())
+    assert keys["v01"] == key  # read by the hidden tests at grading time, from the student's own variant
+    tests = "".join(p.read_text() for p in (ROOT / "autograder" / "tests").glob("q*.py"))
+    for k in keys.values():  # no answer of any variant is written into a test file
+        values = [k["compromised_user"], repr(k["minutes_to_exfil"]), *k["attacker_ips"],
+                  *k["iocs"]["access_keys"]["required"], *k["iocs"]["buckets"]["required"]]
+        assert not [v for v in values if v in tests]
     master = MASTER_NB.read_text()
     for value in (TRUTH["attacker_user"], TRUTH["created_access_key"], *TRUTH["attacker_ips"]):
         assert value not in master.split("# BEGIN TESTS")[1], value  # no data-derived value written into a test
@@ -700,5 +721,5 @@ def test_build_imports_neither_the_grader_nor_the_reports():
 
     code = "import sys, ctlab.build; print(' '.join(sorted(m for m in sys.modules if m.startswith('ctlab'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert "ctlab.autograder_zip" in loaded
+    assert "ctlab.build.autograder_zip" in loaded
     assert not [m for m in loaded if m.startswith(("ctlab.report", "ctlab.grading", "ctlab.gradescope"))], loaded

@@ -13,7 +13,6 @@ import contextlib
 import csv
 import json
 import os
-import shutil
 import signal
 import threading
 from pathlib import Path
@@ -22,8 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctlab import contract
+from ctlab import contract, variants
 from ctlab.grading import snapshot
+from ctlab.grading.pristine import lay_out
 from ctlab.grading.results import Kind, Status
 from ctlab.grading.trusted import Phase2Result, TrustedGrader
 
@@ -45,8 +45,8 @@ def _with(**changes) -> dict:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("pristine")
-    shutil.copytree(REPO / "assignment" / "data", d / "data")
-    return d
+    # every variant's data and key, as `ctlab grade` lays them out; the snapshots here are variant 1's
+    return lay_out(data_dir=REPO / "assignment" / "data", keys=variants.answer_keys(REPO), into=d / "p")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def reveal_snapshot(pristine, tmp_path_factory) -> Path:
     from reveal_answers import REVEAL
 
     ns: dict = {"pd": pd, "np": np}
-    with contextlib.chdir(pristine):
+    with contextlib.chdir(pristine / "v01"):
         for q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q11"):
             exec(REVEAL[q], ns)
     target = tmp_path_factory.mktemp("reveal") / "snap"

@@ -6,15 +6,15 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from otter.test_files.exception_test import ExceptionTestFile
 
-from ctlab import contract
+from ctlab import contract, variants
 from ctlab.grading import snapshot
+from ctlab.grading.pristine import lay_out
 from ctlab.grading.runner import TestRunner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,13 +52,13 @@ Q2_MISTAKES_FAILED = {
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("pristine")
-    shutil.copytree(REPO / "assignment" / "data", d / "data")
-    return d
+    # every variant's data and key, as `ctlab grade` lays them out; the snapshots here are variant 1's
+    return lay_out(data_dir=REPO / "assignment" / "data", keys=variants.answer_keys(REPO), into=d / "p")
 
 
 def _snapshot_of(cells: list[str], pristine: Path, target: Path) -> Path:
     ns: dict[str, object] = {"pd": pd}
-    with contextlib.chdir(pristine):
+    with contextlib.chdir(pristine / "v01"):
         for cell in cells:
             exec(cell, ns)
     snapshot.write_snapshot(ns, list(contract.ANSWER_VARIABLES), target, len(cells))
@@ -87,7 +87,7 @@ def _otter_outcomes(runner: TestRunner, snap: Path, pristine: Path) -> list[tupl
     out = []
     for path in runner.autograder.test_paths:
         tf = ExceptionTestFile.from_file(str(path))
-        with contextlib.chdir(pristine):
+        with contextlib.chdir(pristine / "v01"):
             tf.run({k: v.copy() if isinstance(v, pd.DataFrame) else v for k, v in values.items()})
         out += [(r.test_case.name, r.passed, r.message) for r in tf.test_case_results
                 if all(a in values for a in r.test_case.body._get_func_params())]
@@ -102,7 +102,7 @@ def test_the_runner_grades_as_otter_does_and_leaves_the_process_as_it_was(
     for snap, expected, failed in ((solved_snapshot, SOLVED_POINTS, {}),
                                    (q2_mistakes_snapshot, Q2_MISTAKES_POINTS, Q2_MISTAKES_FAILED),
                                    (solved_snapshot, SOLVED_POINTS, {})):
-        points, records = runner.grade(str(snap))
+        points, records = runner.grade(str(snap), "v01")
         assert points == expected
         assert {r["name"]: r["message"] for r in records if not r["passed"] and r["question"] in ANSWERED} == failed
         otter = _otter_outcomes(runner, snap, pristine)

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from reveal_answers import REVEAL
+from student_ids import FIRST, head_code
 
 from ctlab.grading.batch import grade
 from ctlab.report import write_reports
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = json.loads((REPO / "data" / "transfer" / "ground_truth.json").read_text(encoding="utf-8"))
-HEAD = "import pandas as pd"
+HEAD = head_code(FIRST) + "\nimport pandas as pd"  # the id: without one a notebook is not graded
 # the console user's own key, found in the records (not in the answer key): what a first look shows
 CONSOLE_KEY = ("transfer_key = transfer[transfer['user'] == " + repr(KEY["console_user"])
                + "]['access_key_id'].dropna().iloc[0]")
@@ -114,7 +115,7 @@ def test_the_gradescope_autograder_finds_the_second_account_too(tmp_path):
     import subprocess
     import sys
 
-    from ctlab.autograder_zip import unpack_autograder
+    from ctlab.build.autograder_zip import unpack_autograder
 
     home = unpack_autograder(REPO / "autograder" / "scenario03b-autograder.zip", tmp_path / "autograder")
     (home / "submission" / "s1.ipynb").write_text(_notebook([HEAD, REVEAL["q12"]]), encoding="utf-8")

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ctlab.autograder_zip import add_gradescope_files, unpack_autograder
+from ctlab.build.autograder_zip import add_gradescope_files, unpack_autograder
 from ctlab.gradescope import gradescope_results
 from ctlab.report.config import FeedbackConfig
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from student_ids import FIRST, fill
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS_DIR = ROOT / "autograder" / "tests"
@@ -44,7 +45,10 @@ print({MARK!r} + _json.dumps(_scores))
 def execute(nb_path: Path, workdir: Path, *, extra: str = "", allow_errors: bool = False):
     """Run a notebook in workdir (with data/ copied in); return the executed notebook and scores."""
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "data", workdir / "data", ignore=shutil.ignore_patterns("ground_truth.json"))
+    shutil.copytree(ROOT / "assignment" / "data", workdir / "data")  # as students get it, every variant inside
+    # the hidden tests read the answer key of the variant the logs are (variant 1: the corpus ids choose it)
+    key = json.loads((ROOT / "autograder" / "answer_keys.json").read_text())["v01"]
+    (workdir / "data" / "answer_key.json").write_text(json.dumps(key))
     target = workdir / nb_path.name
     shutil.copy(nb_path, target)
     nb = nbformat.read(target, as_version=4)
@@ -89,7 +93,9 @@ def master(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def student(tmp_path_factory):
-    return execute(ROOT / "assignment" / "scenario03b.ipynb", tmp_path_factory.mktemp("student"), allow_errors=True)
+    typed = tmp_path_factory.mktemp("typed") / "scenario03b.ipynb"  # the id typed in, nothing else
+    nbformat.write(fill(nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4), FIRST), typed)
+    return execute(typed, tmp_path_factory.mktemp("student"), allow_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +166,7 @@ def test_pasted_reveals_earn_parts_1_to_n_after_each_part(tmp_path):
     real kernel: after part N's check cell, parts 1..N have full marks (hidden tests included)."""
     from reveal_answers import help_reveals, paste_reveals
 
-    nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
+    nb = fill(nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4), FIRST)
     assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS[:-1] + ["q8", "q12"]
     assert nb.cells[-1].source.startswith("# Saves this notebook")
     nb.cells.pop()  # the submission cell: nothing to save or submit here

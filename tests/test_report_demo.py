@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from reveal_answers import PARSE, without_display  # tests/reveal_answers.py
 from reveal_answers import REVEAL as ANSWERS
+from student_ids import FIRST, fill  # tests/student_ids.py
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT = REPO / "assignment" / "scenario03b.ipynb"
@@ -61,7 +62,7 @@ def _key(source: str) -> str:
 
 
 def make_demo(name: str) -> nbformat.NotebookNode:
-    nb = nbformat.read(str(STUDENT), as_version=4)
+    nb = fill(nbformat.read(str(STUDENT), as_version=4), FIRST)
     answers = {**REVEAL, **DEMOS[name]}
     seen = set()
     for cell in nb.cells:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ctlab.autograder_zip import unpack_autograder
+from ctlab.build.autograder_zip import unpack_autograder
 from ctlab.report import write_reports
 
 REPO = Path(__file__).resolve().parents[1]

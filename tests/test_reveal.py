@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ctlab.build.notebooks import load_checks
 from ctlab.errors import CtlabError
-from ctlab.notebooks import load_checks
 from ctlab.reveal import HINTS, answer_cells, reveal_code, run_reveals, with_reveals
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,8 @@
 """The student workflow in a real JupyterLab, driven by headless Chromium through Playwright.
 
-A student opens assignment/scenario03b.ipynb, types the help notebook's reveals into the answer cells
-without saving, runs all cells (the last one exports), and hands in the zip: `ctlab grade` must give
+A student opens assignment/scenario03b.ipynb, types their id (which picks variant 2) and the help
+notebook's reveals into the answer cells without saving, runs all cells (the last one exports), and
+hands in the zip: `ctlab grade` must give
 that zip exactly the points of the typed answers, so the export saved what was on screen. Then a link
 under part 3 must open the help notebook on section 3, with its hints and reveal folded.
 """
@@ -21,8 +22,10 @@ from pathlib import Path
 
 import pytest
 from reveal_answers import help_reveals
+from student_ids import BLANK, SETTINGS, id_for
 
 ROOT = Path(__file__).resolve().parents[1]
+STUDENT = id_for(2)  # an id of variant 2: the set-up cell must switch the logs away from data/'s
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3}
 # the first line of each part's answer cell, as the student notebook hands it out
@@ -136,6 +139,8 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
             page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length > 40")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
 
+            # the id first, as the student's LMS knows them (case and spaces as typed): it picks variant 2
+            _type_answer(page, BLANK, f'STUDENT_ID = "  {STUDENT.upper()} "')
             for q, prompt in PROMPTS.items():
                 _type_answer(page, prompt, reveals[q])
             assert (work / "scenario03b.ipynb").read_bytes() == saved, "the test must not save before exporting"
@@ -148,6 +153,8 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
             assert "without encryption" not in export_output  # the local test run's kernel: noise to a student
             newest = max(work.glob("scenario03b_*.zip"), key=lambda p: p.stat().st_mtime).name
             assert f"Submit this file: {newest} (the newest zip here" in export_output
+            with zipfile.ZipFile(ROOT / "assignment" / "data" / "variants" / "v02.zip") as zf:
+                assert (work / "data" / "cloud_iam.csv").read_bytes() == zf.read("cloud_iam.csv")
 
             # part 3's link opens the help notebook on section 3, every level folded
             link = page.locator(".jp-NotebookPanel:visible a[href*='scenario03b-help.ipynb'][href$='#cell-id=help-3']")
@@ -183,6 +190,9 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
     with zipfile.ZipFile(zips[0]) as zf:
         nb = json.loads(zf.read("scenario03b.ipynb"))
     sources = ["".join(c["source"]) for c in nb["cells"]]
+    setup = next(c for c in nb["cells"] if "".join(c["source"]).startswith("# Your own week of logs"))
+    shown = "".join("".join(o.get("text", "")) for o in setup["outputs"])
+    assert shown == f"STUDENT_ID '{STUDENT}': your logs are variant 2 of {SETTINGS.count}.\n"
     assert reveals["q3"] in sources and reveals["q7"] in sources
     assert all(c.get("outputs") for c in nb["cells"] if "".join(c["source"]).startswith("grader.check(")), \
         "the zip should hold the outputs of Run All"
@@ -193,5 +203,6 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [result] = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert result["status"] == "ok"
+    assert (result["variant"], result["student_id"]) == (2, STUDENT)
     points = {q: v["points"] for q, v in result["questions"].items()}
     assert points == {**FULL, "q8": 0, "q9": 0, "q10": 0, "q11": 0, "q12": 0}  # parts 6b and 8b are left as handed out

@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from reveal_answers import help_reveals, paste_reveals
+from student_ids import FIRST, fill
 from test_notebooks import AUTOGRADED, FULL, GRADE_CELL, MARK
 
-from ctlab.handout import KERNEL_PACKAGES, project_pins
+from ctlab.build.handout import KERNEL_PACKAGES, project_pins
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "assignment" / "requirements.txt"
@@ -49,8 +50,8 @@ def test_requirements_pin_what_the_grader_runs():
 
 
 def test_build_stops_when_the_master_requirements_drift(tmp_path):
+    from ctlab.build.handout import check_master_requirements
     from ctlab.errors import CtlabError
-    from ctlab.handout import check_master_requirements
 
     pins = project_pins(ROOT / "pyproject.toml")
     check_master_requirements([f"pandas=={pins['pandas']}"], pins, where="m.ipynb")
@@ -72,7 +73,7 @@ def test_fresh_venv_from_requirements_runs_the_reveals_to_full_marks(tmp_path):
 
     work = tmp_path / "work"
     shutil.copytree(ROOT / "assignment" / "data", work / "data")
-    nb = nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4)
+    nb = fill(nbformat.read(ROOT / "assignment" / "scenario03b.ipynb", as_version=4), FIRST)
     assert paste_reveals(nb, help_reveals(ROOT / "solutions" / "hints.yaml")) == PARTS[:-1] + ["q8", "q12"]
     nb.cells.pop()  # the submission cell: no front end here to save the notebook
     nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint('@@PREFIX@@' + sys.prefix)"))

@@ -113,7 +113,9 @@ def test_q11_principals_all(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -166,7 +168,9 @@ def test_q11_principals_only(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -219,7 +223,9 @@ def test_q11_access_keys_all(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -272,7 +278,9 @@ def test_q11_access_keys_only(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -325,7 +333,9 @@ def test_q11_source_ips_all(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -378,7 +388,9 @@ def test_q11_source_ips_only(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -431,7 +443,9 @@ def test_q11_regions(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']
@@ -484,7 +498,9 @@ def test_q11_buckets(iocs):
         return vals
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
 
     def ioc_kinds():
         return ['principals', 'access_keys', 'source_ips', 'regions', 'buckets']

@@ -40,7 +40,9 @@ def test_q12_principal(transfer_principal):
     import pandas as pd
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     right = isinstance(transfer_principal, str) and transfer_principal.strip() == answer_key()['transfer']['principal']
     assert right, 'transfer_principal is not the session whose credentials were used from outside'
 
@@ -49,7 +51,9 @@ def test_q12_key(transfer_key):
     import pandas as pd
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     right = isinstance(transfer_key, str) and transfer_key.strip() == answer_key()['transfer']['access_key']
     assert right, 'transfer_key is not the key those calls were made with'
 
@@ -58,7 +62,9 @@ def test_q12_objects(transfer_objects):
     import pandas as pd
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     ok = isinstance(transfer_objects, (list, tuple, set, pd.Series)) and all((isinstance(o, str) for o in transfer_objects))
     right = ok and {o.strip() for o in transfer_objects} == set(answer_key()['transfer']['objects'])
     assert right, 'transfer_objects is not exactly the objects downloaded with those credentials'

@@ -28,7 +28,9 @@ def test_q9_user(compromised_user):
     import pandas as pd
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     assert isinstance(compromised_user, str) and compromised_user.strip() == answer_key()['compromised_user'], 'compromised_user is not the compromised principal'
 
 @test_case(points=0.5, hidden=True)
@@ -37,7 +39,9 @@ def test_q9_ip(attacker_ip):
     import ipaddress
 
     def answer_key():
-        return {'attacker_ips': ['198.51.100.161', '203.0.113.171'], 'compromised_user': 'd.whitfield', 'iocs': {'access_keys': {'accepted': [], 'required': ['AKIAJODEHWUOBWZY76LH', 'AKIAPJLAV3YUPLPZ5QCU', 'ASIAFN4V4WKZIPSVPE34']}, 'buckets': {'accepted': ['halyard-backups-eu-central-1', 'halyard-datalake-curated'], 'required': ['halyard-finance-exports']}, 'principals': {'accepted': [], 'required': ['DataPipelineRole/ops', 'd.whitfield', 'svc-backup']}, 'regions': {'accepted': [], 'required': ['ap-northeast-1']}, 'source_ips': {'accepted': [], 'required': ['198.51.100.161', '203.0.113.171']}}, 'minutes_to_exfil': 8.433333, 'transfer': {'access_key': 'ASIA5FLZVX4OPVKKVBMX', 'objects': ['mordors3stack-s3bucket-llp2yingx64a/ring.txt'], 'principal': 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40'}}
+        import json
+        with open('data/answer_key.json', encoding='utf-8') as fh:
+            return json.load(fh)
     try:
         ip = ipaddress.ip_address(str(attacker_ip).strip())
     except ValueError:

@@ -54,8 +54,18 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from ctlab.build import build
 
-    summary = build(root=args.root)
+    summary = build(root=args.root, count=args.variants, id_words=args.student_id_words)
     print(summary.describe())
+    return 0
+
+
+def _cmd_variant(args: argparse.Namespace) -> int:
+    import json
+
+    from ctlab.variants import look_up
+
+    found = look_up(root=args.root, student_id=args.student_id)
+    print(json.dumps(found.to_dict()) if args.json else found.describe())
     return 0
 
 
@@ -227,7 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     build.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    build.add_argument("--variants", type=int, default=None, metavar="N",
+                       help="give students N variants of the week, chosen by their STUDENT_ID (1: one shared week); "
+                            "recorded, so later builds repeat it")
+    build.add_argument("--student-id-words", default=None, metavar="TEXT",
+                       help="what students are told to type as STUDENT_ID (default: the email address your "
+                            "course's LMS has for you); recorded like --variants")
     build.set_defaults(func=_cmd_build)
+
+    variant = sub.add_parser("variant", help="which variant of the week a student id gets, and where its data and key are")
+    variant.add_argument("student_id", metavar="ID", help="the STUDENT_ID as the student typed it")
+    variant.add_argument("--json", action="store_true", help='print {"variant", "data_dir", "answer_key"} as JSON')
+    variant.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    variant.set_defaults(func=_cmd_variant)
 
     grade = sub.add_parser(
         "grade",

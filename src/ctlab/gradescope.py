@@ -4,7 +4,7 @@ Gradescope unpacks the autograder zip into /autograder/source, runs setup.sh onc
 building the image, then for each submission runs /autograder/run_autograder with the
 student's files in /autograder/submission and expects /autograder/results/results.json.
 
-`ctlab build` makes the zip (ctlab.autograder_zip): otter's tests/q*.py, files/data/*.csv and
+`ctlab build` makes the zip (ctlab.build.autograder_zip): otter's tests/q*.py, files/data/*.csv and
 otter_config.json, with ctlab's run_autograder, setup.sh and source. `run_autograder(...)`
 grades one submission with ctlab.grading (sandbox included) against those tests and data, and
 writes results.json with the same scores `ctlab grade` gives.
@@ -89,6 +89,8 @@ def _grading_root(source: Path, into: Path) -> Path:
     (into / "assignment").mkdir()
     (into / "autograder" / "tests").symlink_to(tests.resolve(), target_is_directory=True)
     (into / "assignment" / "data").symlink_to(data.resolve(), target_is_directory=True)
+    if (source / "answer_keys.json").is_file():  # each variant's key, for the hidden tests
+        (into / "autograder" / "answer_keys.json").symlink_to((source / "answer_keys.json").resolve())
     if (source / "otter_config.json").is_file():
         (into / "autograder" / "otter_config.json").symlink_to((source / "otter_config.json").resolve())
     return into

@@ -15,10 +15,10 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
+from ctlab.build.notebooks import Checks, help_sections, load_hints
+from ctlab.build.sources import HINTS
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
 from ctlab.errors import CtlabError
-from ctlab.notebooks import Checks, help_sections, load_hints
-from ctlab.sources import HINTS
 
 CHECK_FUNCTION = "reveal"  # the function of solutions/checks.py whose body `ctlab build` fills in
 # This checkout's hints, for callers that have a data folder but no project folder (the report).

@@ -6,11 +6,15 @@ scores each one earns.
 """
 
 import runpy
+import sys
 from pathlib import Path
 
 import nbformat
 
 from ctlab.reveal import HINTS, reveal_code
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, when run as a script
+from student_ids import FIRST, head_code  # noqa: E402  (tests/student_ids.py)
 
 HERE = Path(__file__).parent
 ROOT = HERE.resolve().parents[1]
@@ -19,7 +23,7 @@ TRANSFER = reveal_code(ROOT / HINTS)["q12"]  # part 8b: the help notebook's reve
 TABLE = list(runpy.run_path(str(ROOT / "solutions" / "checks.py"))["attack_techniques"]())  # the part-7 table, in ID order
 
 BASE = {
-    "setup": "import pandas as pd",
+    "setup": head_code(FIRST) + "\nimport pandas as pd",
     "q1": 'cloud_iam_df = pd.read_csv("data/cloud_iam.csv")\ncloud_api_df = pd.read_csv("data/cloud_api.csv")',
     "q2": (
         "for df in (cloud_iam_df, cloud_api_df):\n"

@@ -10,13 +10,17 @@ import io
 import json
 import runpy
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
 
-from ctlab.answer_key import hidden_key
+from ctlab.build.answer_key import hidden_key
 from ctlab.reveal import HINTS, answer_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, when run as a script
+from student_ids import FIRST, head_code  # noqa: E402  (tests/student_ids.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -25,8 +29,8 @@ attack_techniques = runpy.run_path(str(ROOT / "solutions" / "checks.py"))["attac
 
 CORPUS = HERE / "corpus"
 
-HEAD = [
-    "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")",
+HEAD = [  # the id (variant 1, the data the reveals are computed on) and set-up code ride in the first cell
+    "# Initialize Otter\nimport otter\ngrader = otter.Notebook(\"scenario03b.ipynb\")\n" + head_code(FIRST),
     "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt",
 ]
 Q1 = REVEAL_ANSWERS["q1"] + "\ncloud_iam_df.head()"
@@ -47,7 +51,7 @@ REVEAL = [Q1, CHECKS["q1"], Q2, CHECKS["q2"], Q3, CHECKS["q3"], Q4, CHECKS["q4"]
           Q6, CHECKS["q6"], Q11, CHECKS["q11"], Q7, CHECKS["q7"], Q8]
 
 ALT_STYLE = [
-    "import pandas as pd",
+    head_code(FIRST) + "\nimport pandas as pd",
     "cloud_iam_df = pd.read_csv('data/cloud_iam.csv', dtype={'event_id': str})\n"
     "cloud_api_df = pd.read_csv('data/cloud_api.csv', dtype={'event_id': str})",
     "for df in (cloud_iam_df, cloud_api_df):\n"
@@ -240,7 +244,7 @@ leftovers += ["/tmp/" + n for n in os.listdir("/tmp") if mine("/tmp/" + n) and n
 if os.path.isdir("/job"):
     leftovers += ["/job/" + n for n in os.listdir("/job") if n != "work" and mine("/job/" + n)]
 leftovers += [n for n in os.listdir(".") if n not in ("data", ".OTTER_LOG")]  # the log is its own
-if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv", "transfer"]:
+if sorted(os.listdir("data")) != ["cloud_api.csv", "cloud_iam.csv", "transfer", "variants"]:  # variants: every variant's logs, zipped
     leftovers.append("data/: " + ", ".join(sorted(os.listdir("data"))))
 elif sorted(os.listdir("data/transfer")) != ["LICENSE", "NOTICE.md", "cloud_api.csv", "cloud_iam.csv"]:
     leftovers.append("data/transfer/: " + ", ".join(sorted(os.listdir("data/transfer"))))
@@ -397,7 +401,8 @@ CORPUS_NOTEBOOKS: dict[str, list[str]] = {
     "passes_all_with_stretch.ipynb": HEAD + REVEAL + [STRETCH],
     "passes_all_errors_before_answers.ipynb": HEAD + ["undefined_variable + 1", "1 / 0", "import not_a_module_xyz",
                                                       "raise KeyError('early')"] + REVEAL,
-    "passes_all_magics_and_plot.ipynb": ["%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"] + REVEAL[:5]
+    "passes_all_magics_and_plot.ipynb": [head_code(FIRST) + "\n%matplotlib inline\n!ls data", "%%time\nimport pandas as pd"]
+    + REVEAL[:5]
     + ["import matplotlib.pyplot as plt\ncloud_iam_df.groupby('hour').size().plot()\nplt.show()"] + REVEAL[5:],
     # common mistakes
     "mistake_q1_loads_head_50.ipynb": mistake(Q1, Q1.replace("pd.read_csv('data/cloud_iam.csv')",

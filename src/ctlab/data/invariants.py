@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from ctlab.answer_key import TRUTH_FILE, week_key
+from ctlab.build.answer_key import TRUTH_FILE, week_key
 from ctlab.data.flatten import API_FILE, IAM_FILE, flatten
 from ctlab.data.realism import GIVEAWAY, column_precision
 from ctlab.errors import CtlabError

@@ -56,7 +56,7 @@ def fingerprint(root: Path) -> Fingerprint:
     if not data_dir.is_dir() or not any(data_dir.glob("*.csv")):
         raise CtlabError(f"{data_dir}: the assignment's data files are missing")
     h, data_h = hashlib.sha256(), hashlib.sha256()
-    for p in test_paths + sorted(data_dir.rglob("*")):
+    for p in test_paths + [root / "autograder" / "answer_keys.json"] + sorted(data_dir.rglob("*")):
         if p.is_file():
             entry = str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0"
             h.update(entry)

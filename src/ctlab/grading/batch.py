@@ -29,9 +29,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ctlab import atomic, sources
+from ctlab import atomic, variants
+from ctlab.build import sources
 from ctlab.errors import CtlabError
-from ctlab.grading import autograder, inputs, kept_code, snapshot
+from ctlab.grading import autograder, inputs, kept_code, pristine, snapshot, student_ids
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.results import (
@@ -120,17 +121,17 @@ class _HeadStart:
     probe's likely answer; run_batch stops it unused when the probe decides otherwise. Neither
     is given a submission before the probe has passed and the plan is made."""
 
-    def __init__(self, *, mode: str | None, fp: autograder.Fingerprint, memory_mb: int, timeout: float,
-                 timings: Timings):
+    def __init__(self, *, mode: str | None, fp: autograder.Fingerprint, keys: dict[str, dict[str, Any]],
+                 memory_mb: int, timeout: float, timings: Timings):
         t0 = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="ctlab-grade-"))
         self.worker: Worker | None = None
         self.grader: TrustedGrader | None = None
         try:
             os.chmod(self.workdir, 0o711 if mode == "user" else 0o700)
-            pristine = self.workdir / "pristine"
-            shutil.copytree(fp.data_dir, pristine / "data")
-            self.grader = TrustedGrader(fp.root, pristine, memory_mb=memory_mb, timeout=timeout)
+            clean = pristine.lay_out(data_dir=fp.data_dir, keys=keys or {variants.label(1): {}},
+                                     into=self.workdir / "pristine")
+            self.grader = TrustedGrader(fp.root, clean, memory_mb=memory_mb, timeout=timeout)
         except BaseException:
             self.close()
             raise
@@ -195,6 +196,9 @@ class Plan:
     retest: list[tuple[inputs.Upload, Result]] = field(default_factory=list)
     todo: list[inputs.Upload] = field(default_factory=list)
     rejected: list[inputs.Upload] = field(default_factory=list)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # each variant's answer key, by label
+    variant: dict[str, int] = field(default_factory=dict)  # the variant of each submission's STUDENT_ID, by id
+    student_id: dict[str, str] = field(default_factory=dict)  # that STUDENT_ID, normalised, by id
 
 
 @dataclass
@@ -277,6 +281,9 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
     # all stand runs nothing, so it needs no probe. An error in either stops the run before OUT
     # is touched (leaving the pool waits for the probe).
     probing: list[Future[tuple[str, str]]] = []
+    keys = variants.answer_keys(root)  # each variant's answer key, by label (none from a build before variants)
+    variant: dict[str, int] = {}
+    student_id: dict[str, str] = {}
     head: list[_HeadStart] = []
     looked_up: dict[str, Result | None] = {}  # each submission's earlier result, read once
     try:
@@ -295,14 +302,20 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
                 if not probing:  # before it is parsed
                     probing.append(pool.submit(probe))
                     try:
-                        head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, memory_mb=memory_mb,
-                                               timeout=timeout, timings=timings))
+                        head.append(_HeadStart(mode=_likely_mode(no_sandbox, sandbox), fp=fp, keys=keys,
+                                               memory_mb=memory_mb, timeout=timeout, timings=timings))
                     except (OSError, CtlabError):  # only a head start: run_batch starts what it needs
                         pass
                 return False
 
             for s in subs:
                 inputs.load(s, known=kept)
+                if s.status is None and keys and not s.unread:  # the id is read from the cells as data,
+                    reading = student_ids.read(s.cells, count=len(keys))  # never from what they print
+                    if reading.problem:
+                        s.status = reading.problem
+                    else:
+                        variant[s.name], student_id[s.name] = reading.variant, reading.student_id
                 if s.status is not None and not probing:  # it could not be read: no probe started yet
                     probing.append(pool.submit(probe))
             if not probing and not subs:
@@ -318,7 +331,8 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
                     hand=hand_scores.merge_points(out, manual_scores, manual_comments),
                     rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
-                    memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings)
+                    memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings,
+                    keys=keys, variant=variant, student_id=student_id)
         if stale:
             plan.warnings.append(f"graded with the tests of an older build: changed since are {', '.join(stale)}")
         if mode == "user":
@@ -404,10 +418,10 @@ def run_batch(plan: Plan) -> BatchRun:
                 workers += new
             # The test processes load their libraries and the tests while the workers load theirs.
             # One per two workers (at least one) keeps up with them: testing is the lighter phase.
-            pristine = workdir / "pristine"
-            if not (pristine / "data").is_dir():
-                shutil.copytree(fp.data_dir, pristine / "data")
-            graders += [TrustedGrader(fp.root, pristine, memory_mb=plan.memory_mb, timeout=plan.timeout)
+            if not (workdir / "pristine").is_dir():
+                pristine.lay_out(data_dir=fp.data_dir, keys=plan.keys or {variants.label(1): {}},
+                                 into=workdir / "pristine")
+            graders += [TrustedGrader(fp.root, workdir / "pristine", memory_mb=plan.memory_mb, timeout=plan.timeout)
                         for _ in range(len(graders), 1 + (len(workers) - 1) // 2 if workers else 1)]
             # This process only waits from here on; the reports that follow grading need pandas.
             threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True).start()
@@ -419,7 +433,7 @@ def run_batch(plan: Plan) -> BatchRun:
         else:
             with timings.span("load the tests' description"):
                 ag = _kept_description(out, fp) or autograder.load_autograder(plan.root, fp)
-        make = _Maker(ag, mode, plan.rule)
+        make = _Maker(ag, mode, plan.rule, plan.variant, plan.student_id)
         for s in plan.rejected:
             results[s.name] = make.result(s, Status(Kind.REFUSED, s.status or ""))
             write_result(out, results[s.name])
@@ -495,8 +509,13 @@ def _preload(*modules: str) -> None:
 class _Maker:
     """Builds a submission's Result under one autograder, sandbox mode and late rule."""
 
-    def __init__(self, ag: autograder.Autograder, mode: str, rule: LateRule):
-        self.ag, self.mode, self.rule = ag, mode, rule
+    def __init__(self, ag: autograder.Autograder, mode: str, rule: LateRule, variant: dict[str, int],
+                 student_id: dict[str, str]):
+        self.ag, self.mode, self.rule, self.variant, self.student_id = ag, mode, rule, variant, student_id
+
+    def label(self, s: inputs.Upload) -> str:
+        """The variant its tests run on (the one shared week of tests made without variants)."""
+        return variants.label(self.variant.get(s.name, 1))
 
     def questions(self, points: dict[str, float]) -> dict[str, QuestionPoints]:
         return {q: QuestionPoints(float(points.get(q, 0.0)), float(self.ag.max_points.get(q, 0.0)))
@@ -507,11 +526,14 @@ class _Maker:
         return Result(file=s.file, name=s.name, status=status, questions=self.questions(points or {}),
                       tests=[TestRecord.from_dict(t) for t in tests or []], runtime_s=round(runtime, 3),
                       submission_sha256=s.sha256, autograder_sha256=self.ag.sha256, data_sha256=self.ag.data_sha256,
-                      sandbox=self.mode, identity=s.identity, late=self.rule.is_late(s.identity))
+                      sandbox=self.mode, identity=s.identity, late=self.rule.is_late(s.identity),
+                      variant=self.variant.get(s.name, 0), student_id=self.student_id.get(s.name, ""))
 
     def ran(self, s: inputs.Upload, ran: Ran, tested: Phase2Result, runtime: float) -> Result:
-        result = self.result(s, ran.status.with_untested(tested.failure, tested.untested), tested.points,
-                             tested.tests, runtime)
+        status = ran.status.with_untested(tested.failure, tested.untested)
+        if tested.data_variant:
+            status = _wrong_data(tested.data_variant, self.variant[s.name])
+        result = self.result(s, status, tested.points, tested.tests, runtime)
         result.cells_run, result.cells_total = ran.cells_run, len(s.cells)
         result.cell_errors = [(int(e["cell"]), str(e["error"])) for e in ran.cell_errors]
         result.snapshot_cell = ran.snapshot_cell
@@ -519,12 +541,21 @@ class _Maker:
         return result
 
     def retested(self, s: inputs.Upload, old: Result, status: Status, tested: Phase2Result | None) -> Result:
+        if tested and tested.data_variant:
+            status = _wrong_data(tested.data_variant, self.variant[s.name])
         fresh = self.result(s, status, tested.points if tested else {}, tested.tests if tested else [],
                             old.runtime_s)
         return replace(old, status=fresh.status, questions=fresh.questions, tests=fresh.tests,
                        submission_sha256=fresh.submission_sha256, autograder_sha256=fresh.autograder_sha256,
-                       data_sha256=fresh.data_sha256, identity=fresh.identity, late=fresh.late,
+                       data_sha256=fresh.data_sha256, identity=fresh.identity, late=fresh.late, variant=fresh.variant,
+                       student_id=fresh.student_id,
                        retested=True, cached=False)
+
+
+def _wrong_data(found: str, own: int) -> Status:
+    return Status(Kind.VARIANT, f"not graded: its answers come from the logs of variant {int(found[1:])}, "
+                                f"but its STUDENT_ID gives variant {own}; run the set-up cell after typing the id, "
+                                "then the whole notebook again")
 
 
 def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: TrustedGrader,
@@ -536,7 +567,7 @@ def _retest(retest: list[tuple[inputs.Upload, Result]], make: _Maker, grader: Tr
         phase1 = old.status.phase1
         t0 = time.monotonic()
         try:
-            tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None)
+            tested = grader.grade(str(snap) if (snap / snapshot.MANIFEST).is_file() else None, make.label(s))
             timings.add("phase 2 (tests on a kept snapshot)", t0, time.monotonic())
             result = make.retested(s, old, phase1.with_untested(tested.failure, tested.untested), tested)
         except Exception as exc:  # a grader bug on one submission: report it, go on
@@ -592,7 +623,7 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
         timings.add("phase 2: wait for a test process", t0, time.monotonic())
         try:
             t1 = time.monotonic()
-            tested = g.grade(str(ran.kept) if ran.kept else None)
+            tested = g.grade(str(ran.kept) if ran.kept else None, make.label(s))
             timings.add("phase 2 (tests)", t1, time.monotonic())
             result = make.ran(s, ran, tested, phase1_s + time.monotonic() - t0)
         except Exception as exc:  # a grader bug on one submission: report it, go on

@@ -44,6 +44,7 @@ class Kind(Enum):
     EXITED = "exited"  # the kernel exited before the end
     WORKER_ERROR = "worker_error"  # the grading worker itself failed: not the student's doing
     GRADER_ERROR = "grader_error"  # a bug of the grader on this submission: not the student's doing
+    VARIANT = "variant"  # the logs it ran on are another variant's than its STUDENT_ID's: not graded
     UNKNOWN = "unknown"  # a record written before kinds were kept: shown, never reused
 
     @property
@@ -173,6 +174,8 @@ class Result:
     sandbox: str = ""
     identity: Identity | None = None
     late: bool = False  # the LMS marked it late, or it came after the due time
+    variant: int = 0  # the variant its STUDENT_ID chose (0: none)
+    student_id: str = ""  # that STUDENT_ID, normalised, as read from its cells
     retested: bool = False  # phase 2 alone, on the snapshot an earlier run kept
     cached: bool = False  # reused as an earlier run left it (not written)
 
@@ -192,7 +195,8 @@ class Result:
                                 "tests": [t.to_dict() for t in self.tests],
                                 "submission_sha256": self.submission_sha256, "autograder_sha256": self.autograder_sha256,
                                 "data_sha256": self.data_sha256, "sandbox": self.sandbox,
-                                "identity": self.identity.to_dict() if self.identity else None, "late": self.late}
+                                "identity": self.identity.to_dict() if self.identity else None, "late": self.late,
+                                "variant": self.variant, "student_id": self.student_id}
         if self.cells_total is not None:
             data |= {"cells_total": self.cells_total,
                      "cell_errors": [{"cell": c, "error": e} for c, e in self.cell_errors],
@@ -228,6 +232,7 @@ class Result:
             submission_sha256=_text(data.get("submission_sha256")), autograder_sha256=_text(data.get("autograder_sha256")),
             data_sha256=_text(data.get("data_sha256")), sandbox=_text(data.get("sandbox")),
             identity=Identity.from_dict(data.get("identity")), late=data.get("late") is True,
+            variant=_int(data.get("variant")) or 0, student_id=_text(data.get("student_id")),
             retested=data.get("retested") is True,
         )
 
@@ -380,6 +385,7 @@ class Scored:
     late: bool
     late_penalty: float
     pending: frozenset[str] = frozenset()  # hand-graded questions with no score yet: blank, not 0
+    variant: int = 0
 
     @property
     def shown_total(self) -> float:
@@ -390,7 +396,8 @@ class Scored:
         return [self.file, *("" if q in self.pending else _fmt(self.points.get(q, 0.0)) for q in questions),
                 _fmt(self.total),
                 f"{self.percent:.4f}", safetext.one_line(self.status), f"{self.runtime_s:.2f}",
-                "yes" if self.late else "", _fmt(self.late_penalty) if self.late_penalty else ""]
+                "yes" if self.late else "", _fmt(self.late_penalty) if self.late_penalty else "",
+                str(self.variant) if self.variant else ""]
 
     def as_dict(self, questions: list[str]) -> dict[str, str]:
         return dict(zip(gradebook_fields(questions), self.row(questions), strict=True))
@@ -398,7 +405,7 @@ class Scored:
 
 def gradebook_fields(questions: Iterable[str]) -> list[str]:
     return ["file", *questions, "total_points_earned", "percent_correct", "grading_status", "runtime_s",
-            "late", "late_penalty"]
+            "late", "late_penalty", "variant"]
 
 
 def points_possible(result: Result, questions: Iterable[str], *, graded_by_hand: Iterable[str]) -> float:
@@ -423,7 +430,7 @@ def score(result: Result, questions: list[str], *, hand: Mapping[str, float] | N
     penalty = round(total * rule.penalty_percent / 100, 4) if result.late and rule.penalty_percent else 0.0
     return Scored(file=result.file, points=points, total=total, percent=(total / possible) if possible else 0.0,
                   status=result.status.text, runtime_s=result.runtime_s, late=result.late, late_penalty=penalty,
-                  pending=pending_questions(result, questions, hand=hand))
+                  pending=pending_questions(result, questions, hand=hand), variant=result.variant)
 
 
 def pending_questions(result: Result, questions: Iterable[str], *, hand: Mapping[str, float]) -> frozenset[str]:
@@ -490,6 +497,8 @@ class Graded:
     late_penalty: float = 0.0  # points taken off for lateness (the gradebook's own column)
     comments: dict[str, str] = field(default_factory=dict)  # a hand grader's comment per question
     kind: Kind = Kind.UNKNOWN
+    variant: int = 0  # the variant it was graded against (0: none)
+    student_id: str = ""  # the STUDENT_ID that chose it
 
     @property
     def final(self) -> float:
@@ -575,5 +584,6 @@ def load_graded(out: Path) -> list[Graded]:
             late_penalty=_num(row.get("late_penalty")) or 0.0,
             comments={q: sc.comment for q, sc in (kept.get(name) or kept.get(file) or {}).items() if sc.comment},
             kind=result.status.kind if result else Kind.UNKNOWN,
+            variant=result.variant if result else 0, student_id=result.student_id if result else "",
         ))
     return found

@@ -52,23 +52,66 @@ class TestRunner:
         self.pristine = Path(pristine).resolve()
         self.autograder: Autograder = load_autograder(Path(root))
         self._files = {p: _file_info(p) for p in self.autograder.test_paths}
-        self._results: dict[tuple[str, tuple[tuple[str, str | None], ...]], tuple[float, list[TestRecord]]] = {}
-        self._builtins = _builtins_with({"pandas": _TestPandas(self.pristine / "data")})
+        self._results: dict[tuple[str, str, tuple[tuple[str, str | None], ...]], tuple[float, list[TestRecord]]] = {}
+        self._builtins = _builtins_with({"pandas": _TestPandas(self.pristine)})
+        self._event_ids: dict[str, frozenset[str]] = {}
 
-    def grade(self, snapshot_dir: str | None) -> tuple[dict[str, float], list[TestRecord]]:
-        """Load a snapshot (or nothing) and run every test file against it."""
+    def grade(self, snapshot_dir: str | None, variant: str) -> tuple[dict[str, float], list[TestRecord]]:
+        """Load a snapshot (or nothing) and run every test file against it, on `variant`'s data."""
         points: dict[str, float] = {q: 0.0 for q in self.autograder.questions}
         records: list[TestRecord] = []
-        for result in self.grade_files(snapshot_dir):
+        for result in self.grade_files(snapshot_dir, variant):
             points[result.question] = points.get(result.question, 0.0) + result.points
             records.extend(result.tests)
         return points, records
 
-    def grade_files(self, snapshot_dir: str | None, *,
+    def variants(self) -> list[str]:
+        """The variants whose pristine data this runner has (pristine/vNN/data)."""
+        return sorted(p.name for p in self.pristine.iterdir() if (p / "data").is_dir())
+
+    def data_variant(self, snapshot_dir: str | None, variant: str) -> str | None:
+        """The variant whose logs the snapshot's cloud_iam_df and cloud_api_df hold, when that is another
+        one than `variant` (the STUDENT_ID's): rows matched by event_id. None when they are its own or
+        hold no rows of any variant."""
+        from ctlab.grading import snapshot
+
+        if not snapshot_dir:
+            return None
+        try:
+            values, _ = snapshot.load_snapshot_with_problems(snapshot_dir, ["cloud_iam_df", "cloud_api_df"])
+        except snapshot.SnapshotError:
+            return None
+        seen: set[str] = set()
+        for value in values.values():
+            frame: Any = value
+            try:
+                ids = frame["event_id"] if "event_id" in frame.columns else frame.index.get_level_values("event_id")
+                seen |= {str(v) for v in list(ids)[:200000]}
+            except (AttributeError, KeyError, TypeError, ValueError):
+                continue
+        if not seen:
+            return None
+        overlap = {v: len(seen & self._ids_of(v)) for v in self.variants()}
+        best = max(overlap, key=lambda v: (overlap[v], v == variant))
+        return best if overlap[best] > overlap.get(variant, 0) else None
+
+    def _ids_of(self, variant: str) -> frozenset[str]:
+        if variant not in self._event_ids:
+            import pandas
+
+            ids: set[str] = set()
+            for name in ("cloud_iam.csv", "cloud_api.csv"):
+                ids |= set(pandas.read_csv(self.pristine / variant / "data" / name, usecols=["event_id"],
+                                           dtype=str)["event_id"])
+            self._event_ids[variant] = frozenset(ids)
+        return self._event_ids[variant]
+
+    def grade_files(self, snapshot_dir: str | None, variant: str, *,
                     loading: Callable[[bool], None] = lambda on: None) -> Iterator[FileResult]:
-        """Load a snapshot (or nothing) and run each test file against it, yielding its result as
-        it completes. `loading(True)` and `loading(False)` are called around the loading of the
-        snapshot (only when a test needs it). Raises MemoryError when a test runs out of memory."""
+        """Load a snapshot (or nothing) and run each test file against it on `variant`'s pristine data
+        and answer key, yielding its result as it completes. `loading(True)` and `loading(False)` are
+        called around the loading of the snapshot (only when a test needs it).
+        Raises MemoryError when a test runs out of memory."""
         from ctlab.grading import snapshot
 
         ag = self.autograder
@@ -80,9 +123,9 @@ class TestRunner:
         problems: dict[str, str] = {}
         for path in ag.test_paths:
             info = self._files[path]
-            key: tuple[str, tuple[tuple[str, str | None], ...]] | None
-            key = (str(path), tuple((p, digests.get(p)) for p in info.params if p != "env"))
-            if "env" in info.params or any(d is None for _, d in key[1]):
+            key: tuple[str, str, tuple[tuple[str, str | None], ...]] | None
+            key = (variant, str(path), tuple((p, digests.get(p)) for p in info.params if p != "env"))
+            if "env" in info.params or any(d is None for _, d in key[2]):
                 key = None  # missing or unsaved variables: run (messages depend on why)
             hit = self._results.get(key) if key else None
             if hit is None:
@@ -95,17 +138,18 @@ class TestRunner:
                         except snapshot.SnapshotError:
                             values, problems = {}, {}
                         loading(False)
-                hit = self._run(path, values, problems)
+                hit = self._run(path, values, problems, self.pristine / variant)
                 if key:
                     self._results[key] = hit
             points, records = hit
             yield FileResult(info.question, points, [dict(r) for r in records])
 
-    def _run(self, path: Path, values: dict[str, Any], problems: dict[str, str]) -> tuple[float, list[TestRecord]]:
-        """Run one test file against `values`: (its points, its test records)."""
+    def _run(self, path: Path, values: dict[str, Any], problems: dict[str, str],
+             where: Path) -> tuple[float, list[TestRecord]]:
+        """Run one test file against `values` in `where` (data/ and its key): (its points, its test records)."""
         tf = _with_builtins(parse_test_file(path), self._builtins)  # fresh: test files keep results on themselves
         env = {k: _copy(v) for k, v in values.items()}
-        with contextlib.chdir(self.pristine):  # the tests read data/*.csv
+        with contextlib.chdir(where):  # the tests read data/*.csv and data/answer_key.json
             _run_file(tf, env)
         records: list[TestRecord] = []
         for res in tf.test_case_results:

@@ -10,8 +10,10 @@ questions score 0. The batch goes on.
 
 Protocol, one JSON object a line. The child writes {"autograder": {...}} once the tests
 are loaded and {"ready": true, "took": {step: seconds}, "at": its monotonic clock} once it is
-capped (the steps and the time are for `ctlab grade --timings`). Each request {"snapshot": PATH or null}
-gets {"loading": true} and {"loading": false} around the loading of the snapshot,
+capped (the steps and the time are for `ctlab grade --timings`). Each request {"snapshot": PATH or null,
+"variant": "vNN"} (the pristine data and key to test against) gets {"loading": true} and
+{"loading": false} around each loading of the snapshot, {"data_variant": "vMM"} when its logs are
+another variant's (nothing is tested then), else
 {"file": Q, "points": P, "tests": [...]} per test file, then {"done": true} (or
 {"error": TEXT} for a fault of the grader itself). Out of memory, the child exits with
 EXIT_MEMORY.
@@ -48,6 +50,7 @@ class Phase2Result:
     tests: list[dict[str, Any]]
     failure: str = ""
     untested: list[str] = field(default_factory=list)
+    data_variant: str = ""  # the other variant whose logs the answers were made from (then not tested)
 
 
 def _signame(sig: int) -> str:
@@ -138,8 +141,9 @@ class TrustedGrader:
         assert self.description is not None
         return self.description
 
-    def grade(self, snapshot_dir: str | None) -> Phase2Result:
-        """Run every test file against one snapshot, within the time and memory limits."""
+    def grade(self, snapshot_dir: str | None, variant: str = "v01") -> Phase2Result:
+        """Run every test file against one snapshot on `variant`'s data and key, within the time and
+        memory limits; not when the snapshot's logs are another variant's (see `data_variant`)."""
         if self.ready and self.proc.poll() is not None:  # it died between requests: not this one's doing
             self._restart()
         self._wait_until("ready")
@@ -157,11 +161,12 @@ class TrustedGrader:
         failure = ""
         try:
             assert self.proc.stdin
-            self.proc.stdin.write(json.dumps({"snapshot": snapshot_dir}) + "\n")
+            self.proc.stdin.write(json.dumps({"snapshot": snapshot_dir, "variant": variant}) + "\n")
             self.proc.stdin.flush()
         except OSError:
             pass  # it has exited: reading says how
         deadline = time.monotonic() + self.timeout
+        data_variant = ""
         while True:
             try:
                 msg = self._next(deadline - time.monotonic())
@@ -179,7 +184,9 @@ class TrustedGrader:
                 break
             if "error" in msg:
                 raise RuntimeError(str(msg["error"])[:500])
-            if "loading" in msg:
+            if "data_variant" in msg:
+                data_variant = str(msg["data_variant"])
+            elif "loading" in msg:
                 where = "while loading the answers" if msg["loading"] else at()
             elif "file" in msg:
                 q = str(msg["file"])
@@ -188,7 +195,7 @@ class TrustedGrader:
                 done.append(q)
                 where = at()
             elif msg.get("done"):
-                return Phase2Result(points, tests)
+                return Phase2Result(points, tests, data_variant=data_variant)
         self._restart()
         untested = [f for f in files if f not in done]
         if not untested:
@@ -269,7 +276,7 @@ def _warm_up(runner: TestRunner) -> None:
         snapshot.write_snapshot({"f": frame, "s": frame["n"], "l": [1, (2,), {3}]}, ["f", "s", "l"],
                                 Path(d) / "s", 0)
         snapshot.load_snapshot_with_problems(Path(d) / "s")
-    runner.grade(None)
+    runner.grade(None, runner.variants()[0])  # the first variant's data; others are read when first asked for
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -315,9 +322,18 @@ def main() -> None:
         try:
             request = json.loads(line)
             path = request.get("snapshot") if isinstance(request, dict) else None
-            for result in runner.grade_files(path if isinstance(path, str) else None,
-                                             loading=lambda on: send({"loading": on})):
-                send({"file": result.question, "points": result.points, "tests": result.tests})
+            path = path if isinstance(path, str) else None
+            variant = request.get("variant") if isinstance(request, dict) else None
+            if not isinstance(variant, str) or variant not in runner.variants():
+                raise ValueError(f"no pristine data for the variant {variant!r}")
+            send({"loading": True})  # the check loads the answers' two frames
+            other = runner.data_variant(path, variant)
+            send({"loading": False})
+            if other:
+                send({"data_variant": other})
+            else:
+                for result in runner.grade_files(path, variant, loading=lambda on: send({"loading": on})):
+                    send({"file": result.question, "points": result.points, "tests": result.tests})
             send({"done": True})
         except MemoryError:
             os._exit(EXIT_MEMORY)

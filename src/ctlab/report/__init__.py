@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ctlab import atomic
+from ctlab import atomic, variants
+from ctlab.build.sources import HINTS
+from ctlab.contract import QUESTIONS
 from ctlab.errors import CtlabError
 from ctlab.grading.results import Graded, load_graded
-from ctlab.sources import HINTS
 from ctlab.timings import Timings
 
 from . import pages
 from .answers import load_snapshots, max_points_by_question
 from .config import FeedbackConfig, load_feedback_config
-from .export import check_roster, refresh_exports
+from .export import check_roster, kept_roster, refresh_exports
 from .pending import pending_counts, pending_line, stale_line
 from .reference import find_data_dir
 from .students import Classlist, classlist
@@ -93,7 +94,7 @@ def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints:
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json", out / "manual_scores.json") if p.exists()]
-    files += sorted(data_dir.glob("*.csv")) if data_dir else []
+    files += sorted(data_dir.glob("*.csv")) + sorted(data_dir.glob("variants/*.zip")) if data_dir else []
     files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
     files += sorted(Path(__file__).parent.glob("*.py")) + pages.template_files()
@@ -196,7 +197,9 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
     from .batch_report import compute_stats, test_titles, write_batch_report
     from .feedback import build_feedback, fallback_feedback, write_feedback
     from .parts import load_parts
+    from .reference import variant_references
     from .transfer import load_transfer_key, transfer_lines
+    from .variant_fit import foreign_ids, misfits
     from .wrong_answers import group_wrong_answers
 
     maxima = max_points_by_question(subs)
@@ -219,8 +222,18 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
     snapshots = {s.name: all_snapshots[s.name] for s in current if s.name in all_snapshots}
     with t.span("report: reference answers"):
         ref, note = _reference(data_dir, hints)
+        by_variant: dict[int, dict[str, object]] = {}
+        if ref is not None:
+            try:  # each variant's reference once, for the variants of the wrong answers' students
+                # the variants of the answers described against a reference (variant 1's is `ref` itself)
+                described = [q for q, names in QUESTIONS.items() if q in maxima and any(n in ref for n in names)]
+                wrong = {s.variant for s in current if s.variant > 1 and s.name in snapshots
+                         and any((s.points.get(q) or 0.0) < maxima[q] - 1e-9 for q in described)}
+                by_variant = variant_references(root, wrong, hints=hints)
+            except CtlabError as exc:
+                note += f" The variants' own references could not be computed ({exc})."
     with t.span("report: group wrong answers"):
-        groups = group_wrong_answers(current, snapshots, ref, maxima)
+        groups = group_wrong_answers(current, snapshots, ref, maxima, by_variant)
         stats = compute_stats(current, maxima, sum(not getattr(s, "broken", False) for s in snapshots.values()),
                               titles=test_titles(root / "autograder" / "tests"))
         stats.superseded = len(people.superseded)
@@ -229,9 +242,14 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
         problems = [(sub.file, p) for sub in subs for p in dict.fromkeys(sub.problems)]
     with t.span("report: similar work"):
         copied = _copied_work(out, root, current, snapshots)
+    with t.span("report: variants"):
+        keys = variants.answer_keys(root)
+        flags = [(m.file, m.line) for m in misfits(current, snapshots, keys)]
+        flags += [(f.file, f.line) for f in foreign_ids(current, kept_roster(out))]
     with t.span("report: charts, html, md"):
         html_path, md_path, files_dir = write_batch_report(out, stats, groups, note, problems=problems, copied=copied,
-                                                           students=_student_lines(out, subs, people), people=people)
+                                                           students=_student_lines(out, subs, people), people=people,
+                                                           variant_flags=flags)
     atomic.make_private(out)
     atomic.write_text(files_dir / KEY_FILE, key)  # last: a crash before it means "write again"
     return ReportSummary(

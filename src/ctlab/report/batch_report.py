@@ -443,6 +443,7 @@ class ReportView:
     wrong_answers: list[QuestionAnswers]
     copied_note: str
     copied: list[tuple[str, Person, Person, str]]  # (kind, person, person, score)
+    variant_flags: list[tuple[Person, str]]  # (who, why): answers of another variant, an id not the author's
     students: list[str]
     problems: list[tuple[str, str]]  # (file, what the report could not use)
 
@@ -463,7 +464,8 @@ def _answer_line(g: WrongAnswerGroup, people: Classlist) -> AnswerLine:
 
 def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                 problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                students: Sequence[str] = (), people: Classlist | None = None) -> ReportView:
+                students: Sequence[str] = (), people: Classlist | None = None,
+                variant_flags: Sequence[tuple[str, str]] = ()) -> ReportView:
     """The batch report's view, the same for report.md and report.html. People are shown by
     name with a roster, else by their short id (`people`), never by a path."""
     people = people or Classlist()
@@ -492,6 +494,7 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
         wrong_answers=wrong,
         copied_note=_copied_note(),
         copied=[(c.kind, people.person(c.a), people.person(c.b), f"{c.score:.1f}") for c in copied],
+        variant_flags=[(people.person(f), why) for f, why in variant_flags],
         students=list(students),
         problems=[(people.label(f), why) for f, why in problems],
     )
@@ -499,20 +502,22 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
 
 def render_markdown(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
                     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (),
-                    students: Sequence[str] = (), people: Classlist | None = None) -> str:
+                    students: Sequence[str] = (), people: Classlist | None = None,
+                    variant_flags: Sequence[tuple[str, str]] = ()) -> str:
     """Markdown in which every text that came from a submission is escaped (safetext.markdown)."""
-    return pages.render("report.md.j2",
-                        v=report_view(stats, groups, reference_note, problems, copied, students, people))
+    return pages.render("report.md.j2", v=report_view(stats, groups, reference_note, problems, copied, students, people,
+                                                     variant_flags))
 
 
 def render_html(
     stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], charts: dict[str, bytes], reference_note: str,
     problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
     people: Classlist | None = None,
+    variant_flags: Sequence[tuple[str, str]] = (),
 ) -> str:
     """A self-contained HTML page (pictures and stylesheet inlined) in which every text is escaped
     (safetext.html_text)."""
-    view = report_view(stats, groups, reference_note, problems, copied, students, people)
+    view = report_view(stats, groups, reference_note, problems, copied, students, people, variant_flags)
     return pages.render("report.html.j2", v=view, charts=charts)
 
 
@@ -520,12 +525,14 @@ def write_batch_report(
     out: Path, stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], reference_note: str,
     *, problems: Sequence[tuple[str, str]] = (), copied: Sequence[CopiedPair] = (), students: Sequence[str] = (),
     people: Classlist | None = None,
+    variant_flags: Sequence[tuple[str, str]] = (),
 ) -> tuple[Path, Path, Path]:
     files_dir = out / "report_files"
     charts = _charts(stats, files_dir)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students, people))
+    atomic.write_text(md_path, render_markdown(stats, groups, reference_note, problems, copied, students, people,
+                                                 variant_flags))
     atomic.write_text(html_path, render_html(stats, groups, charts, reference_note, problems, copied, students,
-                                             people))
+                                             people, variant_flags))
     return html_path, md_path, files_dir

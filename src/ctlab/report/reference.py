@@ -20,6 +20,27 @@ def find_data_dir(root: Path) -> Path | None:
     return None
 
 
+def variant_references(root: Path, wanted: set[int], *, hints: Path) -> dict[int, dict[str, object]]:
+    """{variant: reference answers} computed once each on that variant's logs (from its zip in
+    assignment/data/variants/), for the variants of `wanted` that the build ships."""
+    import tempfile
+    import zipfile
+
+    found: dict[int, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory(prefix="ctlab-ref-") as tmp:
+        for v in sorted(wanted):
+            source = Path(root) / "assignment" / "data" / "variants" / f"v{v:02d}.zip"
+            if not source.is_file():
+                continue
+            folder = Path(tmp) / source.stem
+            folder.mkdir()
+            with zipfile.ZipFile(source) as zf:
+                for name in ("cloud_iam.csv", "cloud_api.csv"):
+                    (folder / name).write_bytes(zf.read(name))
+            found[v] = reference_answers(folder, hints=hints)
+    return found
+
+
 def reference_answers(data_dir: Path, *, hints: Path) -> dict[str, object]:
     """The contract's variables of the help notebook's auto-graded parts (1-7) as their reveal code
     computes them on `data_dir`; `hints` is the project's solutions/hints.yaml."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ctlab.answer_key import TRANSFER_DIR, TRUTH_FILE
+from ctlab.build.answer_key import TRANSFER_DIR, TRUTH_FILE
 from ctlab.contract import QUESTIONS, TRANSFER_QUESTION
 
 PRINCIPAL, KEY, OBJECTS = QUESTIONS[TRANSFER_QUESTION]

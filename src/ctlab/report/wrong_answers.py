@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS, question_order
-from ctlab.grading.results import Graded
+from ctlab.grading.results import Graded, Kind
 
 from .answers import SavedAnswers, Unsaved
 
@@ -314,8 +314,11 @@ def group_wrong_answers(
     snapshots: Mapping[str, Mapping[str, object]],
     ref: dict[str, object] | None,
     maxima: dict[str, float],
+    by_variant: dict[int, dict[str, object]] | None = None,
 ) -> dict[str, list[WrongAnswerGroup]]:
     """For each auto-graded question, wrong answers grouped by their difference, most common first.
+    Each answer is described against its own variant's reference (`by_variant`, else `ref`), so
+    "+217 rows" means the same mistake whichever week a student had.
 
     A submission's answer to a question is wrong when it earned less than the question's
     maximum; only submissions with a saved snapshot are described. An answer that cannot be
@@ -323,8 +326,9 @@ def group_wrong_answers(
     content (SavedAnswers.digests) are described once: a class's wrong answers repeat.
     """
     ref = ref or {}
+    by_variant = by_variant or {}
     groups: dict[str, list[WrongAnswerGroup]] = {}
-    described: dict[tuple[str, tuple[str, ...]], tuple[str, str | None]] = {}  # (desc, problem) by content
+    described: dict[tuple[str, int, tuple[str, ...]], tuple[str, str | None]] = {}  # (desc, problem) by content
     for q, variables in question_variables().items():
         if q in MANUAL_QUESTIONS or q not in maxima:
             continue
@@ -332,18 +336,19 @@ def group_wrong_answers(
         for sub in subs:
             ns = snapshots.get(sub.name)
             pts = sub.points.get(q)
-            if ns is None or pts is None or pts >= maxima[q] - 1e-9:
-                continue
-            if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(ref):
+            if ns is None or pts is None or pts >= maxima[q] - 1e-9 or sub.kind is Kind.VARIANT:
+                continue  # (answers made from another variant's logs were not graded)
+            own = by_variant.get(sub.variant, ref)
+            if q in ("q1", "q2") and not {"cloud_iam_df", "cloud_api_df"} <= set(own):
                 continue
             digests = ns.digests(variables) if isinstance(ns, SavedAnswers) else None
-            key = (q, digests) if digests is not None else None
+            key = (q, sub.variant if sub.variant in by_variant else 0, digests) if digests is not None else None
             if key is not None and key in described:
                 desc, problem = described[key]
             else:
                 problem = None
                 try:
-                    desc = str(describe_answer(q, ns, ref))
+                    desc = str(describe_answer(q, ns, own))
                 except Exception as exc:  # an answer of an odd shape costs only its own description
                     desc = UNDESCRIBED
                     problem = f"its answer to {q} could not be described ({type(exc).__name__})"

@@ -38,7 +38,8 @@ def page_data(batch: Batch) -> dict[str, Any]:
         score = store.get(s.name, {}).get(QUESTION) or (store.get(s.stored_key, {}).get(QUESTION) if s.stored_key else None)
         ev = s.evidence
         students.append({
-            "file": s.file, "label": s.label, "id": s.lms_id, "status": s.status, "summary": s.summary, "note": s.note,
+            "file": s.file, "label": s.label, "id": s.lms_id, "status": s.status, "flag": s.flag, "summary": s.summary,
+            "note": s.note,
             "present": [f.present for f in ev.facts] if ev else None,
             "suggested": ev.suggested if ev else {}, "why": ev.why if ev else {},
             "others": list(ev.other_values) if ev else [],

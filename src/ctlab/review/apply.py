@@ -45,7 +45,8 @@ def _as_read(row: dict[str, str], questions: list[str]) -> Scored:
                   total=_num(row.get("total_points_earned")), percent=_num(row.get("percent_correct")),
                   status=row.get("grading_status") or "", runtime_s=_num(row.get("runtime_s")),
                   late=row.get("late") == "yes", late_penalty=_num(row.get("late_penalty")),
-                  pending=frozenset(q for q in questions if q in MANUAL_QUESTIONS and not (row.get(q) or "").strip()))
+                  pending=frozenset(q for q in questions if q in MANUAL_QUESTIONS and not (row.get(q) or "").strip()),
+                  variant=int(_num(row.get("variant"))))
 
 
 def apply_scores(*, out: Path, root: Path) -> ApplySummary:

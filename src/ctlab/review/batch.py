@@ -11,7 +11,7 @@ from ctlab.contract import MANUAL_QUESTIONS, QUESTIONS
 from ctlab.grading import kept_code
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.inputs import stem_of
-from ctlab.grading.results import load_graded
+from ctlab.grading.results import Graded, load_graded
 from ctlab.grading.snapshot import load_snapshot_with_problems
 from ctlab.report.answers import REPORT_MAX_ROWS
 from ctlab.report.similarity import copied_work, own_code, shared_lines
@@ -39,6 +39,7 @@ class Student:
     label: str = ""  # who, as people read it: "Okafor, Chidi" with a roster, else the short id
     lms_id: str = ""  # the roster's id for the student, shown on hover
     answer_hash: str = ""  # answer_sha256 of the whole summary (or of "" when there is none)
+    flag: str = ""  # its answers fit another variant, or its STUDENT_ID is not its author's
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,15 @@ def load_batch(*, out: Path, root: Path) -> Batch:
     """Everything the page needs, read once; the scores are read again on every change."""
     out, root = Path(out), Path(root)
     subs = load_graded(out)
-    try:
-        key, key_note = load_answer_key(root), ""
-    except Exception as exc:
-        key, key_note = None, f"no evidence: {exc}"
+    keys: dict[int, AnswerKey | None] = {}  # each summary is checked against its own variant's key
+    notes: list[str] = []
+    for v in sorted({max(s.variant, 1) for s in subs} | {1}):
+        try:
+            keys[v] = load_answer_key(root, v)
+        except Exception as exc:
+            keys[v] = None
+            notes.append(f"no evidence: {exc}")
+    key, key_note = keys[1], "; ".join(dict.fromkeys(notes))
     store = hand_scores.read(out)
     stems = Counter(stem_of(s.file) for s in subs)
     people = classlist(out=out, subs=subs)
@@ -106,9 +112,11 @@ def load_batch(*, out: Path, root: Path) -> Batch:
         stored = next((k for k in (s.name, s.file, s.file.rsplit("/", 1)[-1], stem)
                        if k in store and (k in (s.file, s.name) or stems[stem] == 1)), None)
         person = people.person(s.file)
+        own = keys[max(s.variant, 1)]
         students.append(Student(i, s.file, s.name, s.status, text, note,
-                                evidence(text, key=key) if key and text else None, stored,
+                                evidence(text, key=own) if own and text else None, stored,
                                 label=person.label, lms_id=person.lms_id, answer_hash=answer_hash))
+    _flag(out, root, subs, students)
     index = {s.name: s.index for s in students}
     work = copied_work({s.name: s.summary for s in students if s.summary},
                        {s.name: c for s, sub in zip(students, subs, strict=True) if not sub.refused
@@ -120,6 +128,23 @@ def load_batch(*, out: Path, root: Path) -> Batch:
         students[p.b].pairs.append(n)
     return Batch(out, root, students, criteria(root, question=QUESTION), key, key_note, pairs,
                  superseded=people.superseded_lines())
+
+
+def _flag(out: Path, root: Path, subs: list[Graded], students: list[Student]) -> None:
+    """Mark the students whose answers fit another variant's key, or whose id is not the LMS's."""
+    from ctlab import variants
+    from ctlab.report.answers import load_snapshots
+    from ctlab.report.export import kept_roster
+    from ctlab.report.variant_fit import foreign_ids, misfits
+
+    keys = variants.answer_keys(root)
+    if not keys:
+        return
+    by_file = {s.file: s for s in students}
+    for m in misfits(subs, load_snapshots(out, subs), keys):
+        by_file[m.file].flag = m.line
+    for f in foreign_ids(subs, kept_roster(out)):
+        by_file[f.file].flag = "; ".join(x for x in (by_file[f.file].flag, f.line) if x)
 
 
 def own_code_of(batch: Batch, index: int) -> str:

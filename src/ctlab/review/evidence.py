@@ -1,6 +1,7 @@
 """Which of the incident's facts a triage summary names, checked against the answer key.
 
-The key is the build's `data/ground_truth.json`, read at run time (the data are regenerated now
+The key is the build's `data/ground_truth.json` (a variant's `data/variants/vNN/ground_truth.json`: each
+summary is checked against its own variant's), read at run time (the data are regenerated now
 and then, so no value of it is written here). `evidence(summary, key=...)` is pure: it marks each
 fact present or missing and suggests points per rubric criterion, for a grader to confirm.
 """
@@ -14,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ctlab.errors import CtlabError
-
-KEY_FILE = Path("data") / "ground_truth.json"
 
 # Rubric criteria (by their order in the rubric) the facts speak for.
 ORDER, IOCS, IMPACT = "1", "2", "3"
@@ -94,9 +93,12 @@ def _timeline_time(timeline: list[Any], event: str, resource: str, default: str)
     return default
 
 
-def load_answer_key(root: Path) -> AnswerKey:
-    """The answer key under `root`; a clear error naming the file when it is missing or not one."""
-    path = Path(root) / KEY_FILE
+def load_answer_key(root: Path, variant: int = 1) -> AnswerKey:
+    """The answer key of `variant` under `root` (variant 1, data/ground_truth.json, for a course without
+    variants); a clear error naming the file when it is missing or not one."""
+    from ctlab.variants import truth_path
+
+    path = truth_path(Path(root), max(variant, 1))
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -98,7 +98,8 @@
     const s = S[cur];
     $("file").textContent = who(s);
     $("file").title = hover(s);
-    $("status").textContent = "grading status: " + s.status + (s.pairs.length ? " | similar to others: s to compare" : "");
+    $("status").textContent = "grading status: " + s.status + (s.flag ? " | " + s.flag : "")
+      + (s.pairs.length ? " | similar to others: s to compare" : "");
     $("note").hidden = !s.note;
     $("note").textContent = s.note;
     $("stale").hidden = !s.stale;

@@ -15,7 +15,13 @@ the reference solution and fails the build if one does not pass), and writes, re
                                            with ctlab's own run_autograder, setup.sh and source
     autograder/tests/q*.py                 every test, hidden ones included
     autograder/rubric.md                   the rubric of the manually graded part 8
-    autograder/manifest.json               questions, points and tests (public/hidden)
+    autograder/manifest.json               questions, points and tests (public/hidden), and the variant settings
+    assignment/data/variants/vNN.zip       with N > 1 variants: each variant's two CSVs, for the set-up cell
+    autograder/answer_keys.json            each variant's answer key, which the hidden tests read at grading time
+
+With `--variants N` (recorded in the manifest, so a later `ctlab build` repeats it) each student gets one
+of N weeks, chosen by the STUDENT_ID they type (see ctlab.variants); the data of variants 2..N is made
+under data/variants/ from their seeds when missing (ctlab.build.variant_data).
 
 Same inputs give byte-identical outputs: zip entries are sorted with fixed timestamps and modes, and
 notebooks are stripped of outputs and volatile metadata and get stable cell ids.
@@ -35,11 +41,11 @@ from typing import Any
 
 import nbformat
 
-from ctlab import atomic, handout, sources
-from ctlab.answer_key import hidden_key
-from ctlab.autograder_zip import gradescope_entries, zip_bytes
-from ctlab.errors import CtlabError
-from ctlab.notebooks import (
+from ctlab import atomic, variants
+from ctlab.build import handout, sources, variant_data
+from ctlab.build.answer_key import hidden_key, week_key
+from ctlab.build.autograder_zip import gradescope_entries, zip_bytes
+from ctlab.build.notebooks import (
     HELP_NOTEBOOK,
     dumps,
     expand_hint_markers,
@@ -49,9 +55,8 @@ from ctlab.notebooks import (
     load_hints,
     normalize,
     submission_cells,
-    with_answer_key,
 )
-from ctlab.reveal import with_reveals
+from ctlab.errors import CtlabError
 
 NAME = "scenario03b"
 MASTER = Path("solutions") / f"{NAME}.ipynb"
@@ -166,17 +171,49 @@ def expanded_master(*, root: Path) -> nbformat.NotebookNode:
     Its test cells run on their own (the master's own test cells call the functions of
     solutions/checks.py by name), so this is also the notebook to execute to try the master.
     """
+    from ctlab.reveal import with_reveals  # here: ctlab.reveal imports this package's notebooks module
+
     root = Path(root).resolve()
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
-    checks = with_reveals(with_answer_key(load_checks(_require(root / CHECKS)), hidden_key(data=root / "data")), root / HINTS)
+    checks = with_reveals(load_checks(_require(root / CHECKS)), root / HINTS)
     source = str(root / MASTER)
     return inline_checks(expand_hint_markers(master, hints, source=source), checks, source=source)
 
 
-def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
-    """Produce every output file in memory: {relative path: bytes}, plus the question manifest."""
+def _with_student_id(student: nbformat.NotebookNode, settings: variants.Settings) -> nbformat.NotebookNode:
+    """The student notebook with, before its first cell after otter's, the instruction, the cell holding
+    exactly `STUDENT_ID = ""` and the set-up cell that checks it and puts the student's variant at data/."""
+    v4: Any = nbformat.v4
+    at = next(i for i, c in enumerate(student.cells) if c.cell_type == "code" and "otter.Notebook" not in c.source)
+    locked = {"deletable": False, "editable": False}
+    cells = [
+        v4.new_markdown_cell(f"**Before part 1:** type {settings.id_words} between the quotes below, "
+                             "run that cell and the one after it.", metadata=dict(locked)),
+        v4.new_code_cell(f'{variants.ID_VARIABLE} = ""', metadata={"deletable": False}),
+        v4.new_code_cell(variants.setup_code(count=settings.count, id_words=settings.id_words), metadata=dict(locked)),
+    ]
+    student.cells[at:at] = cells
+    return student
+
+
+def _answer_keys(root: Path, count: int) -> dict[str, Any]:
+    """{vNN: the hidden tests' key} of every variant: its own week's, and part 8b's (data/transfer/),
+    which is the same recorded incident for every variant."""
+    keys = {variants.label(1): hidden_key(data=root / "data")}
+    transfer = keys[variants.label(1)]["transfer"]
+    with tempfile.TemporaryDirectory(prefix="ctlab-keys-") as tmp:
+        for k in range(2, count + 1):
+            week = week_key(data=variant_data.unpacked(root, k, Path(tmp) / variants.label(k)))
+            keys[variants.label(k)] = {**week, "transfer": transfer}
+    return keys
+
+
+def render(*, root: Path, settings: variants.Settings | None = None) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+    """Produce every output file in memory: {relative path: bytes}, plus the question manifest.
+    `settings`: the variants to build (default: what the last build recorded)."""
     root = Path(root).resolve()
+    settings = settings or variants.recorded(root)
     master = _read_master(root)
     hints = load_hints(_require(root / HINTS))
     data = {name: _require(root / "data" / name).read_bytes() for name in DATA_FILES}
@@ -186,6 +223,11 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     pyproject = root / "pyproject.toml"
     config = _assignment_config(master)
     handout.check_master_requirements(config.get("requirements", []), handout.project_pins(pyproject), where=str(MASTER))
+    if settings.count > 1:
+        variant_data.ensure(root=root, count=settings.count)
+    keys = _answer_keys(root, settings.count)
+    shipped = ({f"{variants.label(k)}.zip": variant_data.variant_zip(root, k) for k in range(1, settings.count + 1)}
+               if settings.count > 1 else {})
 
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="ctlab-build-") as tmp:
@@ -194,49 +236,71 @@ def render(*, root: Path) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
         (work / "data" / TRANSFER).mkdir(parents=True)
         for name, blob in data.items():
             (work / "data" / name).write_bytes(blob)
+        if shipped:
+            (work / "data" / "variants").mkdir()
+            for name, blob in shipped.items():
+                (work / "data" / "variants" / name).write_bytes(blob)
+        # otter assign runs the hidden tests on the master's answers: variant 1's key (left out of the zip below)
+        (work / "data" / variants.KEY_FILE).write_text(json.dumps(keys[variants.label(1)]), encoding="utf-8")
         dist = _run_otter_assign(work)
 
         student = nbformat.read(dist / "student" / f"{NAME}.ipynb", as_version=4)  # type: ignore[no-untyped-call]  # as above
+        student = _with_student_id(student, settings)
         student.cells.extend(submission_cells())
         out[f"assignment/{NAME}.ipynb"] = dumps(normalize(student, prefix="cell"))
         zips = sorted((dist / "autograder").glob(f"{NAME}-autograder_*.zip"))
         if len(zips) != 1:
             raise CtlabError(f"{MASTER}: otter assign wrote {len(zips)} autograder zips, expected 1")
         with zipfile.ZipFile(zips[0]) as zf:
-            entries = {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
+            entries = {name: zf.read(name) for name in zf.namelist()
+                       if not name.endswith("/") and name != f"files/data/{variants.KEY_FILE}"}
     tests = {Path(n).stem: b for n, b in sorted(entries.items()) if n.startswith("tests/") and n.endswith(".py")}
-    out[f"autograder/{ZIP_NAME}"] = zip_bytes({**entries, **gradescope_entries(project=root)})
+    keys_json = (json.dumps(keys, indent=1, sort_keys=True) + "\n").encode()
+    out[f"autograder/{ZIP_NAME}"] = zip_bytes({**entries, **gradescope_entries(project=root),
+                                               variants.ANSWER_KEYS.name: keys_json})
+    out[variants.ANSWER_KEYS.as_posix()] = keys_json
+    for name, blob in shipped.items():
+        out[f"{variants.SHIPPED.as_posix()}/{name}"] = blob
     out[f"assignment/{HELP_NOTEBOOK}"] = dumps(help_notebook(hints))
     for name, blob in data.items():
         out[f"assignment/data/{name}"] = blob
     out["assignment/requirements.txt"] = handout.requirements_txt(pyproject=pyproject)
-    out["assignment/README.md"] = handout.readme(pyproject=pyproject, python=str(config.get("python_version", "3.11")))
+    out["assignment/README.md"] = handout.readme(pyproject=pyproject, python=str(config.get("python_version", "3.11")),
+                                                 student_id=settings.id_words, variants=settings.count)
     for q, blob in tests.items():
         out[f"autograder/tests/{q}.py"] = blob
     out["autograder/rubric.md"] = rubric
     questions = _manifest(tests, master)
     manifest = {"assignment": NAME, "total_points": sum(q["points"] for q in questions.values()), "questions": questions,
-                "sources": sources.digests(root)}
+                "sources": sources.digests(root), "variants": settings.to_dict()}
     out["autograder/manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
     return dict(sorted(out.items())), questions
 
 
-def build(*, root: Path) -> BuildSummary:
-    """Regenerate assignment/ and autograder/ under root; remove stale generated files."""
+def build(*, root: Path, count: int | None = None, id_words: str | None = None) -> BuildSummary:
+    """Regenerate assignment/ and autograder/ under root; remove stale generated files.
+    `count` variants and the words telling students which id to type: as given, else as recorded."""
     root = Path(root).resolve()
-    files, questions = render(root=root)
+    if count is not None and count < 1:
+        raise CtlabError(f"--variants must be at least 1, not {count}")
+    if id_words is not None and not id_words.strip():
+        raise CtlabError("--student-id-words must say what students type")
+    last = variants.recorded(root)
+    settings = variants.Settings(count=last.count if count is None else count,
+                                 id_words=last.id_words if id_words is None else id_words.strip())
+    files, questions = render(root=root, settings=settings)
     summary = BuildSummary(root=root, questions=questions)
     for rel, blob in files.items():
         changed = _write_if_changed(root / rel, blob)
         summary.written.append((rel, len(blob), changed))
     # generated folders hold only what this build writes
-    for folder in ("assignment/data", f"assignment/data/{TRANSFER}", "autograder/tests"):
+    for folder in ("assignment/data", f"assignment/data/{TRANSFER}", "assignment/data/variants", "autograder/tests"):
         for path in sorted((root / folder).glob("*")):
             rel = path.relative_to(root).as_posix()
             if path.is_file() and rel not in files:
                 path.unlink()
                 summary.removed.append(rel)
-    for pattern in ("assignment/*.ipynb", "assignment/*.txt", "assignment/*.md", "autograder/*.zip"):
+    for pattern in ("assignment/*.ipynb", "assignment/*.txt", "assignment/*.md", "autograder/*.zip", "autograder/*.json"):
         for path in sorted(root.glob(pattern)):
             rel = path.relative_to(root).as_posix()
             if rel not in files:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-HINTS = Path("solutions") / "hints.yaml"  # the hints and reveal code (ctlab.notebooks, ctlab.reveal)
+HINTS = Path("solutions") / "hints.yaml"  # the hints and reveal code (ctlab.build.notebooks, ctlab.reveal)
 SOURCES = ("solutions/scenario03b.ipynb", str(HINTS), "solutions/checks.py", "solutions/rubric.md",
            "data/cloud_iam.csv", "data/cloud_api.csv", "data/transfer/cloud_iam.csv", "data/transfer/cloud_api.csv",
            "data/transfer/ground_truth.json")

@@ -75,8 +75,9 @@ def requirements_txt(*, pyproject: Path) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def readme(*, pyproject: Path, python: str) -> bytes:
-    """assignment/README.md: set up (venv + pip, conda, JupyterHub), open, submit."""
+def readme(*, pyproject: Path, python: str, student_id: str, variants: int) -> bytes:
+    """assignment/README.md: set up (venv + pip, conda, JupyterHub), open, the student id, submit.
+    `student_id` says what students type (the build setting); `variants` how many weeks there are."""
     pins = project_pins(pyproject)
     [(editor, editor_version)] = _pinned(pins, (EDITOR_PACKAGE,), pyproject)
     template = resources.files("ctlab").joinpath("templates", "student_readme.md").read_text(encoding="utf-8")
@@ -85,5 +86,7 @@ def readme(*, pyproject: Path, python: str) -> bytes:
         python=python,
         packages=_pinned(pins, KERNEL_PACKAGES, pyproject),
         jupyterlab=f"{editor}=={editor_version}",
+        student_id=student_id,
+        variants=variants,
     )
     return text.encode()

@@ -331,18 +331,6 @@ def load_checks(path: Path) -> Checks:
     return Checks(path=str(path), code=code, calls=calls, imports=imports, uses=uses)
 
 
-def with_answer_key(checks: Checks, key: dict[str, Any]) -> Checks:
-    """`checks` with the body of its `answer_key()` replaced by `return <key>` (plain literals only)."""
-    import dataclasses
-    import pprint
-
-    if "answer_key" not in checks.code:
-        return checks
-    body = pprint.pformat(key, width=100, sort_dicts=True).splitlines()
-    lines = ["def answer_key():", "    return " + body[0], *("           " + line for line in body[1:])]
-    return dataclasses.replace(checks, code={**checks.code, "answer_key": lines})
-
-
 def find_test_cells(nb: nbformat.NotebookNode) -> list[int]:
     """Indices of the code cells inside the `# BEGIN TESTS` ... `# END TESTS` blocks."""
     found, inside = [], False

@@ -25,7 +25,7 @@ from ctlab.errors import CtlabError
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SOURCE_DIR = "ctlab-src"
 RUNTIME_MODULE = "ctlab.gradescope"
-TEMPLATES = Path(__file__).parent / "templates" / "gradescope"
+TEMPLATES = Path(__file__).parents[1] / "templates" / "gradescope"
 SCRIPTS = {"run_autograder": "run_autograder.sh.j2", "setup.sh": "setup.sh.j2"}  # zip path: template
 # Stand-in for README.md inside the zip: pip needs the file, and the real one would make the
 # committed zip stale on every documentation edit.
