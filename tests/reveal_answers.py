@@ -42,9 +42,10 @@ def paste_reveals(nb, reveals: dict[str, str]) -> list[str]:
         if cell.cell_type != "code":
             continue
         if "otter_assign_solution_cell" in cell.metadata.get("tags", []):
-            if cell.source.startswith("triage_summary") and "q8" in reveals:
-                cell.source = reveals["q8"]
-                pasted.append("q8")
+            if cell.source.startswith("triage_summary"):  # part 8's, never another part's answer cell
+                if "q8" in reveals:
+                    cell.source = reveals["q8"]
+                    pasted.append("q8")
             else:
                 waiting.append(cell)
             continue

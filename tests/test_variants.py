@@ -19,7 +19,7 @@ from student_ids import BLANK, SETTINGS, fill, id_for
 
 from ctlab import variants
 from ctlab.build import variant_data
-from ctlab.build.answer_key import hidden_key
+from ctlab.build.answer_key import transfer_key, week_key
 from ctlab.cli import main as cli_main
 from ctlab.errors import CtlabError
 from ctlab.grading import student_ids
@@ -109,7 +109,8 @@ def test_each_variants_key_is_its_own_ground_truths(tmp_path):
     assert sorted(keys) == [variants.label(k) for k in range(1, SETTINGS.count + 1)]
     for k in (1, 2, SETTINGS.count):
         folder = variant_data.unpacked(ROOT, k, tmp_path / str(k))
-        assert keys[variants.label(k)] == hidden_key(data=folder)
+        # its own week, and part 8b's recorded incident (data/transfer/), the same in every variant
+        assert keys[variants.label(k)] == {**week_key(data=folder), "transfer": transfer_key(data=ROOT / "data")}
         assert json.loads((folder / "ground_truth.json").read_text())["siem_export"]["seed"] == variants.seed_of(k)
     assert len({json.dumps(keys[v]["iocs"]["access_keys"]) for v in keys}) == len(keys)  # the facts differ
 
@@ -330,7 +331,8 @@ def test_the_report_lists_the_copy_with_the_variant_it_fits(graded, reported):
     _, _, out = graded
     text = (out / "report.md").read_text()
     section = text.split("## Answers of another variant, ids not the author's")[1]
-    flagged = [line for line in section.splitlines() if line.startswith("| ") and "submission" not in line]
+    # shown by who it is (the short id without a roster), as every other table of the report
+    flagged = [line for line in section.splitlines() if line.startswith("| ") and line != "| student | why |"]
     assert len(flagged) == 1, flagged
     assert "copy_of_a_under_b" in flagged[0]
     assert "q11" in flagged[0] and "fit variant 1 better than its own variant 2" in flagged[0]
@@ -371,8 +373,8 @@ def test_the_review_page_marks_the_copy(graded):
     _, _, out = graded
     batch = load_batch(out=out, root=ROOT)
     flags = {Path(s.file).stem: s.flag for s in batch.students}
-    assert flags["copy_of_a_under_b"].startswith("its q11") and "fit variant 1 better than its own variant 2" in flags[
-        "copy_of_a_under_b"]
+    # q9's literals are variant 1's too: the story (so the compromised user and the attacker's IP) differs by seed
+    assert flags["copy_of_a_under_b"] == "its q9, q11 fit variant 1 better than its own variant 2"
     assert flags["own_a"] == flags["own_b"] == ""
 
 
