@@ -39,11 +39,14 @@ SOLVED_POINTS = {"q1": 1.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 2.0, "q6": 1.
 Q2_MISTAKES_POINTS = {**SOLVED_POINTS, "q2": 0.5}
 NO_UTC = ("AssertionError: cloud_iam_df['timestamp'] has no time zone: CloudTrail times are UTC, "
           "so parse with utc=True")
+# the rows whose timestamp cannot be parsed: dropping them is the mistake q2's second test names
+_IAM_TIMES = pd.read_csv(REPO / "assignment" / "data" / "cloud_iam.csv", usecols=["timestamp"])["timestamp"]
+UNPARSED = int(pd.to_datetime(_IAM_TIMES, utc=True, errors="coerce").isna().sum())
 Q2_MISTAKES_FAILED = {
     "q2 - 1": f"❌ Test case failed\nError at line 26 in test q2:\n      utc_times(cloud_iam_df, 'cloud_iam_df')\n{NO_UTC}",
     "q2 - 2": "❌ Test case failed\nError at line 60 in test q2:\n          assert lost == 0, f'{var} has lost {lost} rows "
               "of data/{name}.csv: keep the rows whose timestamp cannot be parsed (they become NaT)'\n"
-              "AssertionError: cloud_iam_df has lost 9 rows of data/cloud_iam.csv: keep the rows whose timestamp "
+              f"AssertionError: cloud_iam_df has lost {UNPARSED} rows of data/cloud_iam.csv: keep the rows whose timestamp "
               "cannot be parsed (they become NaT)",
     "q2 - 4": f"❌ Test case failed\nError at line 123 in test q2:\n          ts = utc_times(df, var)\n{NO_UTC}",
 }
