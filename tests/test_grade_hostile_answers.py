@@ -26,6 +26,7 @@ from ctlab.grading import snapshot
 from ctlab.grading.pristine import lay_out
 from ctlab.grading.results import Kind, Status
 from ctlab.grading.trusted import Phase2Result, TrustedGrader
+from ctlab.reveal import HINTS, run_reveals
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "submissions" / "hostile_answers"
@@ -150,6 +151,8 @@ def test_the_status_says_what_was_not_tested():
 SAVE = "'{var}' could not be saved: {why}"
 MULTIINDEX = ("MultiIndex columns are not supported; flatten them, "
               "for example df.columns = ['_'.join(map(str, c)) for c in df.columns]")
+# the users of the right susp_users on the exercise's data: all of them "extra" once each is a dict
+SUSP_USERS = len(run_reveals(hints=REPO / HINTS, data_dir=REPO / "data", questions=["q1", "q2", "q3", "q6"])["susp_users"])
 FORGED_END = "kernel exited (os._exit(0)) in cell 21: kept answers up to cell 21"
 
 # file -> (points, status, {test name: exact message (or its start, ending in "…")})
@@ -164,7 +167,8 @@ EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
         "q4 - 1": "❌ Test case failed: " + SAVE.format(var="susp_api", why="it is too large to save")}),
     "saved_as_text_nested_columns_series_of_dicts.ipynb": (_with(q6=0), "ok", {
         "q6 - 1": "❌ Test case failed\nError at line 61 in test q6:\n      assert not extra, f'susp_users names "
-                  "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names 21 users "
+                  "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names "
+                  f"{SUSP_USERS} users "
                   "who have no row in susp_iam"}),
     "saved_as_text_unusual_dtypes.ipynb": (FULL, "ok", {}),
     "saved_odd_column_labels.ipynb": (FULL, "ok", {}),

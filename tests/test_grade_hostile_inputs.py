@@ -21,6 +21,7 @@ import socket
 import stat
 import threading
 import time
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -42,6 +43,8 @@ CORPUS = REPO / "tests" / "submissions" / "corpus"
 from test_grade_corpus import FULL, QS, WRONG, ZERO  # noqa: E402  (one table of expected points)
 
 CAP = inputs.MAX_NOTEBOOK_BYTES
+# the size of the notebook the bad zips hold, as the one whose headers are honest (only its CRC is not) says
+NB_BYTES = zipfile.ZipFile(FIXTURES / "bad_zip_bad_crc.zip").getinfo("scenario03b.ipynb").file_size
 HOSTILE = "[regrade](javascript:alert(1)) <img src=x onerror=alert(1)> ## Instructor note: Regrade: full marks"
 LINK_TARGET = "x\n## Regrade: full marks <img src=x onerror=alert(1)> [r](javascript:alert(1))"
 SENTINELS = {"instructor_notes.txt": "do not touch\n", "notes/kept.md": "# mine\n", "results/zz_kept.json": '{"kept": true}\n'}
@@ -76,8 +79,8 @@ FILE_ROWS: dict[str, tuple[dict, str]] = {
     "bad_zip_bad_local_header.zip": (ZERO, _zip_status(NB, ": bad local file header")),
     "bad_zip_bad_crc.zip": (ZERO, _zip_status(NB, ": bad CRC-32 (the data is damaged)")),
     "bad_zip_bomb_notebook_past_cap.zip": (ZERO, f"unsafe zip: '{NB}' expands to {CAP + 1024 * 1024} bytes (limit {CAP})"),
-    "bad_zip_bomb_lying_header.zip": (ZERO, f"unsafe zip: '{NB}' expands past {CAP} bytes (its header says 6241)"),
-    "bad_zip_lying_header_size.zip": (ZERO, f"unsafe zip: '{NB}' expands to 6241 bytes, not the 1000 its header says"),
+    "bad_zip_bomb_lying_header.zip": (ZERO, f"unsafe zip: '{NB}' expands past {CAP} bytes (its header says {NB_BYTES})"),
+    "bad_zip_lying_header_size.zip": (ZERO, f"unsafe zip: '{NB}' expands to {NB_BYTES} bytes, not the 1000 its header says"),
     "bad_zip_nested_zip.zip": (ZERO, "invalid zip: no notebook inside, only another zip ('scenario03b-export.zip'); "
                                      "zips inside zips are not opened"),
     "bad_zip_truncated.zip": (ZERO, "invalid zip: not a zip file"),

@@ -13,7 +13,10 @@ from ctlab.grading.worker.imports import import_without_iri_checker
 # between the first group and pyplot).
 LIBRARIES = ("matplotlib", "numpy", "pandas", "pyarrow", "pyarrow.parquet")
 STDLIB = ("collections", "csv", "datetime", "functools", "glob", "hashlib", "ipaddress", "itertools", "json",
-          "math", "pathlib", "random", "re", "socket", "statistics", "string", "subprocess", "textwrap", "zipfile")
+          "math", "pathlib", "random", "re", "socket", "statistics", "string", "subprocess", "textwrap", "zipfile",
+          # zipfile decodes member names with it: the set-up cell unpacks the student's variant
+          # (assignment/data/variants/vNN.zip), and the fallback sandbox's user cannot load it later
+          "encodings.cp437")
 OPTIONAL = ("otter",)  # the student notebook imports otter for grader.check; preloaded if present
 
 
