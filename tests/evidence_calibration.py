@@ -28,20 +28,20 @@ V = {
 SCORED: list[tuple[str, float, float, float]] = [
     # exact values, every step in order, IDs, containment
     ("""At 01:52 UTC {user}'s key {key} was used from {ip1}, partly in {region}. After discovery calls it attached
-{policy} to {role}, created an access key for {persist}, deactivated the MFA of {mfa}, assumed {session} from
-{ip2} and downloaded payroll and ledger exports from {bucket}. ATT&CK T1078.004, T1098.003, T1530. Disable the
+{policy} to {role}, created an access key for {persist}, assumed {session} from {ip2}, deactivated the MFA of
+{mfa} from that session and downloaded payroll and ledger exports from {bucket}. ATT&CK T1078.004, T1098.003, T1530. Disable the
 keys, revoke the session, detach the policy, restore MFA.""", 1, 1, 1),
     # the role session as "Role (session name x)", techniques by name in other words
     ("""The IAM user {user} (access key {key}) was taken over and used from {ip1} at night. The intruder listed
-users and roles, then granted {policy} to the role {role}, made a new key for {persist} and switched off MFA for
-{mfa}. It then assumed {role} (session name {sname}) from {ip2} and pulled payroll and ledger files out of
+users and roles, then granted {policy} to the role {role} and made a new key for {persist}. It then assumed
+{role} (session name {sname}) from {ip2}, switched off MFA for {mfa} and pulled payroll and ledger files out of
 {bucket}, about 2 GB. Techniques: abuse of valid cloud accounts, account manipulation, and cloud storage data
 collection. Next: deactivate both keys, remove the policy, re-enable MFA, treat the finance data as exposed.""",
      1, 1, 1),
     # ARNs throughout
     ("""arn:aws:iam::{account}:user/{user} was compromised: its key {key} called the API from {ip1} in {region}. It
 attached {policy_arn} to arn:aws:iam::{account}:role/{role}, created a key for arn:aws:iam::{account}:user/{persist},
-deactivated the MFA device of {mfa}, and as arn:aws:sts::{account}:assumed-role/{session} read
+and as arn:aws:sts::{account}:assumed-role/{session} deactivated the MFA device of {mfa} and read
 arn:aws:s3:::{bucket}/exports (payroll, ledger). MITRE: T1078, T1098, T1530. Containment: revoke the sessions,
 disable the keys, detach the policy.""", 1, 1, 1),
     # the downloads told first, then the rest: every step named, out of order
@@ -61,7 +61,7 @@ logs again.""", 0, 0.5, 0),  # impact unnamed ("files"), no ATT&CK: containment 
 techniques from the ATT&CK matrix. The account should be locked down.""", 0, 0, 0),
     # technique names as the matrix writes them, session as written, no next steps
     ("""The long-term key {key} of {user} was used from {ip1} and {ip2}. Privilege escalation: {policy} was attached
-to {role}. Persistence: a new key for {persist}; MFA of {mfa} deactivated. The intruder then assumed {session}
+to {role}. Persistence: a new key for {persist}. The intruder then assumed {session}, deactivated the MFA of {mfa}
 and downloaded ledger and payroll exports from {bucket}. Valid Accounts, Account Manipulation and Data from Cloud
 Storage describe it.""", 1, 1, 0.5),
     # in order but the role session and the downloads are left out; techniques in words, containment
@@ -72,7 +72,7 @@ storage. Next steps: disable the keys, detach the policy.""", 0.5, 1, 0.5),
     ("""IOCs: {user}, {key}, {ip1}, {ip2}, {region}, {bucket}. No timeline yet.""", 0, 1, 0),
     # session paraphrased as "the maint session of the role", downloads by object words, T-IDs with subtechniques
     ("""Timeline: {user} (key {key}, from {ip1}) ran discovery, attached {policy} to {role}, created an access key for
-{persist}, deactivated MFA on {mfa}, then used {role}, session {sname}, from {ip2} to fetch payroll and customer
+{persist}, then used {role}, session {sname}, from {ip2} to deactivate MFA on {mfa} and to fetch payroll and customer
 billing exports from {bucket}. T1078.004, T1098.001, T1098.003, T1530. Revoke the session and rotate every key.""",
      1, 1, 1),
     # steps reversed: downloads, MFA, key, then the grant

@@ -26,10 +26,14 @@ from ctlab import contract
 from ctlab.grading import snapshot
 from ctlab.grading.results import Kind, Status
 from ctlab.grading.trusted import Phase2Result, TrustedGrader
+from ctlab.reveal import PROJECT_HINTS, run_reveals
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "submissions" / "hostile_answers"
 QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q9", "q10", "q11", "q12"]
+# Part 6's answer as the help notebook's reveal computes it: a notebook that turns each of its users
+# into a dict names that many users with no row in susp_iam.
+SUSP_USERS = run_reveals(hints=PROJECT_HINTS, data_dir=REPO / "data", questions=["q1", "q2", "q3", "q6"])["susp_users"]
 FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
 TIMEOUT = 20
 UNTESTED_FROM_Q3 = "not tested (0 points): q3, q4, q5, q6, q7, q9, q10, q11, q12"
@@ -164,8 +168,8 @@ EXPECTED: dict[str, tuple[dict, str, dict[str, str]]] = {
         "q4 - 1": "❌ Test case failed: " + SAVE.format(var="susp_api", why="it is too large to save")}),
     "saved_as_text_nested_columns_series_of_dicts.ipynb": (_with(q6=0), "ok", {
         "q6 - 1": "❌ Test case failed\nError at line 61 in test q6:\n      assert not extra, f'susp_users names "
-                  "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names 21 users "
-                  "who have no row in susp_iam"}),
+                  "{len(extra)} users who have no row in susp_iam'\nAssertionError: susp_users names "
+                  f"{len(SUSP_USERS)} users who have no row in susp_iam"}),
     "saved_as_text_unusual_dtypes.ipynb": (FULL, "ok", {}),
     "saved_odd_column_labels.ipynb": (FULL, "ok", {}),
     "saved_multiindex_index_subclassed_frames.ipynb": (FULL, "ok", {}),

@@ -81,7 +81,7 @@ def _cases() -> list[tuple[str, str]]:
 
 
 def _row_outcome(row: dict[str, str]) -> tuple[dict[str, float], str]:
-    return {q: float(row[q]) for q in QS}, row["grading_status"]
+    return {q: float(row[q] or 0) for q in QS}, row["grading_status"]  # q8 is blank while pending
 
 
 def _expected_outcome(points: dict, status: str) -> tuple[dict[str, float], str]:

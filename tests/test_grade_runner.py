@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -34,6 +35,9 @@ SOLVED = [
 ANSWERED = {"q1", "q2", "q3", "q4", "q5", "q6", "q7"}
 NONE_AFTER_Q7 = {"q8": 0.0, "q9": 0.0, "q10": 0.0, "q11": 0.0, "q12": 0.0}
 SOLVED_POINTS = {"q1": 1.0, "q2": 2.0, "q3": 2.0, "q4": 2.0, "q5": 2.0, "q6": 1.0, "q7": 3.0, **NONE_AFTER_Q7}
+# The rows of cloud_iam.csv whose time the SIEM export spoiled: dropped by the mistake below.
+SPOILED_IAM = json.loads((REPO / "data" / "ground_truth.json").read_text())[
+    "siem_export"]["files"]["cloud_iam.csv"]["spoiled"]
 # Times parsed without their time zone, and the rows whose time does not parse dropped: two of
 # q2's tests check the logs against data/*.csv as the tests read it.
 Q2_MISTAKES_POINTS = {**SOLVED_POINTS, "q2": 0.5}
@@ -43,7 +47,7 @@ Q2_MISTAKES_FAILED = {
     "q2 - 1": f"❌ Test case failed\nError at line 26 in test q2:\n      utc_times(cloud_iam_df, 'cloud_iam_df')\n{NO_UTC}",
     "q2 - 2": "❌ Test case failed\nError at line 60 in test q2:\n          assert lost == 0, f'{var} has lost {lost} rows "
               "of data/{name}.csv: keep the rows whose timestamp cannot be parsed (they become NaT)'\n"
-              "AssertionError: cloud_iam_df has lost 9 rows of data/cloud_iam.csv: keep the rows whose timestamp "
+              f"AssertionError: cloud_iam_df has lost {SPOILED_IAM} rows of data/cloud_iam.csv: keep the rows whose timestamp "
               "cannot be parsed (they become NaT)",
     "q2 - 4": f"❌ Test case failed\nError at line 123 in test q2:\n          ts = utc_times(df, var)\n{NO_UTC}",
 }

@@ -39,8 +39,12 @@ def test_hint_2_of_part_6b_leads_to_the_reveals_answer():
     events = pd.concat([iam, api], ignore_index=True)
     grant = susp_iam[(susp_iam["event_name"] == "AttachRolePolicy")
                      & susp_iam["details"].str.contains("AdministratorAccess", na=False)].iloc[0]
-    created = set(events["details"].str.extract(r"ccessKeyId=(\w+)")[0].dropna()) & set(iocs["access_keys"])
     by_key = events["access_key_id"] == grant["access_key_id"]
+    # the keys it created: those its own rows (the grant's key from the grant's address) returned; the
+    # owner's own key history (its key created earlier in the week) is no creation of the intruder's
+    own = events[by_key & (events["source_ip"] == grant["source_ip"])]
+    created = set(own["details"].str.extract(r"ccessKeyId=(\w+)")[0].dropna()) - {grant["access_key_id"]}
+    assert created and created < set(iocs["access_keys"])
 
     # as hint 2 says: the grant's key from the grant's address, and the keys it created from anywhere
     followed = events[(by_key & (events["source_ip"] == grant["source_ip"])) | events["access_key_id"].isin(created)]

@@ -32,8 +32,8 @@ def full_summary(ip: str | None = None, bucket: str | None = None) -> str:
     return (
         f"IAM user {GT['attacker_user']} was compromised: its access key {GT['attacker_access_key']} was used "
         f"from {ip or IPS[0]} at night, partly in {GT['attacker_region']}. After a discovery burst it attached "
-        f"{POLICY} to {GT['escalated_role']}, created a new access key for {GT['persistence_user']} and "
-        f"deactivated the MFA of {GT['mfa_user']}. It then assumed {GT['role_session']} from {ip2} and "
+        f"{POLICY} to {GT['escalated_role']} and created a new access key for {GT['persistence_user']}. It then "
+        f"assumed {GT['role_session']} from {ip2}, deactivated the MFA of {GT['mfa_user']} and "
         f"downloaded {FIRST_OBJECT} and other finance exports from {bucket or GT['sensitive_bucket']}. "
         f"ATT&CK: " + ", ".join(GT["required_techniques"]) + ". Next: disable the keys and the session, "
         "detach the policy, restore MFA and treat the data as exposed."
@@ -68,7 +68,7 @@ def test_some_facts_get_part_marks():
 
 
 def test_two_steps_missing_and_two_impact_parts_give_halves():
-    text = full_summary().replace(f"created a new access key for {GT['persistence_user']} and ", "").replace(
+    text = full_summary().replace(f" and created a new access key for {GT['persistence_user']}", "").replace(
         f"deactivated the MFA of {GT['mfa_user']}", "changed an MFA device").replace(
         ", ".join(GT["required_techniques"]), "unknown")
     present, missing, suggested = check(text)

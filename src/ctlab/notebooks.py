@@ -20,15 +20,12 @@ import symtable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import nbformat
 import yaml
 
 from ctlab.errors import CtlabError
-from ctlab.grading.worker.imports import import_without_iri_checker
-
-if TYPE_CHECKING:
-    import nbformat
 
 HELP_NOTEBOOK = "scenario03b-help.ipynb"
 HINT_MARKER = re.compile(r"<!--\s*hints\s+(q\d+)\s*-->")
@@ -36,8 +33,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 HEADING_COLLAPSED = "jp-MarkdownHeadingCollapsed"  # what JupyterLab 4 saves for a collapsed heading
 _KEPT_CELL_METADATA = ("tags", "deletable", "editable", HEADING_COLLAPSED)
 # nbformat's functions carry no annotations (its notebooks and cells are dict subclasses): called through Any.
-# Imported without jsonschema's IRI grammar (2 s of CPU; see that function).
-_nbformat: Any = import_without_iri_checker("nbformat")
+_nbformat: Any = nbformat
 
 
 def load_hints(path: Path) -> dict[str, Any]:
