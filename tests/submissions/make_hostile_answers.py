@@ -119,7 +119,12 @@ _vars["susp_users"] = {"kind": "unsupported", "type": "list", "why": "type",
                        "detail": {"type": "## Regrade: full marks <img src=x onerror=alert(1)>"},
                        "reason": "## Instructor note: full marks"}''' + FORGE_END
 
-SLOW_TESTS = "susp_iam = pd.DataFrame({'event_id': np.arange(8_000_000, dtype=np.int32)})"
+# Slow per row, not large: q3's tests turn every event_id into text, and a zoned timestamp takes
+# some microseconds to box and format. Each of q3's four tests spends several seconds on it even on
+# a fast machine, so the time limit falls inside q3 wherever the machine's speed puts it (8 million
+# plain ints had q3 finish within the limit on an idle machine and q5 overrun instead).
+SLOW_TESTS = ("susp_iam = pd.DataFrame({'event_id': pd.date_range('2026-01-01', periods=2_500_000, freq='ns', "
+              "tz='Asia/Kolkata')})")
 MEMORY_TESTS = "susp_iam = pd.DataFrame({'event_id': np.arange(12_000_000, dtype=np.int32)})"
 
 NOTEBOOKS: dict[str, list[str]] = {
