@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from reveal_answers import REVEAL, paste_reveals
-from student_ids import BLANK, SETTINGS, fill, id_for
+from student_ids import BLANK, SETTINGS, fill, id_for, id_line
 
 from ctlab import variants
 from ctlab.build import variant_data
@@ -229,6 +229,11 @@ def graded(tmp_path_factory):
     q1.source = ('import zipfile\nzipfile.ZipFile("data/variants/v01.zip").extractall("data")  # a friend\'s files\n'
                  + q1.source)
     notebooks["data_of_another_variant"] = wrong_data
+    # The plain assignment the grader reads says b; the running notebook (and its set-up cell) sees a.
+    swapped = _student_notebook(b, literal_from=1)
+    id_cell = next(c for c in swapped.cells if c.cell_type == "code" and c.source == id_line(b))
+    id_cell.source += f"\nglobals()['STUDENT_ID'] = {a!r}"
+    notebooks["id_swapped_at_run_time"] = swapped
     for name, student_id in (("q4_lookalikes_a", id_for(1, prefix="m")), ("q4_lookalikes_b", id_for(2, prefix="m"))):
         nb = _student_notebook(student_id, literal_from=variants.variant_of(student_id, SETTINGS.count))
         q4 = next(c for c in nb.cells if c.cell_type == "code" and REVEAL["q4"] == c.source)
@@ -278,7 +283,10 @@ def test_a_blank_id_and_another_variants_data_each_get_their_status(graded):
                                        "gives variant 2; run the set-up cell after typing the id, then the whole "
                                        "notebook again")
     assert wrong["total_points_earned"] == "0" and wrong["variant"] == "2"
-    assert len(rows) == 7 and summary.total == 7
+    swapped = rows["id_swapped_at_run_time"]
+    assert (swapped["grading_status"], swapped["total_points_earned"], swapped["variant"]) == \
+        (wrong["grading_status"], "0", "2")
+    assert len(rows) == 8 and summary.total == 8
 
 
 def test_the_results_keep_the_variant(graded):
@@ -333,9 +341,9 @@ def test_the_report_lists_the_copy_with_the_variant_it_fits(graded, reported):
     section = text.split("## Answers of another variant, ids not the author's")[1]
     # shown by who it is (the short id without a roster), as every other table of the report
     flagged = [line for line in section.splitlines() if line.startswith("| ") and line != "| student | why |"]
-    assert len(flagged) == 1, flagged
-    assert "copy_of_a_under_b" in flagged[0]
-    assert "q11" in flagged[0] and "fit variant 1 better than its own variant 2" in flagged[0]
+    # the copy, and the notebook whose run saw another id (its answers are variant 1's too)
+    assert flagged == [f"| {name} | its q9, q11 fit variant 1 better than its own variant 2 |"
+                       for name in ("copy_of_a_under_b", "id_swapped_at_run_time")]
     html = (out / "report.html").read_text()
     assert "fit variant 1 better than its own variant 2" in html
 

@@ -50,7 +50,7 @@ def test_q2_rows_kept(cloud_iam_df, cloud_api_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -105,7 +105,7 @@ def test_q2_instants(cloud_iam_df, cloud_api_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)

@@ -29,7 +29,7 @@ def test_q3_rows(susp_iam):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -69,7 +69,7 @@ def test_q3_no_extra(susp_iam):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -112,7 +112,7 @@ def test_q3_none_missing(susp_iam, cloud_iam_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def whole_log(df, var, name):
         rows = rows_of(df, var, name)
@@ -164,7 +164,7 @@ def test_q3_exact(susp_iam, cloud_iam_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)

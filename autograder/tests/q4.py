@@ -29,7 +29,7 @@ def test_q4_rows(susp_api):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -69,7 +69,7 @@ def test_q4_no_extra(susp_api):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -124,7 +124,7 @@ def test_q4_none_missing(susp_api, cloud_api_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def whole_log(df, var, name):
         rows = rows_of(df, var, name)
@@ -186,7 +186,7 @@ def test_q4_exact(susp_api, cloud_api_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)

@@ -29,7 +29,7 @@ def test_q6_users(susp_users, susp_iam):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)
@@ -86,7 +86,7 @@ def test_q6_exact(susp_users, cloud_iam_df):
             merged = sorted((str(c) for c in df.columns if str(c).startswith('event_id_')))
             assert not merged, f'{var} has the columns {merged} but no event_id: it looks like the result of a merge; select rows of one frame instead (for example with .isin)'
             raise AssertionError(f'{var} has no event_id column')
-        return [str(v) for v in col]
+        return [str(v) for v in col.tolist()]
 
     def log(name):
         return pd.read_csv(f'data/{name}.csv', dtype=object, keep_default_na=False)

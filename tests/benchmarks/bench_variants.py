@@ -2,12 +2,19 @@
 
 Run from the repository root (a few minutes on 2 cores):
 
-    PYTHONPATH=tests .venv/bin/python tests/benchmarks/bench_variants.py [--n 40] [--jobs 2] [--rounds 2]
+    PYTHONPATH=tests .venv/bin/python tests/benchmarks/bench_variants.py [--n 40] [--jobs 2] [--rounds 2] \
+        [--answers distinct|same]
 
 Each submission is the student notebook with an id typed in and the help notebook's reveals pasted, so
-every one earns the same points on its own variant. The two batches alternate for `--rounds` rounds
-(the whole `ctlab grade` command, reports included, each into a fresh OUT); the script prints each
-time, the medians and their ratio, and stops with an error when a total differs between the batches.
+every one earns the same points on its own variant. With `--answers same` the students of one variant
+hand in equal answers, so the grader's per-answer memo spares all but one per variant: the single-variant
+batch then tests one set of answers and the spread batch twelve. With `--answers distinct` (the default,
+and what a class hands in) each student's part-3 and part-4 rows come in an order of their own, which
+changes no score but makes every answer set a new one to test, in both batches alike.
+
+The two batches alternate for `--rounds` rounds (the whole `ctlab grade` command, reports included,
+each into a fresh OUT); the script prints each time, the medians and their ratio, and stops with an
+error when a total differs between the batches.
 """
 
 from __future__ import annotations
@@ -29,11 +36,15 @@ REPO = Path(__file__).resolve().parents[2]
 STUDENT = REPO / "assignment" / "scenario03b.ipynb"
 
 
-def write_batch(folder: Path, ids: list[str]) -> None:
+def write_batch(folder: Path, ids: list[str], *, distinct: bool) -> None:
     folder.mkdir(parents=True)
     for i, student_id in enumerate(ids):
         nb = fill(nbformat.read(STUDENT, as_version=4), student_id)
-        paste_reveals(nb, REVEAL)
+        reveals = dict(REVEAL)
+        if distinct:  # the same rows in an order of this student's own
+            reveals["q3"] += f"\nsusp_iam = susp_iam.sample(frac=1, random_state={i})"
+            reveals["q4"] += f"\nsusp_api = susp_api.sample(frac=1, random_state={i})"
+        paste_reveals(nb, reveals)
         nbformat.write(nb, folder / f"s{i:03d}.ipynb")
 
 
@@ -52,14 +63,15 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--answers", choices=("distinct", "same"), default="distinct")
     args = parser.parse_args()
     count = SETTINGS.count
     with tempfile.TemporaryDirectory(prefix="ctlab-bench-variants-") as tmp:
         base = Path(tmp)
         one = [id_for(1, prefix=f"one{i}-") for i in range(args.n)]
         spread = [id_for(1 + i % count, prefix=f"all{i}-") for i in range(args.n)]
-        write_batch(base / "one", one)
-        write_batch(base / "spread", spread)
+        write_batch(base / "one", one, distinct=args.answers == "distinct")
+        write_batch(base / "spread", spread, distinct=args.answers == "distinct")
         times: dict[str, list[float]] = {"one variant": [], f"{count} variants": []}
         totals: dict[str, list[str]] = {}
         for r in range(args.rounds):
@@ -72,7 +84,7 @@ def main() -> int:
             print(f"error: totals differ: {totals}", file=sys.stderr)
             return 1
         a, b = statistics.median(times["one variant"]), statistics.median(times[f"{count} variants"])
-        print(f"median: one variant {a:.1f} s, {count} variants {b:.1f} s, ratio {b / a:.3f} "
+        print(f"median ({args.answers} answers): one variant {a:.1f} s, {count} variants {b:.1f} s, ratio {b / a:.3f} "
               f"(every total {totals['one variant'][0]})")
     return 0
 
