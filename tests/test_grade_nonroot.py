@@ -67,7 +67,12 @@ def graded(run):
         stop.set()
         t.join()
         listener.close()
-    time.sleep(0.5)  # a detached child of a submission would still be here
+    # A sandbox's processes die with it, but the kernel tears a namespace down after its first process
+    # has gone: on a busy machine one may still be exiting for a moment. A detached child that got
+    # out would still be here after ten seconds.
+    deadline = time.monotonic() + 10
+    while nonroot.processes_of(acct) - before["procs"] and time.monotonic() < deadline:
+        time.sleep(0.2)
     left = {"procs": nonroot.processes_of(acct) - before["procs"],
             "files": nonroot.files_of(acct, skip=(run.dir,)) - before["files"],
             "ipc": nonroot.ipc_of(acct) - before["ipc"]}
