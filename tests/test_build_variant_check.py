@@ -33,6 +33,13 @@ def project(tmp_path_factory):
     return root
 
 
+@pytest.fixture
+def copy(project, tmp_path):
+    """A copy of the checked project a test may change."""
+    shutil.copytree(project, tmp_path / "p")
+    return tmp_path / "p"
+
+
 def _break_bucket_region(root: Path) -> str:
     """Log one benign call on variant 2's sensitive bucket in another region; returns the bucket."""
     folder = root / variants.STORED / "v02"
@@ -58,16 +65,17 @@ def _break_bucket_region(root: Path) -> str:
 
 
 @pytest.mark.slow
-def test_checked_weeks_are_recorded_and_not_checked_again(project):
-    record = json.loads((project / variants.STORED / variant_data.CHECKS).read_text(encoding="utf-8"))
+def test_checked_weeks_are_recorded_and_not_checked_again(copy):
+    record = json.loads((copy / variants.STORED / variant_data.CHECKS).read_text(encoding="utf-8"))
     assert sorted(record) == ["v01", "v02"]
-    assert variant_data.check(root=project, count=2) == []  # unchanged: nothing to check
-    (project / "data" / "ground_truth.json").write_bytes((project / "data" / "ground_truth.json").read_bytes() + b"\n")
-    assert variant_data.check(root=project, count=2) == ["v01"]  # a changed week is checked again
+    assert variant_data.check(root=copy, count=2) == []  # unchanged: nothing to check
+    (copy / "data" / "ground_truth.json").write_bytes((copy / "data" / "ground_truth.json").read_bytes() + b"\n")
+    assert variant_data.check(root=copy, count=2) == ["v01"]  # a changed week is checked again
 
 
 @pytest.mark.slow
-def test_a_variant_that_breaks_an_invariant_stops_the_build(project):
+def test_a_variant_that_breaks_an_invariant_stops_the_build(copy):
+    project = copy
     bucket = _break_bucket_region(project)
     with pytest.raises(CtlabError) as err:
         build(root=project, count=2)

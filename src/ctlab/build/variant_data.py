@@ -82,7 +82,8 @@ def _make(root: str, variant: int, origin: dict[str, Any]) -> str:
 
 
 def ensure(*, root: Path, count: int, jobs: int | None = None) -> list[str]:
-    """Make the data of variants 2..count that is missing or outdated; remove variants past count.
+    """Make the data of variants 2..count that is missing or outdated; remove variants past count; then
+    run the data check on every week shipped (``check``), which raises on the first that fails.
     Returns the labels made."""
     root = Path(root).resolve()
     todo = []
