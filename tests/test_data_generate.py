@@ -11,7 +11,7 @@ import pytest
 
 from ctlab.data.flatten import flatten
 from ctlab.data.generate import ACCOUNT, GLOBAL, HOME, draw_story, generate
-from ctlab.data.generate.cast import ADMINS, ENGINEERS, SERVICE_USERS, VPN_EXITS
+from ctlab.data.generate.cast import ADMINS, BUCKETS, ENGINEERS, FINANCE_BUCKETS, SERVICE_USERS, VPN_EXITS
 from ctlab.errors import CtlabError
 
 NAME = re.compile(rf"^{ACCOUNT}_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<t>\d{{8}}T\d{{4}}Z)_[A-Za-z0-9]{{16}}\.json\.gz$")
@@ -122,8 +122,8 @@ SEEDS = range(40)
 def test_story_draws_differ_by_seed_and_fit_the_cast():
     stories = [draw_story(s, days=7) for s in SEEDS]
     assert draw_story(3032, days=7) == draw_story(3032, days=7)
-    for field in ("attacker", "region", "role", "session", "persistence_user", "mfa_user", "objects", "start",
-                  "ua_cli", "ua_sdk", "traveller"):
+    for field in ("attacker", "region", "role", "session", "persistence_user", "mfa_user", "bucket", "objects",
+                  "start", "ua_cli", "ua_sdk", "traveller"):
         assert len({getattr(s, field) for s in stories}) >= 2, field
     assert len({s.ips for s in stories}) >= 30
     for s in stories:
@@ -135,6 +135,8 @@ def test_story_draws_differ_by_seed_and_fit_the_cast():
         assert s.day in (5, 6) and s.start[0] in (0, 1, 3, 4)  # at night, never with the pipeline at 02:30
         assert 7 <= len(s.objects) == len(set(s.objects)) <= 12
         assert "{" not in s.session
+        assert s.bucket in FINANCE_BUCKETS
+    assert {s.bucket for s in stories} == set(FINANCE_BUCKETS)
     assert draw_story(5, days=2).day == 1  # a short week: the last day
 
 
@@ -150,6 +152,24 @@ def test_intruder_user_agents_and_address_are_shared(two_runs):
     assert any(r["userAgent"].lstrip("[").startswith(cli) for r in others)
     net = params["ips"][1].rpartition(".")[0] + "."
     assert any(r["sourceIPAddress"].startswith(net) for r in others)
+
+
+def test_drawn_bucket_is_the_weeks_finance_bucket(tmp_path):
+    """A story whose bucket is not the default one: the benign week writes and reads that bucket (the
+    exports, the pipeline, the reporting user, the audit) and the default name appears nowhere."""
+    seed = next(s for s in range(100, 200) if draw_story(s, days=2).bucket != BUCKETS["finance"])
+    summary = generate(seed=seed, days=2, out=tmp_path, start="2026-02-27")
+    bucket = summary.story["params"]["bucket"]
+    recs = [r for p in sorted(tmp_path.rglob("*.json.gz"))
+            for r in json.loads(gzip.decompress(p.read_bytes()))["Records"]]
+    mine = set(summary.story["event_ids"])
+    benign = {(r["eventName"], r["userIdentity"].get("arn", "").split("/")[1])
+              for r in recs if r["eventID"] not in mine and (r.get("requestParameters") or {}).get("bucketName") == bucket}
+    assert {"PutObject", "GetObject", "ListObjects"} <= {name for name, _ in benign}
+    assert len({who for _, who in benign}) >= 3
+    assert all(r["requestParameters"]["bucketName"] == bucket for r in recs
+               if r["eventID"] in mine and r["eventName"] == "GetObject")
+    assert BUCKETS["finance"] not in json.dumps(recs)
 
 
 def test_bad_options(tmp_path):

@@ -44,7 +44,14 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
 def _cmd_data_check(args: argparse.Namespace) -> int:
     from ctlab.data.invariants import check_week
 
-    report = check_week(path=args.dir)
+    if (args.dir is None) == (args.variant is None):
+        raise CtlabError("ctlab data check: give either DIR (a folder, a zip or CloudTrail files) or --variant N")
+    if args.variant is not None:
+        from ctlab.build.variant_data import check_variant
+
+        report = check_variant(root=args.root, variant=args.variant)
+    else:
+        report = check_week(path=args.dir)
     for line in report.violations:
         print(line)
     print(report.describe())
@@ -222,10 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
             "belong to their users, sessions follow their AssumeRole. DIR holds cloud_iam.csv and "
             "cloud_api.csv, or CloudTrail files (flattened first). With the answer key (ground_truth.json) "
             "in DIR, also check that no column's intruder values select (almost) only the intruder's rows, "
-            "and that the help notebook's reveal code reaches the evidence. Prints each violation; exits 1 if any."
+            "and that the help notebook's reveal code reaches the evidence. DIR may also be a variant's zip "
+            "of the two CSVs (the answer key beside it is used); --variant N checks one variant of the build. "
+            "Prints each violation; exits 1 if any."
         ),
     )
-    check.add_argument("dir", type=Path, metavar="DIR", help="folder with the two CSVs, or CloudTrail files")
+    check.add_argument("dir", type=Path, metavar="DIR", nargs="?",
+                       help="folder with the two CSVs, a variant's zip of them (its key beside it), or CloudTrail files")
+    check.add_argument("--variant", type=int, metavar="N",
+                       help="check variant N of the build as it ships (1: data/; N > 1: data/variants/vNN/data.zip "
+                            "with its ground_truth.json), as `ctlab build` does")
+    check.add_argument("--root", type=Path, default=Path("."), help="project folder for --variant (default: .)")
     check.set_defaults(func=_cmd_data_check)
 
     build = sub.add_parser(

@@ -46,7 +46,7 @@ TECHNIQUES: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("T1580", "Cloud Infrastructure Discovery", "DescribeRegions, DescribeInstances, DescribeVpcs in {region}",
      {"variable": "susp_api", "event_names": ["DescribeRegions", "DescribeInstances", "DescribeVpcs"],
       "region": "{region}"}),
-    ("T1619", "Cloud Storage Object Discovery", "ListBuckets and ListObjects on the finance bucket",
+    ("T1619", "Cloud Storage Object Discovery", "ListBuckets, and ListObjects on {bucket}",
      {"variable": "susp_api", "event_names": ["ListBuckets", "ListObjects"]}),
     ("T1535", "Unused/Unsupported Cloud Regions", "the account never works in {region}; the attacker does",
      {"variable": "susp_api", "event_names": ["DescribeRegions"], "region": "{region}"}),
@@ -61,7 +61,7 @@ TECHNIQUES: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("T1550.001", "Use Alternate Authentication Material: Application Access Token",
      "the escalated role's temporary (ASIA) credentials are used from a second address, {ip2}",
      {"variable": "related_api", "event_names": ["GetObject"], "user": "role_session"}),
-    ("T1530", "Data from Cloud Storage", "GetObject of finance exports, about {gb} GB in total",
+    ("T1530", "Data from Cloud Storage", "GetObject of {objects} finance exports from {bucket}, about {gb} GB in total",
      {"variable": "related_api", "event_names": ["GetObject"]}),
 )
 
@@ -107,6 +107,7 @@ def techniques(story: dict[str, Any]) -> list[dict[str, Any]]:
     p = story["params"]
     values = {"attacker": p["attacker"], "ip1": p["ips"][0], "ip2": p["ips"][1], "region": p["region"],
               "role": p["role"], "persistence_user": p["persistence_user"], "mfa_user": p["mfa_user"],
+              "bucket": p["bucket"], "objects": len(story["objects"]),
               "gb": f"{story['bytes_exfiltrated'] / 1e9:.1f}"}
     who = {"attacker": p["attacker"], "role_session": f"{p['role']}/{p['session']}"}
     out = []

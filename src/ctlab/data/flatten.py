@@ -579,6 +579,13 @@ def _resources_arn(res: object, kind: str | None = None) -> str:
     return ""
 
 
+def _iam_name(arn: str) -> str:
+    """An IAM ARN as the request would have named its target: a user's, role's or group's name (the
+    last part of its path), anything else (a policy, a provider) as the ARN."""
+    kind, _, rest = arn.partition(":iam::")[2].partition(":")[2].partition("/")
+    return rest.rpartition("/")[2] if kind in ("user", "role", "group", "instance-profile") and rest else arn
+
+
 def _instance_ids(sets: object) -> str:
     items = sets.get("items") if isinstance(sets, dict) else None
     if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("instanceId"):
@@ -602,7 +609,8 @@ def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[st
         bucket = _resources_arn(res, "AWS::S3::Bucket")
         return bucket[13:] if bucket.startswith("arn:aws:s3:::") else ""
     if name.startswith("AssumeRole"):
-        arn = rp.get("roleArn")
+        # a throttled or malformed call may log no request; resources[] still names the role
+        arn = rp.get("roleArn") or _resources_arn(res, "AWS::IAM::Role")
         return arn.rpartition("/")[2] if isinstance(arn, str) else ""
     if src == "iam.amazonaws.com":
         found = _first_key(rp, _IAM_TARGET_ORDER) if rp else ""
@@ -613,6 +621,9 @@ def _resource(src: str, name: str, rp: dict[str, Any], resp: object, ui: dict[st
             owner = ak.get("userName") if isinstance(ak, dict) else None
             if owner and isinstance(owner, str):
                 return owner
+        arn = _resources_arn(res)  # no target in the request (a throttled call may log none)
+        if arn:
+            return _iam_name(arn)
         if name in _SELF_DIRECTED and ui.get("type") in ("IAMUser", "Root"):
             return user_of(ui)
         return ""

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import tempfile
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -244,12 +246,36 @@ def check_story(rows: list[dict[str, str]], truth: dict[str, Any], *, data_dir: 
     return bad
 
 
+def _unzip_week(path: Path, into: Path) -> None:
+    """A variant's zip (its two CSVs) unpacked into ``into``, with the answer key beside the zip if any."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in (IAM_FILE, API_FILE):
+                (into / name).write_bytes(zf.read(name))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # KeyError: a CSV missing
+        raise CtlabError(f"{path}: not a variant's data zip with {IAM_FILE} and {API_FILE} "
+                         f"({type(exc).__name__}: {exc})") from None
+    if (path.parent / TRUTH_FILE).is_file():
+        shutil.copyfile(path.parent / TRUTH_FILE, into / TRUTH_FILE)
+
+
 def check_week(*, path: Path, hints: Path = PROJECT_HINTS) -> CheckReport:
     """Check ``path``: a folder with cloud_iam.csv and cloud_api.csv (and, for the story checks, the answer
-    key ground_truth.json), or CloudTrail files (flattened first). ``hints`` holds the reveal code."""
+    key ground_truth.json), a variant's zip of the two CSVs (data/variants/vNN/data.zip, whose answer key
+    lies beside it, or a student's vNN.zip), or CloudTrail files (flattened first). ``hints`` holds the
+    reveal code."""
     path = Path(path)
     if not path.exists():
         raise CtlabError(f"{path}: no such file or folder")
+    if path.is_file() and path.suffix == ".zip":
+        with tempfile.TemporaryDirectory(prefix="ctlab-check-") as tmp:
+            _unzip_week(path, Path(tmp))
+            try:
+                report = check_week(path=Path(tmp), hints=hints)
+            except CtlabError as exc:  # name the zip's answer key, not the unpacked copy
+                raise CtlabError(str(exc).replace(str(Path(tmp) / TRUTH_FILE), str(path.parent / TRUTH_FILE))) from None
+        report.path = path
+        return report
     if (path / IAM_FILE).is_file() and (path / API_FILE).is_file():
         rows = _read(path)
         if (path / TRUTH_FILE).is_file():

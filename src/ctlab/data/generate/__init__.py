@@ -38,7 +38,7 @@ from typing import Any
 
 from ctlab.data.generate.actors import _admin_script, _analysts, _backup, _ci, _engineers, _lambdas, _pipeline
 from ctlab.data.generate.bursts import credential_report, terraform
-from ctlab.data.generate.cast import ACCOUNT, BUCKETS, DEFAULT_START, GLOBAL, HOME
+from ctlab.data.generate.cast import ACCOUNT, BUCKETS, DEFAULT_START, GLOBAL, HOME, buckets_with
 from ctlab.data.generate.noise import _platform, _service_events, _services
 from ctlab.data.generate.story import ESCALATION_POLICY, Story, draw_story, plant
 from ctlab.data.generate.world import _Ids, _iso, _World
@@ -89,6 +89,7 @@ def generate(*, seed: int, days: int, out: Path, start: str | None = None, scale
     w.start = start_day
     w.days = days
     w.story = draw_story(seed, days=days)
+    w.set_buckets(buckets_with(w.story.bucket))
     _admin_script(w)
     # the attack's identifiers come from a stream of their own, so the benign week is the same whatever
     # the story does

@@ -12,7 +12,6 @@ from ctlab.data.generate.cast import (
     ACCOUNT,
     ADMINS,
     ANALYSTS,
-    BUCKETS,
     DEV_KEYS,
     ENGINEERS,
     FIN_KEYS,
@@ -120,16 +119,16 @@ def _engineer_call(w: _World, t: datetime, ident: dict[str, Any], ip: str, ua: s
     u = ua if console else ua.format(cmd=_cmd(source, name))
     day = min(28, max(1, t.day))
     if fam == "s3list":
-        b = rng.choice((BUCKETS["dev"], BUCKETS["lake"], BUCKETS["assets"], BUCKETS["artifacts"]))
+        b = rng.choice((w.buckets["dev"], w.buckets["lake"], w.buckets["assets"], w.buckets["artifacts"]))
         params = {"list-type": "2", "prefix": rng.choice(("", "curated/", "tmp/", "exports/", "builds/")),
                   "delimiter": "/", "encoding-type": "url"}
         w.s3(t, ident, ip, u, "ListObjects", b, size=rng.randrange(200, 9000), params=params,
              error=w.failure(source, name, ident, f"arn:aws:s3:::{b}"))
     elif fam in ("s3get", "s3head", "s3meta", "s3put"):
         if rng.random() < 0.5:
-            b, k = BUCKETS["dev"], rng.choice(DEV_KEYS)
+            b, k = w.buckets["dev"], rng.choice(DEV_KEYS)
         else:
-            b, k = BUCKETS["lake"], rng.choice(LAKE_KEYS).format(d=day, p=rng.randrange(4))
+            b, k = w.buckets["lake"], rng.choice(LAKE_KEYS).format(d=day, p=rng.randrange(4))
         size = rng.randrange(20_000, 9_000_000) if fam in ("s3get", "s3put") else 0
         if fam in ("s3head", "s3meta"):
             size = w.object_size(b, k, rng.randrange(20_000, 9_000_000)) if fam == "s3head" else 0
@@ -139,7 +138,7 @@ def _engineer_call(w: _World, t: datetime, ident: dict[str, Any], ip: str, ua: s
             w.s3(t, ident, ip, u, name, None, data=False, region=GLOBAL if rng.random() < 0.3 else HOME,
                  size=rng.randrange(1000, 3000))
         else:
-            b = rng.choice(list(BUCKETS.values())[:5])
+            b = rng.choice(list(w.buckets.values())[:5])
             w.s3(t, ident, ip, u, name, b, data=False, params={"location": ""})
     elif fam == "ec2":
         req: dict[str, Any] | None = {"filterSet": {}, "maxResults": 1000} if name != "DescribeInstances" else {
@@ -317,7 +316,7 @@ def _ci(w: _World, hour: datetime) -> None:
             runner_ip = f"198.51.100.{180 + rng.randrange(10)}"
         ci = _gha_login(w, t, repo, ref, runner_ip)
         t += timedelta(seconds=rng.randrange(20, 90))
-        w.s3(t, w.assumed(ci), runner_ip, UA_CLI_RUNNER.format(cmd="s3.cp"), "PutObject", BUCKETS["artifacts"],
+        w.s3(t, w.assumed(ci), runner_ip, UA_CLI_RUNNER.format(cmd="s3.cp"), "PutObject", w.buckets["artifacts"],
              f"builds/{repo.split('/')[1]}/{run}/bundle.zip", size=rng.randrange(2_000_000, 40_000_000))
         role = "DeployRole-prod" if prod else "DeployRole-staging"
         t += timedelta(seconds=rng.randrange(30, 240))
@@ -333,7 +332,7 @@ def _ci(w: _World, hour: datetime) -> None:
         w.api(t, di, runner_ip, ua.format(cmd="cloudformation.describe-stacks"), "cloudformation.amazonaws.com",
               "DescribeStacks", HOME, {"stackName": stack})
         t += timedelta(seconds=rng.randrange(3, 20))
-        w.s3(t, di, runner_ip, ua.format(cmd="s3.cp"), "GetObject", BUCKETS["artifacts"],
+        w.s3(t, di, runner_ip, ua.format(cmd="s3.cp"), "GetObject", w.buckets["artifacts"],
              f"builds/{repo.split('/')[1]}/{run}/bundle.zip", size=rng.randrange(2_000_000, 40_000_000))
         t += timedelta(seconds=rng.randrange(10, 60))
         w.api(t, di, runner_ip, ua.format(cmd="cloudformation.deploy"), "cloudformation.amazonaws.com",
@@ -348,7 +347,7 @@ def _ci(w: _World, hour: datetime) -> None:
             # CloudFormation acts with the deploying role's session, from its own host
             w.api(t, dict(di, invokedBy="cloudformation.amazonaws.com"), "cloudformation.amazonaws.com",
                   "cloudformation.amazonaws.com", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", HOME,
-                  {"functionName": fn, "s3Bucket": BUCKETS["artifacts"]}, read_only=False)
+                  {"functionName": fn, "s3Bucket": w.buckets["artifacts"]}, read_only=False)
 
 
 def _lambdas(w: _World, hour: datetime) -> None:
@@ -387,18 +386,18 @@ def _lambdas(w: _World, hour: datetime) -> None:
             elif fn == "invoice-renderer":
                 if r < 0.5:
                     d = min(28, hour.day)
-                    w.s3(t, ident, ip, UA_BOTO_LAMBDA, "PutObject", BUCKETS["finance"],
+                    w.s3(t, ident, ip, UA_BOTO_LAMBDA, "PutObject", w.buckets["finance"],
                          f"invoices/2026/02/{d:02d}/INV-{rng.randrange(100000, 999999)}.pdf",
                          size=rng.randrange(40_000, 400_000))
                 else:
-                    w.s3(t, ident, ip, UA_BOTO_LAMBDA, "GetObject", BUCKETS["assets"],
+                    w.s3(t, ident, ip, UA_BOTO_LAMBDA, "GetObject", w.buckets["assets"],
                          rng.choice(("templates/invoice_v4.html", "fonts/Inter-Regular.woff2", "img/logo.png")),
                          size=rng.randrange(10_000, 300_000))
             else:
                 k = f"uploads/{w.ids.hexs(12)}.jpg"
-                w.s3(t, ident, ip, UA_BOTO_LAMBDA, "GetObject", BUCKETS["assets"], k,
+                w.s3(t, ident, ip, UA_BOTO_LAMBDA, "GetObject", w.buckets["assets"], k,
                      size=rng.randrange(200_000, 6_000_000))
-                w.s3(t + timedelta(seconds=2), ident, ip, UA_BOTO_LAMBDA, "PutObject", BUCKETS["assets"],
+                w.s3(t + timedelta(seconds=2), ident, ip, UA_BOTO_LAMBDA, "PutObject", w.buckets["assets"],
                      k.replace("uploads/", "thumbs/"), size=rng.randrange(8_000, 60_000))
 
 
@@ -415,15 +414,15 @@ def _pipeline(w: _World, hour: datetime) -> None:
     ip = "198.51.100.230"
     d = min(28, max(1, (hour - timedelta(days=1)).day))
     t += timedelta(seconds=rng.randrange(5, 30))
-    w.s3(t, ident, ip, UA_BOTO_EC2, "ListObjects", BUCKETS["finance"], size=4200,
+    w.s3(t, ident, ip, UA_BOTO_EC2, "ListObjects", w.buckets["finance"], size=4200,
          params={"list-type": "2", "prefix": "exports/2026/02/", "encoding-type": "url"})
     for k in FIN_KEYS[:2] + FIN_KEYS[3:]:
         t += timedelta(seconds=rng.randrange(4, 40))
-        w.s3(t, ident, ip, UA_BOTO_EC2, "GetObject", BUCKETS["finance"], k.format(d=d),
+        w.s3(t, ident, ip, UA_BOTO_EC2, "GetObject", w.buckets["finance"], k.format(d=d),
              size=_finance_size(rng, k))
     for part in range(max(1, int(round(3 * w.scale)))):
         t += timedelta(seconds=rng.randrange(10, 90))
-        w.s3(t, ident, ip, UA_BOTO_EC2, "PutObject", BUCKETS["lake"],
+        w.s3(t, ident, ip, UA_BOTO_EC2, "PutObject", w.buckets["lake"],
              f"curated/orders/dt=2026-02-{d:02d}/part-0000{part}.parquet", size=rng.randrange(1_000_000, 9_000_000))
     t += timedelta(seconds=rng.randrange(10, 90))
     w.api(t, ident, ip, UA_BOTO_EC2, "glue.amazonaws.com", "StartJobRun", HOME,
@@ -499,7 +498,7 @@ def _analysts(w: _World, hour: datetime) -> None:
             if rng.random() < 0.25:
                 d = min(28, hour.day)
                 w.s3(t + timedelta(seconds=rng.randrange(30, 200)), ident, VPN_IP, UA_BROWSER, "GetObject",
-                     BUCKETS["lake"], rng.choice(LAKE_KEYS).format(d=d, p=rng.randrange(4)),
+                     w.buckets["lake"], rng.choice(LAKE_KEYS).format(d=d, p=rng.randrange(4)),
                      size=rng.randrange(500_000, 20_000_000))
 
 
@@ -510,13 +509,13 @@ def _backup(w: _World, hour: datetime) -> None:
     u = w.users["svc-backup"]
     ident = w.iam_user("svc-backup")
     t = hour + timedelta(minutes=5, seconds=rng.randrange(60))
-    w.s3(t, ident, u.ip, UA_BOTO_EC2, "ListObjects", BUCKETS["lake"], size=8800,
+    w.s3(t, ident, u.ip, UA_BOTO_EC2, "ListObjects", w.buckets["lake"], size=8800,
          params={"list-type": "2", "prefix": "curated/", "encoding-type": "url"})
     for _ in range(max(1, int(round(6 * w.scale)))):
         t += timedelta(seconds=rng.randrange(5, 60))
         k = rng.choice(LAKE_KEYS).format(d=min(28, hour.day), p=rng.randrange(4))
-        size = w.object_size(BUCKETS["lake"], k, rng.randrange(1_000_000, 30_000_000))  # a copy keeps its size
-        w.s3(t, ident, u.ip, UA_BOTO_EC2, "PutObject", BUCKETS["backup"], "daily/" + k, size=size)
+        size = w.object_size(w.buckets["lake"], k, rng.randrange(1_000_000, 30_000_000))  # a copy keeps its size
+        w.s3(t, ident, u.ip, UA_BOTO_EC2, "PutObject", w.buckets["backup"], "daily/" + k, size=size)
     t += timedelta(seconds=30)
     w.api(t, ident, u.ip, UA_BOTO_EC2, "ec2.amazonaws.com", "CreateSnapshot", HOME,
           {"volumeId": "vol-0b7e2f9a4c1d3e865", "description": "nightly backup"}, read_only=False)
@@ -526,7 +525,7 @@ def _backup(w: _World, hour: datetime) -> None:
     r = w.users["svc-reporting"]
     t = hour + timedelta(hours=5, minutes=rng.randrange(10, 40))
     d = min(28, max(1, (hour - timedelta(days=1)).day))
-    w.s3(t, w.iam_user("svc-reporting"), r.ip, UA_BOTO_EC2, "GetObject", BUCKETS["finance"],
+    w.s3(t, w.iam_user("svc-reporting"), r.ip, UA_BOTO_EC2, "GetObject", w.buckets["finance"],
          FIN_KEYS[0].format(d=d), size=_finance_size(rng, FIN_KEYS[0]))
     # the BI dashboard gets a federated session from svc-reporting's key and queries the lake with it
     t += timedelta(seconds=rng.randrange(30, 120))

@@ -16,7 +16,6 @@ from typing import Any
 from ctlab.data.generate.cast import (
     ACCOUNT,
     ADMINS,
-    BUCKETS,
     DEV_KEYS,
     ENGINEERS,
     GLOBAL,
@@ -76,14 +75,14 @@ def _console_page(w: _World, t: datetime, ident: dict[str, Any], ip: str) -> Non
 
 def _recursive_copy(w: _World, t: datetime, ident: dict[str, Any], ip: str, ua: str) -> None:
     rng = w.rng
-    b = rng.choice((BUCKETS["dev"], BUCKETS["lake"]))
+    b = rng.choice((w.buckets["dev"], w.buckets["lake"]))
     at = _Burst(t, rng, rng.uniform(6, 20))
     w.s3(at(), ident, ip, ua.format(cmd="s3.cp"), "ListObjects", b, size=rng.randrange(2000, 9000),
-         params={"list-type": "2", "prefix": "curated/" if b == BUCKETS["lake"] else "scratch/",
+         params={"list-type": "2", "prefix": "curated/" if b == w.buckets["lake"] else "scratch/",
                  "encoding-type": "url"})
     day = min(28, max(23, t.day))
     for _ in range(rng.randrange(4, 16)):
-        k = (rng.choice(DEV_KEYS) if b == BUCKETS["dev"]
+        k = (rng.choice(DEV_KEYS) if b == w.buckets["dev"]
              else rng.choice(LAKE_KEYS).format(d=rng.randrange(23, day + 1), p=rng.randrange(4)))
         w.s3(at(), ident, ip, ua.format(cmd="s3.cp"), "GetObject", b, k, size=rng.randrange(200_000, 30_000_000))
 
@@ -99,7 +98,7 @@ def _paging_script(w: _World, t: datetime, name: str, ident: dict[str, Any], ip:
             w.api(at(), ident, ip, ua, "logs.amazonaws.com", "FilterLogEvents", HOME,
                   {"logGroupName": grp, "limit": 10000}, error=w.failure("logs.amazonaws.com", "FilterLogEvents", ident, grp))
     elif kind == 1:  # check the lake's partitions
-        b = BUCKETS["lake"]
+        b = w.buckets["lake"]
         w.s3(at(), ident, ip, ua, "ListObjects", b, size=rng.randrange(4000, 9000),
              params={"list-type": "2", "prefix": "curated/", "encoding-type": "url"})
         for _ in range(rng.randrange(5, 30)):
@@ -216,7 +215,7 @@ def terraform(w: _World, hour: datetime) -> None:
                 w.iam_read(at(), ident, ip, UA_TERRAFORM, op, req)
             else:
                 w.api(at(), ident, ip, UA_TERRAFORM, source, op, region, req, error=w.failure(source, op, ident))
-        for b in (BUCKETS["assets"], BUCKETS["lake"]):
+        for b in (w.buckets["assets"], w.buckets["lake"]):
             for op in TERRAFORM_BUCKET_READS:
                 w.s3(at(), ident, ip, UA_TERRAFORM, op, b, data=False, params={op[9:].lower(): ""})
         if rng.random() < 0.3:

@@ -61,8 +61,27 @@ BUCKETS = {
     "trail": f"{COMPANY}-cloudtrail-logs",
 }
 
-# Every bucket lives in one region; its calls are logged there.
-BUCKET_REGION = {b: (DR if b.endswith(DR) else HOME) for b in BUCKETS.values()}
+# What the finance team's export bucket is called in a week: the story seed draws one (the intruder
+# takes its objects). Each is a name a company like this gives the bucket its ERP exports land in;
+# whichever it is, the nightly exports are written to it, the pipeline and the reporting user read
+# it every day, and the audit vendor looks at its policy.
+FINANCE_BUCKETS = (
+    f"{COMPANY}-finance-exports",
+    f"{COMPANY}-finance-exports-{ACCOUNT}",
+    f"{COMPANY}-erp-exports",
+    f"{COMPANY}-billing-exports",
+    f"{COMPANY}-finance-reporting-prod",
+)
+
+
+def buckets_with(finance: str) -> dict[str, str]:
+    """The company's buckets in a week whose finance export bucket is ``finance`` (same keys, same order)."""
+    return {k: (finance if k == "finance" else v) for k, v in BUCKETS.items()}
+
+
+def bucket_region(buckets: dict[str, str]) -> dict[str, str]:
+    """Every bucket lives in one region and its calls are logged there: the backups in the DR region."""
+    return {b: (DR if b.endswith(DR) else HOME) for b in buckets.values()}
 
 ENGINEERS = (
     "d.whitfield", "priya.raman", "s.haddad", "t.nakamura", "l.moreau", "a.kowalski",

@@ -8,7 +8,6 @@ from typing import Any
 from ctlab.data.generate.bursts import _Burst
 from ctlab.data.generate.cast import (
     ACCOUNT,
-    BUCKETS,
     GLOBAL,
     HOME,
     INSTANCES,
@@ -35,7 +34,7 @@ def _services(w: _World, hour: datetime) -> None:
     rng = w.rng
     t = hour + timedelta(minutes=rng.randrange(5, 55))
     w.s3(t, w.service("cloudtrail.amazonaws.com"), "cloudtrail.amazonaws.com", "cloudtrail.amazonaws.com",
-         "GetBucketAcl", BUCKETS["trail"], data=False, params={"acl": ""})
+         "GetBucketAcl", w.buckets["trail"], data=False, params={"acl": ""})
     if hour.hour % 6 == 0:
         host = "config.amazonaws.com"
         t = hour + timedelta(minutes=rng.randrange(0, 20))
@@ -44,10 +43,10 @@ def _services(w: _World, hour: datetime) -> None:
         w.api(t + timedelta(seconds=3), cfg, host, host, "ec2.amazonaws.com", "DescribeSecurityGroups", HOME,
               {"filterSet": {}})
         if hour.hour == 6:
-            for i, b in enumerate(sorted(BUCKETS.values())):
+            for i, b in enumerate(sorted(w.buckets.values())):
                 for j, name in enumerate(("GetBucketLifecycle", "GetBucketPolicy", "GetBucketReplication")):
-                    has = (name == "GetBucketLifecycle" and b in (BUCKETS["trail"], BUCKETS["backup"])) or (
-                        name == "GetBucketPolicy" and b in (BUCKETS["trail"], BUCKETS["finance"]))
+                    has = (name == "GetBucketLifecycle" and b in (w.buckets["trail"], w.buckets["backup"])) or (
+                        name == "GetBucketPolicy" and b in (w.buckets["trail"], w.buckets["finance"]))
                     w.s3(t + timedelta(seconds=10 + 3 * i + j), cfg, host, host, name, b, data=False,
                          params={name[9:].lower(): ""}, error=None if has else CONFIG_BUCKET_ERRORS[name])
     if hour.hour % 3 == 0:
@@ -84,7 +83,7 @@ def _services(w: _World, hour: datetime) -> None:
                     w.iam_read(at(), a, PARTNER_IP, UA_PARTNER, name, req)
             else:
                 w.api(at(), a, PARTNER_IP, UA_PARTNER, source, name, HOME, req)
-        for b in sorted(BUCKETS.values()):
+        for b in sorted(w.buckets.values()):
             for name in ("GetBucketAcl", "GetBucketPolicyStatus", "GetBucketPublicAccessBlock", "GetBucketEncryption",
                          "GetBucketLogging", "GetBucketVersioning"):
                 w.s3(at(), a, PARTNER_IP, UA_PARTNER, name, b, data=False, params={name[9:].lower(): ""})

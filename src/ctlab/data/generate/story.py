@@ -1,14 +1,16 @@
 """The compromise planted in the week: its parameters, drawn from the story seed, and its steps.
 
-``draw_story`` picks, from ``random.Random(f"ctlab-story-{seed}")`` alone, everything that makes one
+``draw_story`` picks, from random streams seeded with the story seed alone, everything that makes one
 variant of the incident: whose long-term key is stolen, where it is used from, the unused region the
 intruder's tools are set to, the role that is escalated and the session name, the user given a new
-key, the administrator whose MFA device is switched off, the objects taken and the night it happens.
+key, the administrator whose MFA device is switched off, the finance export bucket (its name, one of
+``FINANCE_BUCKETS``), the objects taken from it and the night it happens.
 Each draw is consistent with the week's benign actors (see ``actors.py``): the stolen key belongs to
 an engineer whose key is not rotated that week; the intruder's first address is an exit of the
 commercial VPN some staff use when travelling (a colleague works through the same exit that week),
 its second is in the cloud range the CI runners call from; its user agents are the engineers' own
-CLI and boto3 ones; the escalated role is one other principals assume every day.
+CLI and boto3 ones; the escalated role is one other principals assume every day; the bucket is the
+one the nightly exports are written to and the pipeline and the reporting user read every day.
 
 ``plant`` then writes the attack as real intruders run it: the stolen key checks itself, a script
 enumerates IAM, S3, EC2 and a few other services in bursts of tens of calls a second, then by hand
@@ -31,9 +33,9 @@ from typing import Any
 from ctlab.data.generate.cast import (
     ACCOUNT,
     ADMINS,
-    BUCKETS,
     ENGINEERS,
     FIN_KEYS,
+    FINANCE_BUCKETS,
     GLOBAL,
     RUNNER_RANGE,
     SERVICE_USERS,
@@ -111,9 +113,11 @@ def draw_story(seed: int, *, days: int) -> Story:
     n = rng.randrange(7, min(len(keys), 12) + 1)
     objects = tuple(keys[:n])
     travel = sorted(rng.sample(range(min(days, 5)), k=min(2, min(days, 5))))
+    # the bucket comes from a stream of its own, so adding it left every other draw of a seed as it was
+    bucket = random.Random(f"ctlab-story-bucket-{seed}").choice(FINANCE_BUCKETS)
     return Story(
         seed=seed, attacker=attacker, ips=(ip1, ip2), region=region, role=role, session=session,
-        persistence_user=rng.choice(SERVICE_USERS), mfa_user=rng.choice(ADMINS), bucket=BUCKETS["finance"],
+        persistence_user=rng.choice(SERVICE_USERS), mfa_user=rng.choice(ADMINS), bucket=bucket,
         objects=objects, day=day, start=(hour, minute, rng.randrange(60)),
         ua_cli=rng.choice((UA_CLI_MAC, UA_CLI_LINUX)), ua_sdk=rng.choice(UA_BOTO_SCRIPT),
         traveller=traveller, travel_days=tuple(travel),
@@ -200,13 +204,13 @@ def plant(w: _World, st: Story) -> dict[str, Any]:
     rate = rng.uniform(8, 20)
     ev.append(w.s3(_second(clock.tick(rate)), me, ip1, sdk, "ListBuckets", None, data=False, region=st.region,
                    size=1900))
-    for b in (st.bucket, BUCKETS["lake"], BUCKETS["backup"]):
+    for b in (st.bucket, w.buckets["lake"], w.buckets["backup"]):
         ev.append(w.s3(_second(clock.tick(rate)), me, ip1, sdk, "GetBucketPolicy", b, data=False,
                        params={"policy": ""}, error=w.denied(me, "s3:GetBucketPolicy", f"arn:aws:s3:::{b}")))
         ev.append(w.s3(_second(clock.tick(rate)), me, ip1, sdk, "ListObjects", b,
                        params={"list-type": "2", "encoding-type": "url"},
-                       error=w.denied(me, "s3:ListBucket", f"arn:aws:s3:::{b}") if b != BUCKETS["lake"] else None,
-                       size=5200 if b == BUCKETS["lake"] else 0))
+                       error=w.denied(me, "s3:ListBucket", f"arn:aws:s3:::{b}") if b != w.buckets["lake"] else None,
+                       size=5200 if b == w.buckets["lake"] else 0))
     for name in ("DescribeRegions", "DescribeInstances", "DescribeSecurityGroups", "DescribeVpcs", "DescribeSubnets",
                  "DescribeSnapshots"):
         ev.append(w.api(_second(clock.tick(rate)), me, ip1, sdk, "ec2.amazonaws.com", name, st.region,

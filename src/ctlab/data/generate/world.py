@@ -15,7 +15,7 @@ from ctlab.data.generate.cast import (
     ACCOUNT,
     ADMINS,
     ANALYSTS,
-    BUCKET_REGION,
+    BUCKETS,
     ENGINEERS,
     FIN_SIZES,
     GLOBAL,
@@ -30,6 +30,7 @@ from ctlab.data.generate.cast import (
     UA_CLI_LINUX,
     UA_CLI_MAC,
     UA_CONSOLE,
+    bucket_region,
 )
 from ctlab.data.generate.failures import BACKGROUND_ERRORS, ERROR_RATE
 
@@ -149,6 +150,12 @@ class _World:
         self.node_sessions: dict[str, _Session] = {}
         self.console: dict[str, str] = {}  # user -> console session key (ASIA...)
         self.records_by_hour: dict[datetime, list[dict[str, Any]]] = {}
+        self.set_buckets(BUCKETS)
+
+    def set_buckets(self, buckets: dict[str, str]) -> None:
+        """The week's buckets by role (the story names the finance one) and the region each lives in."""
+        self.buckets = dict(buckets)
+        self.bucket_region = bucket_region(self.buckets)
 
     # ---- identities ---------------------------------------------------------
     def iam_user(self, name: str, *, key: str | None = None, console: bool = False) -> dict[str, Any]:
@@ -299,7 +306,7 @@ class _World:
            key: str | None = None, *, size: int = 0, region: str = HOME, error: tuple[str, str] | None = None,
            params: dict[str, Any] | None = None, data: bool = True) -> dict[str, Any]:
         if bucket:
-            region = BUCKET_REGION.get(bucket, region)  # a bucket's calls are logged in its region
+            region = self.bucket_region.get(bucket, region)  # a bucket's calls are logged in its region
         if key is not None and name in ("GetObject", "PutObject"):
             size = self.object_size(bucket, key, size)
         if not ua.endswith(".amazonaws.com") and ua != UA_CONSOLE and not ua.startswith("["):
