@@ -163,6 +163,28 @@ def test_cli_prints_violations_and_exits_1(tmp_path):
     assert (r.returncode, r.stdout, r.stderr) == (2, "", f"ctlab: error: {tmp_path / 'nope'}: no such file or folder\n")
 
 
+@pytest.mark.parametrize("damage, why", [
+    ("drop_columns", "not a flattened log: no region, source_ip columns"),
+    ("short_row", "rows with more or fewer values than its header has columns"),
+])
+def test_a_log_that_is_not_the_flatteners_stops_with_its_name(tmp_path, damage, why):
+    for name in ("cloud_iam.csv", "cloud_api.csv"):
+        shutil.copyfile(DATA / name, tmp_path / name)
+    shutil.copyfile(DATA / "ground_truth.json", tmp_path / "ground_truth.json")
+    iam = tmp_path / "cloud_iam.csv"
+    with open(iam, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if damage == "drop_columns":
+        keep = [i for i, c in enumerate(rows[0]) if c not in ("region", "source_ip")]
+        rows = [[r[i] for i in keep] for r in rows]
+    else:
+        rows[5] = rows[5][:3]
+    with open(iam, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    r = subprocess.run([sys.executable, "-m", "ctlab.cli", "data", "check", str(tmp_path)], capture_output=True, text=True)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"ctlab: error: {iam}: {why}\n")
+
+
 def test_mfa_state_is_unknown_after_a_change_whose_time_was_spoiled():
     """The SIEM step may spoil the time of an MFA change: the user's sign-ins are then not judged."""
     login = row(timestamp=T2, event_name="ConsoleLogin", user="bob", user_type="IAMUser",

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from ctlab.build.answer_key import TRUTH_FILE, week_key
-from ctlab.data.flatten import API_FILE, IAM_FILE, flatten
+from ctlab.data.flatten import API_FILE, COLUMNS, IAM_FILE, flatten
 from ctlab.data.realism import GIVEAWAY, column_precision
 from ctlab.errors import CtlabError
 from ctlab.reveal import PROJECT_HINTS, run_reveals
@@ -82,10 +82,22 @@ def _details(text: str) -> dict[str, str]:
 
 
 def _read(folder: Path) -> list[dict[str, str]]:
+    """The rows of both logs; a log that is not the flattener's CSV stops with its name and why."""
     rows: list[dict[str, str]] = []
     for name in (IAM_FILE, API_FILE):
-        with open(folder / name, newline="", encoding="utf-8") as fh:
-            rows.extend(csv.DictReader(fh))
+        try:
+            with open(folder / name, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise CtlabError(f"{folder / name}: not a flattened log: no {', '.join(missing)} column"
+                                     f"{'s' if len(missing) > 1 else ''}")
+                got = list(reader)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise CtlabError(f"{folder / name}: cannot be read ({type(exc).__name__}: {exc})") from None
+        if any(None in r or any(v is None for v in r.values()) for r in got):
+            raise CtlabError(f"{folder / name}: rows with more or fewer values than its header has columns")
+        rows.extend(got)
     return rows
 
 
