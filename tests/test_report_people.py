@@ -124,6 +124,37 @@ def test_an_export_never_silently_replaces_the_kept_roster(tmp_path, capsys):
     assert (out / "roster.json").read_text() == kept and not (out / "export-gradescope.csv").exists()
 
 
+def _files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_grading_never_silently_replaces_the_kept_roster(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(REPO / "tests" / "submissions" / "demo" / "broken_not_json.ipynb", subs / "s1001.ipynb")
+    (tmp_path / "roster.csv").write_text('Student,ID,SIS User ID,SIS Login ID,Section\n"Okafor, Chidi",101,s1001,co,A\n')
+    (tmp_path / "other.csv").write_text(OTHER_CLASS)
+    out = tmp_path / "out"
+    grade = ["grade", str(subs), "-o", str(out), "--root", str(REPO)]
+    assert main([*grade, "--roster", str(tmp_path / "roster.csv")]) == 0
+    assert "roster: 1 of 1 students have a submission" in capsys.readouterr().out
+    before = _files(out)
+
+    assert main([*grade, "--roster", str(tmp_path / "other.csv")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"ctlab: error: {tmp_path / 'other.csv'}: differs from the roster kept in {out / 'roster.json'} (1 students, "
+        f"from {tmp_path / 'roster.csv'}); nothing was written. Leave out --roster to use the kept one, or pass "
+        "--replace-roster to use this one from now on\n")
+    assert captured.out == "" and _files(out) == before  # nothing graded, nothing written
+
+    assert main([*grade, "--roster", str(tmp_path / "roster.csv")]) == 0  # the kept class again: fine
+    assert "roster: 1 of 1 students have a submission" in capsys.readouterr().out
+    assert main([*grade, "--roster", str(tmp_path / "other.csv"), "--replace-roster"]) == 0
+    assert "roster: 0 of 1 students have a submission" in capsys.readouterr().out
+    assert json.loads((out / "roster.json").read_text())["source"] == str(tmp_path / "other.csv")
+
+
 def test_the_same_class_written_otherwise_is_no_other_roster(tmp_path):
     out = _synth(tmp_path / "out")
     (tmp_path / "roster.csv").write_text(ROSTER)

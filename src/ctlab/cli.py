@@ -79,11 +79,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     timings = Timings()
     timings.origin -= process_age()  # the command's clock starts with its process
     from ctlab.grading.batch import grade
-    from ctlab.roster import load_roster
 
     timings.add("python start, ctlab imports", timings.origin, time.monotonic())
 
-    roster = load_roster(args.roster) if args.roster is not None else None  # a bad roster stops before grading
+    roster, keep = None, False
+    if args.roster is not None:  # a bad roster, or another class's than OUT keeps, stops before grading
+        from ctlab.report.export import choose_roster
+
+        roster, keep = choose_roster(out=args.out, given=args.roster, replace=args.replace_roster)
 
     summary = grade(
         submissions=args.submissions,
@@ -106,7 +109,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if roster is not None:
         from ctlab.report.export import check_roster, keep_roster
 
-        keep_roster(out=args.out, roster=roster)
+        if keep:
+            keep_roster(out=args.out, roster=roster)
         met = check_roster(out=args.out)
         if met is not None:
             print("\n".join(met.describe()))
@@ -271,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--manual", type=Path, default=None, help="CSV of manual scores (file, q8) to merge")
     grade.add_argument("--roster", type=Path, default=None,
                        help="the class roster as the LMS exports it (Canvas gradebook or Gradescope roster CSV); "
-                            "kept in OUT for exports")
+                            "kept in OUT for exports and the report")
+    grade.add_argument("--replace-roster", action="store_true",
+                       help="with --roster: replace the roster kept in OUT (refused otherwise when they differ)")
     grade.add_argument("--due", type=_when, default=None, metavar="TIME",
                        help="due time with its zone (2026-03-02T09:00+01:00): later submissions are late where "
                             "the LMS gives a submission time")

@@ -225,9 +225,12 @@ def _settings(out: Path) -> dict[str, ExportSettings]:
         raise CtlabError(f"{path}: cannot read the export settings ({exc})") from None
 
 
-def _roster_for_export(out: Path, given: Path | None, *, replace: bool) -> tuple[Roster | None, bool]:
-    """(the roster to export with, whether to keep it in OUT). A roster that differs from the one
-    OUT keeps is refused unless `replace`: an export never silently changes which class OUT is of."""
+def choose_roster(*, out: Path, given: Path | None, replace: bool) -> tuple[Roster | None, bool]:
+    """(the roster to use, whether to keep it in OUT): `given` (loaded and checked), else the one OUT
+    keeps. A roster of other students than the kept one is refused unless `replace`: neither
+    `ctlab grade` nor `ctlab export` ever silently changes which class OUT is of. The same students
+    written otherwise (names, sections) are kept as given."""
+    out = Path(out)
     kept = kept_roster(out)
     if given is None:
         return kept, False
@@ -296,7 +299,7 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     if fmt not in FORMATS:
         raise CtlabError(f"unknown export format {fmt!r} (choose one of {', '.join(FORMATS)})")
     subs = load_graded(out)  # CtlabError naming OUT/gradebook.csv when missing
-    roster_obj, keep = _roster_for_export(out, roster, replace=replace_roster)
+    roster_obj, keep = choose_roster(out=out, given=roster, replace=replace_roster)
     settings = _settings(out)
     current = settings.get(fmt, ExportSettings(fmt=fmt))
     if assignment_id is not None:
