@@ -4,7 +4,8 @@
               Section, then one column "<assignment> (<assignment id>)"; a "Points Possible" row first
               (the required questions: stretch questions are extra credit).
 - gradescope: OUT/export-gradescope.csv  Gradescope's score upload: Name, SID, Email, Total Score.
-- csv:        OUT/export-csv.csv  file, student, late, q1..., total, late_penalty, score, percent, status.
+- csv:        OUT/export-csv.csv  file, student, late, q1..., required, extra_credit, total, late_penalty, score,
+              required_percent (0-100: the required points earned of those possible), status.
 
 Students come from a roster (`--roster`, kept in OUT/roster.json by `ctlab grade --roster` or an
 earlier export): every roster student gets a row, with the score of their newest submission and a
@@ -201,12 +202,13 @@ def _plain(subs: list[Graded], roster: Roster | None) -> tuple[list[str], list[l
     if roster is not None:
         m = match(roster, {s.name: _identity(s) for s in subs})
         student_of = {n: roster.students[i].label() for n, i in m.student_of.items()}
-    header = ["file", "student", "late", *questions, "total", "late_penalty", "score", "percent", "status"]
+    header = ["file", "student", "late", *questions, "required", "extra_credit", "total", "late_penalty", "score",
+              "required_percent", "status"]
     rows = [
         [s.file, student_of.get(s.name, ""), "yes" if s.late else "",
-         *[_pts(s.points.get(q)) for q in questions], _pts(s.total),
-         _pts(s.late_penalty) if s.late_penalty else "", _pts(s.final),
-         "" if s.percent is None else f"{s.percent:.2f}", s.status]
+         *[_pts(s.points.get(q)) for q in questions], _pts(s.total - s.extra_credit), _pts(s.extra_credit),
+         _pts(s.total), _pts(s.late_penalty) if s.late_penalty else "", _pts(s.final),
+         "" if (p := s.required_percent) is None else f"{p:.2f}", s.status]
         for s in subs
     ]
     return header, rows
