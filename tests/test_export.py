@@ -107,3 +107,12 @@ def test_extra_credit_is_its_own_column_and_the_percent_never_passes_100(tmp_pat
         "subs/ace.ipynb,,,1,2,2,2,2,1,3,3,1,1,4,3,20,5,25,,25,100.00,ok",
         "subs/late.ipynb,,yes,1,2,2,2,2,1,3,2,0,1,4,0,19,1,20,2,18,95.00,ok",
     ]
+
+
+def test_an_export_with_no_score_to_import_is_refused(tmp_path, capsys):
+    (tmp_path / "gradebook.csv").write_text("file,q1,total_points_earned,percent_correct,grading_status,runtime_s\n")
+    for fmt in ("canvas", "gradescope", "csv"):
+        assert main(["export", str(tmp_path), "--format", fmt]) == 2
+        assert capsys.readouterr().err == (f"ctlab: error: {tmp_path / f'export-{fmt}.csv'}: not written: "
+                                           "the gradebook has no submissions\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.csv"]

@@ -188,3 +188,29 @@ def test_the_export_names_what_is_pending(tmp_path, capsys):
         "scored (`ctlab review OUT`, then --apply)")
     assert json.loads((out / "roster.json").read_text())["students"][0]["name"] == "Okafor, Chidi"
     shutil.rmtree(out)
+
+
+def test_errors_raised_by_cells_say_who_and_the_message(tmp_path):
+    out = _synth(tmp_path / "out")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    keep_roster(out=out, roster=load_roster(tmp_path / "roster.csv"))
+    raised = {"contains_a": [(5, "Traceback (most recent call last):\n  ...\nNameError: name 'susp_iam' is not defined")],
+              "no_utc": [(5, "NameError: name 'susp_iam' is not defined"), (9, "KeyError: 'user'")],
+              "dropna": [(4, "NameError: name 'grader' is not defined")]}  # otter's own cell: not listed
+    for name, errors in raised.items():
+        path = out / "results" / f"{name}.json"
+        record = json.loads(path.read_text())
+        record["cell_errors"] = [{"cell": c, "error": e} for c, e in errors]
+        path.write_text(json.dumps(record))
+    write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    md = (out / "report.md").read_text()
+    section = md[md.index("## Errors raised by cells"):].split("\n## ")[0]
+    assert section.splitlines()[2:6] == [
+        "| cell | error | who |",
+        "|---|---|---|",
+        "| 5 | NameError: name 'susp_iam' is not defined | 2 students: Diaz, Ana; Park, Min |",
+        "| 9 | KeyError: 'user' | 1 student: Diaz, Ana |",
+    ]
+    assert "grader" not in section
+    page = (out / "report.html").read_text()
+    assert '<span class="person" title="Diaz, Ana (no_utc)">Diaz, Ana</span>' in page
