@@ -4,10 +4,13 @@ the report and the summary line, until a grader scores it again."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from review_fixture import make_out
 from starlette.testclient import TestClient
+from test_review_browser import CHROMIUM, start_review
 
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.snapshot import write_snapshot
@@ -91,3 +94,32 @@ def test_a_csv_score_of_a_submission_not_yet_graded_records_nothing_until_it_is(
     assert "a" not in hand_scores.read(out)  # no score: nothing recorded
     hand_scores.record_graded(out, {"new": "f" * 64})  # a recorded one stays what it graded
     assert hand_scores.read(out)["new"]["q8"].graded_sha256 == hand_scores.answer_sha256("Its first summary.")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="chromium is not installed (make sysdeps installs the Debian package); CI never skips")
+def test_the_review_page_shows_a_csv_score_and_marks_it_stale(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    out = make_out(tmp_path / "out", {"kept": "The role session maint made keys.", "changed": "First version."})
+    _load_csv_scores(out, {"kept": 2.5, "changed": 2.0})
+    write_snapshot({"triage_summary": "Second version, rewritten."}, ["triage_summary"],
+                   out / "snapshots" / "changed", cell=1)
+    proc, url = start_review(out)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']")
+            assert page.text_content("#total") == "2.5 / 3 (a whole score from --manual)"
+            assert page.is_hidden("#stale")
+            assert page.locator("#list div").nth(1).get_attribute("class").split() == ["done", "stale"]
+            page.keyboard.press("j")
+            assert page.text_content("#total") == "2 / 3 (a whole score from --manual)"
+            assert page.is_visible("#stale")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
