@@ -113,11 +113,11 @@ def test_the_review_page_shows_a_csv_score_and_marks_it_stale(tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(url)
             page.wait_for_selector("body[data-ready='1']")
-            assert page.text_content("#total") == "2.5 / 3 (a whole score from --manual)"
+            assert page.text_content("#total") == "2.5 / 3 (a whole score, from a CSV)"
             assert page.is_hidden("#stale")
             assert page.locator("#list div").nth(1).get_attribute("class").split() == ["done", "stale"]
             page.keyboard.press("j")
-            assert page.text_content("#total") == "2 / 3 (a whole score from --manual)"
+            assert page.text_content("#total") == "2 / 3 (a whole score, from a CSV)"
             assert page.is_visible("#stale")
             browser.close()
     finally:

@@ -81,7 +81,7 @@
     });
     const max = C.reduce((a, c) => a + c.points, 0);
     const some = Object.keys(s.criteria).length;
-    $("total").textContent = !some && graded(s) ? fmt(s.points) + " / " + fmt(max) + " (a whole score from --manual)"
+    $("total").textContent = !some && graded(s) ? fmt(s.points) + " / " + fmt(max) + " (a whole score, from a CSV)"
       : (all ? fmt(total) : (some ? fmt(total) + " so far" : "-")) + " / " + fmt(max);
   }
 
