@@ -12,6 +12,7 @@ from review_fixture import make_out
 from starlette.testclient import TestClient
 from test_review_browser import CHROMIUM, start_review
 
+from ctlab.cli import main
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.snapshot import write_snapshot
 from ctlab.report import write_reports
@@ -62,7 +63,7 @@ def _load_csv_scores(out: Path, scores: dict[str, float]) -> None:
                              graded={k: hand_scores.saved_answer_sha256(out, k) for k in scores})
 
 
-def test_a_score_from_a_csv_records_the_summary_it_was_loaded_against_and_turns_stale(tmp_path):
+def test_a_score_from_a_csv_records_the_summary_it_was_loaded_against_and_turns_stale(tmp_path, capsys):
     out = make_out(tmp_path / "out", {"a": "Some summary.", "b": "Untouched summary."})
     _load_csv_scores(out, {"a": 2.0, "b": 3.0})
     assert hand_scores.read(out)["a"]["q8"].graded_sha256 == hand_scores.answer_sha256("Some summary.")
@@ -75,6 +76,9 @@ def test_a_score_from_a_csv_records_the_summary_it_was_loaded_against_and_turns_
     summary = write_reports(out=out, root=ROOT)
     assert f"stale:    {line}" in summary.describe()
     assert f"- {line}\n" in (out / "report.md").read_text()
+
+    assert main(["export", str(out), "--format", "canvas"]) == 0  # the export says so too
+    assert f"note: {line}\n" in capsys.readouterr().out
 
     # the same CSV loaded again (the same command line re-run) does not vouch for the new summary
     _load_csv_scores(out, {"a": 2.0, "b": 3.0})

@@ -288,8 +288,17 @@ def pending_note(subs: list[Graded], roster: Roster | None) -> str:
 
 
 def export_note(*, out: Path) -> str:
-    """What an instructor should know about the exports of OUT now (pending hand scores), or ""."""
-    return pending_note(load_graded(Path(out)), kept_roster(Path(out)))
+    """What an instructor should know about the exports of OUT now, or "": hand scores still
+    pending, and hand scores that graded an earlier summary than the one graded now (stale)."""
+    from . import stale_hand_scores
+    from .pending import stale_line
+    from .students import classlist
+
+    out = Path(out)
+    subs = load_graded(out)
+    people = classlist(out=out, subs=subs)
+    stale = stale_line([people.label(f) for f in stale_hand_scores(out, people.current(subs))])
+    return "; ".join(n for n in (pending_note(subs, kept_roster(out)), stale) if n)
 
 
 def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: str | None = None,
