@@ -56,6 +56,7 @@ class RosterCheck:
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (submission file, why)
     missing: list[str] = field(default_factory=list)  # students with no submission
     superseded: list[str] = field(default_factory=list)  # older submissions of a student with a newer one
+    whose: dict[str, str] = field(default_factory=dict)  # a superseded submission's student, by the roster's name
 
     def describe(self) -> list[str]:
         # file names come from submissions (and a bulk zip's members): one line each, no control characters
@@ -64,7 +65,9 @@ class RosterCheck:
         if self.missing:  # "Last, First" names: people are separated by "; "
             lines.append(f"  {len(self.missing)} student(s) with no submission: "
                          + "; ".join(one_line(m, limit=200) for m in self.missing))
-        lines += [f"  not exported (the same student has a newer one): {one_line(_base(f))}" for f in self.superseded]
+        for f in self.superseded:  # by the student's name: a person is meant
+            who = one_line(self.whose[f], limit=200) if self.whose.get(f) else "the same student"
+            lines.append(f"  not exported ({who} has a newer one): {one_line(_base(f))}")
         return lines
 
 
@@ -128,6 +131,7 @@ def roster_rows(subs: list[Graded], roster: Roster) -> tuple[list[tuple[Student,
         if i in chosen:
             older, newer = sorted((chosen[i], s), key=_newness)
             check.superseded.append(older.file)
+            check.whose[older.file] = roster.students[i].label()
             chosen[i] = newer
         else:
             chosen[i] = s
