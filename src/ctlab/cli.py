@@ -272,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory", type=int, default=2048, help="memory cap per submission in MB (default: 2048)")
     grade.add_argument("--no-sandbox", action="store_true", help="run student code without isolation (unsafe)")
     grade.add_argument("--force", action="store_true", help="re-grade everything, ignoring cached results")
-    grade.add_argument("--manual", type=Path, default=None, help="CSV of manual scores (file, q8) to merge")
+    grade.add_argument("--manual", type=Path, default=None,
+                       help="CSV of manual scores (file, q8[, q8_comment]) to merge; each records the summary it "
+                            "grades and is marked stale when that summary changes")
     grade.add_argument("--roster", type=Path, default=None,
                        help="the class roster as the LMS exports it (Canvas gradebook or Gradescope roster CSV); "
                             "kept in OUT for exports and the report")
@@ -308,7 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write the gradebook in an LMS import format")
     export.add_argument("out_dir", type=Path, metavar="OUT", help="a folder written by ctlab grade")
-    export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv")
+    export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv",
+                        help="canvas: Canvas's gradebook import; gradescope: its score upload (both in points, extra "
+                             "credit included); csv: each question, required points, extra credit, score and the "
+                             "required points' percentage apart (default: csv)")
     export.add_argument("--roster", type=Path, default=None,
                         help="the class roster (Canvas gradebook or Gradescope roster CSV); default: the one kept in OUT")
     export.add_argument("--replace-roster", action="store_true",
