@@ -58,14 +58,15 @@ class RosterCheck:
     superseded: list[str] = field(default_factory=list)  # older submissions of a student with a newer one
     whose: dict[str, str] = field(default_factory=dict)  # a superseded submission's student, by the roster's name
 
-    def describe(self) -> list[str]:
+    def describe(self, *, superseded: bool = True) -> list[str]:
+        """The summary's lines; without the superseded uploads when the caller lists them itself."""
         # file names come from submissions (and a bulk zip's members): one line each, no control characters
         lines = [f"roster: {self.matched} of {self.students} students have a submission"]
         lines += [f"  no roster student for {one_line(_base(f))} ({why})" for f, why in self.unmatched]
         if self.missing:  # "Last, First" names: people are separated by "; "
             lines.append(f"  {len(self.missing)} student(s) with no submission: "
                          + "; ".join(one_line(m, limit=200) for m in self.missing))
-        for f in self.superseded:  # by the student's name: a person is meant
+        for f in self.superseded if superseded else []:  # by the student's name: a person is meant
             who = one_line(self.whose[f], limit=200) if self.whose.get(f) else "the same student"
             lines.append(f"  not exported ({who} has a newer one): {one_line(_base(f))}")
         return lines
