@@ -207,7 +207,7 @@ def test_canvas_bulk_zip_with_roster_to_canvas_import(tmp_path, capsys):
     assert "  no roster student for wrongperson_777777_7890126_scenario03b.ipynb " \
            "(no roster student has this name's ID)" in printed
     assert "  1 student(s) with no submission: Lee, Kim" in printed
-    assert "  not exported (the same student has a newer one): doejohn_123456_7890123_scenario03b.ipynb" in printed
+    assert "  not exported (Doe, John has a newer one): doejohn_123456_7890123_scenario03b.ipynb" in printed
     assert main(["export", str(out), "--format", "canvas", "--assignment-id", "4242"]) == 0
     assert (out / "export-canvas.csv").read_text() == (FIXTURES / "expected-canvas.csv").read_text()
     report = (out / "report.md").read_text()
@@ -269,12 +269,14 @@ def test_roster_lines_never_carry_a_members_control_characters():
     from ctlab.report.export import RosterCheck
 
     check = RosterCheck(students=2, matched=1, unmatched=[("bulk.zip/a\x1b[2J\nb_1_2_x.ipynb", "fits 2 roster students")],
-                        missing=["Doe,\rJohn"], superseded=["bulk.zip/\x07c.ipynb"])
+                        missing=["Doe,\rJohn"], superseded=["bulk.zip/\x07c.ipynb", "bulk.zip/d.ipynb"],
+                        whose={"bulk.zip/d.ipynb": "Roe,\x1b[2J Jane"})
     assert check.describe() == [
         "roster: 1 of 2 students have a submission",
         "  no roster student for a [2J b_1_2_x.ipynb (fits 2 roster students)",
         "  1 student(s) with no submission: Doe, John",
         "  not exported (the same student has a newer one): c.ipynb",
+        "  not exported (Roe, [2J Jane has a newer one): d.ipynb",
     ]
 
 

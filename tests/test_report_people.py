@@ -124,6 +124,37 @@ def test_an_export_never_silently_replaces_the_kept_roster(tmp_path, capsys):
     assert (out / "roster.json").read_text() == kept and not (out / "export-gradescope.csv").exists()
 
 
+def _files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_grading_never_silently_replaces_the_kept_roster(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(REPO / "tests" / "submissions" / "demo" / "broken_not_json.ipynb", subs / "s1001.ipynb")
+    (tmp_path / "roster.csv").write_text('Student,ID,SIS User ID,SIS Login ID,Section\n"Okafor, Chidi",101,s1001,co,A\n')
+    (tmp_path / "other.csv").write_text(OTHER_CLASS)
+    out = tmp_path / "out"
+    grade = ["grade", str(subs), "-o", str(out), "--root", str(REPO)]
+    assert main([*grade, "--roster", str(tmp_path / "roster.csv")]) == 0
+    assert "roster: 1 of 1 students have a submission" in capsys.readouterr().out
+    before = _files(out)
+
+    assert main([*grade, "--roster", str(tmp_path / "other.csv")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"ctlab: error: {tmp_path / 'other.csv'}: differs from the roster kept in {out / 'roster.json'} (1 students, "
+        f"from {tmp_path / 'roster.csv'}); nothing was written. Leave out --roster to use the kept one, or pass "
+        "--replace-roster to use this one from now on\n")
+    assert captured.out == "" and _files(out) == before  # nothing graded, nothing written
+
+    assert main([*grade, "--roster", str(tmp_path / "roster.csv")]) == 0  # the kept class again: fine
+    assert "roster: 1 of 1 students have a submission" in capsys.readouterr().out
+    assert main([*grade, "--roster", str(tmp_path / "other.csv"), "--replace-roster"]) == 0
+    assert "roster: 0 of 1 students have a submission" in capsys.readouterr().out
+    assert json.loads((out / "roster.json").read_text())["source"] == str(tmp_path / "other.csv")
+
+
 def test_the_same_class_written_otherwise_is_no_other_roster(tmp_path):
     out = _synth(tmp_path / "out")
     (tmp_path / "roster.csv").write_text(ROSTER)
@@ -157,3 +188,29 @@ def test_the_export_names_what_is_pending(tmp_path, capsys):
         "scored (`ctlab review OUT`, then --apply)")
     assert json.loads((out / "roster.json").read_text())["students"][0]["name"] == "Okafor, Chidi"
     shutil.rmtree(out)
+
+
+def test_errors_raised_by_cells_say_who_and_the_message(tmp_path):
+    out = _synth(tmp_path / "out")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    keep_roster(out=out, roster=load_roster(tmp_path / "roster.csv"))
+    raised = {"contains_a": [(5, "Traceback (most recent call last):\n  ...\nNameError: name 'susp_iam' is not defined")],
+              "no_utc": [(5, "NameError: name 'susp_iam' is not defined"), (9, "KeyError: 'user'")],
+              "dropna": [(4, "NameError: name 'grader' is not defined")]}  # otter's own cell: not listed
+    for name, errors in raised.items():
+        path = out / "results" / f"{name}.json"
+        record = json.loads(path.read_text())
+        record["cell_errors"] = [{"cell": c, "error": e} for c, e in errors]
+        path.write_text(json.dumps(record))
+    write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    md = (out / "report.md").read_text()
+    section = md[md.index("## Errors raised by cells"):].split("\n## ")[0]
+    assert section.splitlines()[2:6] == [
+        "| cell | error | who |",
+        "|---|---|---|",
+        "| 5 | NameError: name 'susp_iam' is not defined | 2 students: Diaz, Ana; Park, Min |",
+        "| 9 | KeyError: 'user' | 1 student: Diaz, Ana |",
+    ]
+    assert "grader" not in section
+    page = (out / "report.html").read_text()
+    assert '<span class="person" title="Diaz, Ana (no_utc)">Diaz, Ana</span>' in page

@@ -86,11 +86,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     timings = Timings()
     timings.origin -= process_age()  # the command's clock starts with its process
     from ctlab.grading.batch import grade
-    from ctlab.roster import load_roster
 
     timings.add("python start, ctlab imports", timings.origin, time.monotonic())
 
-    roster = load_roster(args.roster) if args.roster is not None else None  # a bad roster stops before grading
+    roster, keep = None, False
+    if args.roster is not None:  # a bad roster, or another class's than OUT keeps, stops before grading
+        from ctlab.report.export import choose_roster
+
+        roster, keep = choose_roster(out=args.out, given=args.roster, replace=args.replace_roster)
 
     summary = grade(
         submissions=args.submissions,
@@ -113,7 +116,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if roster is not None:
         from ctlab.report.export import check_roster, keep_roster
 
-        keep_roster(out=args.out, roster=roster)
+        if keep:
+            keep_roster(out=args.out, roster=roster)
         met = check_roster(out=args.out)
         if met is not None:
             print("\n".join(met.describe()))
@@ -282,10 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory", type=int, default=2048, help="memory cap per submission in MB (default: 2048)")
     grade.add_argument("--no-sandbox", action="store_true", help="run student code without isolation (unsafe)")
     grade.add_argument("--force", action="store_true", help="re-grade everything, ignoring cached results")
-    grade.add_argument("--manual", type=Path, default=None, help="CSV of manual scores (file, q8) to merge")
+    grade.add_argument("--manual", type=Path, default=None,
+                       help="CSV of manual scores (file, q8[, q8_comment]) to merge; each records the summary it "
+                            "grades and is marked stale when that summary changes")
     grade.add_argument("--roster", type=Path, default=None,
                        help="the class roster as the LMS exports it (Canvas gradebook or Gradescope roster CSV); "
-                            "kept in OUT for exports")
+                            "kept in OUT for exports and the report")
+    grade.add_argument("--replace-roster", action="store_true",
+                       help="with --roster: replace the roster kept in OUT (refused otherwise when they differ)")
     grade.add_argument("--due", type=_when, default=None, metavar="TIME",
                        help="due time with its zone (2026-03-02T09:00+01:00): later submissions are late where "
                             "the LMS gives a submission time")
@@ -316,7 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write the gradebook in an LMS import format")
     export.add_argument("out_dir", type=Path, metavar="OUT", help="a folder written by ctlab grade")
-    export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv")
+    export.add_argument("--format", choices=["canvas", "gradescope", "csv"], default="csv",
+                        help="canvas: Canvas's gradebook import; gradescope: its score upload (both in points, extra "
+                             "credit included); csv: each question, required points, extra credit, score and the "
+                             "required points' percentage apart (default: csv)")
     export.add_argument("--roster", type=Path, default=None,
                         help="the class roster (Canvas gradebook or Gradescope roster CSV); default: the one kept in OUT")
     export.add_argument("--replace-roster", action="store_true",

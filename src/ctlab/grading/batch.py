@@ -199,6 +199,7 @@ class Plan:
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # each variant's answer key, by label
     variant: dict[str, int] = field(default_factory=dict)  # the variant of each submission's STUDENT_ID, by id
     student_id: dict[str, str] = field(default_factory=dict)  # that STUDENT_ID, normalised, by id
+    hand_after: list[str] = field(default_factory=list)  # CSV scores of submissions OUT had no answers of yet
 
 
 @dataclass
@@ -328,8 +329,12 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         for d in (out, results_dir, snaps_dir):
             d.mkdir(parents=True, exist_ok=True)
         atomic.make_private(out)  # the instructor's alone: never readable by a sandbox user or anyone else
+        # A CSV score grades the summary OUT holds when it is loaded; one of a submission OUT has not
+        # graded yet grades the summary this run saves (recorded in write_batch).
+        graded = {sid: hand_scores.saved_answer_sha256(out, sid) for sid in manual_scores}
         plan = Plan(out=out, root=root, fp=fp, mode=mode, mode_note=note, subs=subs,
-                    hand=hand_scores.merge_points(out, manual_scores, manual_comments),
+                    hand=hand_scores.merge_points(out, manual_scores, manual_comments, graded),
+                    hand_after=sorted(sid for sid, sha in graded.items() if sha is None),
                     rule=LateRule(due=due, penalty_percent=late_penalty or 0.0), jobs=jobs, timeout=timeout,
                     memory_mb=memory_mb, progress=progress, warnings=notes, timings=timings,
                     keys=keys, variant=variant, student_id=student_id)
@@ -481,6 +486,9 @@ def write_batch(plan: Plan, run: BatchRun) -> list[Scored]:
               for s, r in zip(plan.subs, run.results, strict=True)]
     plan.rule.write(plan.out)
     write_gradebook(plan.out, run.questions, scored)
+    if plan.hand_after:
+        hand_scores.record_graded(plan.out, {sid: hand_scores.saved_answer_sha256(plan.out, sid)
+                                             or hand_scores.answer_sha256("") for sid in plan.hand_after})
     return scored
 
 

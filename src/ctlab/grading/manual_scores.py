@@ -39,7 +39,7 @@ class Score:
     points: float | None = None
     criteria: dict[str, float] = field(default_factory=dict)
     comment: str = ""
-    graded_sha256: str = ""  # the SHA-256 of the answer the grader read ("" when not known: a CSV score)
+    graded_sha256: str = ""  # the SHA-256 of the answer the grader read ("" when not known: a store from before)
 
     def as_json(self) -> dict[str, object]:
         doc: dict[str, object] = {"points": self.points, "criteria": dict(self.criteria), "comment": self.comment}
@@ -57,6 +57,40 @@ class Score:
 def answer_sha256(text: str) -> str:
     """What a hand score records of the answer it graded."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+ANSWER_VARIABLE = "triage_summary"  # what q8, the hand-graded question, reads
+ANSWER_FILE_CAP = 80_000  # bytes of a saved summary read at most (the review page shows 20,000 characters)
+ANSWER_MAX_ROWS = 1_000_000
+
+
+def saved_answer(out: Path, name: str) -> tuple[str, str] | None:
+    """(the summary as saved in OUT/snapshots/<name>, why there is none) for one submission, or None
+    when OUT holds no snapshot of it yet (not graded, or refused). The one reading of the summary
+    the review page shows and hand scores record the hash of."""
+    from ctlab.grading.snapshot import load_snapshot_with_problems
+
+    folder = Path(out) / "snapshots" / name
+    if not (folder / "manifest.json").is_file():
+        return None
+    try:
+        values, problems = load_snapshot_with_problems(folder, only={ANSWER_VARIABLE}, max_file_bytes=ANSWER_FILE_CAP,
+                                                      max_rows=ANSWER_MAX_ROWS)
+    except Exception as exc:  # a damaged snapshot costs only this student's summary
+        return "", f"its saved answers could not be read ({type(exc).__name__})"
+    if ANSWER_VARIABLE not in values:
+        return "", f"{ANSWER_VARIABLE} {problems.get(ANSWER_VARIABLE, 'was not defined')}"
+    value = values[ANSWER_VARIABLE]
+    if not isinstance(value, str):
+        return "", f"{ANSWER_VARIABLE} is not text (a {type(value).__name__})"
+    return value, ""
+
+
+def saved_answer_sha256(out: Path, name: str) -> str | None:
+    """answer_sha256 of the summary OUT holds for a submission now ("" hashed when it has none), or
+    None when OUT has no snapshot of it yet."""
+    saved = saved_answer(out, name)
+    return None if saved is None else answer_sha256(saved[0])
 
 
 Store = dict[str, dict[str, Score]]  # {student key: {question: Score}}
@@ -142,11 +176,19 @@ def _locked(out: Path) -> Iterator[None]:
 
 
 def merge_points(out: Path, update: dict[str, dict[str, float]],
-                 comments: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, float]]:
+                 comments: dict[str, dict[str, str]] | None = None,
+                 graded: Mapping[str, str | None] | None = None) -> dict[str, dict[str, float]]:
     """Merge whole-question points (the `--manual` CSV): each overrides that student's earlier score
     for the question, whose criteria no longer add up to it and are dropped (the comment stays,
-    unless `comments` gives a new one). Returns the complete points of the whole store."""
+    unless `comments` gives a new one). Returns the complete points of the whole store.
+
+    `graded` gives, per student, answer_sha256 of the answer OUT holds when the CSV is loaded: a new
+    or changed score records it as what it graded, so the score turns stale when that answer changes
+    later. The same points loaded again keep what the score recorded before (re-running the same
+    command line never hides a change the score has not seen); None, or a student not in `graded`,
+    records nothing yet (see record_graded)."""
     comments = comments or {}
+    graded = graded or {}
     if not update and not comments:
         return points(read(out))
     with _locked(out):
@@ -154,7 +196,9 @@ def merge_points(out: Path, update: dict[str, dict[str, float]],
         for key, scores in update.items():
             for q, pts in scores.items():
                 old = store.get(key, {}).get(q, Score())
-                store.setdefault(key, {})[q] = Score(points=float(pts), comment=old.comment)
+                same = old.points == float(pts) and bool(old.graded_sha256)
+                store.setdefault(key, {})[q] = Score(points=float(pts), comment=old.comment,
+                                                     graded_sha256=old.graded_sha256 if same else graded.get(key) or "")
         for key, notes in comments.items():
             for q, text in notes.items():
                 old = store.get(key, {}).get(q, Score())
@@ -162,6 +206,24 @@ def merge_points(out: Path, update: dict[str, dict[str, float]],
                                                      comment=text[:MAX_COMMENT], graded_sha256=old.graded_sha256)
         _write(out, store)
     return points(store)
+
+
+def record_graded(out: Path, graded: Mapping[str, str]) -> None:
+    """Record, for scores that record no answer yet, the answer they graded ({student key: answer_sha256}):
+    a CSV score for a submission OUT had not graded when the CSV was loaded grades what this run graded."""
+    if not graded:
+        return
+    with _locked(out):
+        store = read(out)
+        changed = False
+        for key, sha in graded.items():
+            for q, old in store.get(key, {}).items():
+                if q in contract.MANUAL_QUESTIONS and not old.graded_sha256 and old.points is not None:
+                    store[key][q] = Score(points=old.points, criteria=dict(old.criteria), comment=old.comment,
+                                          graded_sha256=sha)
+                    changed = True
+        if changed:
+            _write(out, store)
 
 
 def set_score(out: Path, *, key: str, question: str, criteria: dict[str, float], comment: str | None,

@@ -506,6 +506,24 @@ class Graded:
         return self.total - self.late_penalty
 
     @property
+    def extra_credit(self) -> float:
+        """Points earned on the extra-credit questions (contract.STRETCH_QUESTIONS)."""
+        return sum(v or 0.0 for q, v in self.points.items() if q in contract.STRETCH_QUESTIONS)
+
+    @property
+    def required_percent(self) -> float | None:
+        """Points earned on the required questions as a percentage (0-100) of the required points
+        possible, before any late penalty: percent_correct without the extra credit, which alone
+        lets it pass 100. None when the gradebook has no percent."""
+        if self.percent is None:
+            return None
+        if not self.total:
+            return 0.0
+        # percent is the total over the points possible; the required part is the same fraction of
+        # it as the required points are of the total (the gradebook's four decimals aside: capped)
+        return min(100.0, max(0.0, self.percent * (self.total - self.extra_credit) / self.total))
+
+    @property
     def refused(self) -> bool:
         return self.kind is Kind.REFUSED
 

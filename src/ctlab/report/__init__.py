@@ -80,7 +80,7 @@ def _student_lines(out: Path, subs: list[Graded], people: Classlist) -> list[str
     lines = [f"late: {len(late)} of {len(subs)} submissions" + (
         f" ({sum(1 for s in late if s.late_penalty)} with a late penalty)" if late else "")] if late else []
     check = check_roster(out=out)
-    lines += [ln for ln in check.describe() if "the same student has a newer one" not in ln] if check else []
+    lines += check.describe(superseded=False) if check else []  # the superseded ones are listed below
     if people.superseded:
         lines.append(f"superseded uploads (not counted; each student counts once, by their newest upload): "
                      f"{len(people.superseded)}")

@@ -155,14 +155,8 @@ def compute_stats(subs: list[Graded], maxima: dict[str, float], with_snapshot: i
             QuestionStats(q, mx, full, len(vals), (sum(vals) / len(vals)) if vals else 0.0, manual,
                           stretch=q in STRETCH_QUESTIONS)
         )
-    required, extra = [], []
-    for s in subs:
-        stretch = sum(v or 0.0 for q, v in s.points.items() if q in STRETCH_QUESTIONS)
-        extra.append(stretch)
-        if s.percent is not None:
-            # percent_correct is the total over the points possible; the required part is the same
-            # fraction of it as the required points are of the total
-            required.append(s.percent * (s.total - stretch) / s.total if s.total else 0.0)
+    extra = [s.extra_credit for s in subs]
+    required = [p for s in subs if (p := s.required_percent) is not None]
     tests: dict[tuple[str, str, bool], list[int]] = {}
     for s in subs:
         for t in s.tests:

@@ -4,7 +4,8 @@
               Section, then one column "<assignment> (<assignment id>)"; a "Points Possible" row first
               (the required questions: stretch questions are extra credit).
 - gradescope: OUT/export-gradescope.csv  Gradescope's score upload: Name, SID, Email, Total Score.
-- csv:        OUT/export-csv.csv  file, student, late, q1..., total, late_penalty, score, percent, status.
+- csv:        OUT/export-csv.csv  file, student, late, q1..., required, extra_credit, total, late_penalty, score,
+              required_percent (0-100: the required points earned of those possible), status.
 
 Students come from a roster (`--roster`, kept in OUT/roster.json by `ctlab grade --roster` or an
 earlier export): every roster student gets a row, with the score of their newest submission and a
@@ -55,15 +56,19 @@ class RosterCheck:
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (submission file, why)
     missing: list[str] = field(default_factory=list)  # students with no submission
     superseded: list[str] = field(default_factory=list)  # older submissions of a student with a newer one
+    whose: dict[str, str] = field(default_factory=dict)  # a superseded submission's student, by the roster's name
 
-    def describe(self) -> list[str]:
+    def describe(self, *, superseded: bool = True) -> list[str]:
+        """The summary's lines; without the superseded uploads when the caller lists them itself."""
         # file names come from submissions (and a bulk zip's members): one line each, no control characters
         lines = [f"roster: {self.matched} of {self.students} students have a submission"]
         lines += [f"  no roster student for {one_line(_base(f))} ({why})" for f, why in self.unmatched]
         if self.missing:  # "Last, First" names: people are separated by "; "
             lines.append(f"  {len(self.missing)} student(s) with no submission: "
                          + "; ".join(one_line(m, limit=200) for m in self.missing))
-        lines += [f"  not exported (the same student has a newer one): {one_line(_base(f))}" for f in self.superseded]
+        for f in self.superseded if superseded else []:  # by the student's name: a person is meant
+            who = one_line(self.whose[f], limit=200) if self.whose.get(f) else "the same student"
+            lines.append(f"  not exported ({who} has a newer one): {one_line(_base(f))}")
         return lines
 
 
@@ -127,6 +132,7 @@ def roster_rows(subs: list[Graded], roster: Roster) -> tuple[list[tuple[Student,
         if i in chosen:
             older, newer = sorted((chosen[i], s), key=_newness)
             check.superseded.append(older.file)
+            check.whose[older.file] = roster.students[i].label()
             chosen[i] = newer
         else:
             chosen[i] = s
@@ -201,12 +207,13 @@ def _plain(subs: list[Graded], roster: Roster | None) -> tuple[list[str], list[l
     if roster is not None:
         m = match(roster, {s.name: _identity(s) for s in subs})
         student_of = {n: roster.students[i].label() for n, i in m.student_of.items()}
-    header = ["file", "student", "late", *questions, "total", "late_penalty", "score", "percent", "status"]
+    header = ["file", "student", "late", *questions, "required", "extra_credit", "total", "late_penalty", "score",
+              "required_percent", "status"]
     rows = [
         [s.file, student_of.get(s.name, ""), "yes" if s.late else "",
-         *[_pts(s.points.get(q)) for q in questions], _pts(s.total),
-         _pts(s.late_penalty) if s.late_penalty else "", _pts(s.final),
-         "" if s.percent is None else f"{s.percent:.2f}", s.status]
+         *[_pts(s.points.get(q)) for q in questions], _pts(s.total - s.extra_credit), _pts(s.extra_credit),
+         _pts(s.total), _pts(s.late_penalty) if s.late_penalty else "", _pts(s.final),
+         "" if (p := s.required_percent) is None else f"{p:.2f}", s.status]
         for s in subs
     ]
     return header, rows
@@ -225,9 +232,12 @@ def _settings(out: Path) -> dict[str, ExportSettings]:
         raise CtlabError(f"{path}: cannot read the export settings ({exc})") from None
 
 
-def _roster_for_export(out: Path, given: Path | None, *, replace: bool) -> tuple[Roster | None, bool]:
-    """(the roster to export with, whether to keep it in OUT). A roster that differs from the one
-    OUT keeps is refused unless `replace`: an export never silently changes which class OUT is of."""
+def choose_roster(*, out: Path, given: Path | None, replace: bool) -> tuple[Roster | None, bool]:
+    """(the roster to use, whether to keep it in OUT): `given` (loaded and checked), else the one OUT
+    keeps. A roster of other students than the kept one is refused unless `replace`: neither
+    `ctlab grade` nor `ctlab export` ever silently changes which class OUT is of. The same students
+    written otherwise (names, sections) are kept as given."""
+    out = Path(out)
     kept = kept_roster(out)
     if given is None:
         return kept, False
@@ -283,8 +293,17 @@ def pending_note(subs: list[Graded], roster: Roster | None) -> str:
 
 
 def export_note(*, out: Path) -> str:
-    """What an instructor should know about the exports of OUT now (pending hand scores), or ""."""
-    return pending_note(load_graded(Path(out)), kept_roster(Path(out)))
+    """What an instructor should know about the exports of OUT now, or "": hand scores still
+    pending, and hand scores that graded an earlier summary than the one graded now (stale)."""
+    from . import stale_hand_scores
+    from .pending import stale_line
+    from .students import classlist
+
+    out = Path(out)
+    subs = load_graded(out)
+    people = classlist(out=out, subs=subs)
+    stale = stale_line([people.label(f) for f in stale_hand_scores(out, people.current(subs))])
+    return "; ".join(n for n in (pending_note(subs, kept_roster(out)), stale) if n)
 
 
 def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: str | None = None,
@@ -296,7 +315,7 @@ def export(*, out: Path, fmt: str, roster: Path | None = None, assignment_id: st
     if fmt not in FORMATS:
         raise CtlabError(f"unknown export format {fmt!r} (choose one of {', '.join(FORMATS)})")
     subs = load_graded(out)  # CtlabError naming OUT/gradebook.csv when missing
-    roster_obj, keep = _roster_for_export(out, roster, replace=replace_roster)
+    roster_obj, keep = choose_roster(out=out, given=roster, replace=replace_roster)
     settings = _settings(out)
     current = settings.get(fmt, ExportSettings(fmt=fmt))
     if assignment_id is not None:

@@ -12,8 +12,6 @@ from ctlab.grading import kept_code
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.inputs import stem_of
 from ctlab.grading.results import Graded, load_graded
-from ctlab.grading.snapshot import load_snapshot_with_problems
-from ctlab.report.answers import REPORT_MAX_ROWS
 from ctlab.report.similarity import copied_work, own_code, shared_lines
 from ctlab.report.students import classlist
 
@@ -70,22 +68,13 @@ def summary_of(out: Path, name: str) -> tuple[str, str, str]:
 
 
 def _read_summary(out: Path, name: str) -> tuple[str, str, str]:
-    folder = out / "snapshots" / name
-    if not (folder / "manifest.json").is_file():
+    saved = hand_scores.saved_answer(out, name)
+    if saved is None:
         return "", "no saved answers", ""
-    try:
-        values, problems = load_snapshot_with_problems(folder, only={VARIABLE}, max_file_bytes=4 * MAX_SHOWN,
-                                                      max_rows=REPORT_MAX_ROWS)
-    except Exception as exc:  # a damaged snapshot costs only this student's summary
-        return "", f"its saved answers could not be read ({type(exc).__name__})", ""
-    if VARIABLE not in values:
-        return "", f"{VARIABLE} {problems.get(VARIABLE, 'was not defined')}", ""
-    value = values[VARIABLE]
-    if not isinstance(value, str):
-        return "", f"{VARIABLE} is not text (a {type(value).__name__})", ""
+    value, note = saved
     if len(value) > MAX_SHOWN:
         return value[:MAX_SHOWN], f"cut to its first {MAX_SHOWN} characters", value
-    return value, "", value
+    return value, note, value
 
 
 def load_batch(*, out: Path, root: Path) -> Batch:

@@ -80,7 +80,9 @@
       if (have === undefined) all = false; else total += have;
     });
     const max = C.reduce((a, c) => a + c.points, 0);
-    $("total").textContent = (all ? fmt(total) : (Object.keys(s.criteria).length ? fmt(total) + " so far" : "-")) + " / " + fmt(max);
+    const some = Object.keys(s.criteria).length;
+    $("total").textContent = !some && graded(s) ? fmt(s.points) + " / " + fmt(max) + " (a whole score, from a CSV)"
+      : (all ? fmt(total) : (some ? fmt(total) + " so far" : "-")) + " / " + fmt(max);
   }
 
   function renderFacts(s) {
