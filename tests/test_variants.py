@@ -127,7 +127,7 @@ def test_the_student_notebook_asks_for_the_id_before_part_1():
 
 @pytest.mark.slow
 def test_build_with_three_variants_records_them(tmp_path):
-    from ctlab.build import build
+    from ctlab.build.generate import build
 
     for folder in ("solutions", "src"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

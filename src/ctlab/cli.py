@@ -52,7 +52,7 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from ctlab.build import build
+    from ctlab.build.generate import build
 
     summary = build(root=args.root, count=args.variants, id_words=args.student_id_words)
     print(summary.describe())
