@@ -229,6 +229,28 @@ def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
     assert write_reports(out=out, root=ROOT, hints=PROJECT_HINTS).unchanged is False
 
 
+def test_part_8b_answer_key_added_edited_or_removed_means_the_reports_are_written_again(tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(ROOT, root)
+    out = tmp_path / "out"
+    _synth().build(out, root)
+    write_reports(out=out, root=root, hints=PROJECT_HINTS)
+    assert "Part 8b" not in (out / "report.md").read_text()  # no answer key here: no line
+    truth = root / "data" / "transfer" / "ground_truth.json"
+    truth.parent.mkdir(parents=True)
+    key = json.loads((Path(__file__).resolve().parents[1] / "data" / "transfer" / "ground_truth.json").read_text())
+    truth.write_text(json.dumps(key))
+    added = write_reports(out=out, root=root, hints=PROJECT_HINTS)
+    line = "Part 8b (a second account): 0 of 10 students found all three answers (the principal 0, the key 0, the objects 0)"
+    assert added.unchanged is False and line in (out / "report.md").read_text()
+    assert write_reports(out=out, root=root, hints=PROJECT_HINTS).unchanged is True
+    truth.write_text(json.dumps({**key, "principal": "someone-else"}))
+    assert write_reports(out=out, root=root, hints=PROJECT_HINTS).unchanged is False
+    truth.unlink()
+    removed = write_reports(out=out, root=root, hints=PROJECT_HINTS)
+    assert removed.unchanged is False and "Part 8b" not in (out / "report.md").read_text()
+
+
 # ------------------------------------------------------------------ feedback in words, no grading
 
 def _sub(points: dict, *, errors=(), status="ok"):

@@ -88,15 +88,23 @@ def _student_lines(out: Path, subs: list[Graded], people: Classlist) -> list[str
     return lines
 
 
-def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path) -> str:
+def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path,
+                root: Path | None = None) -> str:
     """What the reports are a function of: the grading output, the feedback config, the data and
-    reveal code the reference answers come from, and this package's code and templates."""
+    reveal code the reference answers come from, and this package's code and templates; under
+    `root`, part 8b's answer key (data/transfer/ground_truth.json), each variant's answer key and the
+    test files (their titles and parts), each only when present (a file added or removed counts)."""
+    from .transfer import key_path
+
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json", out / "manual_scores.json") if p.exists()]
     files += sorted(data_dir.glob("*.csv")) + sorted(data_dir.glob("variants/*.zip")) if data_dir else []
     files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
+    if root is not None:
+        files += [p for p in (key_path(root), root / variants.ANSWER_KEYS) if p.is_file()]
+        files += sorted((root / "autograder" / "tests").glob("q*.py"))
     files += sorted(Path(__file__).parent.glob("*.py")) + pages.template_files()
     for p in files:
         try:
@@ -179,7 +187,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
         hints = root / HINTS if hints is None else Path(hints)
         feedback_dir = out / "feedback"
         files_dir = out / "report_files"
-        key = _inputs_key(out, config, data_dir, hints)
+        key = _inputs_key(out, config, data_dir, hints, root)
     with t.span("exports"):
         exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     people = classlist(out=out, subs=subs)
