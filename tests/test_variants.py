@@ -185,6 +185,17 @@ def test_the_same_id_twice_in_other_case_is_one_id():
     assert reading == student_ids.Reading(student_id="a@x.org", variant=variants.variant_of("a@x.org", 12))
 
 
+@pytest.mark.parametrize("padding", [0, student_ids.CACHED_CHARS])  # a cell parsed once per process, and a long one
+def test_a_cell_read_again_gives_the_same_reading(padding):
+    cell = "#" * padding + '\nSTUDENT_ID = "b@x.org"'
+    for _ in range(2):
+        assert student_ids.read([cell], count=12) == student_ids.Reading(
+            student_id="b@x.org", variant=variants.variant_of("b@x.org", 12))
+    by_code = "#" * padding + "\nSTUDENT_ID = 'b' + '@x.org'"
+    for _ in range(2):
+        assert student_ids.read([by_code], count=12).problem.startswith("not graded: STUDENT_ID is set by code in cell 1")
+
+
 # ---------------------------------------------------------------- grading: done when
 
 def _student_notebook(student_id: str, *, literal_from: int) -> nbformat.NotebookNode:
