@@ -209,6 +209,11 @@ def test_describe_q2(ref):
     raw = raw.drop(columns="hour")
     assert describe_q2({"cloud_iam_df": raw, "cloud_api_df": ref["cloud_api_df"]}, ref) == (
         "cloud_iam_df: timestamp not parsed (dtype str), no hour column")
+    naive = ref["cloud_api_df"].copy()  # parsed without utc=True, three instants an hour late
+    naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)
+    naive.loc[naive.index[:3], "timestamp"] += pd.Timedelta(hours=1)
+    assert describe_q2({"cloud_iam_df": ref["cloud_iam_df"], "cloud_api_df": naive}, ref) == (
+        "cloud_api_df: timestamp has no timezone (expected UTC), 3 timestamps off from the UTC time")
 
 
 def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
