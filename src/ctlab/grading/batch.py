@@ -130,18 +130,22 @@ class _HeadStart:
         self.grader: TrustedGrader | None = None
         try:
             os.chmod(self.workdir, 0o711 if mode == "user" else 0o700)
+        except BaseException:
+            self.close()
+            raise
+        if mode is not None:  # first: its start is the longest, and it needs none of the pristine data
+            try:
+                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
+                self.worker.launch()
+            except (OSError, CtlabError):  # only a head start: run_batch starts its workers itself
+                self.take_worker("")
+        try:
             clean = pristine.lay_out(data_dir=fp.data_dir, keys=keys or {variants.label(1): {}},
                                      into=self.workdir / "pristine")
             self.grader = TrustedGrader(fp.root, clean, memory_mb=memory_mb, timeout=timeout)
         except BaseException:
             self.close()
             raise
-        if mode is not None:
-            try:
-                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
-                self.worker.launch()
-            except (OSError, CtlabError):  # only a head start: run_batch starts its workers itself
-                self.take_worker("")
         timings.add("copy data, launch processes", t0, time.monotonic())
 
     def take_worker(self, mode: str) -> Worker | None:
