@@ -459,3 +459,24 @@ def test_charts_are_drawn_again_only_when_what_they_show_changed(tmp_path, monke
     (out / "results" / "full_marks.json").write_text(json.dumps(record))
     write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     assert len(drawn) == 2 and (out / "report_files" / "pass_rates.png").is_file()
+
+
+def test_a_class_without_wrong_answers_runs_no_reveal_code(tmp_path, monkeypatch):
+    from ctlab.report import REFERENCE_NOTE, reference
+
+    out = _synth().build(tmp_path / "out", ROOT)
+    gradebook = out / "gradebook.csv"
+    header, *rows = gradebook.read_text().splitlines()
+    gradebook.write_text("\n".join([header, *[r for r in rows if r.startswith("full_marks.ipynb,")]]) + "\n")
+
+    def not_needed(*args, **kwargs):
+        raise AssertionError("the reference answers were computed for a class without wrong answers")
+
+    monkeypatch.setattr(reference, "reference_answers", not_needed)
+    summary = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert summary.submissions == 1 and summary.wrong_answers == {q: [] for q in summary.wrong_answers}
+    assert REFERENCE_NOTE in (out / "report.md").read_text()
+    assert summary.reference_source == str(ROOT / "assignment" / "data")
+    gradebook.write_text("\n".join([header, *rows]) + "\n")  # the whole class again: its wrong answers need it
+    with pytest.raises(AssertionError, match="were computed"):
+        write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
