@@ -439,10 +439,11 @@ def run_batch(plan: Plan) -> BatchRun:
         else:
             with timings.span("load the tests' description"):
                 ag = _kept_description(out, fp) or autograder.load_autograder(plan.root, fp)
-        # This process only waits from here on; the reports that follow grading need pandas. Imported
-        # once the first worker is ready: before, the worker and the test process need both cores.
-        preload = threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True)
-        if workdir is not None and not plan.todo:
+        # This process only waits from here on: the caller's next modules (the reports' libraries) are
+        # imported then, once the first worker is ready (before, the worker and the test process need
+        # both cores). Gradescope's run writes no report and names none.
+        preload = threading.Thread(target=_preload, args=plan.preload, daemon=True)
+        if workdir is not None and plan.preload and not plan.todo:
             preload.start()
         make = _Maker(ag, mode, plan.rule, plan.variant, plan.student_id)
         for s in plan.rejected:
@@ -453,7 +454,8 @@ def run_batch(plan: Plan) -> BatchRun:
             _retest(plan.retest, make, graders[0], out, results, timings)
         if plan.todo:
             _run_pool(plan.todo, make, workers, graders, out, results, _Progress(len(plan.todo), plan.progress),
-                      timeout=plan.timeout, memory_mb=plan.memory_mb, timings=timings, when_ready=preload.start)
+                      timeout=plan.timeout, memory_mb=plan.memory_mb, timings=timings,
+                      when_ready=preload.start if plan.preload else lambda: None)
     finally:
         t_stop = time.monotonic()
         for w in workers:
