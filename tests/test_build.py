@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import yaml
 
-from ctlab.build import build
+from ctlab.build.generate import build
 from ctlab.build.notebooks import EXPORT_CODE, Checks, find_test_cells, inline_checks, load_checks, load_hints
 from ctlab.errors import CtlabError
 
@@ -719,7 +719,7 @@ def test_build_imports_neither_the_grader_nor_the_reports():
     import subprocess
     import sys
 
-    code = "import sys, ctlab.build; print(' '.join(sorted(m for m in sys.modules if m.startswith('ctlab'))))"
+    code = "import sys, ctlab.build.generate; print(' '.join(sorted(m for m in sys.modules if m.startswith('ctlab'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert "ctlab.build.autograder_zip" in loaded
     assert not [m for m in loaded if m.startswith(("ctlab.report", "ctlab.grading", "ctlab.gradescope"))], loaded

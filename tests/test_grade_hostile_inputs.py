@@ -446,6 +446,15 @@ def test_markdown_escape(text, shown):
     assert "<" not in _render(shown).replace("<p>", "").replace("</p>", "")
 
 
+@pytest.mark.parametrize("text,line", [
+    ("plain words, nothing to change", "plain words, nothing to change"), ("a  b\tc\nd", "a b c d"),
+    ("a\u00a0b\u3000c", "a b c"), ("right\u202eleft\u200bx", "right left x"), ("a\u2028b\x00c\x7fd", "a b c d"),
+    ("caf\u00e9 \u00fcber \U0001f600", "caf\u00e9 \u00fcber \U0001f600"), ("x" * 600, "x" * 497 + "..."),
+])
+def test_one_line_turns_breaks_and_invisible_characters_into_single_spaces(text, line):
+    assert safetext.one_line(text) == line
+
+
 # ------------------------------------------------------------------ the report survives any record
 
 

@@ -113,3 +113,15 @@ def test_the_runner_grades_as_otter_does_and_leaves_the_process_as_it_was(
         assert len(otter) >= 20
         assert [ours[name] for name, _, _ in otter] == otter
         assert (os.getcwd(), pd.read_csv, builtins.__import__) == before
+
+
+def test_the_variant_check_reads_other_weeks_only_for_rows_that_are_not_the_own_weeks(
+        pristine: Path, solved_snapshot: Path, tmp_path: Path) -> None:
+    runner = TestRunner(REPO, pristine)
+    assert runner.data_variant(str(solved_snapshot), "v01") is None  # variant 1's logs, graded as variant 1
+    assert list(runner._event_ids) == ["v01"]  # no other week was read for it
+    assert runner.data_variant(str(solved_snapshot), "v02") == "v01"  # the same answers under a variant 2 id
+    assert sorted(runner._event_ids) == runner.variants() and len(runner.variants()) > 2
+    foreign = _snapshot_of(["import pandas as pd\ncloud_iam_df = pd.DataFrame({'event_id': ['not-an-event']})\n"
+                            "cloud_api_df = cloud_iam_df"], pristine, tmp_path / "snap")
+    assert runner.data_variant(str(foreign), "v01") is None  # rows of no variant: its own tests say what is wrong

@@ -84,7 +84,7 @@ def errors(nb, upto: int) -> list[str]:
 @pytest.fixture(scope="module")
 def master(tmp_path_factory):
     # the master as otter assign gets it: its test cells call solutions/checks.py, which the build copies in
-    from ctlab.build import expanded_master
+    from ctlab.build.generate import expanded_master
 
     path = tmp_path_factory.mktemp("expanded") / "scenario03b.ipynb"
     nbformat.write(expanded_master(root=ROOT), path)

@@ -209,6 +209,11 @@ def test_describe_q2(ref):
     raw = raw.drop(columns="hour")
     assert describe_q2({"cloud_iam_df": raw, "cloud_api_df": ref["cloud_api_df"]}, ref) == (
         "cloud_iam_df: timestamp not parsed (dtype str), no hour column")
+    naive = ref["cloud_api_df"].copy()  # parsed without utc=True, three instants an hour late
+    naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)
+    naive.loc[naive.index[:3], "timestamp"] += pd.Timedelta(hours=1)
+    assert describe_q2({"cloud_iam_df": ref["cloud_iam_df"], "cloud_api_df": naive}, ref) == (
+        "cloud_api_df: timestamp has no timezone (expected UTC), 3 timestamps off from the UTC time")
 
 
 def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
@@ -227,6 +232,28 @@ def test_unchanged_inputs_keep_the_reports_and_a_change_rewrites_them(tmp_path):
     assert changed.unchanged is False and (out / "report.md").read_text() != "marker"
     (out / "feedback" / first.feedback_files[0].name).unlink()  # a missing output is written again
     assert write_reports(out=out, root=ROOT, hints=PROJECT_HINTS).unchanged is False
+
+
+def test_part_8b_answer_key_added_edited_or_removed_means_the_reports_are_written_again(tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(ROOT, root)
+    out = tmp_path / "out"
+    _synth().build(out, root)
+    write_reports(out=out, root=root, hints=PROJECT_HINTS)
+    assert "Part 8b" not in (out / "report.md").read_text()  # no answer key here: no line
+    truth = root / "data" / "transfer" / "ground_truth.json"
+    truth.parent.mkdir(parents=True)
+    key = json.loads((Path(__file__).resolve().parents[1] / "data" / "transfer" / "ground_truth.json").read_text())
+    truth.write_text(json.dumps(key))
+    added = write_reports(out=out, root=root, hints=PROJECT_HINTS)
+    line = "Part 8b (a second account): 0 of 10 students found all three answers (the principal 0, the key 0, the objects 0)"
+    assert added.unchanged is False and line in (out / "report.md").read_text()
+    assert write_reports(out=out, root=root, hints=PROJECT_HINTS).unchanged is True
+    truth.write_text(json.dumps({**key, "principal": "someone-else"}))
+    assert write_reports(out=out, root=root, hints=PROJECT_HINTS).unchanged is False
+    truth.unlink()
+    removed = write_reports(out=out, root=root, hints=PROJECT_HINTS)
+    assert removed.unchanged is False and "Part 8b" not in (out / "report.md").read_text()
 
 
 # ------------------------------------------------------------------ feedback in words, no grading
@@ -432,3 +459,24 @@ def test_charts_are_drawn_again_only_when_what_they_show_changed(tmp_path, monke
     (out / "results" / "full_marks.json").write_text(json.dumps(record))
     write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     assert len(drawn) == 2 and (out / "report_files" / "pass_rates.png").is_file()
+
+
+def test_a_class_without_wrong_answers_runs_no_reveal_code(tmp_path, monkeypatch):
+    from ctlab.report import REFERENCE_NOTE, reference
+
+    out = _synth().build(tmp_path / "out", ROOT)
+    gradebook = out / "gradebook.csv"
+    header, *rows = gradebook.read_text().splitlines()
+    gradebook.write_text("\n".join([header, *[r for r in rows if r.startswith("full_marks.ipynb,")]]) + "\n")
+
+    def not_needed(*args, **kwargs):
+        raise AssertionError("the reference answers were computed for a class without wrong answers")
+
+    monkeypatch.setattr(reference, "reference_answers", not_needed)
+    summary = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert summary.submissions == 1 and summary.wrong_answers == {q: [] for q in summary.wrong_answers}
+    assert REFERENCE_NOTE in (out / "report.md").read_text()
+    assert summary.reference_source == str(ROOT / "assignment" / "data")
+    gradebook.write_text("\n".join([header, *rows]) + "\n")  # the whole class again: its wrong answers need it
+    with pytest.raises(AssertionError, match="were computed"):
+        write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)

@@ -127,7 +127,7 @@ def test_the_student_notebook_asks_for_the_id_before_part_1():
 
 @pytest.mark.slow
 def test_build_with_three_variants_records_them(tmp_path):
-    from ctlab.build import build
+    from ctlab.build.generate import build
 
     for folder in ("solutions", "src"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -183,6 +183,17 @@ def test_a_notebook_without_one_plain_id_is_not_graded(cells, problem):
 def test_the_same_id_twice_in_other_case_is_one_id():
     reading = student_ids.read(['STUDENT_ID = " A@X.org"', "print(STUDENT_ID)", 'STUDENT_ID = "a@x.org"'], count=12)
     assert reading == student_ids.Reading(student_id="a@x.org", variant=variants.variant_of("a@x.org", 12))
+
+
+@pytest.mark.parametrize("padding", [0, student_ids.CACHED_CHARS])  # a cell parsed once per process, and a long one
+def test_a_cell_read_again_gives_the_same_reading(padding):
+    cell = "#" * padding + '\nSTUDENT_ID = "b@x.org"'
+    for _ in range(2):
+        assert student_ids.read([cell], count=12) == student_ids.Reading(
+            student_id="b@x.org", variant=variants.variant_of("b@x.org", 12))
+    by_code = "#" * padding + "\nSTUDENT_ID = 'b' + '@x.org'"
+    for _ in range(2):
+        assert student_ids.read([by_code], count=12).problem.startswith("not graded: STUDENT_ID is set by code in cell 1")
 
 
 # ---------------------------------------------------------------- grading: done when

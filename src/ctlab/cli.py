@@ -59,7 +59,7 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from ctlab.build import build
+    from ctlab.build.generate import build
 
     summary = build(root=args.root, count=args.variants, id_words=args.student_id_words)
     print(summary.describe())
@@ -76,8 +76,9 @@ def _cmd_variant(args: argparse.Namespace) -> int:
     return 0
 
 
-# What writing the reports imports (matplotlib for the charts): loaded while grading waits for its workers.
-REPORT_MODULES = ("ctlab.report", "matplotlib.figure", "matplotlib.backends.backend_agg")
+# What writing the reports imports (pandas and pyarrow for the answers, matplotlib for the charts):
+# loaded while grading waits for its workers.
+REPORT_MODULES = ("pandas", "pyarrow.parquet", "ctlab.report", "matplotlib.figure", "matplotlib.backends.backend_agg")
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:

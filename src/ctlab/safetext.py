@@ -21,7 +21,9 @@ def one_line(text: object, *, limit: int = 500) -> str:
     """`text` on one line: line breaks, tabs and invisible or bidirectional controls become
     spaces, runs of spaces one space, and anything past `limit` characters is cut (with "...")."""
     s = str(text)
-    s = "".join(" " if unicodedata.category(c) in _INVISIBLE else c for c in s)
+    if not s.isprintable():  # printable text holds none of them (str.isprintable is False for every
+        # Other and Separator character but the space), so only the rest is looked at character by character
+        s = "".join(" " if unicodedata.category(c) in _INVISIBLE else c for c in s)
     s = " ".join(s.split())
     return s if len(s) <= limit else s[: limit - 3].rstrip() + "..."
 
@@ -40,13 +42,11 @@ def quoted(name: object, *, limit: int = 80) -> str:
 # entities, code, emphasis, tables, strikethrough, math) are backslash-escaped; CommonMark
 # renders an escaped ASCII punctuation character as itself.
 _MD_ANYWHERE = set("\\`*[]<>&|~$")
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>&|~$_]")  # _MD_ANYWHERE and the underscore
 _MD_LINE_START = re.compile(r"(#{1,6}|[-+*]|\d{1,9}[.)])(?= |$)|-(?=-)")
 
 
-def markdown(text: object, *, limit: int = 500) -> str:
-    """`text` as inert Markdown on one line: it renders as the same characters and can start
-    no heading, list, quote, link, image, HTML tag, table cell or emphasis."""
-    s = one_line(text, limit=limit)
+def _md_escaped(s: str) -> str:
     out = []
     for i, c in enumerate(s):
         if c in _MD_ANYWHERE:
@@ -55,7 +55,15 @@ def markdown(text: object, *, limit: int = 500) -> str:
             out.append("\\_")  # an underscore inside a word never makes emphasis; elsewhere it can
         else:
             out.append(c)
-    s = "".join(out)
+    return "".join(out)
+
+
+def markdown(text: object, *, limit: int = 500) -> str:
+    """`text` as inert Markdown on one line: it renders as the same characters and can start
+    no heading, list, quote, link, image, HTML tag, table cell or emphasis."""
+    s = one_line(text, limit=limit)
+    if _MD_SPECIAL.search(s):  # most text has nothing to escape
+        s = _md_escaped(s)
     m = _MD_LINE_START.match(s)
     if m:  # would start a heading, list or rule where the text begins a line or a list item
         mark = m.group(0)

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ctlab.build import build, variant_data
+from ctlab.build import variant_data
+from ctlab.build.generate import build
 
 REPO = Path(__file__).resolve().parents[2]
 

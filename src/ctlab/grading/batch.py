@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,18 +130,22 @@ class _HeadStart:
         self.grader: TrustedGrader | None = None
         try:
             os.chmod(self.workdir, 0o711 if mode == "user" else 0o700)
+        except BaseException:
+            self.close()
+            raise
+        if mode is not None:  # first: its start is the longest, and it needs none of the pristine data
+            try:
+                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
+                self.worker.launch()
+            except (OSError, CtlabError):  # only a head start: run_batch starts its workers itself
+                self.take_worker("")
+        try:
             clean = pristine.lay_out(data_dir=fp.data_dir, keys=keys or {variants.label(1): {}},
                                      into=self.workdir / "pristine")
             self.grader = TrustedGrader(fp.root, clean, memory_mb=memory_mb, timeout=timeout)
         except BaseException:
             self.close()
             raise
-        if mode is not None:
-            try:
-                self.worker = Worker(0, mode, self.workdir, fp.data_dir)
-                self.worker.launch()
-            except (OSError, CtlabError):  # only a head start: run_batch starts its workers itself
-                self.take_worker("")
         timings.add("copy data, launch processes", t0, time.monotonic())
 
     def take_worker(self, mode: str) -> Worker | None:
@@ -322,7 +327,7 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
             if not probing and not subs:
                 probing.append(pool.submit(probe))
             timings.add("read submissions", t_read, time.monotonic())
-        mode, note = probing[0].result() if probing else _kept_mode(subs, out, no_sandbox)
+        mode, note = probing[0].result() if probing else _kept_mode(subs, out, no_sandbox, looked_up)
         t_read = time.monotonic()
 
         results_dir, snaps_dir = out / RESULTS_DIR, out / "snapshots"
@@ -377,12 +382,15 @@ def plan_batch(*, submissions: list[Path], out: Path, root: Path, jobs: int, tim
         raise
 
 
-def _kept_mode(subs: list[inputs.Upload], out: Path, no_sandbox: bool) -> tuple[str, str]:
-    """The sandbox mode a batch that runs nothing reports: the one its kept results were run in."""
+def _kept_mode(subs: list[inputs.Upload], out: Path, no_sandbox: bool,
+               looked_up: dict[str, Result | None]) -> tuple[str, str]:
+    """The sandbox mode a batch that runs nothing reports: the one its kept results were run in
+    (as planning read them, `looked_up`, else read now)."""
     if no_sandbox:
         return "none", ""
-    paths = [result_path(out, s.name) for s in subs]
-    modes = Counter(r.sandbox for p in paths if p.is_file() and (r := read_result(p)) is not None)
+    kept = [looked_up[s.name] if looked_up.get(s.name) is not None else read_result(p)
+            for s in subs if (p := result_path(out, s.name)).is_file()]
+    modes = Counter(r.sandbox for r in kept if r is not None)
     mode = modes.most_common(1)[0][0] if modes else "bwrap"
     return (mode if mode in MODE_TEXT else "bwrap"), "nothing to run: the mode the kept results were graded in"
 
@@ -428,8 +436,6 @@ def run_batch(plan: Plan) -> BatchRun:
                                  into=workdir / "pristine")
             graders += [TrustedGrader(fp.root, workdir / "pristine", memory_mb=plan.memory_mb, timeout=plan.timeout)
                         for _ in range(len(graders), 1 + (len(workers) - 1) // 2 if workers else 1)]
-            # This process only waits from here on; the reports that follow grading need pandas.
-            threading.Thread(target=_preload, args=("pandas", "pyarrow.parquet", *plan.preload), daemon=True).start()
             timings.add("copy data, launch processes", t_launch, time.monotonic())
             with timings.span("wait for the tests' description"):
                 description = graders[0].autograder()
@@ -438,6 +444,12 @@ def run_batch(plan: Plan) -> BatchRun:
         else:
             with timings.span("load the tests' description"):
                 ag = _kept_description(out, fp) or autograder.load_autograder(plan.root, fp)
+        # This process only waits from here on: the caller's next modules (the reports' libraries) are
+        # imported then, once the first worker is ready (before, the worker and the test process need
+        # both cores). Gradescope's run writes no report and names none.
+        preload = threading.Thread(target=_preload, args=plan.preload, daemon=True)
+        if workdir is not None and plan.preload and not plan.todo:
+            preload.start()
         make = _Maker(ag, mode, plan.rule, plan.variant, plan.student_id)
         for s in plan.rejected:
             results[s.name] = make.result(s, Status(Kind.REFUSED, s.status or ""))
@@ -447,7 +459,8 @@ def run_batch(plan: Plan) -> BatchRun:
             _retest(plan.retest, make, graders[0], out, results, timings)
         if plan.todo:
             _run_pool(plan.todo, make, workers, graders, out, results, _Progress(len(plan.todo), plan.progress),
-                      timeout=plan.timeout, memory_mb=plan.memory_mb, timings=timings)
+                      timeout=plan.timeout, memory_mb=plan.memory_mb, timings=timings,
+                      when_ready=preload.start if plan.preload else lambda: None)
     finally:
         t_stop = time.monotonic()
         for w in workers:
@@ -595,10 +608,12 @@ def _grader_is_failing(same: int, done: int, total: int) -> bool:
 
 def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
               trusted: list[TrustedGrader], out: Path, results: dict[str, Result],
-              bar: _Progress, *, timeout: float, memory_mb: int, timings: Timings) -> None:
+              bar: _Progress, *, timeout: float, memory_mb: int, timings: Timings,
+              when_ready: Callable[[], None] = lambda: None) -> None:
     """Grade `todo` on the launched `workers`, one thread driving each through phase 1. Phase 2
     runs beside them in the `trusted` test processes, so a worker starts its next submission
-    while the last one is being tested."""
+    while the last one is being tested. `when_ready` is called once, when the first worker is
+    ready (or none could start)."""
     q: queue.Queue[inputs.Upload] = queue.Queue()
     for s in todo:
         q.put(s)
@@ -640,6 +655,15 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
             graders.put(g)
         save(s, result)
 
+    ready: list[bool] = []
+
+    def first_ready() -> None:
+        with lock:
+            if ready:
+                return
+            ready.append(True)
+        when_ready()
+
     def work(index: int) -> None:
         worker = workers[index]
         try:
@@ -648,6 +672,8 @@ def _run_pool(todo: list[inputs.Upload], make: _Maker, workers: list[Worker],
             with lock:
                 errors.append(exc)
             return
+        finally:
+            first_ready()
         _time_start(timings, "worker", worker.launched_at, time.monotonic(), worker.took)
         try:
             while not stopped:

@@ -101,17 +101,21 @@ class TestRunner:
                 continue
         other = None
         if seen:
-            overlap = {v: len(seen & self._ids_of(v)) for v in self.variants()}
-            best = max(overlap, key=lambda v: (overlap[v], v == variant))
-            other = best if overlap[best] > overlap.get(variant, 0) else None
+            known = self.variants()
+            # every row its own variant's: no other variant can match more of them
+            if not (variant in known and seen <= self._ids_of(variant)):
+                overlap = {v: len(seen & self._ids_of(v)) for v in known}
+                best = max(overlap, key=lambda v: (overlap[v], v == variant))
+                other = best if overlap[best] > overlap.get(variant, 0) else None
         if key is not None:
             self._data_variants[key] = other
         return other
 
-    def read_event_ids(self) -> None:
-        """Read every variant's event ids now (what `data_variant` compares with), so that the first
-        snapshot's check does not pay for reading them within its time limit."""
-        for variant in self.variants():
+    def read_event_ids(self, variants: list[str] | None = None) -> None:
+        """Read these variants' event ids now (default: every variant's; what `data_variant` compares
+        with), so that the first snapshot's check does not pay for reading them within its time limit.
+        The others are read when a snapshot first holds rows that are not its own variant's."""
+        for variant in self.variants() if variants is None else variants:
             self._ids_of(variant)
 
     def _ids_of(self, variant: str) -> frozenset[str]:

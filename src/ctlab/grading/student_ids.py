@@ -9,6 +9,7 @@ graded (each says so in its own words), so nobody is graded against a variant th
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 from ctlab import variants
@@ -57,21 +58,32 @@ def _bindings(tree: ast.AST) -> list[ast.expr | None]:
     return found
 
 
+def _bound(source: str) -> tuple[str | None, ...]:
+    """What one cell binds STUDENT_ID to: each id typed in quotes, None for one set any other way."""
+    try:
+        tree = ast.parse(prepare_source(source))  # as the cell runs: magics and shell lines do nothing
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()  # a cell that cannot run binds nothing
+    return tuple(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else None
+                 for v in _bindings(tree))
+
+
+# Every notebook of a class holds the same set-up cell, which names STUDENT_ID: parsed once per process.
+CACHED_CHARS = 64 * 1024
+_bound_cached = functools.lru_cache(maxsize=32)(_bound)
+
+
 def read(cells: list[str], *, count: int) -> Reading:
     """The notebook's STUDENT_ID and its variant of `count`, or the reason it has none."""
     values: list[tuple[int, str]] = []  # (code cell, 1-based; the id as written)
     for index, source in enumerate(cells, start=1):
         if NAME not in source:
             continue
-        try:
-            tree = ast.parse(prepare_source(source))  # as the cell runs: magics and shell lines do nothing
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # a cell that cannot run binds nothing
-        for value in _bindings(tree):
-            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+        for value in _bound_cached(source) if len(source) <= CACHED_CHARS else _bound(source):
+            if value is None:
                 return Reading(problem=f"not graded: {NAME} is set by code in cell {index}, not typed in quotes; "
                                        f"put your id in the {NAME} cell before part 1")
-            values.append((index, value.value))
+            values.append((index, value))
     if not values:
         return Reading(problem=f"not graded: the notebook sets no {NAME} (its cell before part 1 is gone); "
                                "put it back, type your id and run the notebook again")

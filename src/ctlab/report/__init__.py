@@ -88,15 +88,23 @@ def _student_lines(out: Path, subs: list[Graded], people: Classlist) -> list[str
     return lines
 
 
-def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path) -> str:
+def _inputs_key(out: Path, config: FeedbackConfig, data_dir: Path | None, hints: Path,
+                root: Path | None = None) -> str:
     """What the reports are a function of: the grading output, the feedback config, the data and
-    reveal code the reference answers come from, and this package's code and templates."""
+    reveal code the reference answers come from, and this package's code and templates; under
+    `root`, part 8b's answer key (data/transfer/ground_truth.json), each variant's answer key and the
+    test files (their titles and parts), each only when present (a file added or removed counts)."""
+    from .transfer import key_path
+
     h = hashlib.sha256(repr(config).encode())
     files = [out / "gradebook.csv", *sorted((out / "results").glob("*.json"))]
     files += [p for p in (out / "roster.json", out / "manual_scores.json") if p.exists()]
     files += sorted(data_dir.glob("*.csv")) + sorted(data_dir.glob("variants/*.zip")) if data_dir else []
     files += [hints] if hints.is_file() else []
     files += sorted((out / "code").glob("*.json"))
+    if root is not None:
+        files += [p for p in (key_path(root), root / variants.ANSWER_KEYS) if p.is_file()]
+        files += sorted((root / "autograder" / "tests").glob("q*.py"))
     files += sorted(Path(__file__).parent.glob("*.py")) + pages.template_files()
     for p in files:
         try:
@@ -147,20 +155,35 @@ def _copied_work(out: Path, root: Path, subs: list[Graded],
             + [CopiedPair("own code", files[p.a], files[p.b], p.score) for p in work.code])
 
 
-def _reference(data_dir: Path | None, hints: Path) -> tuple[dict[str, object] | None, str]:
+REFERENCE_NOTE = ("Each wrong answer is described by how it differs from the help notebook's reveal answer, "
+                  "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id.")
+
+
+def _reference(data_dir: Path | None, hints: Path, *, needed: bool = True) -> tuple[dict[str, object] | None, str]:
     """The reference answers and the report's note on them. A project without its exercise data
-    or its reveal code still gets its reports: answers are then described without a reference."""
+    or its reveal code still gets its reports: answers are then described without a reference.
+    When no answer is to be described (`needed` false), running the reveal code is skipped."""
     from .reference import reference_answers
     if data_dir is None:
         return None, "No exercise data found under the project folder, so answers are described without a reference."
     if not hints.is_file():
         return None, f"No {HINTS} under the project folder, so answers are described without a reference."
+    if not needed:
+        return None, REFERENCE_NOTE
     try:
         ref = reference_answers(data_dir, hints=hints)
     except CtlabError as exc:
         return None, f"The reference answers could not be computed ({exc}), so answers are described without one."
-    return ref, ("Each wrong answer is described by how it differs from the help notebook's reveal answer, "
-                 "computed on the exercise's cloud_iam.csv and cloud_api.csv; rows are compared by event_id.")
+    return ref, REFERENCE_NOTE
+
+
+def _any_wrong_answer(subs: list[Graded], snapshots: Mapping[str, object], maxima: dict[str, float]) -> bool:
+    """Whether the report has a wrong answer to describe (as wrong_answers.group_wrong_answers picks them)."""
+    from ctlab.contract import MANUAL_QUESTIONS
+    from ctlab.grading.results import Kind
+
+    return any(s.name in snapshots and s.kind is not Kind.VARIANT and (p := s.points.get(q)) is not None
+               and p < maxima[q] - 1e-9 for s in subs for q in maxima if q not in MANUAL_QUESTIONS)
 
 
 def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: Timings | None = None) -> ReportSummary:
@@ -179,7 +202,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
         hints = root / HINTS if hints is None else Path(hints)
         feedback_dir = out / "feedback"
         files_dir = out / "report_files"
-        key = _inputs_key(out, config, data_dir, hints)
+        key = _inputs_key(out, config, data_dir, hints, root)
     with t.span("exports"):
         exports = refresh_exports(out=out)  # scores may have changed (a re-grade, hand scores, a review)
     people = classlist(out=out, subs=subs)
@@ -221,7 +244,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
 
     snapshots = {s.name: all_snapshots[s.name] for s in current if s.name in all_snapshots}
     with t.span("report: reference answers"):
-        ref, note = _reference(data_dir, hints)
+        ref, note = _reference(data_dir, hints, needed=_any_wrong_answer(current, snapshots, maxima))
         by_variant: dict[int, dict[str, object]] = {}
         if ref is not None:
             try:  # each variant's reference once, for the variants of the wrong answers' students
@@ -261,7 +284,7 @@ def write_reports(*, out: Path, root: Path, hints: Path | None = None, timings: 
         report_files=files_dir,
         submissions=len(subs),
         hidden_mode=config.hidden_mode,
-        reference_source=str(data_dir) if ref is not None else None,
+        reference_source=str(data_dir) if data_dir and note == REFERENCE_NOTE else None,
         wrong_answers=groups,
         exports=exports,
         pending=pending,

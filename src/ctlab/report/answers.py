@@ -95,8 +95,10 @@ class SavedAnswers(Mapping[str, object]):
 
         self.folder = folder
         variables = read_manifest(folder)["variables"]  # raises SnapshotError when it is damaged
-        self._names = [n for n, e in variables.items() if isinstance(n, str) and isinstance(e, dict)]
+        self._entries = {n: e for n, e in variables.items() if isinstance(n, str) and isinstance(e, dict)}
+        self._names = list(self._entries)
         self._read: dict[str, object] = {}
+        self._digests: dict[str, str | None] = {}  # by variable, as digests() found them
         self._problems = problems if problems is not None else []
         self.broken = False
 
@@ -128,12 +130,31 @@ class SavedAnswers(Mapping[str, object]):
         return sum(1 for _ in self)
 
     def digests(self, names: tuple[str, ...]) -> tuple[str, ...] | None:
-        """A hash of each named variable's saved content (see runner.value_digests), or None when
-        one has no file to hash: equal digests, equal answers."""
+        """A key of each named variable's saved content: equal keys, equal answers. A hash of its file
+        (see runner.value_digests); for a variable the notebook never set, that fact; for one saved
+        without a file (a value that could not be saved), its manifest entry, all the loader reads of
+        it. None when a file could not be hashed."""
+        import json
+
         from ctlab.grading.runner import value_digests
 
-        found = value_digests(str(self.folder), names)
-        return tuple(found[n] for n in names) if all(n in found for n in names) else None
+        wanted = [n for n in names if n not in self._digests]
+        if wanted:  # each file hashed once per submission, whichever questions ask for it
+            found = value_digests(str(self.folder), wanted)
+            self._digests.update({n: found.get(n) for n in wanted})
+        found = {n: d for n in names if (d := self._digests[n]) is not None}
+        keys = []
+        for n in names:
+            entry = self._entries.get(n)
+            if n in found:
+                keys.append(found[n])
+            elif entry is None:
+                keys.append("not set")
+            elif "file" not in entry:
+                keys.append("entry " + json.dumps(entry, sort_keys=True, default=str))
+            else:
+                return None
+        return tuple(keys)
 
 
 def load_snapshots(out: Path, subs: list[Graded]) -> dict[str, Mapping[str, object]]:

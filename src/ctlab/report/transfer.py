@@ -21,10 +21,15 @@ from ctlab.contract import QUESTIONS, TRANSFER_QUESTION
 PRINCIPAL, KEY, OBJECTS = QUESTIONS[TRANSFER_QUESTION]
 
 
+def key_path(root: Path) -> Path:
+    """Where the instructor's answer key of part 8b lies under the project folder."""
+    return Path(root) / "data" / TRANSFER_DIR / TRUTH_FILE
+
+
 def load_transfer_key(root: Path) -> dict[str, Any] | None:
     """The instructor's answer key of part 8b, or None when it is not here or not readable."""
     try:
-        key = json.loads((Path(root) / "data" / TRANSFER_DIR / TRUTH_FILE).read_text(encoding="utf-8"))
+        key = json.loads(key_path(root).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return key if isinstance(key, dict) and {"principal", "access_key", "objects"} <= set(key) else None

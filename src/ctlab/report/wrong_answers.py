@@ -206,6 +206,13 @@ def describe_list(value: object, ref: list[object], *, upper: bool = False) -> s
 
 # ---------------------------------------------------------------- q2
 
+def _utc_naive(ts: pd.Series) -> np.ndarray:
+    """A series of times as naive datetime64 values of the same UTC instants (NaT kept)."""
+    if ts.dt.tz is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return np.asarray(ts.to_numpy())
+
+
 def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
     if not isinstance(value, pd.DataFrame):
         return [f"not a DataFrame ({_type_name(value)})"]
@@ -230,9 +237,9 @@ def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
         nat = int(parsed.isna().sum())
         if nat != ref_nat:
             problems.append(f"{nat} NaT (expected {ref_nat})")
-        if "event_id" in value.columns:
-            mine = pd.Series(parsed.to_numpy(), index=[_norm_id(v) for v in value["event_id"]])
-            want = pd.Series(ref["timestamp"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"]])
+        if "event_id" in value.columns:  # instants compared as UTC datetime64, not as Timestamp objects
+            mine = pd.Series(_utc_naive(parsed), index=[_norm_id(v) for v in value["event_id"].tolist()])
+            want = pd.Series(_utc_naive(ref["timestamp"]), index=[_norm_id(v) for v in ref["event_id"].tolist()])
             mine = mine[~mine.index.duplicated()]
             common = mine.index.intersection(want.index)
             a, b = mine.loc[common], want.loc[common]
@@ -243,8 +250,8 @@ def _ts_problems(value: object, ref: pd.DataFrame) -> list[str]:
     if "hour" not in value.columns:
         problems.append("no hour column")
     elif "event_id" in value.columns:
-        mine_h = pd.Series(value["hour"].to_numpy(), index=[_norm_id(v) for v in value["event_id"]])
-        want_h = pd.Series(ref["hour"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"]])
+        mine_h = pd.Series(value["hour"].to_numpy(), index=[_norm_id(v) for v in value["event_id"].tolist()])
+        want_h = pd.Series(ref["hour"].to_numpy(), index=[_norm_id(v) for v in ref["event_id"].tolist()])
         mine_h = mine_h[~mine_h.index.duplicated()]
         common = mine_h.index.intersection(want_h.index)
         mine_hours = pd.to_numeric(mine_h.loc[common], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
