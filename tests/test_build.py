@@ -232,8 +232,9 @@ def test_hints_have_one_source():
 
 
 def test_help_notebook_structure_and_verbatim_reveals():
-    """Per section: its heading cell (id help-N, which the student notebook links to), then three levels,
-    each a heading cell that JupyterLab shows collapsed, hiding the cells under it up to the next level."""
+    """Per section: its heading alone in a cell (id help-N, which the student notebook links to), its goal
+    with the two hints folded in <details> blocks (never saved open), then the reveal under a heading cell
+    that JupyterLab shows collapsed, hiding the cells under it up to the next section."""
     helpnb = nbformat.read(HELP_NB, as_version=4)
     hints = load_hints(ROOT / "solutions" / "hints.yaml")
     cells = {c.id: c for c in helpnb.cells}
@@ -243,21 +244,21 @@ def test_help_notebook_structure_and_verbatim_reveals():
         n = s["number"]
         first = [c.id for c in helpnb.cells].index(f"help-{n}")
         note = s.get("reveal_note", "").strip()
-        section = [(c.id, c.cell_type, c.source, dict(c.metadata)) for c in helpnb.cells[first:first + 7 + bool(note)]]
-        collapsed = {"jp-MarkdownHeadingCollapsed": True}
+        section = [(c.id, c.cell_type, c.source, dict(c.metadata)) for c in helpnb.cells[first:first + 4 + bool(note)]]
+        text = (f"**Goal:** {s['goal'].strip()}\n\n"
+                f"<details><summary>First hint</summary>\n\n{s['hint1'].strip()}\n\n</details>\n\n"
+                f"<details><summary>Second hint</summary>\n\n{s['hint2'].strip()}\n\n</details>")
         assert section == [x for x in [
-            (f"help-{n}", "markdown", f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", {}),
-            (f"help-{n}-hint1", "markdown", "### First hint", collapsed),
-            (f"help-{n}-hint1-text", "markdown", s["hint1"].strip(), {}),
-            (f"help-{n}-hint2", "markdown", "### Second hint", collapsed),
-            (f"help-{n}-hint2-text", "markdown", s["hint2"].strip(), {}),
-            (f"help-{n}-reveal", "markdown", "### Reveal (optional)", collapsed),
+            (f"help-{n}", "markdown", f"## {n}. {s['title']}", {}),
+            (f"help-{n}-text", "markdown", text, {}),
+            (f"help-{n}-reveal", "markdown", "### Reveal (optional)", {"jp-MarkdownHeadingCollapsed": True}),
             (f"help-{n}-reveal-note", "markdown", note, {}) if note else None,
             (f"help-{n}-reveal-code", "code", s["reveal"].rstrip("\n"), {}),
         ] if x]
-        # a heading inside a level would end the collapsed part early
+        # a heading in the note would end the collapsed part early; one in a hint would break its block
         assert not any(re.match(r"#{1,3} ", line) for line in (s["hint1"] + s["hint2"] + note).splitlines())
-    assert len(cells) == 2 + sum(7 + bool(s.get("reveal_note", "").strip()) for s in sections)
+        assert "details>" not in s["hint1"] + s["hint2"]
+    assert len(cells) == 2 + sum(4 + bool(s.get("reveal_note", "").strip()) for s in sections)
     assert [c.id for c in helpnb.cells if re.fullmatch(r"help-\w+", c.id)][2:] == [
         "help-1", "help-2", "help-3", "help-4", "help-5", "help-6", "help-6b", "help-7", "help-8", "help-8b"]
 

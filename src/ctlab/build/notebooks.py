@@ -4,10 +4,21 @@
 `<!-- hints qN -->` markers in the master notebook's prompts become collapsed <details> blocks with the
 same first and second hints and a link to the matching help section.
 
-In the help notebook every level (first hint, second hint, reveal) sits under its own heading cell that
-JupyterLab shows collapsed (the cell metadata it saves for a collapsed heading), and each section's
-heading cell has the id `help-N`: JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on that
-cell (its other fragment kinds look for rendered anchors, which are not there yet when the link opens).
+In the help notebook a section is three cells: its heading alone (id `help-N`), the goal with three
+folded <details> blocks (first hint, second hint, what the reveal does), and the reveal code, its input
+hidden. JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on the heading cell (its other
+fragment kinds look for rendered anchors, which are not there yet when the link opens); the heading is a
+cell of its own because JupyterLab first centres the linked cell, which puts the top of a cell taller
+than the window above it.
+
+Why so few cells, and why <details> rather than collapsed headings:
+- JupyterLab attaches a notebook's cells a few at a time while the browser is idle, and a link's
+  fragment waits at most 10 s for its cell; on a slow machine a cell far down a long notebook is not
+  there in time and the notebook opens at the top (the second click, with every cell there, works).
+  Fewer cells put every section within reach.
+- A collapsed heading is cell metadata: unfolding it changes the notebook, the kernel's language_info
+  already marks it modified on open, so autosave writes the unfolded state back and the next open
+  starts unfolded. A <details> block is open or closed only on screen, never in the file.
 """
 
 from __future__ import annotations
@@ -118,9 +129,23 @@ def expand_hint_markers(nb: nbformat.NotebookNode, hints: dict[str, Any], *, sou
     return nb
 
 
+def _folded(summary: str, body: str) -> str:
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def help_section_text(section: dict[str, Any]) -> str:
+    """The text cell of one help section: the goal and the two hints, each folded."""
+    return "\n\n".join([
+        f"**Goal:** {section['goal'].strip()}",
+        _folded("First hint", section["hint1"].strip()),
+        _folded("Second hint", section["hint2"].strip()),
+    ])
+
+
 def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
     """The help notebook: intro, a setup cell, then a section per part (1-8 and the extra sections, each
-    after the part it continues): its goal and three collapsed levels (two hints and a reveal)."""
+    after the part it continues): its heading, its text (goal and two folded hints) and its reveal under
+    a collapsed heading."""
     v4 = _nbformat.v4
     cells = [
         v4.new_markdown_cell(
@@ -129,20 +154,16 @@ def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
         ),
         v4.new_code_cell(hints.get("setup", "").strip(), id="help-setup"),
     ]
-
-    def level(n: int, key: str, title: str, body: list[nbformat.NotebookNode]) -> None:
-        cells.append(v4.new_markdown_cell(f"### {title}", id=f"help-{n}-{key}", metadata={HEADING_COLLAPSED: True}))
-        cells.extend(body)
-
     for s in help_sections(hints):
         n = s["number"]
-        cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", id=f"help-{n}"))
-        level(n, "hint1", "First hint", [v4.new_markdown_cell(s["hint1"].strip(), id=f"help-{n}-hint1-text")])
-        level(n, "hint2", "Second hint", [v4.new_markdown_cell(s["hint2"].strip(), id=f"help-{n}-hint2-text")])
+        cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}", id=f"help-{n}"))
+        cells.append(v4.new_markdown_cell(help_section_text(s), id=f"help-{n}-text"))
+        cells.append(v4.new_markdown_cell("### Reveal (optional)", id=f"help-{n}-reveal",
+                                          metadata={HEADING_COLLAPSED: True}))
         note = s.get("reveal_note", "").strip()
-        reveal = [v4.new_markdown_cell(note, id=f"help-{n}-reveal-note")] if note else []
-        reveal.append(v4.new_code_cell(s["reveal"].rstrip("\n"), id=f"help-{n}-reveal-code"))
-        level(n, "reveal", "Reveal (optional)", reveal)
+        if note:
+            cells.append(v4.new_markdown_cell(note, id=f"help-{n}-reveal-note"))
+        cells.append(v4.new_code_cell(s["reveal"].rstrip("\n"), id=f"help-{n}-reveal-code"))
     nb = v4.new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     return normalize(nb, prefix="help", keep_ids=True)
 
