@@ -127,7 +127,7 @@ def main() -> None:
                     if rate > 1:
                         context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
                     logged: list[str] = []
-                    page.on("console", lambda m: logged.append(m.text) if "did not appear" in m.text else None)
+                    page.on("console", lambda m, logged=logged: logged.append(m.text) if "did not appear" in m.text else None)
                     samples = first_click(page, base, f"w{i}", section)
                     print(f"section {section}, CPU {rate:g}x slower, {width}x{height}:")
                     for at, where in samples:
