@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import html
 import json
 import re
 import shutil
@@ -223,12 +224,18 @@ def test_hints_have_one_source():
         assert f"help-{n}" in ids
         assert f"(scenario03b-help.ipynb#cell-id=help-{n})" in student_md
         for key in ("hint1", "hint2"):
-            assert s[key].strip() in student_md and s[key].strip() in help_md
+            assert s[key].strip() in student_md and _letters(s[key]) in _letters(help_md)
         assert s["reveal"].rstrip("\n") in help_code
     for s in hints["stretch"]:
         assert s["hint1"].strip() in student_md
     assert student_md.count("<details><summary>First hint</summary>") == 12
     assert "<!-- hints" not in student_md
+
+
+def _letters(text: str) -> str:
+    """What a hint shows, from its markdown or its HTML: no tags, no markup, no spaces."""
+    shown = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return "".join(re.sub(r"[`*]|^\s*- ", "", shown, flags=re.M).split())
 
 
 def test_help_notebook_structure_and_verbatim_reveals():
@@ -245,12 +252,16 @@ def test_help_notebook_structure_and_verbatim_reveals():
         first = [c.id for c in helpnb.cells].index(f"help-{n}")
         note = s.get("reveal_note", "").strip()
         section = [(c.id, c.cell_type, c.source, dict(c.metadata)) for c in helpnb.cells[first:first + 4 + bool(note)]]
-        text = (f"**Goal:** {s['goal'].strip()}\n\n"
-                f"<details><summary>First hint</summary>\n\n{s['hint1'].strip()}\n\n</details>\n\n"
-                f"<details><summary>Second hint</summary>\n\n{s['hint2'].strip()}\n\n</details>")
+        # the text cell: the goal, then each hint on one line (its source as short as what it shows)
+        goal, *folded = cells[f"help-{n}-text"].source.split("\n")
+        assert goal == f"**Goal:** {s['goal'].strip()}"
+        assert [re.match(r"<details><summary>(.*?)</summary>", f)[1] for f in folded] == ["First hint", "Second hint"]
+        for line, hint in zip(folded, (s["hint1"], s["hint2"]), strict=True):
+            assert line.endswith("</details>") and line.count("<details>") == 1
+            assert _letters(line.split("</summary>")[1]) == _letters(hint)
         assert section == [x for x in [
             (f"help-{n}", "markdown", f"## {n}. {s['title']}", {}),
-            (f"help-{n}-text", "markdown", text, {}),
+            (f"help-{n}-text", "markdown", cells[f"help-{n}-text"].source, {}),
             (f"help-{n}-reveal", "markdown", "### Reveal (optional)", {"jp-MarkdownHeadingCollapsed": True}),
             (f"help-{n}-reveal-note", "markdown", note, {}) if note else None,
             (f"help-{n}-reveal-code", "code", s["reveal"].rstrip("\n"), {}),

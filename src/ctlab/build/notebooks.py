@@ -4,20 +4,21 @@
 `<!-- hints qN -->` markers in the master notebook's prompts become collapsed <details> blocks with the
 same first and second hints and a link to the matching help section.
 
-In the help notebook a section is three cells: its heading alone (id `help-N`), the goal with three
-folded <details> blocks (first hint, second hint, what the reveal does), and the reveal code, its input
-hidden. JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on the heading cell (its other
-fragment kinds look for rendered anchors, which are not there yet when the link opens); the heading is a
-cell of its own because JupyterLab first centres the linked cell, which puts the top of a cell taller
-than the window above it.
+In the help notebook a section is its heading alone in a cell (id `help-N`), a cell with the goal and
+the two hints folded in <details> blocks, and the reveal (a note and the code) under a `### Reveal
+(optional)` heading that JupyterLab shows collapsed (the cell metadata it saves for a collapsed heading).
+JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on the heading cell (its other fragment
+kinds look for rendered anchors, which are not there yet when the link opens).
 
-Why so few cells, and why <details> rather than collapsed headings:
-- JupyterLab attaches a notebook's cells a few at a time while the browser is idle, and a link's
-  fragment waits at most 10 s for its cell; on a slow machine a cell far down a long notebook is not
-  there in time and the notebook opens at the top (the second click, with every cell there, works).
-  Fewer cells put every section within reach.
-- A collapsed heading is cell metadata: unfolding it changes the notebook, the kernel's language_info
-  already marks it modified on open, so autosave writes the unfolded state back and the next open
+Why this shape (each measured in a real JupyterLab, tests/benchmarks/bench_help_link.py):
+- JupyterLab adds a notebook's cells a few at a time while the browser is idle, and a link waits at
+  most 10 s for its cell: with one cell per hint (82 cells), sections 7 and 8b were not there in time
+  on a machine 4x slower and the first click left the notebook at the top. 52 cells are.
+- JupyterLab sizes a cell it has not drawn yet by its source. A cell whose source is much taller than
+  what it shows shrinks once drawn, and the linked heading below it moves out of view; so the heading
+  is a cell of its own and each folded hint is one line of HTML.
+- A collapsed heading is cell metadata: unfolding it changes the notebook (the kernel's language_info
+  already marks it modified on open), so autosave writes the unfolded state back and the next open
   starts unfolded. A <details> block is open or closed only on screen, never in the file.
 """
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mistune
 import nbformat
 import yaml
 
@@ -130,12 +132,15 @@ def expand_hint_markers(nb: nbformat.NotebookNode, hints: dict[str, Any], *, sou
 
 
 def _folded(summary: str, body: str) -> str:
-    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
+    """A <details> block on one line, its markdown made HTML here (see help_section_text)."""
+    html = str(mistune.html(body))
+    return f"<details><summary>{summary}</summary>{' '.join(line.strip() for line in html.splitlines())}</details>"
 
 
 def help_section_text(section: dict[str, Any]) -> str:
-    """The text cell of one help section: the goal and the two hints, each folded."""
-    return "\n\n".join([
+    """The text cell of one help section: the goal and the two hints, each folded, one line each, so
+    that its source is about as tall as what it shows."""
+    return "\n".join([
         f"**Goal:** {section['goal'].strip()}",
         _folded("First hint", section["hint1"].strip()),
         _folded("Second hint", section["hint2"].strip()),
