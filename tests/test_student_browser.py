@@ -255,3 +255,51 @@ def test_help_notebook_is_folded_again_after_a_hint_was_opened_and_the_notebook_
             assert page.evaluate(FOLDING_JS) == {"details": 2 * sections, "open": [], "folded": sections}
         finally:
             browser.close()
+
+
+# where section n's heading is in the help notebook's view (None: not drawn, or the notebook elsewhere)
+HEADING_JS = """(n) => {
+  const p = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null
+      && [...p.querySelectorAll('h1')].some(h => h.innerText.includes('help notebook')));
+  if (!p) return null;
+  const outer = p.querySelector('.jp-WindowedPanel-outer');
+  const h = [...p.querySelectorAll('h2')].find(h => h.innerText.startsWith(n + '. '));
+  return {top: h ? h.getBoundingClientRect().top - outer.getBoundingClientRect().top : null,
+          view: outer.clientHeight, cells: p.querySelectorAll('.jp-Cell').length};
+}"""
+
+
+def test_first_click_on_the_last_help_link_shows_its_section_on_a_slow_machine(lab):
+    """A fresh JupyterLab, the help notebook not open yet, a laptop-sized window and a CPU four times
+    slower: the first click on the last section's link (8b, the farthest down the help notebook) shows
+    that section's heading. JupyterLab waits at most 10 s for a linked cell while it draws the notebook's
+    cells in idle time; with one cell per hint level the cell was not there in time, and the help
+    notebook stayed at its top until a second click."""
+    from playwright.sync_api import sync_playwright
+
+    base, work = lab
+    cells = len(json.loads((work / "scenario03b-help.ipynb").read_text())["cells"])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(120_000)
+            page.goto(base + "/lab/workspaces/fresh/tree/scenario03b.ipynb")
+            page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length > 40")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            drawn = -1
+            while True:  # until the student notebook has drawn all its cells, as after a while of work
+                now = page.evaluate("document.querySelectorAll('.jp-Notebook .jp-Cell').length")
+                if now == drawn:
+                    break
+                drawn = now
+                page.wait_for_timeout(2000)
+            page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+            page.locator(".jp-NotebookPanel:visible a[href$='#cell-id=help-8b']").click()
+            page.wait_for_function(f"(n) => {{ const w = ({HEADING_JS})(n); return w && w.cells == {cells}; }}", arg="8b")
+            page.wait_for_timeout(2000)  # what JupyterLab does once every cell is there
+            where = page.evaluate(HEADING_JS, "8b")
+            assert where["top"] is not None, "the help notebook is not on section 8b"
+            assert 0 <= where["top"] < where["view"] - 60, f"section 8b's heading is at {where['top']:.0f}px of {where['view']}px"
+        finally:
+            browser.close()
