@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import html
 import json
 import re
 import shutil
@@ -223,7 +224,7 @@ def test_hints_have_one_source():
         assert f"help-{n}" in ids
         assert f"(scenario03b-help.ipynb#cell-id=help-{n})" in student_md
         for key in ("hint1", "hint2"):
-            assert s[key].strip() in student_md and s[key].strip() in help_md
+            assert s[key].strip() in student_md and _letters(s[key]) in _letters(help_md)
         assert s["reveal"].rstrip("\n") in help_code
     for s in hints["stretch"]:
         assert s["hint1"].strip() in student_md
@@ -231,9 +232,16 @@ def test_hints_have_one_source():
     assert "<!-- hints" not in student_md
 
 
+def _letters(text: str) -> str:
+    """What a hint shows, from its markdown or its HTML: no tags, no markup, no spaces."""
+    shown = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return "".join(re.sub(r"[`*]|^\s*- ", "", shown, flags=re.M).split())
+
+
 def test_help_notebook_structure_and_verbatim_reveals():
-    """Per section: its heading cell (id help-N, which the student notebook links to), then three levels,
-    each a heading cell that JupyterLab shows collapsed, hiding the cells under it up to the next level."""
+    """Per section: its heading alone in a cell (id help-N, which the student notebook links to), its goal
+    with the two hints folded in <details> blocks (never saved open), then the reveal under a heading cell
+    that JupyterLab shows collapsed, hiding the cells under it up to the next section."""
     helpnb = nbformat.read(HELP_NB, as_version=4)
     hints = load_hints(ROOT / "solutions" / "hints.yaml")
     cells = {c.id: c for c in helpnb.cells}
@@ -243,21 +251,25 @@ def test_help_notebook_structure_and_verbatim_reveals():
         n = s["number"]
         first = [c.id for c in helpnb.cells].index(f"help-{n}")
         note = s.get("reveal_note", "").strip()
-        section = [(c.id, c.cell_type, c.source, dict(c.metadata)) for c in helpnb.cells[first:first + 7 + bool(note)]]
-        collapsed = {"jp-MarkdownHeadingCollapsed": True}
+        section = [(c.id, c.cell_type, c.source, dict(c.metadata)) for c in helpnb.cells[first:first + 4 + bool(note)]]
+        # the text cell: the goal, then each hint on one line (its source as short as what it shows)
+        goal, *folded = cells[f"help-{n}-text"].source.split("\n")
+        assert goal == f"**Goal:** {s['goal'].strip()}"
+        assert [re.match(r"<details><summary>(.*?)</summary>", f)[1] for f in folded] == ["First hint", "Second hint"]
+        for line, hint in zip(folded, (s["hint1"], s["hint2"]), strict=True):
+            assert line.endswith("</details>") and line.count("<details>") == 1
+            assert _letters(line.split("</summary>")[1]) == _letters(hint)
         assert section == [x for x in [
-            (f"help-{n}", "markdown", f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", {}),
-            (f"help-{n}-hint1", "markdown", "### First hint", collapsed),
-            (f"help-{n}-hint1-text", "markdown", s["hint1"].strip(), {}),
-            (f"help-{n}-hint2", "markdown", "### Second hint", collapsed),
-            (f"help-{n}-hint2-text", "markdown", s["hint2"].strip(), {}),
-            (f"help-{n}-reveal", "markdown", "### Reveal (optional)", collapsed),
+            (f"help-{n}", "markdown", f"## {n}. {s['title']}", {}),
+            (f"help-{n}-text", "markdown", cells[f"help-{n}-text"].source, {}),
+            (f"help-{n}-reveal", "markdown", "### Reveal (optional)", {"jp-MarkdownHeadingCollapsed": True}),
             (f"help-{n}-reveal-note", "markdown", note, {}) if note else None,
             (f"help-{n}-reveal-code", "code", s["reveal"].rstrip("\n"), {}),
         ] if x]
-        # a heading inside a level would end the collapsed part early
+        # a heading in the note would end the collapsed part early; one in a hint would break its block
         assert not any(re.match(r"#{1,3} ", line) for line in (s["hint1"] + s["hint2"] + note).splitlines())
-    assert len(cells) == 2 + sum(7 + bool(s.get("reveal_note", "").strip()) for s in sections)
+        assert "details>" not in s["hint1"] + s["hint2"]
+    assert len(cells) == 2 + sum(4 + bool(s.get("reveal_note", "").strip()) for s in sections)
     assert [c.id for c in helpnb.cells if re.fullmatch(r"help-\w+", c.id)][2:] == [
         "help-1", "help-2", "help-3", "help-4", "help-5", "help-6", "help-6b", "help-7", "help-8", "help-8b"]
 

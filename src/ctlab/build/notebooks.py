@@ -4,10 +4,22 @@
 `<!-- hints qN -->` markers in the master notebook's prompts become collapsed <details> blocks with the
 same first and second hints and a link to the matching help section.
 
-In the help notebook every level (first hint, second hint, reveal) sits under its own heading cell that
-JupyterLab shows collapsed (the cell metadata it saves for a collapsed heading), and each section's
-heading cell has the id `help-N`: JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on that
-cell (its other fragment kinds look for rendered anchors, which are not there yet when the link opens).
+In the help notebook a section is its heading alone in a cell (id `help-N`), a cell with the goal and
+the two hints folded in <details> blocks, and the reveal (a note and the code) under a `### Reveal
+(optional)` heading that JupyterLab shows collapsed (the cell metadata it saves for a collapsed heading).
+JupyterLab opens a link `scenario03b-help.ipynb#cell-id=help-N` on the heading cell (its other fragment
+kinds look for rendered anchors, which are not there yet when the link opens).
+
+Why this shape (each measured in a real JupyterLab, tests/benchmarks/bench_help_link.py):
+- JupyterLab adds a notebook's cells a few at a time while the browser is idle, and a link waits at
+  most 10 s for its cell: with one cell per hint (82 cells), sections 7 and 8b were not there in time
+  on a machine 4x slower and the first click left the notebook at the top. 52 cells are.
+- JupyterLab sizes a cell it has not drawn yet by its source. A cell whose source is much taller than
+  what it shows shrinks once drawn, and the linked heading below it moves out of view; so the heading
+  is a cell of its own and each folded hint is one line of HTML.
+- A collapsed heading is cell metadata: unfolding it changes the notebook (the kernel's language_info
+  already marks it modified on open), so autosave writes the unfolded state back and the next open
+  starts unfolded. A <details> block is open or closed only on screen, never in the file.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mistune
 import nbformat
 import yaml
 
@@ -118,9 +131,26 @@ def expand_hint_markers(nb: nbformat.NotebookNode, hints: dict[str, Any], *, sou
     return nb
 
 
+def _folded(summary: str, body: str) -> str:
+    """A <details> block on one line, its markdown made HTML here (see help_section_text)."""
+    html = str(mistune.html(body))
+    return f"<details><summary>{summary}</summary>{' '.join(line.strip() for line in html.splitlines())}</details>"
+
+
+def help_section_text(section: dict[str, Any]) -> str:
+    """The text cell of one help section: the goal and the two hints, each folded, one line each, so
+    that its source is about as tall as what it shows."""
+    return "\n".join([
+        f"**Goal:** {section['goal'].strip()}",
+        _folded("First hint", section["hint1"].strip()),
+        _folded("Second hint", section["hint2"].strip()),
+    ])
+
+
 def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
     """The help notebook: intro, a setup cell, then a section per part (1-8 and the extra sections, each
-    after the part it continues): its goal and three collapsed levels (two hints and a reveal)."""
+    after the part it continues): its heading, its text (goal and two folded hints) and its reveal under
+    a collapsed heading."""
     v4 = _nbformat.v4
     cells = [
         v4.new_markdown_cell(
@@ -129,20 +159,16 @@ def help_notebook(hints: dict[str, Any]) -> nbformat.NotebookNode:
         ),
         v4.new_code_cell(hints.get("setup", "").strip(), id="help-setup"),
     ]
-
-    def level(n: int, key: str, title: str, body: list[nbformat.NotebookNode]) -> None:
-        cells.append(v4.new_markdown_cell(f"### {title}", id=f"help-{n}-{key}", metadata={HEADING_COLLAPSED: True}))
-        cells.extend(body)
-
     for s in help_sections(hints):
         n = s["number"]
-        cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}\n\n**Goal:** {s['goal'].strip()}", id=f"help-{n}"))
-        level(n, "hint1", "First hint", [v4.new_markdown_cell(s["hint1"].strip(), id=f"help-{n}-hint1-text")])
-        level(n, "hint2", "Second hint", [v4.new_markdown_cell(s["hint2"].strip(), id=f"help-{n}-hint2-text")])
+        cells.append(v4.new_markdown_cell(f"## {n}. {s['title']}", id=f"help-{n}"))
+        cells.append(v4.new_markdown_cell(help_section_text(s), id=f"help-{n}-text"))
+        cells.append(v4.new_markdown_cell("### Reveal (optional)", id=f"help-{n}-reveal",
+                                          metadata={HEADING_COLLAPSED: True}))
         note = s.get("reveal_note", "").strip()
-        reveal = [v4.new_markdown_cell(note, id=f"help-{n}-reveal-note")] if note else []
-        reveal.append(v4.new_code_cell(s["reveal"].rstrip("\n"), id=f"help-{n}-reveal-code"))
-        level(n, "reveal", "Reveal (optional)", reveal)
+        if note:
+            cells.append(v4.new_markdown_cell(note, id=f"help-{n}-reveal-note"))
+        cells.append(v4.new_code_cell(s["reveal"].rstrip("\n"), id=f"help-{n}-reveal-code"))
     nb = v4.new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     return normalize(nb, prefix="help", keep_ids=True)
 
