@@ -124,7 +124,7 @@ def test_q2_instants(cloud_iam_df, cloud_api_df):
         ref = log(name)
         parsed = pd.to_datetime(ref['timestamp'], utc=True, errors='coerce', format='ISO8601')
         want = pd.Series(parsed.dt.tz_localize(None).astype('datetime64[ns]').to_numpy(), index=ref['event_id'].to_numpy())
-        g = pd.Series(ts.dt.tz_convert('UTC').dt.tz_localize(None).astype('datetime64[ns]').to_numpy(), index=ids_of(df, var))
+        g = pd.Series(ts.dt.tz_convert('UTC').dt.tz_localize(None).astype('datetime64[ns]').to_numpy(), index=pd.Index(ids_of(df, var), dtype=object))
         g = g[g.index.isin(want.index)]
         w = want.reindex(g.index)
         n = int((g.isna() != w.isna()).sum())

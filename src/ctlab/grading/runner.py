@@ -53,7 +53,8 @@ class TestRunner:
         self.autograder: Autograder = load_autograder(Path(root))
         self._files = {p: _file_info(p) for p in self.autograder.test_paths}
         self._results: dict[tuple[str, str, tuple[tuple[str, str | None], ...]], tuple[float, list[TestRecord]]] = {}
-        self._builtins = _builtins_with({"pandas": _TestPandas(self.pristine)})
+        self._pandas = _TestPandas(self.pristine)
+        self._builtins = _builtins_with({"pandas": self._pandas})
         self._event_ids: dict[str, frozenset[str]] = {}
         self._data_variants: dict[tuple[str, str, str], str | None] = {}
 
@@ -120,20 +121,13 @@ class TestRunner:
 
     def _ids_of(self, variant: str) -> frozenset[str]:
         if variant not in self._event_ids:
-            import csv
-
-            # Read row by row (the pristine logs are trusted): a parser's buffers could stay mapped
-            # after the warm-up and count as held, widening the memory limit of every request.
+            # The logs as the tests read them (data/<name>.csv, every value a string): the frames are
+            # kept for the tests of that variant, so the logs are parsed once for both.
             ids: set[str] = set()
-            limit = csv.field_size_limit(1 << 30)  # the logs' JSON columns may be long
-            try:
-                for name in ("cloud_iam.csv", "cloud_api.csv"):
-                    with open(self.pristine / variant / "data" / name, newline="", encoding="utf-8") as fh:
-                        rows = csv.reader(fh)
-                        col = next(rows, []).index("event_id")
-                        ids.update(row[col] for row in rows if len(row) > col and row[col])
-            finally:
-                csv.field_size_limit(limit)
+            for name in ("cloud_iam.csv", "cloud_api.csv"):
+                frame = self._pandas.read_csv(str(self.pristine / variant / "data" / name), dtype=object,
+                                              keep_default_na=False)
+                ids.update(v for v in frame["event_id"].tolist() if v)
             self._event_ids[variant] = frozenset(ids)
         return self._event_ids[variant]
 
