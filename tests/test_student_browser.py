@@ -235,6 +235,8 @@ def test_help_notebook_is_folded_again_after_a_hint_was_opened_and_the_notebook_
             page.set_default_timeout(120_000)
             page.goto(base + "/lab/workspaces/first/tree/scenario03b-help.ipynb")
             page.wait_for_function("document.querySelectorAll('.jp-Notebook details').length == 20")
+            # JupyterLab draws the cells in idle time: the last reveal's heading may come after the hints
+            page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-MarkdownHeadingCollapsed').length == 10")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
             page.wait_for_selector(".lm-TabBar-tab.jp-mod-dirty")  # the kernel's language_info: modified on open
             assert page.evaluate(FOLDING_JS) == {"details": 2 * sections, "open": [], "folded": sections}
