@@ -19,7 +19,8 @@ from ctlab.roster import load_roster
 CLASSROOM = Path(__file__).parent / "fixtures" / "report" / "classroom.py"
 
 
-def _class(top: Path) -> Path:
+def class_with_roster(top: Path) -> Path:
+    """The graded class of fixtures/report/classroom.py under `top`, its roster kept in OUT."""
     spec = importlib.util.spec_from_file_location("classroom", CLASSROOM)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -34,7 +35,7 @@ def _class(top: Path) -> Path:
 def test_a_40_student_class_by_name_with_a_whole_side_by_side_pane(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    out = _class(tmp_path)
+    out = class_with_roster(tmp_path)
     # Novak, Min was graded on a summary she has since replaced
     novak = next(p.stem for p in (out / "results").glob("novakmin_*.json"))
     hand_scores.set_score(out, key=novak, question="q8", criteria={"1": 1, "2": 1, "3": 1}, comment=None,
@@ -83,7 +84,7 @@ def test_the_class_report_names_people_and_fits_a_1400_px_window(tmp_path):
 
     from ctlab.report import write_reports
 
-    out = _class(tmp_path)
+    out = class_with_roster(tmp_path)
     write_reports(out=out, root=Path(__file__).resolve().parents[1])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

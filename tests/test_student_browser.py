@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
+from browser_lab import HEADING_JS, running_lab
 from reveal_answers import help_reveals
 from student_ids import BLANK, SETTINGS, id_for
 
@@ -40,50 +39,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def lab(tmp_path):
     """A JupyterLab server on the loopback, serving a copy of assignment/ (its own settings, no news)."""
-    work = tmp_path / "assignment"
-    shutil.copytree(ROOT / "assignment", work)
-    settings = tmp_path / "settings"
-    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false"}))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
-    port = _free_port()
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
-           f"--ServerApp.root_dir={work}", "--IdentityProvider.token=", "--ServerApp.password=",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
-    log = (tmp_path / "jupyterlab.log").open("w")
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(base + "/api/status", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log = (tmp_path / "jupyterlab.log").read_text()[-2000:]
-                    raise AssertionError("JupyterLab did not start: " + log) from None
-                time.sleep(0.2)
-        yield base, work
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with running_lab(tmp_path, ROOT / "assignment") as served:
+        yield served
 
 
 # the visible notebook panel's cells: [first line of the source, shown text, top, view height, output text]
@@ -257,18 +217,6 @@ def test_help_notebook_is_folded_again_after_a_hint_was_opened_and_the_notebook_
             assert page.evaluate(FOLDING_JS) == {"details": 2 * sections, "open": [], "folded": sections}
         finally:
             browser.close()
-
-
-# where section n's heading is in the help notebook's view (None: not drawn, or the notebook elsewhere)
-HEADING_JS = """(n) => {
-  const p = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null
-      && [...p.querySelectorAll('h1')].some(h => h.innerText.includes('help notebook')));
-  if (!p) return null;
-  const outer = p.querySelector('.jp-WindowedPanel-outer');
-  const h = [...p.querySelectorAll('h2')].find(h => h.innerText.startsWith(n + '. '));
-  return {top: h ? h.getBoundingClientRect().top - outer.getBoundingClientRect().top : null,
-          view: outer.clientHeight, cells: p.querySelectorAll('.jp-Cell').length};
-}"""
 
 
 def test_first_click_on_the_last_help_link_shows_its_section_on_a_slow_machine(lab):

@@ -2,7 +2,7 @@
 
 Run from the repository root (about a minute per section and rate on 2 cores):
 
-    .venv/bin/python tests/benchmarks/bench_help_link.py [--sections 3,7,8b] [--rates 1,4]
+    PYTHONPATH=tests .venv/bin/python tests/benchmarks/bench_help_link.py [--sections 3,7,8b] [--rates 1,4]
         [--viewport 1280x720] [--assignment assignment]
 
 For each section and CPU slow-down rate (Chromium's CPU throttling: 4 is a machine four times slower):
@@ -19,61 +19,23 @@ JupyterLab draws a notebook's cells a few at a time while the browser is idle, a
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from browser_lab import HEADING_JS, running_lab
 from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = (2, 6, 10, 14, 20, 30)  # seconds after the first click
 
-POSITION_JS = """(n) => {
-  const p = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null
-      && [...p.querySelectorAll('h1')].some(h => h.innerText.includes('help notebook')));
-  if (!p) return null;
-  const outer = p.querySelector('.jp-WindowedPanel-outer');
-  const h = [...p.querySelectorAll('h2')].find(h => h.innerText.startsWith(n + '. '));
-  return {heading: h ? Math.round(h.getBoundingClientRect().top - outer.getBoundingClientRect().top) : null,
-          view: outer.clientHeight, cells: p.querySelectorAll('.jp-Cell').length};
-}"""
-
-
-def start_lab(tmp: Path, assignment: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A JupyterLab on the loopback over a copy of assignment (own settings and workspaces, no news)."""
-    work = tmp / "assignment"
-    shutil.copytree(assignment, work)
-    settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
-           f"--ServerApp.root_dir={work}", "--IdentityProvider.token=", "--ServerApp.password=",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
-    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/status", timeout=2)
-            return server, base
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise SystemExit("JupyterLab did not start") from None
-            time.sleep(0.2)
+def _where(page: Page, section: str) -> object:
+    """Where the section's heading is (rounded to a pixel), the view's height, the cells drawn."""
+    where = page.evaluate(HEADING_JS, section)
+    if isinstance(where, dict) and isinstance(where.get("top"), (int, float)):
+        where["top"] = round(where["top"])
+    return where
 
 
 def first_click(page: Page, base: str, workspace: str, section: str) -> list[tuple[object, object]]:
@@ -96,12 +58,12 @@ def first_click(page: Page, base: str, workspace: str, section: str) -> list[tup
     samples: list[tuple[object, object]] = []
     for at in SAMPLES:
         page.wait_for_timeout(max(0, int((clicked + at - time.monotonic()) * 1000)))
-        samples.append((at, page.evaluate(POSITION_JS, section)))
+        samples.append((at, _where(page, section)))
     page.locator(".lm-TabBar-tab", has_text="scenario03b.ipynb").first.click()
     page.wait_for_timeout(1000)
     link.click()
     page.wait_for_timeout(3000)
-    samples.append(("second click", page.evaluate(POSITION_JS, section)))
+    samples.append(("second click", _where(page, section)))
     return samples
 
 
@@ -115,30 +77,25 @@ def main() -> None:
     width, height = map(int, args.viewport.split("x"))
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     with tempfile.TemporaryDirectory(prefix="bench-help-link-") as tmp:
-        server, base = start_lab(Path(tmp), args.assignment)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-                for i, (rate, section) in enumerate((float(r), s) for r in args.rates.split(",")
-                                                    for s in args.sections.split(",")):
-                    context = browser.new_context(viewport={"width": width, "height": height})
-                    page = context.new_page()
-                    page.set_default_timeout(120_000)
-                    if rate > 1:
-                        context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
-                    logged: list[str] = []
-                    page.on("console", lambda m, logged=logged: logged.append(m.text) if "did not appear" in m.text else None)
-                    samples = first_click(page, base, f"w{i}", section)
-                    print(f"section {section}, CPU {rate:g}x slower, {width}x{height}:")
-                    for at, where in samples:
-                        print(f"  {at if isinstance(at, str) else f'{at} s'}: {where}")
-                    for line in logged:
-                        print(f"  JupyterLab: {line}")
-                    context.close()
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        with running_lab(Path(tmp), args.assignment) as (base, _), sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            for i, (rate, section) in enumerate((float(r), s) for r in args.rates.split(",")
+                                                for s in args.sections.split(",")):
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                page.set_default_timeout(120_000)
+                if rate > 1:
+                    context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
+                logged: list[str] = []
+                page.on("console", lambda m, logged=logged: logged.append(m.text) if "did not appear" in m.text else None)
+                samples = first_click(page, base, f"w{i}", section)
+                print(f"section {section}, CPU {rate:g}x slower, {width}x{height}:")
+                for at, where in samples:
+                    print(f"  {at if isinstance(at, str) else f'{at} s'}: {where}")
+                for line in logged:
+                    print(f"  JupyterLab: {line}")
+                context.close()
+            browser.close()
 
 
 if __name__ == "__main__":

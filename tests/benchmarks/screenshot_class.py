@@ -21,30 +21,19 @@ and prints export-csv.csv's first lines and the summary line of the reports.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
 
 from test_review_browser import CHROMIUM, start_review
+from test_review_class_browser import class_with_roster
 
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.snapshot import write_snapshot
 from ctlab.report import write_reports
-from ctlab.report.export import export, keep_roster
-from ctlab.roster import load_roster
+from ctlab.report.export import export
 
 REPO = Path(__file__).resolve().parents[2]
-CLASSROOM = REPO / "tests" / "fixtures" / "report" / "classroom.py"
-
-
-def _class(top: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("classroom", CLASSROOM)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    out, roster = mod.build_class(top / "out")
-    keep_roster(out=out, roster=load_roster(roster))
-    return out
 
 
 def main() -> int:
@@ -57,7 +46,7 @@ def main() -> int:
     into.mkdir(parents=True, exist_ok=True)
     top = Path(tempfile.mkdtemp(prefix="ctlab-class-"))
     try:
-        out = _class(top)
+        out = class_with_roster(top)
         ids = {p.stem.split("_")[0]: p.stem for p in sorted((out / "results").glob("*.json"))}
         scored = {ids["novakmin"]: 2.0, ids["khanlee"]: 0.0, ids["okaforchidi"]: 3.0}
         hand_scores.merge_points(out, {k: {"q8": v} for k, v in scored.items()},
