@@ -125,3 +125,50 @@ def test_the_variant_check_reads_other_weeks_only_for_rows_that_are_not_the_own_
     foreign = _snapshot_of(["import pandas as pd\ncloud_iam_df = pd.DataFrame({'event_id': ['not-an-event']})\n"
                             "cloud_api_df = cloud_iam_df"], pristine, tmp_path / "snap")
     assert runner.data_variant(str(foreign), "v01") is None  # rows of no variant: its own tests say what is wrong
+
+
+MUTATES = '''from otter.test_files import test_case
+
+name = "qa"
+points = 1
+
+@test_case(points=1)
+def test_changes_everything(cloud_iam_df):
+    import pandas as pd
+    log = pd.read_csv("data/cloud_iam.csv", dtype=object, keep_default_na=False)
+    for df in (cloud_iam_df, log):
+        df["user"] = "changed"
+        df.loc[df.index[0], "event_name"] = "changed"
+        df.drop(columns=["region"], inplace=True)
+        df.index.name = "changed"
+        df.attrs["changed"] = True
+        df.sort_values("event_id", inplace=True)
+'''
+
+SEES_ORIGINALS = '''from otter.test_files import test_case
+
+name = "qb"
+points = 1
+
+@test_case(points=1)
+def test_sees_the_originals(cloud_iam_df):
+    import pandas as pd
+    log = pd.read_csv("data/cloud_iam.csv", dtype=object, keep_default_na=False)
+    for df in (cloud_iam_df, log):
+        assert "changed" not in set(df["user"]) and "changed" not in set(df["event_name"])
+        assert "region" in df.columns and df.index.name is None and not df.attrs
+    assert cloud_iam_df["event_id"].tolist() == log["event_id"].tolist()
+'''
+
+
+def test_a_test_file_that_changes_its_inputs_changes_nothing_the_next_one_reads(
+        pristine: Path, solved_snapshot: Path, tmp_path: Path) -> None:
+    # Frames reach each test file as lazy copies (copy-on-write), not deep ones: the answers and the
+    # pristine logs the runner keeps must still read the same after a test file changed its copies.
+    runner = TestRunner(REPO, pristine)
+    values, problems = snapshot.load_snapshot_with_problems(solved_snapshot, ["cloud_iam_df"])
+    (tmp_path / "qa.py").write_text(MUTATES, encoding="utf-8")
+    (tmp_path / "qb.py").write_text(SEES_ORIGINALS, encoding="utf-8")
+    for path in (tmp_path / "qa.py", tmp_path / "qb.py", tmp_path / "qa.py", tmp_path / "qb.py"):
+        points, records = runner._run(path, values, problems, pristine / "v01")
+        assert (points, [r["passed"] for r in records]) == (1.0, [True]), records

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import types
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -57,6 +58,9 @@ class TestRunner:
         self._builtins = _builtins_with({"pandas": self._pandas})
         self._event_ids: dict[str, frozenset[str]] = {}
         self._data_variants: dict[tuple[str, str, str], str | None] = {}
+        # What `data_variant` last loaded, (snapshot, values, problems): the tests of that snapshot
+        # take it instead of loading the same files again.
+        self._loaded: tuple[str, dict[str, Any], dict[str, str]] | None = None
 
     def grade(self, snapshot_dir: str | None, variant: str) -> tuple[dict[str, float], list[TestRecord]]:
         """Load a snapshot (or nothing) and run every test file against it, on `variant`'s data."""
@@ -77,6 +81,7 @@ class TestRunner:
         hold no rows of any variant."""
         from ctlab.grading import snapshot
 
+        self._loaded = None
         if not snapshot_dir:
             return None
         logs = ("cloud_iam_df", "cloud_api_df")
@@ -88,12 +93,13 @@ class TestRunner:
         key = (variant, digests[logs[0]], digests[logs[1]]) if all(n in digests for n in logs) else None
         if key is not None and key in self._data_variants:
             return self._data_variants[key]
-        try:
-            values, _ = snapshot.load_snapshot_with_problems(snapshot_dir, list(logs))
+        try:  # every variable: unless the logs are another variant's, its tests need them next
+            values, problems = snapshot.load_snapshot_with_problems(snapshot_dir, self.autograder.variables)
         except snapshot.SnapshotError:
             return None
+        self._loaded = (snapshot_dir, values, problems)
         seen: set[str] = set()
-        for value in values.values():
+        for value in (values[n] for n in logs if n in values):
             frame: Any = value
             try:
                 ids = frame["event_id"] if "event_id" in frame.columns else frame.index.get_level_values("event_id")
@@ -146,6 +152,7 @@ class TestRunner:
             digests, snapshot_dir = {}, None
         values: dict[str, Any] | None = None
         problems: dict[str, str] = {}
+        loaded, self._loaded = self._loaded, None
         for path in ag.test_paths:
             info = self._files[path]
             key: tuple[str, str, tuple[tuple[str, str | None], ...]] | None
@@ -158,10 +165,13 @@ class TestRunner:
                     values = {}
                     if snapshot_dir:
                         loading(True)
-                        try:
-                            values, problems = snapshot.load_snapshot_with_problems(snapshot_dir, ag.variables)
-                        except snapshot.SnapshotError:
-                            values, problems = {}, {}
+                        if loaded is not None and loaded[0] == snapshot_dir:
+                            values, problems = loaded[1], loaded[2]
+                        else:
+                            try:
+                                values, problems = snapshot.load_snapshot_with_problems(snapshot_dir, ag.variables)
+                            except snapshot.SnapshotError:
+                                values, problems = {}, {}
                         loading(False)
                 hit = self._run(path, values, problems, self.pristine / variant)
                 if key:
@@ -232,6 +242,13 @@ def _cut(message: str) -> str:
 
 
 def _copy(v: Any) -> Any:
+    """A copy of a snapshot's value that one test file may change without the next seeing it. A pandas
+    frame or series is copied lazily: with copy-on-write (always on in pandas 3) whatever changes it, or
+    an array taken from it, copies that part first. A deep copy of every log for every test file was a
+    tenth of testing a snapshot."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(v, (pandas.DataFrame, pandas.Series)):
+        return v.copy(deep=False)
     try:
         return copy.deepcopy(v)
     except MemoryError:
@@ -266,7 +283,7 @@ def value_digests(snapshot_dir: str, names: Collection[str]) -> dict[str, str]:
 
 class _TestPandas(types.ModuleType):
     """pandas as the runner's test files import it. read_csv of a file under the pristine data
-    folder returns a fresh copy of the frame read the first time, which is what reading the
+    folder returns a copy (copy-on-write, see _copy) of the frame read the first time, which is what reading the
     unchanged file again would return: the tests of every snapshot read the same files, and
     parsing them is most of the cost of testing one. Everything else is pandas itself."""
 
@@ -295,7 +312,7 @@ class _TestPandas(types.ModuleType):
             return read(filepath_or_buffer, *args, **kwargs)
         if key not in self._frames:
             self._frames[key] = read(filepath_or_buffer, *args, **kwargs)
-        return self._frames[key].copy(deep=True)
+        return self._frames[key].copy(deep=False)  # copy-on-write: a test's change copies what it changes
 
 
 def _builtins_with(modules: dict[str, types.ModuleType]) -> dict[str, Any]:
