@@ -162,4 +162,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ctlab.cli import exit_now
+
+    exit_now(main())  # results.json is written: skip tearing pandas down
