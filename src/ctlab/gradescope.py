@@ -131,7 +131,8 @@ def run_autograder(
         config = load_feedback_config(root)
         out = Path(tmp) / "out"
         summary = grade(submissions=[sub], out=out, root=root, jobs=1, timeout=timeout, memory_mb=memory_mb,
-                        no_sandbox=no_sandbox, force=True, manual=None, progress=False)
+                        no_sandbox=no_sandbox, force=True, manual=None, progress=False,
+                        keep_font_list=False)  # setup.sh builds it into the image; a run has no next run
         if len(summary.results) != 1:
             raise CtlabError(f"{out / 'gradebook.csv'}: expected one row, found {len(summary.results)}")
         result, total = summary.results[0], summary.scored[0].shown_total

@@ -33,7 +33,7 @@ from typing import Any
 from ctlab import atomic, variants
 from ctlab.build import sources
 from ctlab.errors import CtlabError
-from ctlab.grading import autograder, inputs, kept_code, pristine, snapshot, student_ids
+from ctlab.grading import autograder, fontcache, inputs, kept_code, pristine, snapshot, student_ids
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.grading.execute import Ran, run_phase1
 from ctlab.grading.results import (
@@ -219,7 +219,8 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
           no_sandbox: bool, force: bool, manual: Path | None, progress: bool,
           sandbox: str | None = None, due: dt.datetime | None = None,
           late_penalty: float | None = None, allow_stale: bool = False,
-          timings: Timings | None = None, preload: tuple[str, ...] = ()) -> GradeSummary:
+          timings: Timings | None = None, preload: tuple[str, ...] = (),
+          keep_font_list: bool = True) -> GradeSummary:
     """Grade `submissions` (files or folders) into `out`. See the module docstring.
 
     `sandbox` forces a mode ("bwrap" or "user"); by default bwrap is used when it works,
@@ -228,7 +229,9 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     gives a time); `late_penalty` (percent of its total) is then taken off in its own column.
     Each phase's wall time is added to `timings` (a fresh clock unless given) and returned with
     the summary. `preload` names modules the caller needs next (the reports'), imported in the
-    background while this process only waits for the workers.
+    background while this process only waits for the workers. With `keep_font_list`, a run whose
+    workers had to scan the system's fonts builds matplotlib's font list for the next runs (once per
+    environment, about half a second; see fontcache).
     """
     t_start = time.monotonic()
     timings = Timings() if timings is None else timings
@@ -239,6 +242,9 @@ def grade(*, submissions: list[Path], out: Path, root: Path, jobs: int, timeout:
     run = run_batch(plan)
     with timings.span("gradebook"):
         scored = write_batch(plan, run)
+    if keep_font_list and plan.todo and fontcache.font_list() is None:
+        with timings.span("keep matplotlib's font list for the next runs"):
+            fontcache.build_font_list()
     atomic.make_private(plan.out)
     summary = GradeSummary(out=plan.out, mode=plan.mode, mode_note=plan.mode_note, total=len(plan.subs),
                            warnings=plan.warnings, graded=len(plan.todo), cached=len(plan.cached),

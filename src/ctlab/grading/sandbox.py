@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ctlab.errors import CtlabError
+from ctlab.grading import fontcache
 from ctlab.grading.sandbox_uids import UidClaim, claim_uid
 
 HERE = Path(__file__).resolve().parent
@@ -277,6 +278,14 @@ class Worker:
         if self.mode == "bwrap" and self.uid is not None:
             os.chown(self.outbox, self.uid, self.uid)  # job processes run as the sandbox user
         shutil.copytree(self.data_dir, self.inbox / "data")
+        self.font_list = ""  # matplotlib's font list, when one is kept (see fontcache)
+        fonts = fontcache.font_list()
+        if fonts is not None:
+            try:
+                shutil.copyfile(fonts, self.inbox / fonts.name)
+                self.font_list = fonts.name
+            except OSError:
+                pass
         for p in [self.inbox, *self.inbox.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         if self.mode == "user":
@@ -325,6 +334,8 @@ class Worker:
         if self.mode != "bwrap":
             env["MPLCONFIGDIR"] = str(self.base / "mpl")
             env["HOME"] = str(self.base)
+        if self.font_list:
+            env["CTLAB_FONT_LIST"] = f"{'/inbox' if self.mode == 'bwrap' else self.inbox}/{self.font_list}"
         self._cpu_seen = 0.0
         self.launched_at = time.monotonic()
         logf = open(self.log, "ab")
