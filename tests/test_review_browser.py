@@ -43,6 +43,7 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
                                       "script": SCRIPT, "ungraded": "nothing yet"})
     from ctlab.report.export import export
     from ctlab.review.apply import apply_scores
+    from ctlab.review.evidence import evidence, load_answer_key
 
     export(out=out, fmt="canvas")
     proc, url = start_review(out)
@@ -54,6 +55,10 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
             page.wait_for_selector("body[data-ready='1']")
             assert page.text_content("#file") == "all_facts"
             assert page.text_content("#total") == "- / 3"
+            # the facts of the student's own key, each marked as named
+            facts = evidence(full_summary(), key=load_answer_key(ROOT, 1)).facts
+            assert page.locator("#facts li").all_text_contents() == [f"{f.label}: {f.expected}" for f in facts]
+            assert page.locator("#facts li.yes").count() == len(facts) == sum(f.present for f in facts)
 
             def saved(n_graded: int) -> None:
                 page.wait_for_function(f"document.getElementById('progress').textContent === '{n_graded} of 4 graded'")

@@ -198,9 +198,10 @@ def test_a_cell_read_again_gives_the_same_reading(padding):
 
 # ---------------------------------------------------------------- grading: done when
 
-def _student_notebook(student_id: str, *, literal_from: int) -> nbformat.NotebookNode:
+def _student_notebook(student_id: str, *, literal_from: int, summary: bool = False) -> nbformat.NotebookNode:
     """The student notebook with the id typed in, the reveals pasted for parts 1-7, and q11's IOCs and
-    q9's answers written as values: those the reveal code and key give on variant `literal_from`."""
+    q9's answers written as values: those the reveal code and key give on variant `literal_from`; with
+    `summary`, a part-8 summary that names that variant's facts."""
     nb = fill(nbformat.read(STUDENT_NB, as_version=4), student_id)
     import tempfile
 
@@ -209,8 +210,15 @@ def _student_notebook(student_id: str, *, literal_from: int) -> nbformat.Noteboo
         iocs = run_reveals(hints=ROOT / HINTS, data_dir=data,
                            questions=["q1", "q2", "q3", "q4", "q5", "q6", "q11"])["iocs"]
     key = variants.answer_keys(ROOT)[variants.label(literal_from)]
-    pasted = paste_reveals(nb, {**REVEAL, "q11": f"iocs = {iocs!r}"})
-    assert "q11" in pasted
+    told = ""
+    if summary:
+        from ctlab.review.evidence import load_answer_key
+
+        facts = load_answer_key(ROOT, literal_from)
+        told = (f"triage_summary = 'User {facts.user} (key {facts.access_key}) was used from {' and '.join(facts.ips)} "
+                f"in {facts.region}; it read {facts.bucket}.'")
+    pasted = paste_reveals(nb, {**REVEAL, "q11": f"iocs = {iocs!r}", **({"q8": told} if told else {})})
+    assert "q11" in pasted and ("q8" in pasted) == summary
     q9 = [c for c in nb.cells if c.cell_type == "code" and c.source == "compromised_user = ...\nattacker_ip = ..."]
     assert len(q9) == 1
     q9[0].source = f"compromised_user = {key['compromised_user']!r}\nattacker_ip = {key['attacker_ips'][0]!r}"
@@ -230,8 +238,8 @@ def graded(tmp_path_factory):
     a, b = id_for(1), id_for(2)
     subs = tmp_path_factory.mktemp("subs")
     notebooks = {
-        "own_a": _student_notebook(a, literal_from=1),
-        "own_b": _student_notebook(b, literal_from=2),
+        "own_a": _student_notebook(a, literal_from=1, summary=True),
+        "own_b": _student_notebook(b, literal_from=2, summary=True),
         "copy_of_a_under_b": _student_notebook(b, literal_from=1),
         "blank_id": _student_notebook("", literal_from=1),
     }
@@ -367,6 +375,26 @@ def test_the_review_evidence_uses_each_students_own_key():
         key = load_answer_key(ROOT, k)
         assert key.access_key == truth["attacker_access_key"]
     assert load_answer_key(ROOT, 1).access_key != load_answer_key(ROOT, 2).access_key
+
+
+def test_the_review_page_shows_each_student_the_facts_of_their_own_variant(graded):
+    from ctlab.review.app import page_data
+    from ctlab.review.batch import load_batch
+    from ctlab.review.evidence import evidence, load_answer_key
+
+    _, _, out = graded
+    data = page_data(load_batch(out=out, root=ROOT))
+    students = {Path(s["file"]).stem: s for s in data["students"]}
+    for stem, k in (("own_a", 1), ("own_b", 2)):
+        key = load_answer_key(ROOT, k)
+        s = students[stem]
+        listed = data["facts"][str(s["variant"])]
+        assert s["variant"] == k
+        assert [(f["id"], f["expected"]) for f in listed] == [(f.id, f.expected) for f in evidence("", key=key).facts]
+        assert len(s["present"]) == len(listed)
+        named = {f["id"] for f, present in zip(listed, s["present"], strict=True) if present}
+        assert {"user", "access_key", "ip1", "region", "bucket"} <= named  # what its summary names, of its own key
+    assert data["facts"]["1"] != data["facts"]["2"]
 
 
 def test_an_id_that_is_not_the_lms_identity_is_listed():

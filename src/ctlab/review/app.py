@@ -30,16 +30,21 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def page_data(batch: Batch) -> dict[str, Any]:
-    """The page's whole state as JSON: facts are listed once, each student carries only which it names."""
+    """The page's whole state as JSON: the facts are listed once per variant (each variant's key has facts
+    of its own, and may have more or fewer of them), each student carries its variant and which it names."""
     store = hand_scores.read(batch.out)
-    facts = next((list(s.evidence.facts) for s in batch.students if s.evidence), [])
+    facts: dict[str, list[dict[str, str]]] = {}
+    for s in batch.students:
+        if s.evidence:
+            facts.setdefault(str(s.variant), [{"id": f.id, "label": f.label, "criterion": f.criterion,
+                                               "expected": f.expected} for f in s.evidence.facts])
     students = []
     for s in batch.students:
         score = store.get(s.name, {}).get(QUESTION) or (store.get(s.stored_key, {}).get(QUESTION) if s.stored_key else None)
         ev = s.evidence
         students.append({
             "file": s.file, "label": s.label, "id": s.lms_id, "status": s.status, "flag": s.flag, "summary": s.summary,
-            "note": s.note,
+            "note": s.note, "variant": s.variant,
             "present": [f.present for f in ev.facts] if ev else None,
             "suggested": ev.suggested if ev else {}, "why": ev.why if ev else {},
             "others": list(ev.other_values) if ev else [],
@@ -53,7 +58,7 @@ def page_data(batch: Batch) -> dict[str, Any]:
         "question": QUESTION,
         "criteria": [{"id": c.id, "title": c.title, "points": c.points, "step": c.step, "text": c.text}
                      for c in batch.criteria],
-        "facts": [{"id": f.id, "label": f.label, "criterion": f.criterion, "expected": f.expected} for f in facts],
+        "facts": facts,
         "key_note": batch.key_note,
         "students": students,
         "pairs": [{"kind": p.kind, "a": p.a, "b": p.b, "score": p.score} for p in batch.pairs],

@@ -38,6 +38,7 @@ class Student:
     lms_id: str = ""  # the roster's id for the student, shown on hover
     answer_hash: str = ""  # answer_sha256 of the whole summary (or of "" when there is none)
     flag: str = ""  # its answers fit another variant, or its STUDENT_ID is not its author's
+    variant: int = 1  # the variant whose key its summary is checked against
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def load_batch(*, out: Path, root: Path) -> Batch:
         own = keys[max(s.variant, 1)]
         students.append(Student(i, s.file, s.name, s.status, text, note,
                                 evidence(text, key=own) if own and text else None, stored,
-                                label=person.label, lms_id=person.lms_id, answer_hash=answer_hash))
+                                label=person.label, lms_id=person.lms_id, answer_hash=answer_hash,
+                                variant=max(s.variant, 1)))
     _flag(out, root, subs, students)
     index = {s.name: s.index for s in students}
     work = copied_work({s.name: s.summary for s in students if s.summary},

@@ -89,7 +89,7 @@
     const ul = $("facts");
     ul.textContent = "";
     if (!s.present) return;
-    D.facts.forEach((f, k) => {
+    (D.facts[String(s.variant)] || []).forEach((f, k) => {  // the facts of the student's own variant
       const li = el("li", f.label + ": " + f.expected, s.present[k] ? "yes" : "no");
       li.title = "criterion " + f.criterion;
       ul.appendChild(li);
