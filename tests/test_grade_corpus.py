@@ -29,11 +29,26 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
 QS = ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12"]
-FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": 0, "q9": 0, "q10": 0, "q11": 4, "q12": 0}
+PENDING = None  # q8, graded by hand, of a notebook that ran: a blank cell until a hand score is given
+FULL = {"q1": 1, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 1, "q7": 3, "q8": PENDING, "q9": 0, "q10": 0, "q11": 4,
+        "q12": 0}
 TIMEOUT = 20
 LOOPBACK = "hostile_loopback_connection.ipynb"
 PORT_LINE = "PORT = 47653"  # in LOOPBACK's source, rewritten by tell_port
 MARKER = "ctlab-detached-marker-7f3a"
+
+
+def cells(row: dict[str, str]) -> dict[str, float | None]:
+    """A gradebook row's question cells as written: points, or None for a blank cell (a pending q8)."""
+    return {q: None if row[q] == "" else float(row[q]) for q in QS}
+
+
+def expected_cells(points: dict[str, float | None]) -> dict[str, float | None]:
+    return {q: None if points[q] is None else float(points[q]) for q in QS}
+
+
+def total(points: dict[str, float | None]) -> float:
+    return float(sum(v for v in points.values() if v is not None))
 
 
 def _with(**changes):
@@ -43,8 +58,10 @@ def _with(**changes):
 
 
 # q7 ["T9999"]: not in the table, and nothing with evidence
-WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": 0, "q9": 0, "q10": 0, "q11": 0, "q12": 0}
-ZERO = {q: 0 for q in QS}
+WRONG = {"q1": 1, "q2": 0.5, "q3": 1, "q4": 0.5, "q5": 0.5, "q6": 0, "q7": 0, "q8": PENDING, "q9": 0, "q10": 0,
+         "q11": 0, "q12": 0}
+ZERO = {q: PENDING if q == "q8" else 0 for q in QS}  # ran, and answered nothing
+REFUSED = {q: 0 for q in QS}  # never ran (not a notebook, an unsafe zip): nothing to grade by hand either
 
 EXPECTED: dict[str, tuple[dict, str]] = {
     "passes_all_reveal.ipynb": (FULL, "ok"),
@@ -97,14 +114,14 @@ EXPECTED: dict[str, tuple[dict, str]] = {
     "wrong_answers_plain.ipynb": (WRONG, "ok"),
     "wrong_answers_patched_pandas_numpy_otter.ipynb": (WRONG, "ok"),
     "wrong_answers_search_disk_for_answers.ipynb": (WRONG, "ok"),
-    "bad_not_json.ipynb": (ZERO, "invalid notebook: not JSON"),
-    "bad_json_not_notebook.ipynb": (ZERO, "invalid notebook: JSON but not a notebook"),
-    "bad_empty.ipynb": (ZERO, "invalid notebook: empty file"),
-    "bad_nbformat3.ipynb": (ZERO, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
-    "bad_zip_no_notebook.zip": (ZERO, "invalid zip: no notebook (.ipynb) inside"),
-    "bad_zip_slip.zip": (ZERO, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
-    "bad_zip_bomb.zip": (ZERO, "unsafe zip: expands to 125836226 bytes (limit 104857600)"),
-    "bad_zip_not_a_zip.zip": (ZERO, "invalid zip: not a zip file"),
+    "bad_not_json.ipynb": (REFUSED, "invalid notebook: not JSON"),
+    "bad_json_not_notebook.ipynb": (REFUSED, "invalid notebook: JSON but not a notebook"),
+    "bad_empty.ipynb": (REFUSED, "invalid notebook: empty file"),
+    "bad_nbformat3.ipynb": (REFUSED, "invalid notebook: nbformat 3 notebook (nbformat 4 needed; open and save it in Jupyter)"),
+    "bad_zip_no_notebook.zip": (REFUSED, "invalid zip: no notebook (.ipynb) inside"),
+    "bad_zip_slip.zip": (REFUSED, "unsafe zip: entry '../../escaped.txt' escapes its folder"),
+    "bad_zip_bomb.zip": (REFUSED, "unsafe zip: expands to 125836226 bytes (limit 104857600)"),
+    "bad_zip_not_a_zip.zip": (REFUSED, "invalid zip: not a zip file"),
     "duplicate_a/same_name.ipynb": (FULL, "ok"),  # the same name in two folders: each graded under its own id
     "duplicate_b/same_name.ipynb": (WRONG, "ok"),
 }
@@ -206,11 +223,10 @@ def test_every_file_has_one_row_and_the_columns_are_otters_plus_runtime(graded):
 def test_exact_outcome(graded, name):
     points, status = EXPECTED[name]
     row = graded["rows"][name]
-    got = {q: float(row[q] or 0) for q in QS}
-    assert got == {q: float(v) for q, v in points.items()}
-    assert float(row["total_points_earned"]) == sum(points.values())
+    assert cells(row) == expected_cells(points)
+    assert float(row["total_points_earned"]) == total(points)
     # q1-q7 and q11 are possible (17 points); q8 has no hand score here; q9-q10 are extra credit
-    assert float(row["percent_correct"]) == pytest.approx(sum(points.values()) / 17, abs=1e-4)
+    assert float(row["percent_correct"]) == pytest.approx(total(points) / 17, abs=1e-4)
     assert row["grading_status"] == status
     assert float(row["runtime_s"]) >= 0
 
@@ -380,10 +396,10 @@ def sequence(tmp_path_factory):
 def test_victim_on_the_same_worker_gets_full_marks(sequence, attack, victim):
     points, status = EXPECTED[attack]
     row = sequence["rows"][attack]
-    assert ({q: float(row[q] or 0) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in points.items()}, status)
+    assert (cells(row), row["grading_status"]) == (expected_cells(points), status)
     row = sequence["rows"][f"{victim}.ipynb"]
     assert row["grading_status"] == "ok"
-    assert {q: float(row[q] or 0) for q in QS} == {q: float(v) for q, v in FULL.items()}
+    assert cells(row) == expected_cells(FULL)
     assert json.loads(load_snapshot(sequence["out"] / "snapshots" / victim)["triage_summary"]) == []
 
 

@@ -40,7 +40,7 @@ from ctlab.reveal import PROJECT_HINTS
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "submissions" / "hostile_inputs"
 CORPUS = REPO / "tests" / "submissions" / "corpus"
-from test_grade_corpus import FULL, QS, WRONG, ZERO  # noqa: E402  (one table of expected points)
+from test_grade_corpus import FULL, REFUSED, WRONG, ZERO, cells, expected_cells, total  # noqa: E402  (one table)
 
 CAP = inputs.MAX_NOTEBOOK_BYTES
 # the size of the notebook the bad zips hold, as the one whose headers are honest (only its CRC is not) says
@@ -68,26 +68,26 @@ NB = "scenario03b.ipynb"
 FILE_ROWS: dict[str, tuple[dict, str]] = {
     "passes_all_beside_hostile_inputs.ipynb": (FULL, "ok"),
     "wrong_q7_hostile_text_in_answer.ipynb": ({**FULL, "q7": 0}, "ok"),
-    "bad_zip_encrypted.zip": (ZERO, _zip_status(NB, " is encrypted; submit it without a password")),
+    "bad_zip_encrypted.zip": (REFUSED, _zip_status(NB, " is encrypted; submit it without a password")),
     "bad_zip_encrypted_hostile_inner_name.zip": (
-        ZERO, _zip_status(HOSTILE + ".ipynb", " is encrypted; submit it without a password")),
-    "bad_zip_unknown_compression.zip": (ZERO, _zip_status(
+        REFUSED, _zip_status(HOSTILE + ".ipynb", " is encrypted; submit it without a password")),
+    "bad_zip_unknown_compression.zip": (REFUSED, _zip_status(
         NB, " uses compression method 99, which is not accepted (save the zip with the standard deflate compression)")),
-    "bad_zip_bzip2_compression.zip": (ZERO, _zip_status(
+    "bad_zip_bzip2_compression.zip": (REFUSED, _zip_status(
         NB, " uses compression bzip2, which is not accepted (save the zip with the standard deflate compression)")),
-    "bad_zip_corrupt_deflate.zip": (ZERO, _zip_status(NB, ": its compressed data is corrupt")),
-    "bad_zip_bad_local_header.zip": (ZERO, _zip_status(NB, ": bad local file header")),
-    "bad_zip_bad_crc.zip": (ZERO, _zip_status(NB, ": bad CRC-32 (the data is damaged)")),
-    "bad_zip_bomb_notebook_past_cap.zip": (ZERO, f"unsafe zip: '{NB}' expands to {CAP + 1024 * 1024} bytes (limit {CAP})"),
-    "bad_zip_bomb_lying_header.zip": (ZERO, f"unsafe zip: '{NB}' expands past {CAP} bytes (its header says {NB_BYTES})"),
-    "bad_zip_lying_header_size.zip": (ZERO, f"unsafe zip: '{NB}' expands to {NB_BYTES} bytes, not the 1000 its header says"),
-    "bad_zip_nested_zip.zip": (ZERO, "invalid zip: no notebook inside, only another zip ('scenario03b-export.zip'); "
+    "bad_zip_corrupt_deflate.zip": (REFUSED, _zip_status(NB, ": its compressed data is corrupt")),
+    "bad_zip_bad_local_header.zip": (REFUSED, _zip_status(NB, ": bad local file header")),
+    "bad_zip_bad_crc.zip": (REFUSED, _zip_status(NB, ": bad CRC-32 (the data is damaged)")),
+    "bad_zip_bomb_notebook_past_cap.zip": (REFUSED, f"unsafe zip: '{NB}' expands to {CAP + 1024 * 1024} bytes (limit {CAP})"),
+    "bad_zip_bomb_lying_header.zip": (REFUSED, f"unsafe zip: '{NB}' expands past {CAP} bytes (its header says {NB_BYTES})"),
+    "bad_zip_lying_header_size.zip": (REFUSED, f"unsafe zip: '{NB}' expands to {NB_BYTES} bytes, not the 1000 its header says"),
+    "bad_zip_nested_zip.zip": (REFUSED, "invalid zip: no notebook inside, only another zip ('scenario03b-export.zip'); "
                                      "zips inside zips are not opened"),
-    "bad_zip_truncated.zip": (ZERO, "invalid zip: not a zip file"),
-    "bad_notebook_past_size_cap.ipynb": (ZERO, f"invalid submission: file is {CAP + 1} bytes (limit {CAP})"),
-    "bad_notebook_past_cell_cap.ipynb": (ZERO, "invalid notebook: more than 2000 cells (limit 2000)"),
-    "bad_notebook_past_cell_cap_escaped_keys.ipynb": (ZERO, "invalid notebook: more than 2000 cells (limit 2000)"),
-    "bad_zip_too_many_entries.zip": (ZERO, "invalid zip: more than 10000 entries"),
+    "bad_zip_truncated.zip": (REFUSED, "invalid zip: not a zip file"),
+    "bad_notebook_past_size_cap.ipynb": (REFUSED, f"invalid submission: file is {CAP + 1} bytes (limit {CAP})"),
+    "bad_notebook_past_cell_cap.ipynb": (REFUSED, "invalid notebook: more than 2000 cells (limit 2000)"),
+    "bad_notebook_past_cell_cap_escaped_keys.ipynb": (REFUSED, "invalid notebook: more than 2000 cells (limit 2000)"),
+    "bad_zip_too_many_entries.zip": (REFUSED, "invalid zip: more than 10000 entries"),
 }
 NOT_FILE = "not graded: "
 FORMULA_NAMES = ['=HYPERLINK("https:evil.example","click me").ipynb', "@SUM(1+1)*cmd|'-C calc'!A0.ipynb",
@@ -129,18 +129,18 @@ def batch(tmp_path_factory):
 
     # special files, each a row; a folder named like a notebook is not entered
     os.mkfifo(subs / "fifo.ipynb")
-    expected["subs/fifo.ipynb"] = (ZERO, NOT_FILE + "a named pipe (FIFO), not a file")
+    expected["subs/fifo.ipynb"] = (REFUSED, NOT_FILE + "a named pipe (FIFO), not a file")
     try:
         os.mknod(subs / "device.ipynb", stat.S_IFCHR | 0o600, os.makedev(1, 3))
-        expected["subs/device.ipynb"] = (ZERO, NOT_FILE + "a device, not a file")
+        expected["subs/device.ipynb"] = (REFUSED, NOT_FILE + "a device, not a file")
     except PermissionError:  # only root can make one
         pass
     with contextlib.chdir(subs):  # a socket's path must be short
         sock = socket.socket(socket.AF_UNIX)
         sock.bind("socket.ipynb")
-    expected["subs/socket.ipynb"] = (ZERO, NOT_FILE + "a socket, not a file")
+    expected["subs/socket.ipynb"] = (REFUSED, NOT_FILE + "a socket, not a file")
     _copy(reveal, subs / "folder.ipynb" / "inside_a_folder_named_like_a_notebook.ipynb")
-    expected["subs/folder.ipynb"] = (ZERO, NOT_FILE + "a folder named like a submission, not a file")
+    expected["subs/folder.ipynb"] = (REFUSED, NOT_FILE + "a folder named like a submission, not a file")
 
     # links: never followed, never another's row
     solution = REPO / "solutions" / "scenario03b.ipynb"
@@ -150,7 +150,7 @@ def batch(tmp_path_factory):
     (subs / "link_hostile_target.ipynb").symlink_to(LINK_TARGET)
     for link, target in (("link_to_solution.ipynb", str(solution)), ("s1000.ipynb", "s2000.ipynb"),
                          ("link_hostile_target.ipynb", LINK_TARGET)):
-        expected[f"subs/{link}"] = (ZERO, f"{NOT_FILE}a symbolic link (to {safetext.quoted(target)}); submit the file itself")
+        expected[f"subs/{link}"] = (REFUSED, f"{NOT_FILE}a symbolic link (to {safetext.quoted(target)}); submit the file itself")
     expected["subs/s2000.ipynb"] = (FULL, "ok")
     _copy(reveal, base / "elsewhere" / "behind_a_folder_link.ipynb")
     (subs / "linked_folder").symlink_to(base / "elsewhere", target_is_directory=True)
@@ -169,7 +169,7 @@ def batch(tmp_path_factory):
         _copy(src, subs / name)
         expected[f"subs/{name}"] = (pts, "ok")
     (subs / MARKUP_NAME).write_text("not { json")
-    expected[f"subs/{MARKUP_NAME}"] = (ZERO, "invalid notebook: not JSON")
+    expected[f"subs/{MARKUP_NAME}"] = (REFUSED, "invalid notebook: not JSON")
     _copy(reveal, subs / NEWLINE_NAME)
     expected[f"subs/{NEWLINE_NAME}"] = (FULL, "ok")
     _copy(reveal, subs / NOT_UTF8_NAME)
@@ -179,7 +179,7 @@ def batch(tmp_path_factory):
     os.mkfifo(cmd / "pipe.ipynb")
     _copy(reveal, base / BARE_FORMULA)  # given bare, so the gradebook's file cell starts with "="
     expected.update({"cmdline/...ipynb": (FULL, "ok"), "cmdline/..ipynb": (WRONG, "ok"),
-                     "cmdline/pipe.ipynb": (ZERO, NOT_FILE + "a named pipe (FIFO), not a file"),
+                     "cmdline/pipe.ipynb": (REFUSED, NOT_FILE + "a named pipe (FIFO), not a file"),
                      BARE_FORMULA: ({**FULL, "q8": 2}, "ok")})
     # hand scores keyed as the gradebook shows the file (a bare name two submissions share is refused:
     # tests/test_grade_manual_csv.py)
@@ -239,8 +239,8 @@ def test_exact_row_for_each_input(batch):
     wrong = {}
     for file, (points, status) in batch["expected"].items():
         row = rows[file]
-        got = ({q: float(row[q] or 0) for q in QS}, float(row["total_points_earned"]), row["grading_status"])
-        want = ({q: float(v) for q, v in points.items()}, float(sum(points.values())), status)
+        got = (cells(row), float(row["total_points_earned"]), row["grading_status"])
+        want = (expected_cells(points), total(points), status)
         if got != want:
             wrong[file] = (got, want)
     assert wrong == {}
@@ -353,7 +353,7 @@ def test_hostile_text_shows_only_escaped_in_reports_and_feedback(batch):
 @pytest.mark.slow
 def test_a_correct_submission_beside_them_keeps_full_marks_and_a_clean_report(batch):
     row = _by_file(batch)["subs/passes_all_beside_hostile_inputs.ipynb"]
-    assert ({q: float(row[q] or 0) for q in QS}, row["grading_status"]) == ({q: float(v) for q, v in FULL.items()}, "ok")
+    assert (cells(row), row["grading_status"]) == (expected_cells(FULL), "ok")
     md = (batch["out"] / "feedback" / "passes_all_beside_hostile_inputs.md").read_text()
     assert "Your notebook ran from top to bottom and every answer was graded." in md
     assert "## Notes" not in (batch["out"] / "report.md").read_text()
