@@ -9,6 +9,7 @@ input must get its exact row, and everything else must still be graded and repor
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import importlib.util
@@ -24,6 +25,7 @@ import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nbformat
 import pandas as pd
@@ -308,6 +310,16 @@ SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3",
              "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "details", "summary", "img", "span"}
 
 
+SAFE_SVG_TAGS = {"svg", "title", "desc", "g", "rect", "line", "text"}
+
+
+def _assert_inert_svg(data: bytes, where: str) -> None:
+    """A chart is well-formed XML made of shapes and text only: no script, link, handler or foreign content."""
+    for el in ElementTree.fromstring(data).iter():
+        assert el.tag.removeprefix("{http://www.w3.org/2000/svg}") in SAFE_SVG_TAGS, (where, el.tag)
+        assert not any(k.startswith("on") or k.endswith("href") for k in el.attrib), (where, el.attrib)
+
+
 def _assert_inert_html(page: str, where: str) -> None:
     parser = _Tags()
     parser.feed(page)
@@ -315,7 +327,9 @@ def _assert_inert_html(page: str, where: str) -> None:
         assert tag in SAFE_TAGS, (where, tag)
         assert not any(k.startswith("on") or "javascript:" in (v or "") for k, v in attrs.items()), (where, attrs)
         if tag == "img":
-            assert attrs["src"].startswith(("data:image/png;base64,", "report_files/")), where
+            assert attrs["src"].startswith(("data:image/svg+xml;base64,", "report_files/")), where
+            if attrs["src"].startswith("data:"):
+                _assert_inert_svg(base64.b64decode(attrs["src"].split(",", 1)[1]), where)
     for h in re.findall(r"<h\d>(.*?)</h\d>", page, flags=re.S):
         assert OUR_HEADINGS.fullmatch(h), (where, h)  # no heading made by injected text
 

@@ -6,7 +6,10 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 import pytest
@@ -75,16 +78,17 @@ def test_report_markdown_content(graded):
     assert "| q4 | 2 | 4 of 10 | 40% | 0.90 |" in md
     assert "| q8 |" not in md  # no manual scores entered yet
     assert "- q8: 10 of 10 submissions pending hand grading (no points until scored)\n" in md
-    for png in ("score_distribution.png", "pass_rates.png"):
-        assert f"](report_files/{png})" in md
-        assert (out / "report_files" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for svg in ("score_distribution.svg", "pass_rates.svg"):
+        assert f"](report_files/{svg})" in md
+        assert ElementTree.parse(out / "report_files" / svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+    assert sorted(p.name for p in (out / "report_files").glob("[!.]*")) == ["pass_rates.svg", "score_distribution.svg"]
 
 
 def test_report_html_is_self_contained(graded):
     out, _ = graded
     page = (out / "report.html").read_text()
     srcs = re.findall(r'src="([^"]*)"', page)
-    assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) == 2 and all(s.startswith("data:image/svg+xml;base64,") for s in srcs)
     assert "<link" not in page and "http://" not in page and "https://" not in page
     assert "`" not in page  # Markdown's code marks are no markup in HTML
     assert "+4 rows, event_name GetObjectAcl (3), GetObjectTagging (1): " in page
@@ -446,19 +450,47 @@ def test_charts_are_drawn_again_only_when_what_they_show_changed(tmp_path, monke
     draw = batch_report.make_charts
     monkeypatch.setattr(batch_report, "make_charts", lambda stats: drawn.append(stats.count) or draw(stats))
     write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
-    png = (out / "report_files" / "score_distribution.png").read_bytes()
+    svg = (out / "report_files" / "score_distribution.svg").read_bytes()
     record = json.loads((out / "results" / "full_marks.json").read_text())
     record["runtime_s"] = 99.0  # the report changes (its runtimes), the charts do not
     (out / "results" / "full_marks.json").write_text(json.dumps(record))
     again = write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
     assert not again.unchanged and len(drawn) == 1
-    assert (out / "report_files" / "score_distribution.png").read_bytes() == png
-    assert f"base64,{__import__('base64').b64encode(png).decode()}" in (out / "report.html").read_text()
-    (out / "report_files" / "pass_rates.png").unlink()  # a chart gone: drawn again
+    assert (out / "report_files" / "score_distribution.svg").read_bytes() == svg
+    assert f"base64,{__import__('base64').b64encode(svg).decode()}" in (out / "report.html").read_text()
+    (out / "report_files" / "pass_rates.svg").unlink()  # a chart gone: drawn again
     record["runtime_s"] = 98.0
     (out / "results" / "full_marks.json").write_text(json.dumps(record))
     write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
-    assert len(drawn) == 2 and (out / "report_files" / "pass_rates.png").is_file()
+    assert len(drawn) == 2 and (out / "report_files" / "pass_rates.svg").is_file()
+    rates = (out / "report_files" / "pass_rates.svg").read_bytes()
+    record["questions"]["q1"]["max_points"] = 5.0  # what a chart shows changed (q1's full points): drawn again
+    (out / "results" / "full_marks.json").write_text(json.dumps(record))
+    write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert len(drawn) == 3 and (out / "report_files" / "pass_rates.svg").read_bytes() != rates
+
+
+def test_an_older_reports_png_charts_are_removed(tmp_path):
+    out = _synth().build(tmp_path / "out", ROOT)
+    (out / "report_files").mkdir()
+    for old in ("score_distribution.png", "pass_rates.png"):  # what the report linked before its charts were SVG
+        (out / "report_files" / old).write_bytes(b"\x89PNG\r\n\x1a\n")
+    write_reports(out=out, root=ROOT, hints=PROJECT_HINTS)
+    assert sorted(p.name for p in (out / "report_files").glob("[!.]*")) == ["pass_rates.svg", "score_distribution.svg"]
+    assert ".png" not in (out / "report.md").read_text() + (out / "report.html").read_text()
+
+
+def test_writing_the_reports_loads_no_plotting_library(tmp_path):
+    out = _synth().build(tmp_path / "out", ROOT)
+    code = ("import sys; from pathlib import Path; from ctlab.report import write_reports; "
+            "from ctlab.reveal import PROJECT_HINTS; "
+            f"write_reports(out=Path({str(out)!r}), root=Path({str(ROOT)!r}), hints=PROJECT_HINTS); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'), "
+            "'pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "[] True"  # the answers were read (pandas), no chart library came with it
+    assert (out / "report_files" / "pass_rates.svg").is_file()
 
 
 def test_a_class_without_wrong_answers_runs_no_reveal_code(tmp_path, monkeypatch):

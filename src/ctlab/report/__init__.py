@@ -30,7 +30,7 @@ from .pending import pending_counts, pending_line, stale_line
 from .reference import find_data_dir
 from .students import Classlist, classlist
 
-# What only writing the reports needs (pandas, matplotlib, the reveal code) is imported when they
+# What only writing the reports needs (pandas, the charts, the reveal code) is imported when they
 # are written: a re-run with nothing changed keeps them without loading any of it.
 if TYPE_CHECKING:
     from .batch_report import CopiedPair

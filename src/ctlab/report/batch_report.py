@@ -1,16 +1,14 @@
-"""The batch report: OUT/report.html (self-contained) and OUT/report.md (+ OUT/report_files/*.png)."""
+"""The batch report: OUT/report.html (self-contained) and OUT/report.md (+ OUT/report_files/*.svg)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ctlab import atomic
 from ctlab.contract import MANUAL_QUESTIONS, STRETCH_QUESTIONS
@@ -24,12 +22,10 @@ from .pending import pending_counts, pending_line
 from .students import Classlist, Person
 from .wrong_answers import WrongAnswerGroup, by_kind
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 TITLE = "Scenario 03B: batch report"
-SCORE_PNG = "score_distribution.png"
-PASS_PNG = "pass_rates.png"
+SCORE_SVG = "score_distribution.svg"
+PASS_SVG = "pass_rates.svg"
+OLD_CHARTS = ("score_distribution.png", "pass_rates.png")  # what versions before SVG drew
 
 
 @dataclass(frozen=True)
@@ -201,29 +197,27 @@ def cell_errors(subs: Sequence[Graded]) -> list[CellError]:
 
 # ---------------------------------------------------------------- pictures
 
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
-
-
 CHARTS_KEY = ".charts-sha256"
 
 
 def _charts_key(stats: BatchStats) -> str:
     """What the charts show (and the code that draws them)."""
+    from . import charts
+
     shown = (stats.count, stats.required_percents, stats.extra_points,
              [(q.question, q.max_points, q.full_marks, q.graded, q.manual, q.stretch) for q in stats.questions])
-    return hashlib.sha256(repr(shown).encode() + Path(__file__).read_bytes()).hexdigest()
+    return hashlib.sha256(repr(shown).encode() + b"".join(p.read_bytes() for p in charts.sources())).hexdigest()
 
 
 def _charts(stats: BatchStats, files_dir: Path) -> dict[str, bytes]:
-    """The charts in `files_dir`, drawn again only when what they show changed: drawing them
-    (and importing matplotlib for it) is most of the time a small batch's report takes."""
+    """The charts in `files_dir`, drawn again only when what they show changed. The pictures an
+    older version drew (PNG) are removed, so that the folder holds only what the report shows."""
+    for name in OLD_CHARTS:
+        (files_dir / name).unlink(missing_ok=True)
     key = _charts_key(stats)
     try:
         if (files_dir / CHARTS_KEY).read_text(encoding="utf-8") == key:
-            return {name: (files_dir / name).read_bytes() for name in (SCORE_PNG, PASS_PNG)}
+            return {name: (files_dir / name).read_bytes() for name in (SCORE_SVG, PASS_SVG)}
     except OSError:
         pass
     charts = make_charts(stats)
@@ -234,55 +228,11 @@ def _charts(stats: BatchStats, files_dir: Path) -> dict[str, bytes]:
 
 
 def make_charts(stats: BatchStats) -> dict[str, bytes]:
-    import matplotlib
+    """{file name: SVG} of the score distribution and the pass rates."""
+    from . import charts
 
-    matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
-
-    charts: dict[str, bytes] = {}
-
-    stretch_max = sum(q.max_points for q in stats.questions if q.stretch)
-    fig = Figure(figsize=(7.6, 3.4))
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
-    left.hist(stats.required_percents, bins=[i * 10 for i in range(11)], color="#3b6ea8", edgecolor="white")
-    left.set_xlim(0, 100)
-    left.set_xlabel("percent of the required points")
-    left.set_ylabel("submissions")
-    left.set_title(f"Score distribution ({stats.count} submissions)")
-    left.yaxis.get_major_locator().set_params(integer=True)
-    steps = sorted(Counter(stats.extra_points).items())
-    right.bar([fmt_points(v) for v, _ in steps], [n for _, n in steps], color="#c08a2e")
-    right.set_xlabel(f"extra-credit points (of {fmt_points(stretch_max)})")
-    right.set_title("Extra credit")
-    right.yaxis.get_major_locator().set_params(integer=True)
-    fig.tight_layout()
-    charts[SCORE_PNG] = _png(fig)
-
-    charts[PASS_PNG] = _png(pass_rate_figure(stats))
-    return charts
-
-
-def pass_rate_figure(stats: BatchStats) -> Figure:
-    """Full points per question, required and extra-credit questions side by side; each panel at
-    least three bars wide, so that no title is clipped."""
-    from matplotlib.figure import Figure
-
-    groups = [[q for q in stats.questions if not q.stretch], [q for q in stats.questions if q.stretch]]
-    groups = [g for g in groups if g]
-    fig = Figure(figsize=(7.6, 3.4))
-    axes = fig.subplots(1, len(groups), squeeze=False,
-                        gridspec_kw={"width_ratios": [max(len(g), 3) for g in groups]})[0]
-    for ax, group in zip(axes, groups, strict=True):
-        rates = [100.0 * q.pass_rate for q in group]
-        colors = ["#8c6bb1" if q.manual else "#c08a2e" if q.stretch else "#2e8b57" for q in group]
-        ax.bar([q.question for q in group], rates, color=colors)
-        ax.set_ylim(0, 100)
-        ax.set_title("Extra credit" if group[0].stretch else "Required questions")
-        for i, r in enumerate(rates):
-            ax.text(i, min(r + 2, 95), f"{r:.0f}%", ha="center", fontsize=8)
-    axes[0].set_ylabel("% with full points")
-    fig.tight_layout()
-    return fig
+    return {SCORE_SVG: charts.render(charts.score_chart(stats)).encode("utf-8"),
+            PASS_SVG: charts.render(charts.pass_rate_chart(stats)).encode("utf-8")}
 
 
 # ---------------------------------------------------------------- text
@@ -474,8 +424,8 @@ def report_view(stats: BatchStats, groups: dict[str, list[WrongAnswerGroup]], re
     return ReportView(
         title=TITLE,
         summary=_summary_lines(stats),
-        score_chart=Chart(SCORE_PNG, "Score distribution"),
-        pass_chart=Chart(PASS_PNG, "Pass rate per question"),
+        score_chart=Chart(SCORE_SVG, "Score distribution"),
+        pass_chart=Chart(PASS_SVG, "Pass rate per question"),
         questions=[QuestionRow(_label(q), fmt_points(q.max_points), f"{q.full_marks} of {q.graded}",
                                f"{100 * q.pass_rate:.0f}%", f"{q.mean_points:.2f}") for q in stats.questions],
         tests=[TestRow(t.question, t.title or t.name, "hidden" if t.hidden else "public",
