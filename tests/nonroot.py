@@ -51,10 +51,10 @@ GRADE_TIMEOUT_S = 900
 # What grading (and its reports) reads under --root, plus the submissions; copied per run.
 COPIED = ("autograder", "assignment", "data", "solutions", "tests/submissions")
 FORCE_BWRAP = {"CTLAB_SANDBOX": "bwrap"}  # how bubblewrap mode is forced (ctlab.grading.sandbox.choose_mode)
-# What the trusted side may leave in the instructor's home: matplotlib's font cache and config
-# folder (the batch report draws its charts with matplotlib), and the font list ctlab keeps for its
-# workers (ctlab.grading.fontcache). Nothing else, and nothing in TMPDIR.
-HOME_CACHES = (".cache/matplotlib", ".config/matplotlib", ".cache/ctlab")
+# What the trusted side may leave in the instructor's home: the font list ctlab keeps for its workers
+# (ctlab.grading.fontcache). Nothing else (the report draws its charts without matplotlib), and nothing
+# in TMPDIR.
+HOME_CACHES = (".cache/ctlab",)
 
 
 # ------------------------------------------------------------------ what each batch must show

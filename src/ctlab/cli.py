@@ -367,8 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """The `ctlab` command: `main`, then exit without tearing the interpreter down.
 
-    By then every output is written and its file closed; what is left is freeing pandas', pyarrow's
-    and matplotlib's objects one by one, a fifth of a second of a one-submission `ctlab grade`. The
+    By then every output is written and its file closed; what is left is freeing pandas' and pyarrow's
+    objects one by one, a fifth of a second of a one-submission `ctlab grade`. The
     exit handlers still run (temporary folders left to them are removed)."""
     exit_now(main())
 
