@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from otter_baseline import OtterZips
+
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
 VENV_BIN = Path(sys.executable).parent
@@ -90,10 +92,11 @@ def main() -> int:
         # (a) otter run, one process per submission, fanned out over every core
         otter_out = work / "otter"
         otter_out.mkdir()
-        listing = "\n".join(str(f) for f in files) + "\n"
+        zips = OtterZips(work, ZIP)  # each submission with its variant's answer key (see otter_baseline)
+        listing = "".join(f"{f}\n{zips.for_notebook(f)}\n" for f in files)
         script = (f'd="{otter_out}/$(basename "$1" .ipynb)"; mkdir -p "$d"; '
-                  f'"{VENV_BIN}/otter" run -a "{ZIP}" -o "$d" "$1" >"$d.log" 2>&1')
-        t_otter, cpu_otter, p = timed(["xargs", "-P", str(args.jobs), "-I{}", "sh", "-c", script, "_", "{}"],
+                  f'"{VENV_BIN}/otter" run -a "$2" -o "$d" "$1" >"$d.log" 2>&1')
+        t_otter, cpu_otter, p = timed(["xargs", "-P", str(args.jobs), "-d", "\n", "-n", "2", "sh", "-c", script, "_"],
                                       input=listing, cwd=work)
         otter_scores = {}
         for f in files:

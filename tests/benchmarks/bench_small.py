@@ -32,6 +32,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from otter_baseline import OtterZips
+
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "submissions" / "corpus"
 VENV_BIN = Path(sys.executable).parent
@@ -67,9 +69,11 @@ def one_submission(work: Path, repeat: int) -> None:
     sub.parent.mkdir()
     shutil.copy(CORPUS / ONE, sub)
     otter = []
+    otter_zip = OtterZips(work, ZIP).for_notebook(sub)  # with its variant's answer key (see otter_baseline)
     for i in range(repeat):
         (work / f"otter{i}").mkdir()
-        otter.append(timed([str(VENV_BIN / "otter"), "run", "-a", str(ZIP), "-o", str(work / f"otter{i}"), str(sub)])[0])
+        otter.append(timed([str(VENV_BIN / "otter"), "run", "-a", str(otter_zip), "-o", str(work / f"otter{i}"),
+                            str(sub)])[0])
     ours, last = [], None
     for i in range(repeat):
         wall, last = timed(ctlab("grade", str(sub), "-o", str(work / f"out{i}"), "--root", str(REPO), "--timings"))
@@ -87,13 +91,17 @@ def one_submission(work: Path, repeat: int) -> None:
         gs.append(timed([sys.executable, "-m", "ctlab.gradescope", "--autograder-dir", str(home / "source"),
                          "--submission-dir", str(home / "submission"), "--results-dir", str(home / "results")])[0])
     score = json.loads((home / "results" / "results.json").read_text())["score"]
+    tests = json.loads((work / "otter0" / "results.json").read_text()).get("tests", [])
+    otter_score = round(sum(t.get("score", 0) or 0 for t in tests if "q8" not in t.get("name", "")), 4)
+    if otter_score != score:
+        sys.exit(f"the scores differ: otter run {otter_score:g}, Gradescope's run {score:g}")
     t_otter, t_ours, t_gs = (statistics.median(x) for x in (otter, ours, gs))
     print(f"one submission ({ONE}), median of {repeat}:")
     print(f"  otter run (baseline):              {t_otter:6.2f} s   runs {', '.join(f'{t:.2f}' for t in otter)}")
     print(f"  ctlab grade -o OUT (with reports): {t_ours:6.2f} s   runs {', '.join(f'{t:.2f}' for t in ours)}"
           f"   {t_otter / t_ours:4.1f}x otter")
     print(f"  python -m ctlab.gradescope:        {t_gs:6.2f} s   runs {', '.join(f'{t:.2f}' for t in gs)}"
-          f"   {t_otter / t_gs:4.1f}x otter   (score {score:g})")
+          f"   {t_otter / t_gs:4.1f}x otter   (score {score:g}, otter's the same)")
     assert last is not None
     print("  last ctlab grade, " + last.stdout[last.stdout.index("timings"):].rstrip().replace("\n", "\n  "))
 
