@@ -127,38 +127,26 @@ def test_the_variant_check_reads_other_weeks_only_for_rows_that_are_not_the_own_
     assert runner.data_variant(str(foreign), "v01") is None  # rows of no variant: its own tests say what is wrong
 
 
-MUTATES = '''from otter.test_files import test_case
+def _test_file(name: str, body: str) -> str:
+    """An otter test file of one 1-point test case reading `cloud_iam_df` and the pristine IAM log."""
+    return (f"from otter.test_files import test_case\n\nname = {name!r}\npoints = 1\n\n@test_case(points=1)\n"
+            f"def test_{name}(cloud_iam_df):\n    import pandas as pd\n"
+            "    log = pd.read_csv('data/cloud_iam.csv', dtype=object, keep_default_na=False)\n" + body)
 
-name = "qa"
-points = 1
 
-@test_case(points=1)
-def test_changes_everything(cloud_iam_df):
-    import pandas as pd
-    log = pd.read_csv("data/cloud_iam.csv", dtype=object, keep_default_na=False)
-    for df in (cloud_iam_df, log):
+MUTATES = _test_file("qa", """    for df in (cloud_iam_df, log):
         df["user"] = "changed"
         df.loc[df.index[0], "event_name"] = "changed"
         df.drop(columns=["region"], inplace=True)
         df.index.name = "changed"
         df.attrs["changed"] = True
         df.sort_values("event_id", inplace=True)
-'''
-
-SEES_ORIGINALS = '''from otter.test_files import test_case
-
-name = "qb"
-points = 1
-
-@test_case(points=1)
-def test_sees_the_originals(cloud_iam_df):
-    import pandas as pd
-    log = pd.read_csv("data/cloud_iam.csv", dtype=object, keep_default_na=False)
-    for df in (cloud_iam_df, log):
+""")
+SEES_ORIGINALS = _test_file("qb", """    for df in (cloud_iam_df, log):
         assert "changed" not in set(df["user"]) and "changed" not in set(df["event_name"])
         assert "region" in df.columns and df.index.name is None and not df.attrs
     assert cloud_iam_df["event_id"].tolist() == log["event_id"].tolist()
-'''
+""")
 
 
 def test_a_test_file_that_changes_its_inputs_changes_nothing_the_next_one_reads(

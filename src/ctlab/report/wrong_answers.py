@@ -96,6 +96,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def _norm_id(value: object) -> str:
+    if type(value) is str:  # nearly every id: the checks below cost more than the rest of the loop
+        return value
     if isinstance(value, (float, np.floating)) and not math.isnan(value) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, (np.integer,)):
@@ -104,7 +106,7 @@ def _norm_id(value: object) -> str:
 
 
 def _name_counts(names: pd.Series) -> str:
-    counts = Counter("(missing)" if pd.isna(n) else str(n) for n in names)
+    counts = Counter("(missing)" if pd.isna(n) else str(n) for n in names.tolist())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if len(ranked) == 1:
         return ranked[0][0]
@@ -132,21 +134,22 @@ def describe_frame(value: object, ref: pd.DataFrame) -> str:
         return f"not a DataFrame ({_type_name(value)})"
     if "event_id" not in value.columns:
         return "no event_id column"
-    ids = [_norm_id(v) for v in value["event_id"]]
-    ref_ids = [_norm_id(v) for v in ref["event_id"]]
+    # tolist(): one boxing pass; iterating pandas 3's Arrow-backed str column boxes one value a call
+    ids = [_norm_id(v) for v in value["event_id"].tolist()]
+    ref_ids = [_norm_id(v) for v in ref["event_id"].tolist()]
     ref_set, got_set = set(ref_ids), set(ids)
     parts: list[str] = []
     extra = [i for i in dict.fromkeys(ids) if i not in ref_set]
     missing = [i for i in dict.fromkeys(ref_ids) if i not in got_set]
     if extra:
-        mask = pd.Series(ids, index=value.index).isin(extra)
+        mask = pd.Series(ids, index=value.index, dtype=object).isin(extra)  # object: a hash lookup per row
         rows = value[mask.to_numpy()].drop_duplicates(subset="event_id")
         text = f"+{_plural(len(extra), 'row')}"
         if "event_name" in value.columns:
             text += f", event_name {_name_counts(rows['event_name'])}"
         parts.append(text)
     if missing:
-        mask = pd.Series(ref_ids, index=ref.index).isin(missing)
+        mask = pd.Series(ref_ids, index=ref.index, dtype=object).isin(missing)
         rows = ref[mask.to_numpy()]
         text = f"-{_plural(len(missing), 'row')}"
         if "timestamp" in rows.columns and rows["timestamp"].isna().all():
