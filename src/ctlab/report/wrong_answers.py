@@ -134,8 +134,11 @@ def describe_frame(value: object, ref: pd.DataFrame) -> str:
         return f"not a DataFrame ({_type_name(value)})"
     if "event_id" not in value.columns:
         return "no event_id column"
+    column = value["event_id"]
+    if not isinstance(column, pd.Series):  # several columns of that name, or MultiIndex columns
+        raise ValueError("event_id is not one column")
     # tolist(): one boxing pass; iterating pandas 3's Arrow-backed str column boxes one value a call
-    ids = [_norm_id(v) for v in value["event_id"].tolist()]
+    ids = [_norm_id(v) for v in column.tolist()]
     ref_ids = [_norm_id(v) for v in ref["event_id"].tolist()]
     ref_set, got_set = set(ref_ids), set(ids)
     parts: list[str] = []
