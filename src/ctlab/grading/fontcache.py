@@ -2,8 +2,8 @@
 
 The first import of matplotlib in a config folder scans the system's fonts and writes what it
 found there (fontlist-vNNN.json). A worker's config folder is new every time (a fresh tmpfs in
-bubblewrap, a fresh folder in the fallback modes), so every worker scanned the fonts again: an
-eighth of a second of its start-up, which is on the path of every one-submission run. The list
+bubblewrap, a fresh folder in the fallback modes), so every worker scanned the fonts again: 0.25-0.3 s
+of its start-up on the 2-core machine, on the path of every one-submission run. The list
 is built here instead, once per Python environment and set of system fonts, in a fresh
 interpreter that sees the fonts a worker sees (the system's and the environment's; its home is
 an empty folder, as a worker's is), kept in the user's cache folder, and copied into each
