@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # where section n's heading is in the help notebook's view (None: not drawn, or the notebook elsewhere)
 HEADING_JS = """(n) => {
@@ -24,6 +25,26 @@ HEADING_JS = """(n) => {
   return {top: h ? h.getBoundingClientRect().top - outer.getBoundingClientRect().top : null,
           view: outer.clientHeight, cells: p.querySelectorAll('.jp-Cell').length};
 }"""
+
+
+PATIENCE_MS = 120_000  # a JupyterLab step's time limit: it starts kernels and draws long notebooks slowly
+
+
+@contextlib.contextmanager
+def chromium(playwright: Any, executable: str | None) -> Iterator[Any]:
+    """Headless Chromium (the Debian package's `executable`), closed however the block ends."""
+    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def lab_page(browser: Any, *, width: int = 1400, height: int = 1000) -> Any:
+    """A new window of `browser` of that size, each step of which may take PATIENCE_MS."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(PATIENCE_MS)
+    return page
 
 
 def _free_port() -> int:

@@ -4,15 +4,18 @@ holding a script shows as text."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_lab import chromium
 from review_fixture import AUTO_TOTAL, make_out
 from test_review_evidence import full_summary
 
@@ -22,7 +25,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCRIPT = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> & done'
 
 
-def start_review(out: Path) -> tuple[subprocess.Popen, str]:
+@contextlib.contextmanager
+def review_server(out: Path) -> Iterator[str]:
+    """`ctlab review OUT` running for the block: the URL it prints. Stopped however the block ends."""
     proc = subprocess.Popen([CTLAB, "review", str(out), "--root", str(ROOT), "--no-browser"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -30,7 +35,11 @@ def start_review(out: Path) -> tuple[subprocess.Popen, str]:
     if not match:
         proc.kill()
         raise AssertionError(f"no URL printed: {line!r} {proc.stderr.read()}")
-    return proc, match.group(1)
+    try:
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.mark.slow
@@ -46,10 +55,8 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
     from ctlab.review.evidence import evidence, load_answer_key
 
     export(out=out, fmt="canvas")
-    proc, url = start_review(out)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with review_server(out) as url:
+        with sync_playwright() as p, chromium(p, CHROMIUM) as browser:
             page = browser.new_context(bypass_csp=True).new_page()  # the test evaluates its own checks
             page.goto(url)
             page.wait_for_selector("body[data-ready='1']")
@@ -92,10 +99,6 @@ def test_grade_three_students_with_the_keyboard(tmp_path):
             page.keyboard.press("j")
             assert page.text_content("#total") == "2.5 / 3"
             assert page.locator("#criteria li:nth-child(1) button.on").text_content() == "0.5"
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     done = apply_scores(out=out, root=ROOT)  # what `ctlab review OUT --apply` prints the summary of
     assert (done.applied, done.students, done.exports) == (3, 4, [out / "export-canvas.csv"])

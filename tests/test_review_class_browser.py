@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from test_review_browser import CHROMIUM, start_review
+from browser_lab import chromium
+from test_review_browser import CHROMIUM, review_server
 
 from ctlab.grading import manual_scores as hand_scores
 from ctlab.report.export import keep_roster
@@ -40,10 +41,8 @@ def test_a_40_student_class_by_name_with_a_whole_side_by_side_pane(tmp_path):
     novak = next(p.stem for p in (out / "results").glob("novakmin_*.json"))
     hand_scores.set_score(out, key=novak, question="q8", criteria={"1": 1, "2": 1, "3": 1}, comment=None,
                           all_criteria=["1", "2", "3"], answer_hash=hand_scores.answer_sha256("an earlier summary"))
-    proc, url = start_review(out)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with review_server(out) as url:
+        with sync_playwright() as p, chromium(p, CHROMIUM) as browser:
             page = browser.new_page(viewport={"width": 1100, "height": 700})
             page.goto(url)
             page.wait_for_selector("body[data-ready='1']")
@@ -70,10 +69,6 @@ def test_a_40_student_class_by_name_with_a_whole_side_by_side_pane(tmp_path):
             page.evaluate("document.getElementById('student').scrollTop = 1e6")
             end = page.locator("#compare-right").bounding_box()
             assert end["y"] + end["height"] <= 700 + 1  # its end can be scrolled into the window
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.slow
@@ -86,8 +81,7 @@ def test_the_class_report_names_people_and_fits_a_1400_px_window(tmp_path):
 
     out = class_with_roster(tmp_path)
     write_reports(out=out, root=Path(__file__).resolve().parents[1])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with sync_playwright() as p, chromium(p, CHROMIUM) as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto((out / "report.html").as_uri())
         assert page.evaluate("document.documentElement.scrollWidth") <= 1400
@@ -101,4 +95,3 @@ def test_the_class_report_names_people_and_fits_a_1400_px_window(tmp_path):
         text = page.inner_text("body")
         assert "/home/instructor" not in text and ".ipynb" not in text
         assert "Berg, Tomas: bergtomas_100207_7007_scenario03b is superseded by" in text
-        browser.close()

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 from review_fixture import make_out
-from test_review_browser import CTLAB, ROOT, SCRIPT, start_review
+from test_review_browser import CTLAB, ROOT, SCRIPT, review_server
 
 
 def call(url: str, *, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, str]:
@@ -26,8 +26,7 @@ def call(url: str, *, method: str = "GET", body: dict | None = None, headers: di
 @pytest.mark.slow
 def test_token_host_scores_and_escaping(tmp_path):
     out = make_out(tmp_path / "out", {"a": "first summary", "script": SCRIPT})
-    proc, url = start_review(out)
-    try:
+    with review_server(out) as url:
         base, token = url.split("/?token=")
         status, page = call(url)
         assert status == 200
@@ -48,9 +47,6 @@ def test_token_host_scores_and_escaping(tmp_path):
                                                     "points": 1.5, "comment": "<b>x</b>", "stale": False})
         stored = json.loads((out / "manual_scores.json").read_text())
         assert stored["scores"]["script"]["q8"]["points"] == 1.5
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_review_of_a_folder_without_a_gradebook_is_a_one_line_error(tmp_path):

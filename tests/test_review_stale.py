@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_lab import chromium
 from review_fixture import make_out
 from starlette.testclient import TestClient
-from test_review_browser import CHROMIUM, start_review
+from test_review_browser import CHROMIUM, review_server
 
 from ctlab.cli import main
 from ctlab.grading import manual_scores as hand_scores
@@ -110,10 +111,8 @@ def test_the_review_page_shows_a_csv_score_and_marks_it_stale(tmp_path):
     _load_csv_scores(out, {"kept": 2.5, "changed": 2.0})
     write_snapshot({"triage_summary": "Second version, rewritten."}, ["triage_summary"],
                    out / "snapshots" / "changed", cell=1)
-    proc, url = start_review(out)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with review_server(out) as url:
+        with sync_playwright() as p, chromium(p, CHROMIUM) as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(url)
             page.wait_for_selector("body[data-ready='1']")
@@ -123,7 +122,3 @@ def test_the_review_page_shows_a_csv_score_and_marks_it_stale(tmp_path):
             page.keyboard.press("j")
             assert page.text_content("#total") == "2 / 3 (a whole score, from a CSV)"
             assert page.is_visible("#stale")
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from browser_lab import HEADING_JS, running_lab
+from browser_lab import HEADING_JS, chromium, lab_page, running_lab
 from reveal_answers import help_reveals
 from student_ids import BLANK, SETTINGS, id_for
 
@@ -91,10 +91,8 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
     reveals = help_reveals(ROOT / "solutions" / "hints.yaml")
     saved = (work / "scenario03b.ipynb").read_bytes()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
+        with chromium(p, CHROMIUM) as browser:
+            page = lab_page(browser)
             page.goto(base + "/lab/tree/scenario03b.ipynb")
             page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length > 40")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
@@ -142,8 +140,6 @@ def test_student_types_runs_all_exports_and_the_zip_grades_what_was_on_screen(la
             page.wait_for_timeout(500)
             assert section() == [f"{goal}\n\nFirst hint\n\nLook for events that modify privileges or authentication."
                                  "\n\nSecond hint", "Reveal (optional)\n2 cells hidden"]
-        finally:
-            browser.close()
 
     zips = sorted(work.glob("scenario03b_*.zip"))
     assert len(zips) == 1
@@ -189,10 +185,8 @@ def test_help_notebook_is_folded_again_after_a_hint_was_opened_and_the_notebook_
     sections = sum(1 for c in shipped["cells"] if c["id"].endswith("-reveal"))
     assert sections == 10
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
+        with chromium(p, CHROMIUM) as browser:
+            page = lab_page(browser)
             page.goto(base + "/lab/workspaces/first/tree/scenario03b-help.ipynb")
             page.wait_for_function("document.querySelectorAll('.jp-Notebook details').length == 20")
             # JupyterLab draws the cells in idle time: the last reveal's heading may come after the hints
@@ -209,14 +203,11 @@ def test_help_notebook_is_folded_again_after_a_hint_was_opened_and_the_notebook_
             assert [(c["id"], c["source"], c["metadata"]) for c in saved["cells"]] == \
                 [(c["id"], c["source"], c["metadata"]) for c in shipped["cells"]]
 
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})  # a fresh JupyterLab window
-            page.set_default_timeout(120_000)
+            page = lab_page(browser)  # a fresh JupyterLab window
             page.goto(base + "/lab/workspaces/second/tree/scenario03b-help.ipynb")
             page.wait_for_function("document.querySelectorAll('.jp-Notebook details').length == 20")
             page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-MarkdownHeadingCollapsed').length == 10")
             assert page.evaluate(FOLDING_JS) == {"details": 2 * sections, "open": [], "folded": sections}
-        finally:
-            browser.close()
 
 
 def test_first_click_on_the_last_help_link_shows_its_section_on_a_slow_machine(lab):
@@ -230,10 +221,8 @@ def test_first_click_on_the_last_help_link_shows_its_section_on_a_slow_machine(l
     base, work = lab
     cells = len(json.loads((work / "scenario03b-help.ipynb").read_text())["cells"])
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(120_000)
+        with chromium(p, CHROMIUM) as browser:
+            page = lab_page(browser, width=1280, height=720)
             page.goto(base + "/lab/workspaces/fresh/tree/scenario03b.ipynb")
             page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length > 40")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
@@ -251,5 +240,3 @@ def test_first_click_on_the_last_help_link_shows_its_section_on_a_slow_machine(l
             where = page.evaluate(HEADING_JS, "8b")
             assert where["top"] is not None, "the help notebook is not on section 8b"
             assert 0 <= where["top"] < where["view"] - 60, f"section 8b's heading is at {where['top']:.0f}px of {where['view']}px"
-        finally:
-            browser.close()

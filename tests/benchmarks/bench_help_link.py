@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser_lab import HEADING_JS, running_lab
+from browser_lab import HEADING_JS, chromium, lab_page, running_lab
 from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,17 +75,15 @@ def main() -> None:
     parser.add_argument("--assignment", type=Path, default=REPO / "assignment")
     args = parser.parse_args()
     width, height = map(int, args.viewport.split("x"))
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
     with tempfile.TemporaryDirectory(prefix="bench-help-link-") as tmp:
-        with running_lab(Path(tmp), args.assignment) as (base, _), sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        with running_lab(Path(tmp), args.assignment) as (base, _), sync_playwright() as p, \
+                chromium(p, executable) as browser:
             for i, (rate, section) in enumerate((float(r), s) for r in args.rates.split(",")
                                                 for s in args.sections.split(",")):
-                context = browser.new_context(viewport={"width": width, "height": height})
-                page = context.new_page()
-                page.set_default_timeout(120_000)
+                page = lab_page(browser, width=width, height=height)  # a window of its own each time
                 if rate > 1:
-                    context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
+                    page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
                 logged: list[str] = []
                 page.on("console", lambda m, logged=logged: logged.append(m.text) if "did not appear" in m.text else None)
                 samples = first_click(page, base, f"w{i}", section)
@@ -94,8 +92,7 @@ def main() -> None:
                     print(f"  {at if isinstance(at, str) else f'{at} s'}: {where}")
                 for line in logged:
                     print(f"  JupyterLab: {line}")
-                context.close()
-            browser.close()
+                page.context.close()
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from browser_lab import chromium
 from review_fixture import make_out
 from similarity_corpus import documents
-from test_review_browser import CHROMIUM, start_review
+from test_review_browser import CHROMIUM, review_server
 
 
 def main() -> int:
@@ -43,11 +44,9 @@ def main() -> int:
     try:
         out = make_out(tmp / "out", summaries)
         t0 = time.monotonic()
-        proc, url = start_review(out)
-        startup = time.monotonic() - t0
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        with review_server(out) as url:
+            startup = time.monotonic() - t0
+            with sync_playwright() as p, chromium(p, CHROMIUM) as browser:
                 page = browser.new_context(bypass_csp=True).new_page()
                 opens = []
                 for _ in range(3):
@@ -59,10 +58,6 @@ def main() -> int:
                 page.wait_for_function("window.reviewTimings.nav.length >= 100")
                 nav = page.evaluate("window.reviewTimings.nav")
                 size = page.evaluate("document.documentElement.outerHTML.length")
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     nav.sort()

@@ -25,7 +25,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from test_review_browser import CHROMIUM, start_review
+from browser_lab import chromium
+from test_review_browser import CHROMIUM, review_server
 from test_review_class_browser import class_with_roster
 
 from ctlab.grading import manual_scores as hand_scores
@@ -59,10 +60,8 @@ def main() -> int:
         print(apply_scores(out=out, root=REPO).describe())
         print("\n".join((export(out=out, fmt="csv")).read_text().splitlines()[:4]))
         write_reports(out=out, root=REPO)
-        proc, url = start_review(out)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        with review_server(out) as url:
+            with sync_playwright() as p, chromium(p, CHROMIUM) as browser:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto((out / "report.html").as_uri())
                 page.screenshot(path=str(into / "report.png"), full_page=True)
@@ -74,10 +73,6 @@ def main() -> int:
                 page.keyboard.press("s")
                 page.wait_for_selector("#compare:not([hidden])")
                 page.screenshot(path=str(into / "review-compare.png"))
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     finally:
         shutil.rmtree(top, ignore_errors=True)
     print(f"pictures in {into}")
